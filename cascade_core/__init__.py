@@ -1,0 +1,32 @@
+"""Cascade Lab: LLM model cascades over OpenAI-compatible endpoints. Pages and the CLI import from here."""
+
+from cascade_core.cascade import Cascade, decide, read_confidence
+from cascade_core.client import TierClient
+from cascade_core.confidence import parse_logprob, parse_self_rated, parse_verify
+from cascade_core.config import (
+    EMBEDDED,
+    CascadeConfig,
+    ConfigError,
+    RetryConfig,
+    SimulatorConfig,
+    TierConfig,
+    default_config,
+    load_config,
+    validate_config,
+)
+from cascade_core.datasets import BUNDLED_DATASET_PATH, Dataset, DatasetError, Item, load_bundled, load_dataset
+from cascade_core.grading import grade
+from cascade_core.pricing import call_cost, price_table_cost
+from cascade_core.records import Confidence, Step, TierCall, Trace
+from cascade_core.runtime import Runtime, build_runtime, open_runtime
+from cascade_core.store import Store, StoreError, StoreLockedError
+from cascade_core.trace_view import format_trace_table, format_usd, step_display_rows
+
+__all__ = [
+    "BUNDLED_DATASET_PATH", "EMBEDDED", "Cascade", "CascadeConfig", "Confidence", "ConfigError", "Dataset",
+    "DatasetError", "Item", "RetryConfig", "Runtime", "SimulatorConfig", "Step", "Store", "StoreError",
+    "StoreLockedError", "TierCall", "TierClient", "TierConfig", "Trace", "build_runtime", "call_cost", "decide",
+    "default_config", "format_trace_table", "format_usd", "grade", "load_bundled", "load_config", "load_dataset",
+    "open_runtime", "parse_logprob", "parse_self_rated", "parse_verify", "price_table_cost", "read_confidence",
+    "step_display_rows", "validate_config",
+]

@@ -1,0 +1,347 @@
+"""The DuckDB run log: open (with migrations), write traces atomically, read them back.
+
+One Store holds one DuckDB connection guarded by a lock, so it can be shared by the threads of one process
+(Streamlit sessions, the API server's writer). DuckDB allows one writing process per file; a second process
+gets a clear StoreLockedError naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from cascade_core.records import Confidence, Step, TierCall, Trace
+from cascade_core.store.schema import MIGRATIONS, RUN_COLUMNS, STEP_COLUMNS
+
+
+class StoreError(RuntimeError):
+    """A store problem with a message naming the file."""
+
+
+class StoreLockedError(StoreError):
+    """The DuckDB file is held by another process."""
+
+
+def trace_rows(trace: Trace) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Flatten a Trace into one `runs` row and its `steps` rows. Never includes an API key."""
+    run = {
+        "run_id": trace.run_id,
+        "created_at": trace.created_at,
+        "source": trace.source,
+        "question": trace.question,
+        "item_id": trace.item_id,
+        "dataset": trace.dataset,
+        "category": trace.category,
+        "gold": trace.gold,
+        "correct": trace.correct,
+        "config_fingerprint": trace.config_fingerprint,
+        "signal": trace.signal,
+        "final_tier": trace.final_tier,
+        "final_tier_index": trace.final_tier_index,
+        "final_answer": trace.final_answer,
+        "final_confidence": trace.final_confidence,
+        "total_cost": trace.total_cost,
+        "tokens_in": trace.tokens_in,
+        "tokens_out": trace.tokens_out,
+        "latency_ms": trace.latency_ms,
+        "overhead_ms": trace.overhead_ms,
+        "always_large_cost": trace.always_large_cost,
+        "always_large_estimated": trace.always_large_estimated,
+        "n_steps": len(trace.steps),
+        "escalations": trace.escalations,
+        "had_error": any(s.error for s in trace.steps),
+        "had_parse_error": any(s.confidence.parse_error for s in trace.steps),
+        "error": trace.error,
+        "simulated": trace.simulated,
+        "meta": json.dumps(trace.meta) if trace.meta else None,
+    }
+    steps = [_step_row(trace, i, step) for i, step in enumerate(trace.steps)]
+    return run, steps
+
+
+def _step_row(trace: Trace, index: int, step: Step) -> dict[str, Any]:
+    verify = step.verify_call
+    return {
+        "run_id": trace.run_id,
+        "step_index": index,
+        "tier_index": step.tier_index,
+        "tier_name": step.tier_name,
+        "model": step.model,
+        "endpoint": step.endpoint,
+        "prompt": json.dumps(step.call.messages, ensure_ascii=False),
+        "raw_output": step.call.raw_output,
+        "finish_reason": step.call.finish_reason,
+        "answer": step.confidence.answer,
+        "confidence_raw": step.confidence.raw,
+        "confidence": step.confidence.normalised,
+        "parse_error": step.confidence.parse_error,
+        "threshold": step.threshold,
+        "tokens_in": step.tokens_in,
+        "tokens_out": step.tokens_out,
+        "cost": step.cost,
+        "cost_source": step.call.cost_source,
+        "latency_ms": step.latency_ms,
+        "attempts": step.call.attempts,
+        "decision": step.decision,
+        "reason": step.reason,
+        "error": step.error,
+        "error_kind": step.call.error_kind or (verify.error_kind if verify else None),
+        "simulated": step.call.simulated,
+        "verify_prompt": json.dumps(verify.messages, ensure_ascii=False) if verify else None,
+        "verify_output": verify.raw_output if verify else None,
+        "verify_tokens_in": verify.tokens_in if verify else None,
+        "verify_tokens_out": verify.tokens_out if verify else None,
+        "verify_cost": verify.cost if verify else None,
+        "verify_latency_ms": verify.latency_ms if verify else None,
+        "verify_error": verify.error if verify else None,
+        "created_at": trace.created_at,
+    }
+
+
+def _none_if_nan(value: Any) -> Any:
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _call_from_row(row: dict[str, Any], verify: bool) -> TierCall:
+    prefix = "verify_" if verify else ""
+    messages = json.loads(row[f"{prefix}prompt"])
+    v_in = int(row["verify_tokens_in"] or 0)
+    v_out = int(row["verify_tokens_out"] or 0)
+    v_cost = float(row["verify_cost"] or 0.0)
+    v_latency = float(row["verify_latency_ms"] or 0.0)
+    if verify:
+        tokens_in, tokens_out, cost, latency = v_in, v_out, v_cost, v_latency
+        raw, error = row["verify_output"] or "", row["verify_error"]
+    else:
+        tokens_in, tokens_out = int(row["tokens_in"]) - v_in, int(row["tokens_out"]) - v_out
+        cost, latency = float(row["cost"]) - v_cost, float(row["latency_ms"]) - v_latency
+        raw, error = row["raw_output"] or "", row["error"] if not row["verify_error"] else None
+    return TierCall(
+        tier_name=row["tier_name"],
+        model=row["model"],
+        messages=messages,
+        raw_output=raw,
+        finish_reason=None if verify else row["finish_reason"],
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        cost=cost,
+        cost_source=row["cost_source"],
+        latency_ms=latency,
+        attempts=int(row["attempts"]),
+        error=error,
+        error_kind=row["error_kind"] if error else None,
+        simulated=bool(row["simulated"]),
+    )
+
+
+def trace_from_rows(run: dict[str, Any], steps: list[dict[str, Any]]) -> Trace:
+    """Rebuild a Trace from its stored rows (the inverse of trace_rows, minus logprobs)."""
+    run = {k: _none_if_nan(v) for k, v in run.items()}
+    trace = Trace(
+        run_id=run["run_id"],
+        created_at=pd.Timestamp(run["created_at"]).to_pydatetime(),
+        question=run["question"],
+        source=run["source"],
+        signal=run["signal"],
+        config_fingerprint=run["config_fingerprint"],
+        final_answer=run["final_answer"],
+        final_tier=run["final_tier"],
+        final_tier_index=run["final_tier_index"],
+        final_confidence=run["final_confidence"],
+        always_large_cost=float(run["always_large_cost"]),
+        always_large_estimated=bool(run["always_large_estimated"]),
+        error=run["error"],
+        item_id=run["item_id"],
+        dataset=run["dataset"],
+        category=run["category"],
+        gold=run["gold"],
+        correct=None if run["correct"] is None else bool(run["correct"]),
+        overhead_ms=float(run["overhead_ms"]),
+        meta=json.loads(run["meta"]) if run["meta"] else {},
+    )
+    for raw_row in sorted(steps, key=lambda r: r["step_index"]):
+        row = {k: _none_if_nan(v) for k, v in raw_row.items()}
+        trace.steps.append(
+            Step(
+                tier_index=int(row["tier_index"]),
+                tier_name=row["tier_name"],
+                model=row["model"],
+                endpoint=row["endpoint"],
+                call=_call_from_row(row, verify=False),
+                confidence=Confidence(row["answer"], row["confidence_raw"], row["confidence"], row["parse_error"]),
+                threshold=row["threshold"],
+                decision=row["decision"],
+                reason=row["reason"],
+                verify_call=_call_from_row(row, verify=True) if row["verify_prompt"] else None,
+            )
+        )
+    return trace
+
+
+class Store:
+    """A DuckDB file holding runs and steps (and, through later migrations, sweeps and audits)."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.exists():
+            raise StoreError(f"{self.path}: store file does not exist")
+        try:
+            self._con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as err:
+            if "lock" in str(err).lower():
+                raise StoreLockedError(
+                    f"{self.path} is in use by another process (DuckDB allows one writer per file). "
+                    "Stop the other Cascade Lab process (dashboard, CLI or server) or point this one at another "
+                    f"store with CASCADE_STORE. DuckDB said: {err}"
+                ) from None
+            raise StoreError(f"{self.path}: cannot open store: {err}") from None
+        except duckdb.Error as err:
+            raise StoreError(f"{self.path}: cannot open store: {err}") from None
+        if not read_only:
+            self.migrate()
+        self.refresh_views()
+
+    # -- schema ---------------------------------------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            exists = self._con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+            ).fetchone()[0]
+            if not exists:
+                return 0
+            return int(self._con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+
+    def migrate(self) -> list[int]:
+        """Apply every migration newer than the file's version, each in its own transaction."""
+        applied: list[int] = []
+        with self._lock:
+            self._con.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
+            )
+            current = self.schema_version
+            for version in sorted(v for v in MIGRATIONS if v > current):
+                with self.transaction() as con:
+                    for statement in MIGRATIONS[version]:
+                        con.execute(statement)
+                    con.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [version])
+                applied.append(version)
+        return applied
+
+    def refresh_views(self) -> None:
+        """`all_runs` / `all_steps`: what every reader queries (the tables plus, later, appended segments)."""
+        # Temporary views live with this connection, so they work on read-only opens too.
+        with self._lock:
+            self._con.execute("CREATE OR REPLACE TEMP VIEW all_runs AS SELECT * FROM runs")
+            self._con.execute("CREATE OR REPLACE TEMP VIEW all_steps AS SELECT * FROM steps")
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            self._con.execute("BEGIN TRANSACTION")
+            try:
+                yield self._con
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+            self._con.execute("COMMIT")
+
+    # -- writing --------------------------------------------------------------------------------------------
+    def log_trace(self, trace: Trace) -> None:
+        """Write one run and its steps in one transaction: all or nothing."""
+        run, steps = trace_rows(trace)
+        run_sql = f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
+        step_sql = f"INSERT INTO steps ({', '.join(STEP_COLUMNS)}) VALUES ({', '.join('?' * len(STEP_COLUMNS))})"
+        with self.transaction() as con:
+            con.execute(run_sql, [run[c] for c in RUN_COLUMNS])
+            for step in steps:
+                con.execute(step_sql, [step[c] for c in STEP_COLUMNS])
+
+    def log_traces(self, traces: Iterable[Trace]) -> int:
+        """Write many runs in one transaction through DataFrames (fast bulk path). Returns the count."""
+        runs: list[dict[str, Any]] = []
+        steps: list[dict[str, Any]] = []
+        for trace in traces:
+            run, run_steps = trace_rows(trace)
+            runs.append(run)
+            steps.extend(run_steps)
+        if not runs:
+            return 0
+        self.append_frames(pd.DataFrame(runs, columns=list(RUN_COLUMNS)),
+                           pd.DataFrame(steps, columns=list(STEP_COLUMNS)))
+        return len(runs)
+
+    def append_frames(self, runs: pd.DataFrame, steps: pd.DataFrame) -> None:
+        """Bulk-insert already-flattened rows (columns as in schema.RUN_COLUMNS / STEP_COLUMNS), atomically."""
+        with self.transaction() as con:
+            con.register("_new_runs", runs)
+            con.register("_new_steps", steps)
+            try:
+                con.execute(
+                    f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) SELECT {', '.join(RUN_COLUMNS)} FROM _new_runs"
+                )
+                con.execute(
+                    f"INSERT INTO steps ({', '.join(STEP_COLUMNS)}) SELECT {', '.join(STEP_COLUMNS)} FROM _new_steps"
+                )
+            finally:
+                con.unregister("_new_runs")
+                con.unregister("_new_steps")
+
+    # -- reading --------------------------------------------------------------------------------------------
+    def get_trace(self, run_id: str) -> Trace | None:
+        with self._lock:
+            runs = self._con.execute("SELECT * FROM all_runs WHERE run_id = ?", [run_id]).df()
+            if runs.empty:
+                return None
+            steps = self._con.execute("SELECT * FROM all_steps WHERE run_id = ? ORDER BY step_index", [run_id]).df()
+        return trace_from_rows(runs.iloc[0].to_dict(), steps.to_dict("records"))
+
+    def count_runs(self) -> int:
+        with self._lock:
+            return int(self._con.execute("SELECT count(*) FROM all_runs").fetchone()[0])
+
+    def recent_runs(self, limit: int = 20) -> pd.DataFrame:
+        with self._lock:
+            return self._con.execute(
+                "SELECT run_id, created_at, source, question, final_tier, final_answer, total_cost, correct "
+                "FROM all_runs ORDER BY created_at DESC LIMIT ?",
+                [limit],
+            ).df()
+
+    def query_df(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """For store modules only (pages never write SQL): run a parameterised query under the lock."""
+        with self._lock:
+            return self._con.execute(sql, params or []).df()
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """For store modules only: run a parameterised statement under the lock and fetch all rows."""
+        with self._lock:
+            return self._con.execute(sql, params or []).fetchall()
+
+    def size_bytes(self) -> int:
+        return self.path.stat().st_size if self.path.exists() else 0
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
