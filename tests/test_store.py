@@ -1,0 +1,133 @@
+"""The DuckDB run log on real files: schema, round trips, atomicity, crashes and locks."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from cascade_core import Store, StoreLockedError
+from cascade_core.store.schema import MIGRATIONS
+from tests.factories import make_trace
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_new_file_is_migrated_to_latest(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        assert store.schema_version == max(MIGRATIONS)
+        assert store.migrate() == []  # idempotent
+        assert store.count_runs() == 0
+
+
+def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
+    trace = make_trace(1, question="Hostile <script>alert(1)</script> ✓ مرحبا", correct=True)
+    with Store(tmp_path / "s.duckdb") as store:
+        store.log_trace(trace)
+        back = store.get_trace(trace.run_id)
+    assert back is not None
+    assert back.question == trace.question
+    assert [s.decision for s in back.steps] == ["escalated", "accepted"]
+    assert back.total_cost == pytest.approx(trace.total_cost)
+    assert back.steps[1].confidence == trace.steps[1].confidence
+    assert back.steps[0].call.messages == trace.steps[0].call.messages
+    assert back.correct is True and back.always_large_estimated is True
+
+
+def test_error_step_round_trip(tmp_path: Path) -> None:
+    trace = make_trace(2, error_at=0)
+    with Store(tmp_path / "s.duckdb") as store:
+        store.log_trace(trace)
+        back = store.get_trace(trace.run_id)
+        flags = store.execute("SELECT had_error, escalations FROM runs")
+    assert back is not None and back.steps[0].call.error == "HTTP 500: boom"
+    assert back.steps[0].call.attempts == 4
+    assert flags == [(True, 2)]
+
+
+def test_failed_write_leaves_no_half_run(tmp_path: Path) -> None:
+    trace = make_trace(2)
+    broken = make_trace(2)
+    # The run row and two steps insert fine; the third step violates NOT NULL, so the whole run must roll back.
+    broken.steps[2] = dataclasses.replace(broken.steps[2], tier_name=None)
+    with Store(tmp_path / "s.duckdb") as store:
+        store.log_trace(trace)
+        with pytest.raises(duckdb.ConstraintException):
+            store.log_trace(broken)
+        assert store.get_trace(broken.run_id) is None
+        assert store.count_runs() == 1
+        assert store.execute("SELECT count(*) FROM steps")[0][0] == 3
+
+
+def test_bulk_write_and_counts(tmp_path: Path) -> None:
+    traces = [make_trace(i % 3) for i in range(300)]
+    with Store(tmp_path / "s.duckdb") as store:
+        assert store.log_traces(traces) == 300
+        assert store.count_runs() == 300
+        assert store.execute("SELECT count(*) FROM steps")[0][0] == sum(len(t.steps) for t in traces)
+        assert store.get_trace(traces[7].run_id).final_tier == traces[7].final_tier
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {root!r})
+    from cascade_core import Store
+    from tests.factories import make_trace
+    store = Store({path!r})
+    print("ready", flush=True)
+    while True:
+        store.log_trace(make_trace(2))
+    """
+)
+
+
+def test_kill_mid_write_never_leaves_half_a_run(tmp_path: Path) -> None:
+    path = tmp_path / "crash.duckdb"
+    proc = subprocess.Popen([sys.executable, "-c", WRITER.format(root=str(ROOT), path=str(path))],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    time.sleep(1.0)
+    proc.kill()  # SIGKILL: no cleanup, no checkpoint
+    proc.wait()
+    with Store(path) as store:
+        runs = store.count_runs()
+        orphans = store.execute(
+            "SELECT count(*) FROM runs r WHERE n_steps <> (SELECT count(*) FROM steps s WHERE s.run_id = r.run_id)"
+        )[0][0]
+        stray = store.execute("SELECT count(*) FROM steps s WHERE s.run_id NOT IN (SELECT run_id FROM runs)")[0][0]
+    assert runs > 0
+    assert orphans == 0 and stray == 0
+
+
+HOLDER = textwrap.dedent(
+    """
+    import sys, time
+    sys.path.insert(0, {root!r})
+    from cascade_core import Store
+    store = Store({path!r})
+    print("ready", flush=True)
+    time.sleep(30)
+    """
+)
+
+
+def test_locked_file_gives_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "locked.duckdb"
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER.format(root=str(ROOT), path=str(path))],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreLockedError) as err:
+            Store(path)
+        assert str(path) in str(err.value)
+        assert "another process" in str(err.value)
+    finally:
+        proc.kill()
+        proc.wait()
