@@ -1,0 +1,43 @@
+"""Cascade Lab dashboard: `./run` (or `streamlit run app.py`)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cascade_core import ConfigError, StoreError
+from ui.state import get_config, get_store
+
+st.set_page_config(page_title="Cascade Lab", page_icon=":material/stacks:", layout="wide")
+
+# One line per page, in menu order. A page renders; its logic lives in cascade_core.
+PAGES = [
+    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page("pages/query.py", title="Query", icon=":material/play_arrow:"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/list:"),
+    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+]
+
+
+def sidebar_backend() -> None:
+    """Which backend is live, always visible."""
+    try:
+        config = get_config()
+    except ConfigError as err:
+        st.sidebar.error(str(err))
+        st.stop()
+    with st.sidebar:
+        if config.uses_embedded:
+            st.markdown(":orange-badge[SIMULATED] tiers on the embedded simulator (127.0.0.1, no key, no network)")
+        else:
+            hosts = sorted({t.base_url for t in config.tiers})
+            st.markdown(":green-badge[LIVE] " + ", ".join(f"`{h}`" for h in hosts))
+        st.caption(" → ".join(f"{t.name} ({t.model})" for t in config.tiers))
+    try:
+        get_store()
+    except StoreError as err:
+        st.error(str(err))
+        st.stop()
+
+
+sidebar_backend()
+st.navigation(PAGES).run()

@@ -1,0 +1,1 @@
+"""Streamlit-side helpers shared by pages: cached resources and reusable widgets. Rendering only, no logic."""
