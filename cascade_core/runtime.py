@@ -30,6 +30,12 @@ class Runtime:
     def endpoint_of(self, tier_index: int) -> str:
         return self.clients[tier_index].base_url
 
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if self._closed:
             return

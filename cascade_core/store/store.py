@@ -234,8 +234,8 @@ class Store:
             self._con.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"
             )
-            current = self.schema_version
-            for version in sorted(v for v in MIGRATIONS if v > current):
+            done = {row[0] for row in self._con.execute("SELECT version FROM schema_version").fetchall()}
+            for version in sorted(v for v in MIGRATIONS if v not in done):
                 with self.transaction() as con:
                     for statement in MIGRATIONS[version]:
                         con.execute(statement)
