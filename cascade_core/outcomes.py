@@ -55,7 +55,8 @@ def _rows(mask: pd.Series, limit: int = 5) -> str:
 def _to_bool(series: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(series):
         return series.astype("boolean")
-    num = pd.to_numeric(series, errors="coerce")
+    words = series.map(lambda v: {"true": 1, "false": 0}.get(v.strip().lower(), v) if isinstance(v, str) else v)
+    num = pd.to_numeric(words, errors="coerce")
     bad = series.notna() & ~num.isin([0, 1])
     if bad.any():
         raise OutcomeError(f"column 'correct' must be True/False (or 1/0, or missing); bad rows: {_rows(bad)}")
@@ -72,7 +73,10 @@ def _to_float(df: pd.DataFrame, col: str) -> pd.Series:
 
 def _to_text(series: pd.Series) -> pd.Series:
     """Object column of str or None (pandas' str dtype would turn None into NaN)."""
-    return series.astype(object).where(series.notna(), None).map(lambda v: v if v is None else str(v))
+    mask = series.notna().to_numpy()
+    out = np.full(len(series), None, dtype=object)
+    out[mask] = series[mask].astype(str).to_numpy(dtype=object)
+    return pd.Series(out, index=series.index, dtype=object)
 
 
 def validate_outcomes(df: pd.DataFrame) -> pd.DataFrame:

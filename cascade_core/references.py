@@ -69,3 +69,13 @@ def reference_points(matrix: OutcomeMatrix) -> list[FrontierPoint]:
     cum_lat = np.cumsum(matrix.latency, axis=1)[n, tiers]  # NaN if any invoked latency is unknown
     points.append(assignment_point(matrix, tiers, cum_cost, cum_lat, kind="oracle", label="oracle"))
     return points
+
+
+def versus_reference(point: FrontierPoint, reference: FrontierPoint) -> tuple[float, float]:
+    """(savings, quality retained) of a point against a reference (usually always-large).
+
+    savings = 1 - cost / reference cost; quality retained = accuracy / reference accuracy (NaN when undefined).
+    """
+    savings = 1.0 - point.cost_per_1k / reference.cost_per_1k if reference.cost_per_1k > 0 else float("nan")
+    retained = point.accuracy / reference.accuracy if reference.accuracy > 0 else float("nan")
+    return savings, retained

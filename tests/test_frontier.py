@@ -28,7 +28,7 @@ from cascade_core.outcomes import (
 )
 from cascade_core.pareto import pareto_front, points_frame
 from cascade_core.recommend import recommend, split_masks
-from cascade_core.references import reference_points
+from cascade_core.references import reference_points, versus_reference
 
 NAN = float("nan")
 TIERS = ("s", "m", "l")
@@ -78,6 +78,8 @@ def test_validate_fills_defaults_and_orders_columns():
     assert tuple(df.columns) == OUTCOME_COLUMNS
     assert df["tokens_in"].eq(0).all() and df["answer"].isna().all()
     assert str(df["correct"].dtype) == "boolean"
+    words = validate_outcomes(table(TABLE_A).assign(correct=["True", "false", None] * 4))
+    assert words["correct"].tolist()[:3] == [True, False, pd.NA]
 
 
 @pytest.mark.parametrize(
@@ -181,6 +183,9 @@ def test_references_and_oracle(mat_a):
     oracle = refs["oracle"]
     assert oracle.accuracy == 1.0 and oracle.cost_per_1k == pytest.approx(31000.0)
     assert oracle.tier_share == (0.5, 0.25, 0.25) and oracle.kind == "oracle"
+    # Against always-l (100 per item, 0.75): oracle saves 1 - 31/100 and retains 1 / 0.75 of the quality.
+    savings, retained = versus_reference(oracle, refs["always l"])
+    assert savings == pytest.approx(0.69) and retained == pytest.approx(4 / 3)
 
 
 def test_oracle_with_no_correct_tier_pays_every_tier():
