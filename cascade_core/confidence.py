@@ -22,7 +22,7 @@ _ANSWER_FIELD = re.compile(r'"?answer"?\s*[:=]\s*"((?:[^"\\]|\\.)*)"', re.IGNORE
 _CONF_FIELD = re.compile(r'"?confidence"?\s*[:=]\s*"?(-?\d+(?:\.\d+)?)', re.IGNORECASE)
 
 
-def _json_objects(text: str) -> list[dict[str, Any]]:
+def json_objects(text: str) -> list[dict[str, Any]]:
     """Every top-level {...} in text that parses as a JSON object, in order."""
     found: list[dict[str, Any]] = []
     decoder = json.JSONDecoder()
@@ -62,7 +62,7 @@ def parse_self_rated(text: str) -> Confidence:
     if not text or not text.strip():
         return Confidence(None, None, None, "empty output")
     fenced = _FENCE.findall(text)
-    candidates = [obj for block in fenced for obj in _json_objects(block)] + _json_objects(text)
+    candidates = [obj for block in fenced for obj in json_objects(block)] + json_objects(text)
     for obj in candidates:
         lowered = {str(k).lower(): v for k, v in obj.items()}
         if "answer" not in lowered:

@@ -87,6 +87,7 @@ class CascadeConfig(BaseModel):
     price_source: str = DEFAULT_PRICE_SOURCE
     retry: RetryConfig = Field(default_factory=RetryConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
+    judge: TierConfig | None = None  # the audit judge; None means the last tier
 
     @model_validator(mode="after")
     def _thresholds_match_tiers(self) -> CascadeConfig:
