@@ -1,5 +1,25 @@
 """Cascade Lab: LLM model cascades over OpenAI-compatible endpoints. Pages and the CLI import from here."""
 
+from cascade_core.audit import (
+    AuditParams,
+    AuditReport,
+    Judge,
+    audit_items,
+    cohen_kappa,
+    flagged_table,
+    group_figure,
+    judge_audit,
+    latest_unfinished,
+    list_audits,
+    load_report,
+    make_judge,
+    record_review,
+    run_audit,
+    trend_figure,
+    wilson_interval,
+)
+from cascade_core.audit import to_html as audit_html
+from cascade_core.audit import to_markdown as audit_markdown
 from cascade_core.cascade import Cascade, decide, read_confidence
 from cascade_core.client import TierClient
 from cascade_core.confidence import parse_logprob, parse_self_rated, parse_verify
@@ -29,4 +49,10 @@ __all__ = [
     "default_config", "format_trace_table", "format_usd", "grade", "load_bundled", "load_config", "load_dataset",
     "open_runtime", "parse_logprob", "parse_self_rated", "parse_verify", "price_table_cost", "read_confidence",
     "step_display_rows", "validate_config",
+]
+
+__all__ += [  # overconfidence audits
+    "AuditParams", "AuditReport", "Judge", "audit_html", "audit_items", "audit_markdown", "cohen_kappa",
+    "flagged_table", "group_figure", "judge_audit", "latest_unfinished", "list_audits", "load_report", "make_judge",
+    "record_review", "run_audit", "trend_figure", "wilson_interval",
 ]

@@ -1,0 +1,27 @@
+"""Overconfidence audits: sample accepted non-final-tier answers, judge them, report rates with intervals."""
+
+from cascade_core.audit.figures import group_figure, trend_figure
+from cascade_core.audit.judge import JudgeReply, judge_messages, judge_tier, neutralise, parse_judge_reply
+from cascade_core.audit.recommend import Recommendation, recommend
+from cascade_core.audit.report import flagged_table, headline, to_html, to_markdown
+from cascade_core.audit.results import AuditResult, judge_agreement, summarise, weekly_trend
+from cascade_core.audit.runner import AuditParams, Judge, judge_audit, make_judge, start_audit
+from cascade_core.audit.sampler import confidence_level, stratified_sample
+from cascade_core.audit.service import (
+    AuditReport,
+    audit_items,
+    latest_unfinished,
+    list_audits,
+    load_report,
+    record_review,
+    run_audit,
+)
+from cascade_core.audit.stats import Agreement, Proportion, cohen_kappa, proportion, wilson_interval
+
+__all__ = [
+    "Agreement", "AuditParams", "AuditReport", "AuditResult", "Judge", "JudgeReply", "Proportion", "Recommendation",
+    "audit_items", "cohen_kappa", "confidence_level", "flagged_table", "group_figure", "headline", "judge_agreement",
+    "judge_audit", "judge_messages", "judge_tier", "latest_unfinished", "list_audits", "load_report", "make_judge",
+    "neutralise", "parse_judge_reply", "proportion", "recommend", "record_review", "run_audit", "start_audit",
+    "stratified_sample", "summarise", "to_html", "to_markdown", "trend_figure", "weekly_trend", "wilson_interval",
+]

@@ -143,3 +143,13 @@ def reviewed_verdicts(store: Store) -> pd.DataFrame:
 def table_exists(store: Store, name: str) -> bool:
     rows = store.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name])
     return bool(rows[0][0])
+
+
+def sweep_cost_note(store: Store, tier_index: int, proposed: float) -> str:
+    """What the latest saved sweep says a threshold costs, or why it cannot say."""
+    if not table_exists(store, "sweeps"):
+        return "No saved sweep in this store (the sweep tables do not exist yet): the cost of this change is unknown."
+    rows = store.execute("SELECT count(*) FROM sweeps")
+    if not rows or not rows[0][0]:
+        return "No saved sweep in this store: run a sweep to price this change."
+    return "A sweep is saved, but its cost at this threshold could not be read."

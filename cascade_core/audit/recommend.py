@@ -1,0 +1,75 @@
+"""When the overconfidence rate is above the alert line: which single threshold change would have escalated
+the most flagged answers, and what it would touch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    tier_index: int
+    tier_name: str
+    current: float | None  # the threshold the flagged answers were accepted at (most common)
+    proposed: float
+    escalated: int  # flagged answers the change would have escalated
+    flagged: int  # all flagged answers in the audit
+    would_escalate: int  # accepted answers of this tier in the window that would have escalated
+    tier_accepted: int  # accepted answers of this tier in the window
+    unreachable: int  # flagged answers at confidence 1.0: no threshold in [0, 1] escalates them
+    cost_note: str = ""
+
+    @property
+    def text(self) -> str:
+        current = f"{self.current:.2f}" if self.current is not None else "?"
+        share = self.would_escalate / self.tier_accepted if self.tier_accepted else 0.0
+        parts = [
+            f"Raise the '{self.tier_name}' threshold from {current} to {self.proposed:.2f}: it would have "
+            f"escalated {self.escalated} of {self.flagged} flagged answers, and {self.would_escalate} of "
+            f"{self.tier_accepted} accepted '{self.tier_name}' answers in the window ({share:.0%}).",
+        ]
+        if self.unreachable:
+            parts.append(f"{self.unreachable} flagged answers carried confidence 1.0, which no threshold escalates "
+                         "(a better confidence signal would: try 'verify' or 'logprob').")
+        if self.cost_note:
+            parts.append(self.cost_note)
+        return " ".join(parts)
+
+
+def _proposals(confidences: pd.Series, observed: pd.Series) -> list[float]:
+    """Thresholds just above each flagged confidence: the next higher accepted confidence seen, else 1.0."""
+    levels = sorted(set(observed.dropna().astype(float)))
+    out = set()
+    for c in set(confidences.dropna().astype(float)):
+        if c >= 1.0:
+            continue
+        higher = [v for v in levels if v > c]
+        out.add(higher[0] if higher else 1.0)
+    return sorted(out)
+
+
+def recommend(flagged: pd.DataFrame, accepted: pd.DataFrame) -> Recommendation | None:
+    """The single-tier threshold change escalating the most flagged answers (ties: the smaller disruption).
+
+    `flagged`: flagged audit items (tier_index, tier_name, confidence, threshold); `accepted`: the window's
+    accepted steps (tier_index, confidence). None when nothing is flagged or nothing can be escalated.
+    """
+    best: tuple[tuple[int, int], Recommendation] | None = None
+    for (tier_index, tier_name), group in flagged.groupby(["tier_index", "tier_name"], sort=True):
+        tier_accepted = accepted[accepted["tier_index"] == tier_index]["confidence"].astype(float)
+        conf = group["confidence"].astype(float)
+        thresholds = group["threshold"].dropna()
+        current = float(thresholds.mode().iloc[0]) if not thresholds.empty else None
+        for proposed in _proposals(conf, tier_accepted):
+            rec = Recommendation(
+                tier_index=int(tier_index), tier_name=str(tier_name), current=current, proposed=proposed,
+                escalated=int((conf < proposed).sum()), flagged=len(flagged),
+                would_escalate=int((tier_accepted < proposed).sum()), tier_accepted=len(tier_accepted),
+                unreachable=int((flagged["confidence"].astype(float) >= 1.0).sum()),
+            )
+            key = (rec.escalated, -rec.would_escalate)
+            if best is None or key > best[0]:
+                best = (key, rec)
+    return best[1] if best else None
