@@ -3,7 +3,9 @@ the most flagged answers, and what it would touch."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -73,3 +75,47 @@ def recommend(flagged: pd.DataFrame, accepted: pd.DataFrame) -> Recommendation |
             if best is None or key > best[0]:
                 best = (key, rec)
     return best[1] if best else None
+
+
+def _nearest(points: pd.DataFrame, target: list[float]) -> dict[str, Any] | None:
+    best, best_distance = None, float("inf")
+    for row in points.to_dict("records"):
+        values = json.loads(row["thresholds"]) if isinstance(row["thresholds"], str) else list(row["thresholds"])
+        if len(values) != len(target):
+            continue
+        distance = sum((float(a) - b) ** 2 for a, b in zip(values, target, strict=True))
+        if distance < best_distance:
+            best, best_distance = {**row, "_values": values}, distance
+    return best
+
+
+def sweep_cost_note(latest: tuple[dict[str, Any], pd.DataFrame] | None, current: list[float],
+                    proposed: list[float]) -> str:
+    """The change's cost and accuracy on the latest saved sweep's nearest threshold points, or why not."""
+    if latest is None:
+        return "No saved sweep in this store, so the change's cost is unknown: run a sweep to price it."
+    sweep, points = latest
+    now, then = _nearest(points, current), _nearest(points, proposed)
+    if now is None or then is None:
+        return (f"The latest sweep ({sweep.get('name') or sweep['sweep_id']}) has no points for "
+                f"{len(current)} thresholds, so the change's cost is unknown.")
+
+    def fmt(point: dict[str, Any]) -> str:
+        acc = point.get("accuracy")
+        acc_text = f", accuracy {acc:.1%}" if acc is not None and acc == acc else ""
+        return f"[{', '.join(f'{v:.2f}' for v in point['_values'])}]: ${point['cost_per_1k']:.4f} per 1k{acc_text}"
+
+    return (f"On the latest sweep ({sweep.get('name') or sweep['sweep_id']}, dataset {sweep.get('dataset')}, "
+            f"{sweep['created_at']:%Y-%m-%d}): thresholds {fmt(now)} -> {fmt(then)} (nearest swept points).")
+
+
+def current_thresholds(*frames: pd.DataFrame) -> list[float]:
+    """The thresholds each non-final tier accepted at (most common per tier index; missing tiers: 0.75)."""
+    rows = pd.concat([f[["tier_index", "threshold"]] for f in frames if not f.empty], ignore_index=True)
+    rows = rows.dropna()
+    count = int(rows["tier_index"].max()) + 1 if not rows.empty else 0
+    out = []
+    for index in range(count):
+        values = rows.loc[rows["tier_index"] == index, "threshold"]
+        out.append(float(values.mode().iloc[0]) if not values.empty else 0.75)
+    return out

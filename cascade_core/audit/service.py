@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import pandas as pd
 
-from cascade_core.audit.recommend import Recommendation, recommend
+from cascade_core.audit.recommend import Recommendation, current_thresholds, recommend, sweep_cost_note
 from cascade_core.audit.results import AuditResult, judge_agreement, summarise, weekly_trend
 from cascade_core.audit.runner import AuditParams, Judge, judge_audit, start_audit
 from cascade_core.audit.stats import Agreement
@@ -48,10 +48,12 @@ def latest_unfinished(store: Store) -> str | None:
     return sql.latest_unfinished_audit(store)
 
 
-def load_report(store: Store, audit_id: str, *, alert_rate: float | None = None) -> AuditReport:
+def load_report(store: Store, audit_id: str, *, alert_rate: float | None = None,
+                thresholds: list[float] | None = None) -> AuditReport:
     """Read one audit and compute its results, the weekly trend over every audit, and judge agreement.
 
-    `alert_rate` overrides the rate stored with the audit (the page lets people move the line).
+    `alert_rate` overrides the rate stored with the audit (the page lets people move the line); `thresholds`
+    are the cascade's current ones (the config's), else those the audited answers were accepted at.
     """
     audit = sql.get_audit(store, audit_id)
     if audit is None:
@@ -67,8 +69,11 @@ def load_report(store: Store, audit_id: str, *, alert_rate: float | None = None)
         accepted = sql.accepted_steps(store, start, end, sources)
         recommendation = recommend(result.flagged, accepted)
         if recommendation is not None:
-            note = sql.sweep_cost_note(store, recommendation.tier_index, recommendation.proposed)
-            recommendation = Recommendation(**{**recommendation.__dict__, "cost_note": note})
+            current = list(thresholds) if thresholds else current_thresholds(accepted, result.flagged)
+            proposed = list(current)
+            proposed[recommendation.tier_index] = recommendation.proposed
+            note = sweep_cost_note(sql.latest_sweep(store), current, proposed)
+            recommendation = replace(recommendation, cost_note=note)
     return AuditReport(
         result=result,
         trend=weekly_trend(sql.latest_judgements(store)),

@@ -145,11 +145,14 @@ def table_exists(store: Store, name: str) -> bool:
     return bool(rows[0][0])
 
 
-def sweep_cost_note(store: Store, tier_index: int, proposed: float) -> str:
-    """What the latest saved sweep says a threshold costs, or why it cannot say."""
-    if not table_exists(store, "sweeps"):
-        return "No saved sweep in this store (the sweep tables do not exist yet): the cost of this change is unknown."
-    rows = store.execute("SELECT count(*) FROM sweeps")
-    if not rows or not rows[0][0]:
-        return "No saved sweep in this store: run a sweep to price this change."
-    return "A sweep is saved, but its cost at this threshold could not be read."
+def latest_sweep(store: Store) -> tuple[dict[str, Any], pd.DataFrame] | None:
+    """The latest saved sweep and its threshold points, or None when there is none (or no sweep tables)."""
+    if not (table_exists(store, "sweeps") and table_exists(store, "sweep_points")):
+        return None
+    sweeps = store.query_df("SELECT * FROM sweeps ORDER BY created_at DESC LIMIT 1")
+    if sweeps.empty:
+        return None
+    sweep = sweeps.iloc[0].to_dict()
+    points = store.query_df("SELECT * FROM sweep_points WHERE sweep_id = ? AND kind IN ('shared', 'per_tier') "
+                            "ORDER BY point_index", [sweep["sweep_id"]])
+    return sweep, points
