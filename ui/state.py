@@ -1,27 +1,50 @@
 """Process-wide resources for the dashboard: the config, the store and the live cascade runtime.
 
 Streamlit reruns pages on every interaction; these are built once per process (st.cache_resource) and shared
-by every session. The Store serialises access with its own lock.
+by every session. The Store serialises access with its own lock. Each resource is keyed by what it is built
+from ($CASCADE_CONFIG / $CASCADE_STORE, the store path, the config's fingerprint), so tests that point
+$CASCADE_STORE at a fresh file get a fresh store without clearing the cache.
 """
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
-from cascade_core import CascadeConfig, Runtime, Store, build_runtime, load_config
+from cascade_core import CascadeConfig, Dataset, Runtime, Store, build_runtime, load_bundled, load_config
 
 
 @st.cache_resource(show_spinner=False)
-def get_config() -> CascadeConfig:
+def _config_for(config_env: str | None, store_env: str | None) -> CascadeConfig:
     return load_config()
 
 
+def get_config() -> CascadeConfig:
+    return _config_for(os.environ.get("CASCADE_CONFIG"), os.environ.get("CASCADE_STORE"))
+
+
 @st.cache_resource(show_spinner=False)
+def _store_for(path: str) -> Store:
+    return Store(path)
+
+
 def get_store() -> Store:
-    return Store(get_config().store_path)
+    return _store_for(get_config().store_path)
 
 
 @st.cache_resource(show_spinner="Starting the cascade tiers…")
+def _runtime_for(fingerprint: str, _config: CascadeConfig) -> Runtime:
+    return build_runtime(_config)
+
+
 def get_runtime() -> Runtime:
     """The configured tiers; starts the embedded simulator on loopback when a tier is 'embedded'."""
-    return build_runtime(get_config())
+    config = get_config()
+    return _runtime_for(config.fingerprint(), config)
+
+
+@st.cache_resource(show_spinner=False)
+def get_bundled() -> Dataset:
+    """The bundled dataset (a question typed on the Query page that matches one of its items is graded)."""
+    return load_bundled()

@@ -1,0 +1,68 @@
+"""Query: one question through the cascade, with the tier-by-tier trace."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from cascade_core.query_run import QueryOverrides, QueryResult, run_query
+from ui.state import get_bundled, get_config, get_runtime, get_store
+from ui.text import md_escape
+from ui.trace import render_trace
+
+config = get_config()
+st.title("Query")
+st.caption("Send one question through the cascade: each tier answers with a confidence; below its threshold the "
+           "question goes to the next tier. The run is logged (source *query*) and shows up on the Runs page. "
+           "A question that matches a bundled dataset item exactly is graded against its gold answer.")
+
+with st.sidebar:
+    st.subheader("Overrides for this page")
+    chosen: list[int] = [i for i, tier in enumerate(config.tiers)
+                         if st.checkbox(f"use tier {md_escape(tier.name)}", value=True, key=f"q_tier_{i}")]
+    signal = st.selectbox("confidence signal", ["self_rated", "logprob", "verify"],
+                          index=["self_rated", "logprob", "verify"].index(config.signal), key="q_signal")
+    thresholds: list[float] = []
+    for i in chosen[:-1]:
+        default = config.thresholds[i] if i < len(config.thresholds) else config.thresholds[-1]
+        thresholds.append(st.slider(f"threshold of {md_escape(config.tiers[i].name)}", 0.0, 1.0, float(default),
+                                    0.05, key=f"q_thr_{i}"))
+    if len(chosen) >= 2:
+        st.caption(f"Always-large here means the last chosen tier ({md_escape(config.tiers[chosen[-1]].name)}).")
+
+question = st.text_area("Question", key="q_text", height=100, placeholder="What is the capital of Australia?")
+ready = len(chosen) >= 2 and bool(question.strip())
+clicked = st.button("Run", type="primary", disabled=not ready, key="q_run", icon=":material/play_arrow:")
+if len(chosen) < 2:
+    st.warning("Pick at least two tiers in the side panel: a cascade needs a tier to escalate to.")
+
+if clicked and ready:
+    started = time.perf_counter()
+    overrides = QueryOverrides(tuple(chosen), tuple(thresholds), signal)
+    try:
+        with st.spinner("Running the cascade…"):
+            result = run_query(get_runtime(), get_store(), question, overrides, get_bundled())
+    except Exception as err:  # a failure must show on the page, never as a crash
+        st.error(f"The run failed: {md_escape(f'{type(err).__name__}: {err}', limit=1000)}")
+    else:
+        st.session_state["q_result"] = result
+        st.session_state["q_started"] = started
+
+result: QueryResult | None = st.session_state.get("q_result")
+if result is not None:
+    if result.log_error:
+        st.warning("The run could not be logged: " + md_escape(result.log_error, limit=500))
+    render_trace(result.trace, key="q_trace")
+    started = st.session_state.pop("q_started", None)
+    if started is not None:  # only right after a click: what this page added beyond the model calls
+        total_ms = (time.perf_counter() - started) * 1000
+        st.session_state["q_own_ms"] = max(0.0, total_ms - result.model_ms)
+        st.session_state["q_timing"] = {"total_ms": total_ms, "model_ms": result.model_ms, "own_ms":
+                                        st.session_state["q_own_ms"], "cascade_ms": result.cascade_ms,
+                                        "log_ms": result.log_ms, "setup_ms": result.setup_ms}
+    timing = st.session_state.get("q_timing")
+    if timing:
+        st.caption(f"This page's own time: {timing['own_ms']:.0f} ms beyond {timing['model_ms']:.0f} ms of model "
+                   f"calls (cascade {timing['cascade_ms']:.1f} ms, store write {timing['log_ms']:.1f} ms, "
+                   "rendering the rest).")
