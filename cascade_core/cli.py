@@ -15,6 +15,7 @@ from cascade_core.store import StoreError
 COMMAND_MODULES: dict[str, str] = {
     "query": "cascade_core.cli_query",
     "audit": "cascade_core.cli_audit",
+    "serve": "cascade_core.cli_serve",
 }
 
 

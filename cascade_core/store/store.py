@@ -244,11 +244,16 @@ class Store:
         return applied
 
     def refresh_views(self) -> None:
-        """`all_runs` / `all_steps`: what every reader queries (the tables plus, later, appended segments)."""
+        """`all_runs` / `all_steps`: what every reader queries: the tables UNION ALL BY NAME the Parquet
+        segments that server processes append beside the file (see store/segments.py). Cheap enough to call
+        on every page render: a directory scan and two view definitions."""
+        from cascade_core.store.segments import RUNS_PREFIX, STEPS_PREFIX, segments_dir, union_view_sql
+
         # Temporary views live with this connection, so they work on read-only opens too.
+        folder = segments_dir(self.path)
         with self._lock:
-            self._con.execute("CREATE OR REPLACE TEMP VIEW all_runs AS SELECT * FROM runs")
-            self._con.execute("CREATE OR REPLACE TEMP VIEW all_steps AS SELECT * FROM steps")
+            self._con.execute(union_view_sql("all_runs", "runs", folder, RUNS_PREFIX))
+            self._con.execute(union_view_sql("all_steps", "steps", folder, STEPS_PREFIX))
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
