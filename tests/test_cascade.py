@@ -58,7 +58,7 @@ def find_item(runtime: Runtime, want) -> object:
 
 
 def test_walk_stops_at_each_tier(runtime: Runtime) -> None:
-    item = find_item(runtime, lambda c: c[0] is not None and c[1] is not None and c[0] < 1.0 and c[1] < 1.0)
+    item = find_item(runtime, lambda c: len(c) == 3 and None not in c[:2] and c[0] < 1.0 and c[1] < 1.0)
     small = runtime.cascade.run(item.question, item=item, thresholds=[0.0, 0.0])
     mid = runtime.cascade.run(item.question, item=item, thresholds=[1.0, 0.0])
     large = runtime.cascade.run(item.question, item=item, thresholds=[1.0, 1.0])
@@ -101,8 +101,8 @@ def test_async_run_matches_sync(runtime: Runtime) -> None:
 
 
 def test_retry_on_429_and_500_then_success(simulator, runtime: Runtime) -> None:
-    simulator.update_settings(error_rate=0.3, rate_limit_rate=0.3, retry_after=0.0)
-    config = runtime.config.model_copy(update={"retry": RetryConfig(max_retries=12, backoff_base=0.001,
+    simulator.update_settings(error_rate=0.2, rate_limit_rate=0.2, retry_after=0.0)
+    config = runtime.config.model_copy(update={"retry": RetryConfig(max_retries=10, backoff_base=0.001,
                                                                      backoff_max=0.002, retry_after_max=0.01)})
     with build_runtime(config) as rt:
         traces = [rt.cascade.run(item.question, item=item) for item in load_bundled().items[:15]]
@@ -140,8 +140,10 @@ def test_failing_tier_is_skipped_with_error_step(simulator, runtime: Runtime, tm
 
 
 def test_last_tier_failure_ends_with_clear_error_and_is_logged(simulator, runtime: Runtime, tmp_path: Path) -> None:
-    simulator.update_settings(faults_by_model={"sim-llama-3.1-405b": {"error_rate": 1.0}})
-    trace = runtime.cascade.run("What is the capital of France?", thresholds=[1.0, 1.0])
+    simulator.update_settings(faults_by_model={"sim-llama-3.1-8b": {"malformed_rate": 1.0},
+                                               "sim-llama-3.1-70b": {"malformed_rate": 1.0},
+                                               "sim-llama-3.1-405b": {"error_rate": 1.0}})
+    trace = runtime.cascade.run("What is the capital of France?", thresholds=[0.0, 0.0])
     assert trace.error is not None and "last tier 'large' failed" in trace.error
     assert trace.final_answer is None
     with Store(tmp_path / "s.duckdb") as store:
