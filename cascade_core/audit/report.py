@@ -69,7 +69,7 @@ def headline(report: AuditReport) -> list[str]:
         f"Overconfidence rate: {share.k} of {share.n} = {pct(share.rate)} (Wilson 95%: {share.low:.1%} - "
         f"{share.high:.1%}); alert line {r.alert_rate:.0%}: {status}.",
         f"Estimated wrong answers served in the window: {est:.0f} (95%: {lo:.0f} - {hi:.0f}) of "
-        f"{r.accepted_volume} accepted small-tier answers.",
+        f"{r.accepted_volume} accepted non-final-tier answers.",
         f"Judge cost: ${r.judge_cost:.6f} (the audit's own spend); cascade cost of the sampled runs: "
         f"${r.cascade_cost:.6f}.",
     ]

@@ -1,0 +1,62 @@
+"""The Audit page renders (Streamlit AppTest) with no audits, one audit, and many weekly audits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from cascade_core import Store
+from tests.test_audit_support import seed_audits
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "audit.py")
+
+
+@pytest.fixture
+def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "audit-page.duckdb"
+    monkeypatch.setenv("CASCADE_STORE", str(path))
+    monkeypatch.delenv("CASCADE_CONFIG", raising=False)
+    st.cache_resource.clear()
+    yield path
+    st.cache_resource.clear()  # closes nothing, but the next test must not get this store
+
+
+def render(timeout: float = 30) -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=timeout)
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def test_page_with_no_audits(store_path: Path) -> None:
+    app = render()
+    assert any("No audits yet" in i.value for i in app.info)
+    assert app.button  # the form's Run audit button
+
+
+def test_page_with_one_audit(store_path: Path) -> None:
+    with Store(store_path) as store:
+        [audit_id] = seed_audits(store, 1, wrong_share=0.5)
+    app = render()
+    assert audit_id in app.selectbox[0].value
+    labels = [m.label for m in app.metric]
+    assert "Overconfidence rate" in labels and "Judge cost" in labels
+    assert any("Alert" in e.value for e in app.error) or app.warning or app.success
+    assert not app.info or all("No audits yet" not in i.value for i in app.info)
+
+
+def test_page_with_many_weeks_and_a_review(store_path: Path) -> None:
+    with Store(store_path) as store:
+        ids = seed_audits(store, 8)
+    app = render()
+    assert ids[-1] in app.selectbox[0].value  # the newest audit is shown first
+    assert len(app.get("plotly_chart")) >= 2  # the weekly trend and a breakdown
+    agree = next(b for b in app.button if b.label == "Agree with the judge")
+    agree.click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    reviews = next(m for m in app.metric if m.label == "Reviews")
+    assert reviews.value == "1"
