@@ -14,6 +14,7 @@ from cascade_core.store import StoreError
 # command name -> module providing `add_parser(subparsers)` and `run(args) -> int`
 COMMAND_MODULES: dict[str, str] = {
     "query": "cascade_core.cli_query",
+    "sweep": "cascade_core.cli_sweep",
     "audit": "cascade_core.cli_audit",
     "serve": "cascade_core.cli_serve",
 }

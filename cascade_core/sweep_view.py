@@ -1,0 +1,146 @@
+"""The Sweep page's tables and numbers as plain functions (tested without a browser)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cascade_core.calibration import TierCalibration
+from cascade_core.frontier import FrontierPoint, answer_tiers
+from cascade_core.metrics import SummaryMetrics
+from cascade_core.recommend import Recommendation
+from cascade_core.references import versus_reference
+from cascade_core.sweep import SweepResult
+
+FRONTS = {"per_tier": "per-tier thresholds", "shared": "one shared threshold"}
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    point: FrontierPoint
+    accuracy: float
+    cost_per_1k: float
+    savings: float  # vs always-large
+    quality_retained: float  # vs always-large
+    mean_latency_ms: float
+    tier_share: dict[str, float]
+
+
+def front_points(result: SweepResult, kind: str) -> list[FrontierPoint]:
+    """The Pareto front of `kind` ("per_tier" or "shared"), cheapest first: what the slider walks along."""
+    return list(result.per_tier_front if kind == "per_tier" else result.shared_front)
+
+
+def default_pick(front: Sequence[FrontierPoint], result: SweepResult, target: float | None = None) -> int:
+    """Index of the cheapest front point keeping `target` (default: the sweep's) of always-large accuracy."""
+    if not front:
+        return 0
+    goal = (target if target is not None else result.settings.target) * result.always_large.accuracy
+    for i, p in enumerate(front):
+        if p.accuracy >= goal - 1e-12:
+            return i
+    return len(front) - 1
+
+
+def operating_point(result: SweepResult, point: FrontierPoint) -> OperatingPoint:
+    savings, retained = versus_reference(point, result.always_large)
+    return OperatingPoint(
+        point=point, accuracy=point.accuracy, cost_per_1k=point.cost_per_1k, savings=savings,
+        quality_retained=retained, mean_latency_ms=point.mean_latency_ms,
+        tier_share=dict(zip(result.tiers, point.tier_share, strict=True)),
+    )
+
+
+def worse_items(result: SweepResult, point: FrontierPoint, questions: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Items answered wrongly at this point whose always-large answer is right, with both answers."""
+    m = result.matrix
+    if not point.thresholds:
+        return pd.DataFrame(columns=["item_id", "category", "answered_by", "answer", "large_answer", "question"])
+    tiers = answer_tiers(m, point.thresholds)
+    rows = np.arange(m.n_items)
+    got = m.correct[rows, tiers]
+    worse = np.flatnonzero((got == 0) & (m.correct[:, -1] == 1))
+    answers = result.outcomes.set_index(["item_id", "tier"])["answer"]
+    out = []
+    for i in worse:
+        item = str(m.item_ids[i])
+        tier = m.tiers[int(tiers[i])]
+        out.append({
+            "item_id": item, "category": m.categories[i], "answered_by": tier,
+            "answer": answers.get((item, tier)), "large_answer": answers.get((item, m.tiers[-1])),
+            "question": (questions or {}).get(item),
+        })
+    return pd.DataFrame(out, columns=["item_id", "category", "answered_by", "answer", "large_answer", "question"])
+
+
+def points_table(result: SweepResult) -> pd.DataFrame:
+    """Every point (clouds and references) for display and CSV export: one column per threshold and share."""
+    front = {id(p) for p in (*result.shared_front, *result.per_tier_front)}
+    rows = []
+    for p in (*result.per_tier, *result.shared, *result.references):
+        row: dict[str, object] = {"kind": p.kind, "label": p.label, "on_front": id(p) in front}
+        for t, v in zip(result.tiers[:-1], p.thresholds or (None,) * (len(result.tiers) - 1), strict=True):
+            row[f"threshold_{t}"] = v
+        row.update({"accuracy": p.accuracy, "cost_per_1k": p.cost_per_1k, "mean_latency_ms": p.mean_latency_ms})
+        for t, s in zip(result.tiers, p.tier_share, strict=True):
+            row[f"share_{t}"] = s
+        savings, retained = versus_reference(p, result.always_large)
+        row.update({"savings_vs_large": savings, "quality_retained": retained})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def points_csv(result: SweepResult) -> str:
+    return points_table(result).to_csv(index=False)
+
+
+def reference_table(result: SweepResult) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"reference": p.label, "accuracy": p.accuracy, "cost_per_1k": p.cost_per_1k,
+         "mean_latency_ms": p.mean_latency_ms}
+        for p in result.references
+    ])
+
+
+def recommendation_table(rec: Recommendation, tiers: Sequence[str]) -> pd.DataFrame:
+    """Held-out figures of the recommendation with their 95% bootstrap intervals."""
+    rows = [
+        ("accuracy", rec.accuracy), ("always-large accuracy", rec.large_accuracy),
+        ("cost per 1,000 (USD)", rec.cost_per_1k), ("savings vs always-large", rec.savings),
+        ("quality retained", rec.quality_retained),
+    ]
+    return pd.DataFrame([{"measure": name, "estimate": iv.estimate, "low (2.5%)": iv.low, "high (97.5%)": iv.high}
+                         for name, iv in rows])
+
+
+def describe_thresholds(thresholds: Sequence[float] | None, tiers: Sequence[str]) -> str:
+    if thresholds is None:
+        return f"call {tiers[-1]} alone"
+    return ", ".join(f"{t} accepts at confidence ≥ {v:.2f}" for t, v in zip(tiers, thresholds, strict=False))
+
+
+def calibration_table(report: Sequence[TierCalibration]) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"tier": c.tier, "answers with confidence": c.n, "accuracy": c.accuracy, "mean confidence": c.mean_confidence,
+         "ECE": c.ece, "AUROC": c.auroc, "wrong at top confidence": c.overconfidence,
+         "share of wrong given top confidence": c.top_share_of_wrong}
+        for c in report
+    ])
+
+
+def metrics_table(metrics: Mapping[str, SummaryMetrics]) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"thresholds": FRONTS.get(name, name), "APGR": m.apgr, "CPT50 (% of large cost)": m.cpt50.pct_of_large,
+         "CPT80 (% of large cost)": m.cpt80.pct_of_large, "CPT50 ($/1k)": m.cpt50.cost_per_1k,
+         "CPT80 ($/1k)": m.cpt80.cost_per_1k, "AIQ": m.aiq}
+        for name, m in metrics.items()
+    ])
+
+
+def cached_point_label(point: FrontierPoint, tiers: Sequence[str]) -> str:
+    """Short slider label of a front point."""
+    thr = " / ".join(f"{v:.2f}" for v in point.thresholds)
+    return f"{thr} → {point.accuracy:.1%} at ${point.cost_per_1k:,.3f}/1k"
