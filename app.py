@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
     st.Page("pages/query.py", title="Query", icon=":material/play_arrow:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/list:"),
+    st.Page("pages/sweep.py", title="Sweep", icon=":material/query_stats:"),
     st.Page("pages/audit.py", title="Audit", icon=":material/gavel:"),
     st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
 ]

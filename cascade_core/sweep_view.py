@@ -144,3 +144,49 @@ def cached_point_label(point: FrontierPoint, tiers: Sequence[str]) -> str:
     """Short slider label of a front point."""
     thr = " / ".join(f"{v:.2f}" for v in point.thresholds)
     return f"{thr} → {point.accuracy:.1%} at ${point.cost_per_1k:,.3f}/1k"
+
+
+def parse_pairs(text: str, what: str) -> dict[str, str]:
+    """'name=value' pairs, one per line or comma-separated; raises ValueError naming the bad entry."""
+    out: dict[str, str] = {}
+    for raw in text.replace(",", "\n").splitlines():
+        entry = raw.strip()
+        if not entry:
+            continue
+        key, sep, value = entry.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"{what}: expected name=value, got {entry!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def parse_costs(text: str) -> dict[str, float]:
+    costs = {}
+    for model, value in parse_pairs(text, "costs").items():
+        try:
+            costs[model] = float(value)
+        except ValueError:
+            raise ValueError(f"costs: {model}={value!r} is not a number (USD per item)") from None
+    return costs
+
+
+def parse_split(text: str) -> str | float:
+    """'auto', a column name, or a calibration fraction in (0, 1)."""
+    text = text.strip() or "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if not 0 < value < 1:
+        raise ValueError(f"a split fraction must lie strictly between 0 and 1, got {value}")
+    return value
+
+
+def save_upload(name: str, data: bytes, folder: str) -> str:
+    """Write an uploaded file under `folder` keeping only its base name and suffix; returns the path."""
+    from pathlib import Path
+
+    safe = Path(name).name or "upload"
+    path = Path(folder) / safe
+    path.write_bytes(data)
+    return str(path)

@@ -1,0 +1,106 @@
+"""The Sweep page (Streamlit AppTest): renders, runs a small live sweep, picks points, imports a results file."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "sweep.py")
+
+
+@pytest.fixture
+def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "sweep-page.duckdb"
+    monkeypatch.setenv("CASCADE_STORE", str(path))
+    monkeypatch.delenv("CASCADE_CONFIG", raising=False)
+    st.cache_resource.clear()
+    yield path
+    st.cache_resource.clear()
+
+
+def ok(app: AppTest) -> AppTest:
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def render() -> AppTest:
+    return ok(AppTest.from_file(PAGE, default_timeout=60).run())
+
+
+def metric(app: AppTest, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def test_page_renders_with_nothing_yet(store_path: Path) -> None:
+    app = render()
+    assert app.radio[0].value == "Live on the configured tiers"
+    assert any("SIMULATED" in m.value for m in app.markdown)
+    assert [b.label for b in app.button][:2] == ["Start", "Stop"]
+
+
+def test_small_live_sweep_completes_and_picking_a_point_updates_numbers(store_path: Path) -> None:
+    app = render()
+    app.number_input(key="sweep_limit").set_value(30)
+    app.button(key="sweep_start").click()
+    ok(app.run())
+    deadline = time.time() + 60
+    while not app.metric and time.time() < deadline:  # the job runs in a thread; each run polls it
+        time.sleep(0.3)
+        ok(app.run())
+    assert app.metric, "the live sweep did not finish"
+    assert any("SIMULATED" in m.value for m in app.markdown)
+    assert len(app.get("plotly_chart")) >= 2  # frontier and reliability diagram
+    before = (metric(app, "Accuracy"), metric(app, "Cost per 1,000"))
+    slider = app.select_slider[0]
+    options = slider.options
+    slider.set_value(options[0] if slider.value != options[0] else options[-1])
+    ok(app.run())
+    after = (metric(app, "Accuracy"), metric(app, "Cost per 1,000"))
+    assert after != before
+    assert any("Recommendation" in e.value for e in app.subheader)
+    # a second start is all cache: the page says nothing was spent
+    app.button(key="sweep_start").click()
+    ok(app.run())
+    deadline = time.time() + 30
+    job = app.session_state["sweep_job"]
+    while job.running and time.time() < deadline:
+        time.sleep(0.2)
+    assert job.result is not None and job.result.progress.calls == 0 and job.result.progress.cached == 90
+
+
+def test_import_without_confidence_says_why_there_is_no_curve(store_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    pd.DataFrame({"id": ["q1", "q2", "q3", "q4"], "small": [True, False, True, False],
+                  "large": [True, True, True, False]}).to_csv(path, index=False)
+    app = render()
+    app.radio(key="sweep_source").set_value("Import recorded results")
+    ok(app.run())
+    app.text_input(key="sweep_results_path").set_value(str(path))
+    app.text_area(key="sweep_costs").set_value("small=0.0001\nlarge=0.001")
+    app.button(key="sweep_import").click()
+    ok(app.run())
+    assert any("no cascade curve" in i.value for i in app.info)
+    assert not app.metric  # no operating point without a curve
+    refs = app.dataframe[0].value
+    assert list(refs["reference"]) == ["always small", "always large", "oracle"]
+
+
+def test_import_errors_and_hostile_text_render_as_text(store_path: Path, tmp_path: Path) -> None:
+    hostile = "**bold** <script>alert(1)</script> [x](javascript:alert(1))"
+    path = tmp_path / "long.csv"
+    pd.DataFrame({"item_id": ["a", "a"], "model": [hostile, "large"], "correct": ["maybe", "true"],
+                  "cost": [0.1, 0.2]}).to_csv(path, index=False)
+    app = render()
+    app.radio(key="sweep_source").set_value("Import recorded results")
+    ok(app.run())
+    app.text_input(key="sweep_results_path").set_value(str(path))
+    app.button(key="sweep_import").click()
+    ok(app.run())
+    assert [e.value for e in app.error] == ["Import failed"]
+    assert "maybe" in app.text[0].value  # the message names the bad value, shown as plain text
