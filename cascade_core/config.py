@@ -18,6 +18,7 @@ EMBEDDED = "embedded"  # base_url value meaning "the embedded simulator on loopb
 DEFAULT_STORE_PATH = "data/cascade.duckdb"
 SIGNALS = ("self_rated", "logprob", "verify")
 DEFAULT_PRICE_SOURCE = "Fireworks list prices for Llama 3.1 8B/70B/405B (2024-2025), per arXiv 2502.09054"
+SIMULATOR_FAULT_KNOBS = ("error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate", "latency_ms")
 
 
 class ConfigError(ValueError):
@@ -75,6 +76,21 @@ class SimulatorConfig(BaseModel):
     retry_after: float = Field(default=0.05, ge=0)
     malformed_rate: float = Field(default=0.0, ge=0, le=1)
     truncate_rate: float = Field(default=0.0, ge=0, le=1)
+    report_cost: bool = False  # put usage.cost (USD at the built-in list price) in every response
+    # Per-model overrides of the knobs above, e.g. {"sim-llama-3.1-8b": {"error_rate": 1.0}}.
+    faults_by_model: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+    @field_validator("faults_by_model")
+    @classmethod
+    def _known_faults(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for model, knobs in value.items():
+            for key, number in knobs.items():
+                if key not in SIMULATOR_FAULT_KNOBS:
+                    known = ", ".join(SIMULATOR_FAULT_KNOBS)
+                    raise ValueError(f"{model}: unknown knob {key!r}, expected one of {known}")
+                if number < 0 or (key.endswith("_rate") and number > 1):
+                    raise ValueError(f"{model}.{key}: expected a rate in [0, 1] or a latency >= 0, got {number}")
+        return value
 
 
 class CascadeConfig(BaseModel):

@@ -1,0 +1,33 @@
+"""Shared fixtures. `simulator`: one embedded simulator for the whole session; `fresh_simulator`: a factory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from cascade_core.config import SimulatorConfig
+from cascade_core.simulator import EmbeddedSimulator
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[EmbeddedSimulator]:
+    """The simulated tiers on loopback, shared by every test (reset knobs you change)."""
+    with EmbeddedSimulator(SimulatorConfig()) as sim:
+        yield sim
+
+
+@pytest.fixture
+def fresh_simulator() -> Iterator[Callable[..., EmbeddedSimulator]]:
+    """Factory: fresh_simulator(seed=3, error_rate=1.0, dataset=...) -> a running simulator, stopped after the test."""
+    started: list[EmbeddedSimulator] = []
+
+    def make(*, dataset: Any = None, **knobs: Any) -> EmbeddedSimulator:
+        sim = EmbeddedSimulator(SimulatorConfig(**knobs), dataset=dataset).start()
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in started:
+        sim.stop()
