@@ -1,0 +1,103 @@
+"""AppTest: the Query page runs a question on the embedded simulator, shows the trace and logs the run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cascade_core import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "cascade.duckdb"
+    monkeypatch.setenv("CASCADE_STORE", str(path))
+    monkeypatch.delenv("CASCADE_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return path
+
+
+def query_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
+    return at.switch_page("pages/query.py").run()
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.text_area(key="q_text").input(question).run()
+    return at.button(key="q_run").click().run()
+
+
+def test_query_page_renders_with_empty_store(store_path: Path) -> None:
+    at = query_page()
+    assert not at.exception
+    assert at.button(key="q_run").disabled  # nothing to run yet
+    assert [c.label for c in at.sidebar.checkbox] == ["use tier small", "use tier mid", "use tier large"]
+
+
+def test_query_run_shows_trace_and_new_row_on_runs(store_path: Path) -> None:
+    at = ask(query_page(), "What is the capital of France?")
+    assert not at.exception
+    result = at.session_state["q_result"]
+    trace = result.trace
+    assert trace.steps and trace.source == "query"
+    assert trace.correct is not None and trace.item_id == "fact-001"  # a bundled item: graded
+    assert trace.simulated
+    assert any(m.value.startswith(":orange-badge[") and "simulated" in m.value for m in at.markdown)  # st.badge
+    assert len(at.get("plotly_chart")) == 2  # confidence vs threshold, cumulative cost
+    steps_table = at.dataframe[0].value
+    assert list(steps_table["tier"]) == [s.tier_name for s in trace.steps]
+    assert {"model", "answer", "confidence", "threshold", "tokens_in", "tokens_out", "cost_usd", "latency_ms",
+            "decision", "reason"} <= set(steps_table.columns)
+    assert len(at.expander) >= len(trace.steps)  # raw output per step
+    assert at.session_state["q_own_ms"] >= 0
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    assert at.session_state["runs_count"] == 1
+    assert at.dataframe[0].value["run_id"].tolist() == [trace.run_id]
+
+
+def test_overrides_reach_the_cascade(store_path: Path) -> None:
+    at = query_page()
+    at.sidebar.checkbox(key="q_tier_1").uncheck().run()  # small -> large only
+    at.slider(key="q_thr_0").set_value(1.0).run()  # nothing below certainty is accepted
+    at = ask(at, "A question nobody can be sure of?")
+    trace = at.session_state["q_result"].trace
+    assert not at.exception
+    assert [s.tier_name for s in trace.steps] in (["small", "large"], ["small"])
+    assert trace.steps[0].threshold == 1.0
+    at.sidebar.checkbox(key="q_tier_2").uncheck().run()
+    assert at.button(key="q_run").disabled and at.warning  # one tier is not a cascade
+
+
+def test_endpoint_error_is_shown_in_the_trace(store_path: Path, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "broken.toml"
+    config.write_text(
+        "thresholds = [1.0]\n[retry]\nmax_retries = 0\n"
+        '[[tiers]]\nname = "dead"\nmodel = "m"\nbase_url = "http://127.0.0.1:9/v1"\ninput_price = 1\n'
+        "output_price = 1\ntimeout = 2\n"
+        '[[tiers]]\nname = "large"\nmodel = "sim-llama-3.1-405b"\ninput_price = 3\noutput_price = 3\n'
+    )
+    monkeypatch.setenv("CASCADE_CONFIG", str(config))
+    at = ask(query_page(), "What is 2+2?")
+    assert not at.exception
+    trace = at.session_state["q_result"].trace
+    assert trace.steps[0].decision == "error" and trace.steps[0].error
+    assert trace.final_tier == "large"
+    assert "dead" in at.dataframe[0].value["tier"].tolist()
+    assert any(trace.steps[0].error in c.value for c in at.code)
+    with Store(store_path) as store:  # the failed call is logged with the run
+        assert store.execute("SELECT count(*) FROM steps WHERE decision = 'error'") == [(1,)]
+
+
+def test_hostile_question_renders_as_text(store_path: Path) -> None:
+    hostile = "<script>alert('x')</script> **bold** [link](http://x) :red[red] $e^x$ مرحبا بالعالم 🎉🔥 " * 50
+    at = ask(query_page(), hostile)
+    assert not at.exception
+    assert any(c.value == hostile for c in at.code) or at.text_area(key="q_text").value == hostile
+    for md in at.markdown:
+        assert "<script>" not in md.value  # user text never reaches Markdown unescaped
