@@ -271,11 +271,13 @@ class Store:
         """Write one run and its steps in one transaction: all or nothing."""
         run, steps = trace_rows(trace)
         run_sql = f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
-        step_sql = f"INSERT INTO steps ({', '.join(STEP_COLUMNS)}) VALUES ({', '.join('?' * len(STEP_COLUMNS))})"
+        row = f"({', '.join('?' * len(STEP_COLUMNS))})"
+        # All steps in one multi-row INSERT: DuckDB's cost is per statement, not per row.
+        step_sql = f"INSERT INTO steps ({', '.join(STEP_COLUMNS)}) VALUES {', '.join([row] * len(steps))}"
         with self.transaction() as con:
             con.execute(run_sql, [run[c] for c in RUN_COLUMNS])
-            for step in steps:
-                con.execute(step_sql, [step[c] for c in STEP_COLUMNS])
+            if steps:
+                con.execute(step_sql, [step[c] for step in steps for c in STEP_COLUMNS])
 
     def log_traces(self, traces: Iterable[Trace]) -> int:
         """Write many runs in one transaction through DataFrames (fast bulk path). Returns the count."""
