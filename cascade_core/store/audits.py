@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from cascade_core.store import sweeps  # owns the sweep tables; read through its functions
 from cascade_core.store.store import Store
 
 AUDIT_COLUMNS: tuple[str, ...] = (
@@ -146,13 +147,12 @@ def table_exists(store: Store, name: str) -> bool:
 
 
 def latest_sweep(store: Store) -> tuple[dict[str, Any], pd.DataFrame] | None:
-    """The latest saved sweep and its threshold points, or None when there is none (or no sweep tables)."""
+    """The latest saved sweep and its threshold points (through the sweep's own SQL), or None."""
     if not (table_exists(store, "sweeps") and table_exists(store, "sweep_points")):
         return None
-    sweeps = store.query_df("SELECT * FROM sweeps ORDER BY created_at DESC LIMIT 1")
-    if sweeps.empty:
+    latest = sweeps.list_sweeps(store, limit=1)
+    if latest.empty:
         return None
-    sweep = sweeps.iloc[0].to_dict()
-    points = store.query_df("SELECT * FROM sweep_points WHERE sweep_id = ? AND kind IN ('shared', 'per_tier') "
-                            "ORDER BY point_index", [sweep["sweep_id"]])
-    return sweep, points
+    sweep = latest.iloc[0].to_dict()
+    points = sweeps.sweep_points(store, sweep["sweep_id"])
+    return sweep, points[points["kind"].isin(["shared", "per_tier"])]
