@@ -9,7 +9,6 @@ separately); one run written p50 < 5 ms; 10,000 runs logged in < 10 s.
 from __future__ import annotations
 
 import dataclasses
-import statistics
 import sys
 import tempfile
 import time
@@ -18,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cascade_core import Store, default_config, load_bundled, open_runtime  # noqa: E402
-from cascade_core.cascade import Cascade  # noqa: E402
+from cascade_core import Store, default_config, load_bundled, open_runtime
+from cascade_core.cascade import Cascade
 
 
 def pct(values: list[float], q: float) -> float:
@@ -29,7 +28,8 @@ def pct(values: list[float], q: float) -> float:
 
 def main() -> None:
     items = load_bundled().items
-    config = default_config().with_overrides(thresholds=[1.0, 1.0])  # force full 3-tier walks
+    # Threshold 1.0 escalates everything below self-rated 5; the walks that reach the large tier are timed.
+    config = default_config().with_overrides(thresholds=[1.0, 1.0])
     with open_runtime(config) as runtime:
         traces = [runtime.cascade.run(item.question, item=item) for item in items[:200]]
     three = [t for t in traces if len(t.steps) == 3]
