@@ -1,0 +1,121 @@
+"""Live collection against the simulator: each (item, tier) is called once, cached, resumable; errors retried."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from cascade_core import Store, load_bundled
+from cascade_core.call_cache import request_hash
+from cascade_core.collect import collect
+from cascade_core.frontier import evaluate
+from cascade_core.outcomes import to_matrix
+from cascade_core.store.sweeps import cache_stats
+from cascade_core.sweep_runs import log_sweep_runs
+from tests.sweep_support import sim_config
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    with Store(tmp_path / "collect.duckdb") as s:
+        yield s
+
+
+def urls(config) -> list[str]:
+    return [t.base_url for t in config.tiers]
+
+
+def test_resweep_makes_zero_new_calls(fresh_simulator, store: Store) -> None:
+    sim = fresh_simulator()
+    config = sim_config(sim)
+    first = collect(load_bundled(), config, urls(config), store, concurrency=8, limit=40)
+    assert first.complete and sim.stats()["total"] == 40 * 3
+    assert first.progress.calls == 120 and first.progress.spend > 0
+    second = collect(load_bundled(), config, urls(config), store, concurrency=8, limit=40)
+    assert sim.stats()["total"] == 120  # counted at the simulator: nothing new
+    assert second.progress.calls == 0 and second.progress.cached == 120 and second.progress.spend == 0
+    cols = ["item_id", "tier", "answer", "correct", "confidence", "cost", "tokens_in", "tokens_out"]
+    assert first.outcomes[cols].equals(second.outcomes[cols])
+    more = collect(load_bundled(), config, urls(config), store, concurrency=8, limit=50)  # 10 new items only
+    assert more.progress.calls == 30 and sim.stats()["total"] == 150
+
+
+def test_stop_then_resume_calls_each_answer_once(fresh_simulator, store: Store) -> None:
+    sim = fresh_simulator(latency_ms=5)
+    config = sim_config(sim)
+    stop = threading.Event()
+
+    def on_progress(p) -> None:
+        if p.done >= 25:
+            stop.set()
+
+    partial = collect(load_bundled(), config, urls(config), store, concurrency=4, limit=30, progress=on_progress,
+                      stop=stop)
+    assert partial.stopped and not partial.complete
+    assert 25 <= partial.progress.done < 90
+    assert set(partial.outcomes["item_id"]) == {i.id for i in partial.items}  # only whole items
+    rest = collect(load_bundled(), config, urls(config), store, concurrency=4, limit=30)
+    assert rest.complete
+    assert sim.stats()["total"] == 30 * 3  # in-flight calls finished and were cached before stopping
+
+
+def test_errors_are_recorded_not_cached_as_success_and_retried(fresh_simulator, store: Store) -> None:
+    sim = fresh_simulator(faults_by_model={"sim-llama-3.1-70b": {"error_rate": 1.0}})
+    config = sim_config(sim)
+    first = collect(load_bundled(), config, urls(config), store, concurrency=8, limit=10)
+    assert first.progress.errors == 10 and first.error_examples
+    mid = first.outcomes[first.outcomes["tier"] == "mid"]
+    assert mid["answer"].isna().all() and not mid["correct"].any() and mid["confidence"].isna().all()
+    assert cache_stats(store)["errors"] == 10
+    sim.update_settings(faults_by_model={})
+    sim.reset()
+    second = collect(load_bundled(), config, urls(config), store, concurrency=8, limit=10)
+    assert sim.stats()["total"] == 10 and second.progress.calls == 10 and second.progress.errors == 0
+    assert cache_stats(store)["errors"] == 0
+
+
+def test_cache_rows_hold_no_secret_and_hash_is_canonical(fresh_simulator, store: Store, monkeypatch) -> None:
+    monkeypatch.setenv("SWEEP_TEST_KEY", "sk-very-secret-value")
+    sim = fresh_simulator()
+    config = sim_config(sim)
+    data = config.model_dump()
+    for tier in data["tiers"]:
+        tier["api_key_env"] = "SWEEP_TEST_KEY"
+    config = type(config).model_validate(data)
+    collect(load_bundled(), config, urls(config), store, limit=5)
+    dump = store.query_df("SELECT * FROM call_cache").to_csv()
+    assert "sk-very-secret-value" not in dump and "SWEEP_TEST_KEY" not in dump
+    assert request_hash("e", {"b": 1, "a": [1, 2]}) == request_hash("e", {"a": [1, 2], "b": 1})
+    assert request_hash("e", {"a": 1}) != request_hash("f", {"a": 1})
+
+
+def test_verify_signal_caches_both_calls(fresh_simulator, store: Store) -> None:
+    sim = fresh_simulator()
+    config = sim_config(sim, signal="verify")
+    first = collect(load_bundled(), config, urls(config), store, limit=8)
+    made = sim.stats()["total"]
+    assert made > 8 * 3 and first.progress.calls == made  # answer + verify calls
+    assert first.outcomes["confidence"].notna().any()
+    collect(load_bundled(), config, urls(config), store, limit=8)
+    assert sim.stats()["total"] == made
+
+
+def test_replayed_runs_charge_every_invoked_tier_like_the_frontier(fresh_simulator, store: Store) -> None:
+    sim = fresh_simulator()
+    config = sim_config(sim, thresholds=[0.75, 0.5])
+    result = collect(load_bundled(), config, urls(config), store, limit=60)
+    from cascade_core.client import TierClient
+
+    clients = [TierClient(t, t.base_url, config.retry) for t in config.tiers]
+    calls_before = sim.stats()["total"]
+    assert log_sweep_runs(store, config, clients, result) == 60
+    assert sim.stats()["total"] == calls_before  # replayed from the cache, no model called
+    assert log_sweep_runs(store, config, clients, result) == 0  # not logged twice
+    runs = store.query_df("SELECT item_id, total_cost, final_tier FROM runs WHERE source = 'sweep'")
+    matrix = to_matrix(result.outcomes)
+    frontier = evaluate(matrix, np.array([0.75, 0.5]))
+    assert runs["total_cost"].sum() == pytest.approx(frontier["mean_cost"][0] * matrix.n_items, rel=1e-9)
+    shares = runs["final_tier"].value_counts(normalize=True).reindex(list(matrix.tiers), fill_value=0)
+    assert np.allclose(shares.to_numpy(), frontier["tier_share"][0])
