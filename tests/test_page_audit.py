@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -60,3 +61,23 @@ def test_page_with_many_weeks_and_a_review(store_path: Path) -> None:
     assert not app.exception, [e.message for e in app.exception]
     reviews = next(m for m in app.metric if m.label == "Reviews")
     assert reviews.value == "1"
+
+
+def test_page_runs_an_audit_on_the_embedded_simulator(store_path: Path) -> None:
+    from cascade_core import load_bundled
+    from tests.factories import make_trace
+
+    items = [i for i in load_bundled().items if i.answer_type == "number" and i.gold.strip() != "4"][:12]
+    with Store(store_path) as store:
+        for item in items:  # accepted by the small tier, answer "4": the judge grades it against the gold
+            trace = make_trace(0, question=item.question)
+            trace.created_at = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+            trace.gold, trace.category = item.gold, item.category
+            store.log_trace(trace)
+    app = render()
+    app.number_input[1].set_value(10)  # sample size
+    next(b for b in app.button if b.label == "Run audit").click().run(timeout=60)
+    assert not app.exception, [e.message for e in app.exception]
+    flagged = next(m for m in app.metric if m.label == "Flagged / audited")
+    assert flagged.value == "10 / 10"  # every answer "4" is wrong against its gold, and was accepted at 0.75
+    assert any("Simulated" in m.value for m in app.markdown)
