@@ -7,7 +7,8 @@ import streamlit as st
 from cascade_core import ConfigError, StoreError
 from ui.state import get_config, get_store
 
-st.set_page_config(page_title="Cascade Lab", page_icon=":material/stacks:", layout="wide")
+# An emoji favicon is drawn locally; a :material/...: one is fetched from fonts.gstatic.com (breaks offline).
+st.set_page_config(page_title="Cascade Lab", page_icon="🪜", layout="wide")
 
 # One line per page, in menu order. A page renders; its logic lives in cascade_core.
 PAGES = [

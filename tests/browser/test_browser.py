@@ -1,0 +1,176 @@
+"""The dashboard in a real browser: started the way the README says (`./run`), driven by Playwright in Debian's
+headless chromium. Visits every page in the sidebar navigation, runs a query, and saves a screenshot per page
+under test-output/<run>/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+OUT = ROOT / "test-output" / f"browser-{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}"
+EXCEPTION = '[data-testid="stException"]'
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`./run --server.port <free> --server.headless true` on a fresh store; stopped after the module."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
+    port = _free_port()
+    folder = tmp_path_factory.mktemp("browser")
+    env = {**os.environ, "CASCADE_STORE": str(folder / "cascade.duckdb")}
+    env.pop("CASCADE_CONFIG", None)
+    log = open(folder / "app.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [str(ROOT / "run"), "--server.port", str(port), "--server.headless", "true"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                    if reply.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail("the app did not start:\n" + (folder / "app.log").read_text(errors="replace")[-3000:])
+            time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(proc.pid, 15)  # the session started for ./run: streamlit and the simulator thread
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as play:
+        chromium = play.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    tab = context.new_page()
+    tab.console_errors = []  # type: ignore[attr-defined]
+    tab.on("console", lambda msg: msg.type == "error"
+           and tab.console_errors.append(f"{msg.text} ({msg.location.get('url')})"))
+    tab.on("pageerror", lambda err: tab.console_errors.append(str(err)))
+    yield tab
+    context.close()
+
+
+def settle(tab, timeout: float = 30_000) -> None:
+    """Wait until the app's script run is over: the status widget is idle and the page has drawn elements."""
+    tab.wait_for_selector('[data-testid="stSidebarNav"]', timeout=timeout)
+    tab.wait_for_function(
+        """() => {
+            const status = document.querySelector('[data-testid="stStatusWidget"]');
+            if (status && /running/i.test(status.innerText)) return false;
+            if (document.querySelector('[data-stale="true"]')) return false;
+            return !!document.querySelector('[data-testid="stMain"] [data-testid="stElementContainer"]');
+        }""",
+        timeout=timeout,
+    )
+    tab.wait_for_timeout(1000)  # charts draw after the run ends
+
+
+def shoot(tab, name: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+
+
+def assert_clean(tab) -> None:
+    assert tab.locator(EXCEPTION).count() == 0, tab.locator(EXCEPTION).first.inner_text()
+    assert tab.console_errors == [], tab.console_errors
+
+
+def nav_links(tab) -> list[tuple[str, str]]:
+    links = tab.locator('[data-testid="stSidebarNav"] a')
+    # A link's text is its icon's ligature name, then the title.
+    return [(links.nth(i).inner_text().strip().splitlines()[-1].strip(), links.nth(i).get_attribute("href") or "")
+            for i in range(links.count())]
+
+
+def open_page(tab, index: int) -> None:
+    """Navigate the way a user does: click the sidebar link (a direct load of /page makes Streamlit probe
+    /page/_stcore/health first, which logs a 404 in the console)."""
+    tab.locator('[data-testid="stSidebarNav"] a').nth(index).click()
+    settle(tab)
+
+
+def open_title(tab, title: str) -> None:
+    titles = [t for t, _ in nav_links(tab)]
+    open_page(tab, titles.index(title))
+
+
+def test_every_page_renders(app_url: str, page) -> None:
+    page.goto(app_url)
+    settle(page)
+    links = nav_links(page)
+    titles = [title for title, _ in links]
+    assert {"Overview", "Query", "Runs", "Settings"} <= set(titles), titles
+    for index, (title, _) in enumerate(links):
+        open_page(page, index)
+        shoot(page, "page-" + "".join(c if c.isalnum() else "-" for c in title.lower()))
+        assert_clean(page)
+
+
+def test_query_shows_trace_then_runs_lists_it(app_url: str, page) -> None:
+    page.goto(app_url)
+    settle(page)
+    open_title(page, "Query")
+    page.get_by_label("Question").fill("What is the capital of France?")
+    page.keyboard.press("Control+Enter")  # commits the text area; the Run button enables
+    page.get_by_role("button", name="Run").click()
+    page.get_by_text("Confidence vs threshold").first.wait_for(timeout=60_000)
+    settle(page)
+    assert page.get_by_text("simulated").first.is_visible()
+    assert page.get_by_text("raw model output").first.is_visible()
+    shoot(page, "query-trace")
+    assert_clean(page)
+
+    open_title(page, "Runs")
+    page.get_by_text("1 runs match").first.wait_for(timeout=30_000)
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Export CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
+    assert len(rows) == 1 and rows[0]["question"] == "What is the capital of France?"
+    page.get_by_label("Open a run by id (or select a row above)").fill(rows[0]["run_id"])
+    page.keyboard.press("Enter")
+    page.get_by_text("Confidence vs threshold").first.wait_for(timeout=30_000)
+    settle(page)
+    shoot(page, "runs-trace")
+    assert_clean(page)
