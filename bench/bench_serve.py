@@ -53,6 +53,20 @@ def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{url}: not ready after {timeout}s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its descendants (Linux /proc), 0 when unreadable."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += cpu_seconds(int(child))
+    except (OSError, ValueError, IndexError):
+        pass
+    return total
+
+
 class Conn:
     """One keep-alive HTTP/1.1 connection: POST JSON, read a Content-Length response."""
 
@@ -88,7 +102,8 @@ async def drive(port: int, questions: list[str], total: int, concurrency: int) -
     async def client() -> None:
         conn = Conn("127.0.0.1", port)
         for i in counter:
-            body = orjson.dumps({"model": "cascade", "messages": [{"role": "user", "content": questions[i % len(questions)]}]})
+            message = {"role": "user", "content": questions[i % len(questions)]}
+            body = orjson.dumps({"model": "cascade", "messages": [message]})
             started = time.perf_counter()
             status, headers, _ = await conn.post("/v1/chat/completions", body)
             results.append((time.perf_counter() - started, status, headers.get("x-cascade-run-id", "")))
@@ -101,6 +116,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes (each logs its own segments)")
     parser.add_argument("--simulator-cmd", default=f"{sys.executable} -m cascade_core.simulator --port {{port}}",
                         help="command starting the simulator; {port} is replaced")
     args = parser.parse_args()
@@ -121,12 +137,17 @@ def main() -> int:
         wait_ready(f"http://127.0.0.1:{sim_port}/v1/models", sim)
         server = subprocess.Popen(
             [sys.executable, "-m", "cascade_core", "serve", "--port", str(port), "--store", str(store_path),
-             "--simulator-url", f"http://127.0.0.1:{sim_port}/v1"], cwd=ROOT, env=env)
+             "--simulator-url", f"http://127.0.0.1:{sim_port}/v1", "--workers", str(args.workers)], cwd=ROOT, env=env)
         wait_ready(f"http://127.0.0.1:{port}/healthz", server)
         questions = [item.question for item in load_bundled().items]
+        cpu_before = {"server": cpu_seconds(server.pid), "simulator": cpu_seconds(sim.pid),
+                      "load generator": time.process_time()}
         started = time.perf_counter()
         results = asyncio.run(drive(port, questions, args.requests, args.concurrency))
         wall = time.perf_counter() - started
+        cpu_ms = {"server": cpu_seconds(server.pid), "simulator": cpu_seconds(sim.pid),
+                  "load generator": time.process_time()}
+        cpu_ms = {k: (v - cpu_before[k]) * 1000 / len(results) for k, v in cpu_ms.items()}
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
     finally:
@@ -145,14 +166,16 @@ def main() -> int:
     added_ms = np.array([seconds * 1000 - tier_ms[run_id] for seconds, _, run_id in results if run_id in tier_ms])
     mix = logged.final_tier.value_counts(normalize=True).round(3).to_dict()
 
-    print(f"requests: {len(results)} at concurrency {args.concurrency} in {wall:.1f} s -> "
-          f"{len(results) / wall:.0f} requests/s; status 200: {ok}, other: {len(results) - ok}")
+    print(f"server workers: {args.workers}; requests: {len(results)} at concurrency {args.concurrency} in "
+          f"{wall:.1f} s -> {len(results) / wall:.0f} requests/s; status 200: {ok}, other: {len(results) - ok}")
     print(f"total latency (client-observed) ms: p50 {np.percentile(total_ms, 50):.1f}  "
           f"p99 {np.percentile(total_ms, 99):.1f}")
     print(f"added by the endpoint (client-observed minus tier-call time) ms: p50 {np.percentile(added_ms, 50):.1f}"
           f"  p99 {np.percentile(added_ms, 99):.1f}")
     print(f"cascade's own work in the walk (overhead_ms) ms: p50 {logged.overhead_ms.quantile(0.5):.2f}  "
           f"p99 {logged.overhead_ms.quantile(0.99):.2f}")
+    print("CPU per request (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in cpu_ms.items())
+          + f"; machine load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print(f"tier calls per request: {logged.n_steps.mean():.2f}; tier mix: {mix}")
     distinct = logged.run_id.nunique()
     print(f"runs logged: {len(logged)} (distinct {distinct}) for {len(results)} requests -> "

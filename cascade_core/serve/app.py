@@ -151,7 +151,7 @@ async def get_model(request: Request) -> Response:
 async def healthz(request: Request) -> Response:
     state: ServeState = request.app.state.serve
     return _json({"status": "ok", "model": state.settings.model_name, "log_backlog": state.writer.backlog,
-                  "simulated": state.runtime.simulated})
+                  "embedded_simulator": state.runtime.simulated})
 
 
 async def metrics_text(request: Request) -> Response:

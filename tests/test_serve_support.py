@@ -1,0 +1,132 @@
+"""Helpers for the endpoint tests: start `python -m cascade_core serve` as a real process and read its log.
+
+(No tests here; the test_serve* modules import these helpers.)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from cascade_core import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FAST_CONFIG = """
+[retry]
+max_retries = 1
+backoff_base = 0.001
+backoff_max = 0.01
+
+[[tiers]]
+name = "small"
+model = "sim-llama-3.1-8b"
+input_price = 0.20
+output_price = 0.20
+
+[[tiers]]
+name = "mid"
+model = "sim-llama-3.1-70b"
+input_price = 0.90
+output_price = 0.90
+
+[[tiers]]
+name = "large"
+model = "sim-llama-3.1-405b"
+input_price = 3.00
+output_price = 3.00
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProc:
+    """One `serve` process on a free port, logging next to `store_path`."""
+
+    def __init__(self, store_path: Path, simulator_url: str, *args: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.store_path = store_path
+        config = store_path.parent / "serve.toml"
+        config.write_text(FAST_CONFIG, encoding="utf-8")
+        full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+        if env is None or "CASCADE_SERVE_TOKEN" not in env:
+            full_env.pop("CASCADE_SERVE_TOKEN", None)
+        self.stderr_path = store_path.parent / f"serve-{self.port}.err"
+        self._stderr = open(self.stderr_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "cascade_core", "serve", "--port", str(self.port), "--store", str(store_path),
+             "--config", str(config), "--simulator-url", simulator_url, "--flush-interval", "0.2", *args],
+            cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=self._stderr,
+        )
+        self.wait_ready()
+
+    @property
+    def root(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root}/v1"
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"serve exited with {self.proc.returncode}: {self.stderr()}")
+            try:
+                if httpx.get(f"{self.root}/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"serve not ready after {timeout}s: {self.stderr()}")
+
+    def stderr(self) -> str:
+        if not self._stderr.closed:
+            self._stderr.flush()
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
+
+    def terminate(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout: float = 60.0) -> int:
+        self.terminate()
+        try:
+            code = self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self._stderr.close()
+        return code
+
+
+def logged_runs(store_path: Path, where: str = "source = 'api'") -> list[tuple[str, int]]:
+    """(run_id, n) per logged run, read through a Store (tables + segments), as the dashboard does."""
+    with Store(store_path) as store:
+        return [(r[0], int(r[1])) for r in store.execute(f"SELECT run_id, count(*) FROM all_runs WHERE {where} "
+                                                          "GROUP BY run_id")]
+
+
+def wait_for_run(store_path: Path, run_id: str, timeout: float = 10.0):
+    """The logged trace of `run_id`, once its segment is written."""
+    deadline = time.monotonic() + timeout
+    with Store(store_path) as store:
+        while time.monotonic() < deadline:
+            store.refresh_views()
+            trace = store.get_trace(run_id)
+            if trace is not None:
+                return trace
+            time.sleep(0.05)
+    raise AssertionError(f"run {run_id} not logged within {timeout}s")
