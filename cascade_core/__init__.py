@@ -40,6 +40,7 @@ from cascade_core.pricing import call_cost, price_table_cost
 from cascade_core.records import Confidence, Step, TierCall, Trace
 from cascade_core.runtime import Runtime, build_runtime, open_runtime
 from cascade_core.store import Store, StoreError, StoreLockedError
+from cascade_core.store.segments import segments_dir
 from cascade_core.trace_view import format_trace_table, format_usd, step_display_rows
 
 __all__ = [
@@ -55,4 +56,8 @@ __all__ += [  # overconfidence audits
     "AuditParams", "AuditReport", "Judge", "audit_html", "audit_items", "audit_markdown", "cohen_kappa",
     "flagged_table", "group_figure", "judge_audit", "latest_unfinished", "list_audits", "load_report", "make_judge",
     "record_review", "run_audit", "trend_figure", "wilson_interval",
+]
+
+__all__ += [  # the endpoint's request log (the server itself: cascade_core.serve, imported on demand)
+    "segments_dir",
 ]

@@ -1,0 +1,77 @@
+"""The request log without a server: segments, the writer thread, and the Store's views over both."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from cascade_core import Store
+from cascade_core.serve import ApiError, LogWriter, Metrics, parse_chat_request
+from cascade_core.store.segments import segments_dir
+from tests.factories import make_trace
+
+
+def test_store_views_union_tables_and_segments(tmp_path: Path) -> None:
+    store_path = tmp_path / "runs.duckdb"
+    in_table = make_trace(0)
+    with Store(store_path) as store:
+        store.log_trace(in_table)
+        assert store.count_runs() == 1  # no segments folder yet: the plain tables
+    api = [make_trace(i % 3, source="api") for i in range(25)]
+    writer = LogWriter(segments_dir(store_path), batch_size=10, interval=60).start()
+    for trace in api:
+        writer.submit(trace)
+    writer.close()  # flushes although the interval has not passed
+    assert (writer.written_runs, writer.segments, writer.backlog) == (25, 3, 0)
+    files = sorted(p.name for p in (tmp_path / "segments").iterdir())
+    assert len(files) == 6 and not [f for f in files if f.startswith("tmp-")]
+    with Store(store_path, read_only=True) as store:  # the dashboard's read-only open sees them too
+        assert store.count_runs() == 26
+        back = store.get_trace(api[4].run_id)
+        assert back is not None and back.source == "api"
+        assert [s.decision for s in back.steps] == [s.decision for s in api[4].steps]
+        assert back.total_cost == pytest.approx(api[4].total_cost)
+        assert store.execute("SELECT count(*) FROM all_steps") == [(sum(len(t.steps) for t in api) + 1,)]
+        assert store.recent_runs(100).shape[0] == 26
+
+
+def test_writer_flushes_on_interval_and_survives_a_failing_disk(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the folder should be")
+    writer = LogWriter(blocker, interval=0.05).start()
+    writer.submit(make_trace(1, source="api"))
+    time.sleep(0.3)
+    assert writer.write_errors >= 1 and writer.backlog == 1  # kept, not dropped
+    blocker.unlink()  # the disk recovers: the same batch is written on a later try
+    deadline = time.monotonic() + 5
+    while writer.backlog and time.monotonic() < deadline:
+        time.sleep(0.05)
+    writer.close()
+    assert writer.written_runs == 1 and len(list(blocker.glob("runs-*.parquet"))) == 1
+
+
+def test_parse_chat_request_takes_the_last_user_message() -> None:
+    chat = parse_chat_request(b'{"model": "m", "stream": true, "stream_options": {"include_usage": true}, '
+                              b'"messages": [{"role": "user", "content": "first"}, {"role": "assistant", '
+                              b'"content": null, "tool_calls": []}, {"role": "user", "content": [{"type": "text", '
+                              b'"text": "second"}, {"type": "image_url", "image_url": {"url": "x"}}]}]}')
+    assert (chat.question, chat.model, chat.stream, chat.include_usage, chat.n_messages) == (
+        "second", "m", True, True, 3)
+    with pytest.raises(ApiError) as caught:
+        parse_chat_request(b'{"messages": [{"role": "user", "content": [{"type": "text"}]}]}')
+    assert caught.value.status == 400 and caught.value.param == "messages[0].content"
+
+
+def test_metrics_histogram_is_cumulative() -> None:
+    metrics = Metrics(["small", "large"])
+    for trace, seconds in ((make_trace(0), 0.004), (make_trace(1), 0.2), (make_trace(2, error_at=2), 40.0)):
+        metrics.observe_run(trace, seconds, stream=False)
+    text = metrics.render()
+    assert 'cascade_request_duration_seconds_bucket{le="0.005"} 1' in text
+    assert 'cascade_request_duration_seconds_bucket{le="0.25"} 2' in text
+    assert 'cascade_request_duration_seconds_bucket{le="30.0"} 2' in text
+    assert 'cascade_request_duration_seconds_bucket{le="+Inf"} 3' in text
+    assert "cascade_request_duration_seconds_count 3" in text
+    assert 'cascade_errors_total{kind="tier_server"} 1' in text
