@@ -31,6 +31,7 @@ from cascade_core.audit import (
 from ui.state import get_config, get_runtime, get_store
 
 store = get_store()
+store.refresh_views()  # pick up runs appended by API servers since the last render
 config = get_config()
 st.title("Overconfidence audits")
 st.caption("A judge model grades a sample of answers that a non-final tier accepted at or above its threshold. "
@@ -143,7 +144,7 @@ if result.flagged.empty:
     st.caption("No answer in this audit was flagged.")
 else:
     st.caption("Select a row to review it below and open its run's trace.")
-    flagged_view = flagged_display(result.flagged).drop(columns=["trace"])
+    flagged_view = flagged_display(result.flagged)
     event = st.dataframe(flagged_view, hide_index=True, key=f"flagged_{audit_id}", on_select="rerun",
                          selection_mode="single-row",
                          column_config={"confidence": st.column_config.NumberColumn(format="%.2f")})

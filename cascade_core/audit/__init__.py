@@ -23,7 +23,6 @@ from cascade_core.audit.view import (
     rate_display,
     review_label,
     review_queue,
-    trace_url,
 )
 
 __all__ = [
@@ -65,7 +64,6 @@ __all__ = [
     "summarise",
     "to_html",
     "to_markdown",
-    "trace_url",
     "trend_figure",
     "weekly_trend",
     "wilson_interval",

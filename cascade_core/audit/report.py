@@ -11,8 +11,6 @@ from cascade_core.audit.figures import group_figure, trend_figure
 from cascade_core.audit.results import GROUP_COLUMNS
 from cascade_core.audit.service import AuditReport
 
-RUNS_PAGE = "runs"  # the dashboard's Runs page; ?run_id=... opens that run's trace
-
 
 def pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
@@ -92,7 +90,8 @@ def to_markdown(report: AuditReport) -> str:
     trend = report.trend.assign(week=[f"{w:%Y-%m-%d}" for w in report.trend["week"]]) if not report.trend.empty \
         else report.trend
     out += ["", "## Weekly trend (all audits)", "", *_table(_rates(trend, "week") if not trend.empty else trend)]
-    out += ["", "## Flagged answers", "", f"Open a run's trace on the Runs page (`/{RUNS_PAGE}?run_id=<run_id>`).",
+    out += ["", "## Flagged answers", "", "To read a run's trace, open its run_id on the dashboard's Runs page "
+            "('Open a run by id'), or select the answer on the Audit page.",
             "", *_table(flagged_table(report))]
     return "\n".join(out) + "\n"
 

@@ -6,12 +6,6 @@ import pandas as pd
 
 from cascade_core.audit.report import pct
 
-RUNS_PAGE_URL = "/runs"  # the dashboard's Runs page; the trace link adds ?run_id=<id>
-
-
-def trace_url(run_id: str) -> str:
-    return f"{RUNS_PAGE_URL}?run_id={run_id}"
-
 
 def audit_label(row: dict) -> str:
     """One line per audit for a select box."""
@@ -29,9 +23,8 @@ def rate_display(table: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def flagged_display(flagged: pd.DataFrame) -> pd.DataFrame:
-    """Flagged answers with a link to each run's trace."""
+    """Flagged answers as the page lists them (the run id opens the trace on the Runs page)."""
     return pd.DataFrame({
-        "trace": [trace_url(r) for r in flagged["run_id"]],
         "tier": flagged["tier_name"], "category": flagged["category"], "question": flagged["question"],
         "accepted answer": flagged["answer"], "confidence": flagged["confidence"], "gold": flagged["gold"],
         "verdict": flagged["verdict"], "rationale": flagged["rationale"], "run_id": flagged["run_id"],
