@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cascade_core import format_usd
-from cascade_core.overview import compute_overview, spend_by_bucket, tier_mix_by_bucket
-from cascade_core.runs_filter import WINDOWS
+from cascade_core import WINDOWS, compute_overview, format_usd, spend_by_bucket, tier_mix_by_bucket
 from ui.charts import spend_chart, tier_mix_chart
 from ui.state import get_store
 from ui.text import md_escape
@@ -52,7 +50,7 @@ if h.simulated_runs:
 row1 = st.columns(5)
 row1[0].metric("Runs", f"{h.runs:,}")
 row1[1].metric("Total spend", format_usd(h.spend))
-large_label = "Always-large would cost" + (" (part estimated)" if h.estimated_runs else "")
+large_label = "Always-large cost" + (" (part est.)" if h.estimated_runs else "")
 row1[2].metric(large_label, format_usd(h.always_large),
                help=f"{h.estimated_runs:,} runs never reached the last tier; their always-large cost is estimated "
                     "from tokens and the last tier's price.")

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cascade_core.store.runs_query import (
-    count_runs,
-    export_bytes,
-    final_tier_options,
-    runs_page,
-    time_bounds,
-)
+from cascade_core import count_runs, export_bytes, final_tier_options, runs_page, time_bounds
 from ui.run_filters import filter_widgets, pager, sort_widgets
 from ui.state import get_store
 from ui.trace import render_trace
@@ -29,7 +23,8 @@ st.session_state["runs_sort_value"] = sort
 total = count_runs(store, run_filter)
 st.session_state["runs_count"] = total
 offset = pager(total, size)
-st.caption(f"{total:,} runs match" + ("" if run_filter.is_empty() else " the filters")
+noun = "run matches" if total == 1 else "runs match"
+st.caption(f"{total:,} {noun}" + ("" if run_filter.is_empty() else " the filters")
            + (f" · showing {offset + 1:,}–{min(offset + size, total):,}" if total else ""))
 
 page = runs_page(store, run_filter, sort, limit=size, offset=offset)
@@ -47,7 +42,8 @@ event = st.dataframe(
 export = st.columns([1, 1, 4])
 for col, fmt, mime in ((export[0], "csv", "text/csv"), (export[1], "parquet", "application/vnd.apache.parquet")):
     col.download_button(
-        f"Export {fmt.upper()}", data=lambda fmt=fmt: export_bytes(store, run_filter, sort, fmt)[0],
+        "Export CSV" if fmt == "csv" else "Export Parquet",
+        data=lambda fmt=fmt: export_bytes(store, run_filter, sort, fmt)[0],  # built only when clicked
         file_name=f"cascade-runs.{fmt}", mime=mime, key=f"runs_export_{fmt}", on_click="ignore",
         icon=":material/download:", disabled=total == 0, help=f"All {total:,} filtered runs, every run column",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from cascade_core.settings_view import check_connection, human_bytes, store_info, tier_rows
+from cascade_core import check_connection, human_bytes, store_info, tier_rows
 from ui.state import get_config, get_runtime
 from ui.text import md_escape
 
@@ -24,13 +24,15 @@ else:
 
 st.subheader("Tiers, in cascade order")
 rows = tier_rows(config, [runtime.endpoint_of(i) for i in range(len(config.tiers))])
+table = pd.DataFrame(rows)
+table["threshold"] = ["last tier: always answers" if r["threshold"] is None else f"{r['threshold']:.2f}"
+                      for r in rows]
 st.dataframe(
-    pd.DataFrame(rows), hide_index=True, key="set_tiers",
+    table, hide_index=True, key="set_tiers",
     column_config={
         "input_usd_per_mtok": st.column_config.NumberColumn("input $/M tok", format="$%.2f"),
         "output_usd_per_mtok": st.column_config.NumberColumn("output $/M tok", format="$%.2f"),
-        "threshold": st.column_config.NumberColumn("threshold", format="%.2f",
-                                                   help="escalate below this confidence; the last tier always answers"),
+        "threshold": st.column_config.TextColumn("threshold", help="escalate below this confidence (0-1)"),
         "key_set": st.column_config.CheckboxColumn("key variable set"),
     },
 )

@@ -93,7 +93,7 @@ def test_export_matches_the_filter(populated: list, store_path: Path, tmp_path: 
     count = at.session_state["runs_count"]
     assert count == 31
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Export CSV", "Export PARQUET"]
+    assert labels == ["Export CSV", "Export Parquet"]
     with Store(store_path) as store:
         for fmt in ("csv", "parquet"):
             out = tmp_path / f"export.{fmt}"

@@ -12,7 +12,8 @@ from cascade_core import Trace
 
 DECISION_COLOURS = {"accepted": "#2e7d32", "final": "#1565c0", "escalated": "#ef6c00", "error": "#c62828"}
 TIER_PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f"]
-_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend": {"orientation": "h", "y": -0.2}}
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+           "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"}}
 
 
 def _step_label(index: int, tier: str) -> str:
@@ -35,7 +36,7 @@ def confidence_chart(trace: Trace) -> go.Figure:
                         name="threshold", marker={"symbol": "line-ns", "size": 28, "line": {"width": 3},
                                                   "color": "black"},
                         hovertemplate="threshold %{x:.2f}<extra></extra>")
-    fig.update_layout(title="Confidence vs threshold", xaxis={"range": [0, 1.05], "title": "confidence (0-1)"},
+    fig.update_layout(title="Confidence vs threshold", xaxis={"range": [0, 1.05]},
                       yaxis={"autorange": "reversed"}, height=120 + 45 * len(labels), **_LAYOUT)
     return fig
 

@@ -46,8 +46,8 @@ def _summary(trace: Trace) -> None:
     cols[0].metric("Cascade cost", format_usd(trace.total_cost))
     large = "Always-large (estimated)" if trace.always_large_estimated else "Always-large"
     cols[1].metric(large, format_usd(trace.always_large_cost))
-    pct = f" ({trace.savings / trace.always_large_cost:.0%})" if trace.always_large_cost > 0 else ""
-    cols[2].metric("Saved", format_usd(trace.savings) + pct)
+    pct = f"{trace.savings / trace.always_large_cost:.0%}" if trace.always_large_cost > 0 else None
+    cols[2].metric("Saved", format_usd(trace.savings), delta=pct)
     cols[3].metric("Model latency", f"{trace.latency_ms:,.0f} ms")
     cols[4].metric("Tiers called", f"{len(trace.steps)}")
 

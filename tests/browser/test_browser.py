@@ -41,7 +41,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("browser")
     env = {**os.environ, "CASCADE_STORE": str(folder / "cascade.duckdb")}
     env.pop("CASCADE_CONFIG", None)
-    log = open(folder / "app.log", "wb")  # noqa: SIM115 - closed below
+    log = open(folder / "app.log", "wb")  # closed below
     proc = subprocess.Popen(
         [str(ROOT / "run"), "--server.port", str(port), "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -82,7 +82,7 @@ def browser() -> Iterator:
 
 @pytest.fixture
 def page(browser) -> Iterator:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 2000}, accept_downloads=True)
     tab = context.new_page()
     tab.console_errors = []  # type: ignore[attr-defined]
     tab.on("console", lambda msg: msg.type == "error"
@@ -163,7 +163,7 @@ def test_query_shows_trace_then_runs_lists_it(app_url: str, page) -> None:
     assert_clean(page)
 
     open_title(page, "Runs")
-    page.get_by_text("1 runs match").first.wait_for(timeout=30_000)
+    page.get_by_text("1 run matches").first.wait_for(timeout=30_000)
     with page.expect_download() as info:
         page.get_by_role("button", name="Export CSV").click()
     rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
