@@ -20,8 +20,10 @@ from cascade_core.audit import (
 )
 from cascade_core.audit import to_html as audit_html
 from cascade_core.audit import to_markdown as audit_markdown
+from cascade_core.calibration import TierCalibration, calibration_report
 from cascade_core.cascade import Cascade, decide, read_confidence
 from cascade_core.client import TierClient
+from cascade_core.collect import CollectProgress, CollectResult, acollect, collect
 from cascade_core.confidence import parse_logprob, parse_self_rated, parse_verify
 from cascade_core.config import (
     EMBEDDED,
@@ -35,11 +37,28 @@ from cascade_core.config import (
     validate_config,
 )
 from cascade_core.datasets import BUNDLED_DATASET_PATH, Dataset, DatasetError, Item, load_bundled, load_dataset
+from cascade_core.frontier import (
+    FrontierPoint,
+    answer_tiers,
+    evaluate,
+    items_worse_than_large,
+    per_tier_points,
+    shared_threshold_points,
+    threshold_grid,
+)
 from cascade_core.grading import grade
+from cascade_core.import_columns import ResultsImportError
+from cascade_core.importer import ImportResult, import_results
+from cascade_core.metrics import SummaryMetrics, summary_metrics
+from cascade_core.outcomes import OutcomeError, OutcomeMatrix, has_confidence, to_matrix, validate_outcomes
 from cascade_core.overview import Headline, Overview, compute_overview, spend_by_bucket, tier_mix_by_bucket
+from cascade_core.pareto import pareto_front, points_frame
+from cascade_core.plots import comparison_figure, figure_html, frontier_figure, reliability_figure
 from cascade_core.pricing import call_cost, price_table_cost
 from cascade_core.query_run import QueryOverrides, QueryResult, run_query
+from cascade_core.recommend import Interval, Recommendation, recommend, split_masks
 from cascade_core.records import Confidence, Step, TierCall, Trace
+from cascade_core.references import reference_points, versus_reference
 from cascade_core.runs_filter import NO_ANSWER, SORT_COLUMNS, SOURCES, WINDOWS, RunFilter, RunSort, window_bounds
 from cascade_core.runtime import Runtime, build_runtime, open_runtime
 from cascade_core.settings_view import ConnectionCheck, check_connection, human_bytes, store_info, tier_rows
@@ -53,6 +72,10 @@ from cascade_core.store.runs_query import (
     time_bounds,
 )
 from cascade_core.store.segments import segments_dir
+from cascade_core.sweep import SweepResult, SweepSettings, analyse, result_to_json
+from cascade_core.sweep_job import SweepJob
+from cascade_core.sweep_runs import log_sweep_runs
+from cascade_core.sweep_store import SweepMeta, list_saved, reopen, save_result, saved_points
 from cascade_core.trace_view import format_trace_table, format_usd, step_display_rows
 
 __all__ = [
@@ -79,4 +102,14 @@ __all__ += [  # the dashboard: overview figures, run browsing, one query, settin
     "QueryResult", "RunFilter", "RunSort", "check_connection", "compute_overview", "count_runs", "export_bytes",
     "export_runs", "final_tier_options", "human_bytes", "run_query", "runs_page", "spend_by_bucket", "store_info",
     "tier_mix_by_bucket", "tier_rows", "time_bounds", "window_bounds",
+]
+
+__all__ += [  # threshold sweeps: collection, outcome table, frontier, recommendation, plots, saved sweeps
+    "CollectProgress", "CollectResult", "FrontierPoint", "ImportResult", "Interval", "OutcomeError", "OutcomeMatrix",
+    "Recommendation", "ResultsImportError", "SummaryMetrics", "SweepJob", "SweepMeta", "SweepResult", "SweepSettings",
+    "TierCalibration", "acollect", "analyse", "answer_tiers", "calibration_report", "collect", "comparison_figure",
+    "evaluate", "figure_html", "frontier_figure", "has_confidence", "import_results", "items_worse_than_large",
+    "list_saved", "log_sweep_runs", "pareto_front", "per_tier_points", "points_frame", "recommend", "reference_points",
+    "reliability_figure", "reopen", "result_to_json", "save_result", "saved_points", "shared_threshold_points",
+    "split_masks", "summary_metrics", "threshold_grid", "to_matrix", "validate_outcomes", "versus_reference",
 ]
