@@ -108,7 +108,7 @@ cols[2].metric("Flagged / audited", f"{share.k} / {share.n}",
                help=f"{result.sampled} sampled, {result.unsure} unsure, {result.errors} judge errors, "
                     f"{result.pending} pending, {result.parse_problems} replies with parse problems")
 est, low, high = result.wrong_served
-cols[3].metric("Wrong answers served (est.)", f"{est:,.0f}",
+cols[3].metric("Wrong answers served (est.)", f"{est:,.0f}" if share.n else "n/a",
                help=f"rate x {result.accepted_volume:,} accepted answers in the window; 95%: {low:,.0f} – {high:,.0f}")
 cols[4].metric("Judge cost", f"${result.judge_cost:.4f}",
                help=f"The audit's own spend. Cascade cost of the sampled runs: ${result.cascade_cost:.4f}")

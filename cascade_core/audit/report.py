@@ -57,7 +57,8 @@ def headline(report: AuditReport) -> list[str]:
     est, lo, hi = r.wrong_served
     sim = " (SIMULATED: judge and tiers run on the embedded simulator)" if a["simulated"] else ""
     status = "ALERT: the lower bound is above the alert line" if r.alert_fired else (
-        "above the alert line (the interval still reaches below it)" if r.above_alert else "below the alert line")
+        "above the alert line (the interval still reaches below it)" if r.above_alert else
+        "below the alert line" if share.n else "nothing audited, so no alert")
     lines = [
         f"Window: {a['window_start']:%Y-%m-%d %H:%M} to {a['window_end']:%Y-%m-%d %H:%M} UTC; "
         f"judge: {a['judge_model']} (tier '{a['judge_tier']}'){sim}.",
@@ -66,8 +67,10 @@ def headline(report: AuditReport) -> list[str]:
         f"replies with parse problems {r.parse_problems}.",
         f"Overconfidence rate: {share.k} of {share.n} = {pct(share.rate)} (Wilson 95%: {share.low:.1%} - "
         f"{share.high:.1%}); alert line {r.alert_rate:.0%}: {status}.",
-        f"Estimated wrong answers served in the window: {est:.0f} (95%: {lo:.0f} - {hi:.0f}) of "
-        f"{r.accepted_volume} accepted non-final-tier answers.",
+        (f"Estimated wrong answers served in the window: {est:.0f} (95%: {lo:.0f} - {hi:.0f}) of "
+         f"{r.accepted_volume} accepted non-final-tier answers." if share.n else
+         f"Wrong answers served in the window: unknown (nothing audited) of {r.accepted_volume} accepted "
+         "non-final-tier answers."),
         f"Judge cost: ${r.judge_cost:.6f} (the audit's own spend); cascade cost of the sampled runs: "
         f"${r.cascade_cost:.6f}.",
     ]

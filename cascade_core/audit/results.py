@@ -82,7 +82,7 @@ def summarise(audit: dict[str, Any], items: pd.DataFrame) -> AuditResult:
         overconfidence=share,
         alert_rate=float(audit["alert_rate"]),
         accepted_volume=volume,
-        wrong_served=(estimate, share.low * volume if audited_n else 0.0, share.high * volume if audited_n else 0.0),
+        wrong_served=(estimate, share.low * volume, share.high * volume),  # n = 0: the interval is 0 to all
         by_group={label: rate_table(judged, column) for label, column in GROUP_COLUMNS.items()},
         judge_cost=float(items["judge_cost"].fillna(0).sum()),
         cascade_cost=float(items["run_cost"].fillna(0).sum()),
