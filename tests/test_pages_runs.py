@@ -83,6 +83,9 @@ def test_filters_change_the_count(populated: list) -> None:
     at.text_input(key="runs_text").input("").run()
     at.selectbox(key="runs_window").select("last hour").run()
     assert at.session_state["runs_count"] == 3  # hours 0, 0.5 and 1 before the newest
+    at.selectbox(key="runs_window").select("custom dates").run()
+    at.date_input(key="runs_dates").set_value((hours_ago(0).date(), hours_ago(0).date())).run()
+    assert at.session_state["runs_count"] == 14  # 2026-11-20 00:00 .. 12:00: hours 0..12 and the 0.5 one
     assert not at.exception
 
 
