@@ -15,7 +15,7 @@ import pandas as pd
 from cascade_core.calibration import TierCalibration, calibration_report
 from cascade_core.frontier import FrontierPoint, per_tier_points, shared_threshold_points, threshold_grid
 from cascade_core.metrics import SummaryMetrics, summary_metrics
-from cascade_core.outcomes import OutcomeMatrix, has_confidence, to_matrix
+from cascade_core.outcomes import OutcomeMatrix, has_confidence, to_matrix, validate_outcomes
 from cascade_core.pareto import pareto_front
 from cascade_core.recommend import Recommendation, recommend, split_masks
 from cascade_core.references import reference_points
@@ -81,6 +81,7 @@ def _auto_split(outcomes: pd.DataFrame, matrix: OutcomeMatrix) -> str | float:
 def analyse(outcomes: pd.DataFrame, settings: SweepSettings | None = None) -> SweepResult:
     """Every figure of a sweep. Raises OutcomeError for a malformed table and ValueError for a bad split."""
     settings = settings or SweepSettings()
+    outcomes = validate_outcomes(outcomes)
     matrix = to_matrix(outcomes)
     notes: list[str] = []
     conf = matrix.n_tiers > 1 and has_confidence(matrix)

@@ -6,14 +6,25 @@ import tempfile
 
 import streamlit as st
 
-from cascade_core import load_bundled, load_dataset
-from cascade_core.import_columns import ResultsImportError
-from cascade_core.importer import import_results
-from cascade_core.outcomes import OutcomeError
-from cascade_core.plots import comparison_figure, figure_html, frontier_figure, reliability_figure
-from cascade_core.sweep import SweepSettings, analyse
-from cascade_core.sweep_job import SweepJob
-from cascade_core.sweep_store import SweepMeta, list_saved, reopen, save_result, saved_points
+from cascade_core import (
+    OutcomeError,
+    ResultsImportError,
+    SweepJob,
+    SweepMeta,
+    SweepSettings,
+    analyse,
+    comparison_figure,
+    figure_html,
+    frontier_figure,
+    import_results,
+    list_saved,
+    load_bundled,
+    load_dataset,
+    reliability_figure,
+    reopen,
+    save_result,
+    saved_points,
+)
 from cascade_core.sweep_view import (
     FRONTS,
     cached_point_label,

@@ -106,7 +106,7 @@ def save_sweep(store: Store, sweep: dict[str, Any], points: pd.DataFrame, outcom
     """Write one sweep row, its points (POINT_COLUMNS minus sweep_id) and outcome table, all or nothing."""
     row = {c: sweep.get(c) for c in SWEEP_COLUMNS}
     for col in ("tiers", "grid", "split", "recommendation", "metrics", "notes"):
-        if row[col] is not None and not isinstance(row[col], str):
+        if row[col] is not None:  # Python values in, JSON text stored (a split column name is a JSON string)
             row[col] = json.dumps(row[col], default=str)
     pts = points.assign(sweep_id=sweep["sweep_id"])
     outs = outcomes.assign(sweep_id=sweep["sweep_id"])
