@@ -8,6 +8,7 @@ writer, counted in the metrics, and answered as JSON or as SSE chunks.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -192,6 +193,11 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
         metrics.gauges["cascade_log_segments_written_total"] = lambda: writer.segments
         metrics.gauges["cascade_log_write_errors_total"] = lambda: writer.write_errors
         app.state.serve = ServeState(settings=settings, runtime=runtime, writer=writer, metrics=metrics)
+        for client in runtime.clients:  # build each tier's AsyncOpenAI in this loop now, not on a first request
+            _ = client.async_client.chat.completions
+        # Long-lived startup objects (modules, pydantic schemas) leave the GC's view: full collections stay short.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

@@ -1,8 +1,9 @@
 """The request log: traces go on a queue; one background thread per process writes them as Parquet segments.
 
-`submit` never blocks and never raises, so logging can't slow or fail a request. The thread flushes a batch
-every `interval` seconds or `batch_size` runs, whichever comes first; `close` flushes whatever is left (the
-server calls it on shutdown, after in-flight requests finished). A failed write keeps its batch and retries.
+`submit` never blocks and never raises, so logging can't slow or fail a request. The thread flushes what is
+queued every `interval` seconds, or as soon as `batch_size` runs wait (a segment holds at most `batch_size`
+runs); `close` flushes whatever is left (the server calls it on shutdown, after in-flight requests finished).
+A failed write keeps its batch and retries.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from cascade_core.store.segments import write_segment
 from cascade_core.store.store import trace_rows
 
 log = logging.getLogger(__name__)
-_STOP = object()
 
 
 def writer_id() -> str:
@@ -39,6 +39,8 @@ class LogWriter:
         self.writer_id = writer_id()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="cascade-log-writer", daemon=False)
+        self._wake = threading.Event()
+        self._stopping = False
         self._seq = 0
         self._closed = False
         self.submitted = 0
@@ -56,9 +58,12 @@ class LogWriter:
         return self.submitted - self.written_runs
 
     def submit(self, trace: Trace) -> None:
-        """Queue one run for logging: O(1), never blocks, never raises."""
+        """Queue one run for logging: O(1), never blocks, never raises, and does not wake the thread
+        (one wake-up per request would cost a GIL hand-off each) unless a whole batch is waiting."""
         self.submitted += 1
         self._queue.put(trace)
+        if self._queue.qsize() >= self.batch_size:
+            self._wake.set()
 
     def close(self, timeout: float | None = 60.0) -> None:
         """Flush everything queued and stop the thread (idempotent)."""
@@ -66,7 +71,8 @@ class LogWriter:
             return
         self._closed = True
         if self._thread.is_alive():
-            self._queue.put(_STOP)
+            self._stopping = True
+            self._wake.set()
             self._thread.join(timeout)
         elif self._thread.ident is None:  # never started: write synchronously
             self._drain_sync()
@@ -74,34 +80,20 @@ class LogWriter:
     # -- the thread -----------------------------------------------------------------------------------------
     def _run(self) -> None:
         pending: list[Trace] = []
-        last_flush = time.monotonic()
-        stopping = False
         while True:
-            wait = max(0.0, self.interval - (time.monotonic() - last_flush)) if pending else self.interval
-            try:
-                item = self._queue.get(timeout=wait)
-                stopping = item is _STOP
-                if not stopping:
-                    pending.append(item)
-                while len(pending) < self.batch_size and not stopping:  # take what is already there
-                    item = self._queue.get_nowait()
-                    stopping = item is _STOP
-                    if not stopping:
-                        pending.append(item)
-            except queue.Empty:
-                pass
-            due = time.monotonic() - last_flush >= self.interval
-            if pending and (stopping or due or len(pending) >= self.batch_size):
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            stopping = self._stopping  # read after clear(): a close() racing with us is seen now or next turn
+            self._drain_into(pending)
+            if pending:
                 pending = self._flush(pending)
-                last_flush = time.monotonic()
             if stopping:
-                self._drain_into(pending)
                 for _ in range(3):  # a failing disk gets a few more tries before the process exits
                     if not pending:
                         break
+                    time.sleep(0.2)
+                    self._drain_into(pending)
                     pending = self._flush(pending)
-                    if pending:
-                        time.sleep(0.2)
                 if pending:
                     log.error("request log: %d runs could not be written to %s", len(pending), self.folder)
                 return
@@ -112,8 +104,7 @@ class LogWriter:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if item is not _STOP:
-                pending.append(item)
+            pending.append(item)
 
     def _drain_sync(self) -> None:
         pending: list[Trace] = []
