@@ -78,6 +78,34 @@ def timed(dataset: Dataset, config: CascadeConfig, concurrency: int) -> tuple[in
     return result.progress.calls, elapsed
 
 
+def sdk_ceiling(url: str, calls: int, concurrency: int) -> float:
+    """Calls per second of the bare openai SDK (same request, no cache, no grading): this machine's ceiling."""
+    import asyncio
+
+    import openai
+
+    from cascade_core.prompts import answer_messages
+
+    async def run() -> float:
+        client = openai.AsyncOpenAI(base_url=url, api_key="not-needed", max_retries=0)
+        body = {"model": "sim-llama-3.1-8b", "max_tokens": 256, "temperature": 0.0,
+                "response_format": {"type": "json_object"}}
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(i: int) -> None:
+            async with gate:
+                messages = answer_messages(f"[sdk {i}] What is the capital of France?", "self_rated")
+                await client.chat.completions.create(messages=messages, **body)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(calls)))
+        rate = calls / (time.perf_counter() - started)
+        await client.close()
+        return rate
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=300)
@@ -99,6 +127,7 @@ def main() -> None:
         data = big_dataset(args.items)
         seq_calls, seq_s = timed(big_dataset(args.sequential_items), config, 1)
         con_calls, con_s = timed(data, config, args.concurrency)
+        ceiling = sdk_ceiling(url, con_calls, args.concurrency)
     finally:
         if proc is not None:
             proc.terminate()
@@ -111,6 +140,8 @@ def main() -> None:
     print(f"sequential (concurrency 1): {seq_calls} calls in {seq_s:.2f} s = {seq_rate:.1f} calls/s")
     print(f"concurrency {args.concurrency}: {con_calls} calls in {con_s:.2f} s = {con_rate:.1f} calls/s")
     print(f"ratio: {con_rate / seq_rate:.1f}x (target >= 20x)")
+    print(f"bare openai SDK at concurrency {args.concurrency} (no cache, no grading): {ceiling:.1f} calls/s, "
+          f"{ceiling / seq_rate:.1f}x sequential: the CPU ceiling of this machine for this client")
 
 
 if __name__ == "__main__":
