@@ -35,6 +35,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "--simulator-url, or every worker starts its own embedded simulator)")
     parser.add_argument("--access-log", action="store_true", help="log every request line to stderr")
     parser.set_defaults(handler=run)
+    compact = subparsers.add_parser("compact", help="fold the endpoint's log segments into the DuckDB store "
+                                    "(exactly once; needs the store file, so not while the dashboard runs)")
+    add_config_options(compact)
+    compact.set_defaults(handler=run_compact)
 
 
 def _with_simulator_url(config: CascadeConfig, url: str | None) -> CascadeConfig:
@@ -86,3 +90,16 @@ def run(args: argparse.Namespace) -> int:
         if state is not None:  # lifespan shutdown already flushed; this covers a forced exit
             state.writer.close()
     return 0 if server.started else 2
+
+
+def run_compact(args: argparse.Namespace) -> int:
+    from cascade_core.store import Store
+    from cascade_core.store.segments import compact_segments
+
+    config = config_from_args(args)
+    with Store(config.store_path) as store:
+        added = compact_segments(store)
+        total = store.count_runs()
+    sys.stdout.write(f"compacted {added} runs from {segments_dir(config.store_path)} into {config.store_path} "
+                     f"({total} runs in all)\n")
+    return 0

@@ -75,3 +75,51 @@ def test_metrics_histogram_is_cumulative() -> None:
     assert 'cascade_request_duration_seconds_bucket{le="+Inf"} 3' in text
     assert "cascade_request_duration_seconds_count 3" in text
     assert 'cascade_errors_total{kind="tier_server"} 1' in text
+
+
+def _segment_files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_compaction_folds_segments_exactly_once(tmp_path: Path) -> None:
+    from cascade_core.store.segments import COMPACTING_PREFIX, _claim, compact_segments
+
+    store_path = tmp_path / "runs.duckdb"
+    folder = segments_dir(store_path)
+    first = [make_trace(i % 3, source="api") for i in range(30)]
+    writer = LogWriter(folder, batch_size=10, interval=60).start()
+    for trace in first:
+        writer.submit(trace)
+    writer.close()
+    (folder / "steps-orphan-00000001.parquet").write_bytes(
+        next(folder.glob("steps-*.parquet")).read_bytes())  # a writer between its two renames
+    with Store(store_path) as store:
+        store.log_trace(make_trace(0))
+        assert compact_segments(store) == 30
+        assert _segment_files(folder) == ["steps-orphan-00000001.parquet"]  # left alone
+        (folder / "steps-orphan-00000001.parquet").unlink()
+        store.refresh_views()  # the folder is empty now: views over the tables alone
+        assert store.count_runs() == 31
+        assert store.execute("SELECT count(*) FROM steps") == [(sum(len(t.steps) for t in first) + 1,)]
+        assert store.get_trace(first[7].run_id).total_cost == pytest.approx(first[7].total_cost)
+        assert compact_segments(store) == 0
+
+    # A compaction that crashed after its commit left claimed files behind: running again adds nothing twice.
+    second = [make_trace(1, source="api") for _ in range(5)]
+    writer = LogWriter(folder, interval=60).start()
+    for trace in second:
+        writer.submit(trace)
+    writer.close()
+    with Store(store_path) as store:
+        assert store.count_runs() == 36
+        assert compact_segments(store) == 5
+    for trace in second:  # the same runs again, as leftovers of a crash between commit and delete
+        writer = LogWriter(folder, interval=60)
+        writer.submit(trace)
+        writer.close()
+    _claim(folder)
+    assert all(name.startswith(COMPACTING_PREFIX) for name in _segment_files(folder))
+    with Store(store_path) as store:
+        assert compact_segments(store) == 0
+        assert _segment_files(folder) == []
+        assert store.execute("SELECT count(*), count(DISTINCT run_id) FROM all_runs") == [(36, 36)]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +14,7 @@ import httpx
 import openai
 
 from cascade_core import Store
-from tests.test_serve_support import ServerProc, logged_runs
+from tests.test_serve_support import ROOT, ServerProc, logged_runs
 
 
 def ask(client: openai.OpenAI, question: str) -> str | None:
@@ -103,6 +105,12 @@ def test_two_servers_and_a_reader_see_every_run_once(simulator, tmp_path: Path) 
     assert seen_counts == sorted(seen_counts)  # the reader never saw a run disappear
     writers = {p.name.split("-")[2] for p in (tmp_path / "segments").glob("runs-*.parquet")}
     assert len(writers) == 2  # one writer per process (host-pid-token-seq)
+    compact = subprocess.run([sys.executable, "-m", "cascade_core", "compact", "--store", str(store_path)],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert compact.returncode == 0 and "compacted 120 runs" in compact.stdout, compact.stderr
+    assert list((tmp_path / "segments").iterdir()) == []
+    assert logged_runs(store_path) == [(run_id, 1) for run_id, _ in logged_runs(store_path)]
+    assert len(logged_runs(store_path)) == 120
 
 
 def test_bounded_loopback_load_all_logged(simulator, tmp_path: Path) -> None:

@@ -100,3 +100,76 @@ def union_view_sql(view: str, table: str, folder: Path, prefix: str) -> str:
         f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM {table} UNION ALL BY NAME "
         f"SELECT * FROM read_parquet({pattern}, union_by_name = true)"
     )
+
+
+# -- compaction: fold segments into the DuckDB tables, exactly once -------------------------------------------
+COMPACTING_PREFIX = "compacting-"  # a claimed segment: out of the readers' globs, not yet deleted
+
+
+def _claim(folder: Path) -> tuple[list[Path], list[Path]]:
+    """Rename complete segment pairs out of the readers' globs. Returns (leftovers of a crashed compaction,
+    newly claimed files).
+
+    Only runs files are claimed with their steps partner: a steps file without its runs file may belong to a
+    writer between its two renames, so it is left alone.
+    """
+    leftovers = sorted(folder.glob(f"{COMPACTING_PREFIX}*.parquet"))
+    claimed: list[Path] = []
+    for runs in sorted(folder.glob(f"{RUNS_PREFIX}*.parquet")):
+        steps = folder / (STEPS_PREFIX + runs.name[len(RUNS_PREFIX):])
+        for path in (runs, steps) if steps.exists() else (runs,):
+            target = folder / (COMPACTING_PREFIX + path.name)
+            os.replace(path, target)
+            claimed.append(target)
+    return leftovers, claimed
+
+
+def _unclaim(claimed: list[Path]) -> None:
+    for path in claimed:
+        if path.exists():
+            os.replace(path, path.with_name(path.name[len(COMPACTING_PREFIX):]))
+
+
+def _insert_new(con: Any, table: str, files: list[Path], key: tuple[str, ...]) -> int:
+    """INSERT the rows of `files` whose key is not in `table` yet (so a retried compaction adds nothing twice)."""
+    source = f"read_parquet([{', '.join(_sql_string(str(f)) for f in files)}], union_by_name = true)"
+    have = {row[0] for row in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+    columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall() if row[0] in have]
+    names = ", ".join(columns)
+    match = " AND ".join(f"t.{k} = s.{k}" for k in key)
+    before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    con.execute(f"INSERT INTO {table} ({names}) SELECT {', '.join('s.' + c for c in columns)} FROM {source} s "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {match})")
+    return int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] - before)
+
+
+def compact_segments(store: Any) -> int:
+    """Fold every complete segment beside `store` (a writable Store) into its tables; returns runs added.
+
+    Exactly once: segments are claimed (renamed out of the globs) and inserted in one transaction under the
+    Store's lock, so this Store's readers never see a run twice or lose one; rows already in the tables are
+    skipped, so a compaction that crashed after its commit and is run again adds nothing; claimed files are
+    deleted only after the commit, and put back if the insert fails.
+    """
+    folder = segments_dir(store.path)
+    if not folder.is_dir():
+        return 0
+    with store.transaction() as con:
+        leftovers, claimed = _claim(folder)
+        files = leftovers + claimed
+        if not files:
+            return 0
+        try:
+            runs = [p for p in files if p.name.startswith(COMPACTING_PREFIX + RUNS_PREFIX)]
+            steps = [p for p in files if p.name.startswith(COMPACTING_PREFIX + STEPS_PREFIX)]
+            added = _insert_new(con, "runs", runs, ("run_id",)) if runs else 0
+            if steps:
+                _insert_new(con, "steps", steps, ("run_id", "step_index"))
+            store.refresh_views()  # in the same transaction: no moment with a glob that matches nothing
+        except BaseException:
+            _unclaim(claimed)  # leftovers may already be committed: they stay claimed
+            raise
+    for path in files:  # committed: the rows live in the tables now
+        path.unlink(missing_ok=True)
+    return added
