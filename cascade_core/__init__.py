@@ -62,7 +62,7 @@ from cascade_core.references import reference_points, versus_reference
 from cascade_core.runs_filter import NO_ANSWER, SORT_COLUMNS, SOURCES, WINDOWS, RunFilter, RunSort, window_bounds
 from cascade_core.runtime import Runtime, build_runtime, open_runtime
 from cascade_core.settings_view import ConnectionCheck, check_connection, human_bytes, store_info, tier_rows
-from cascade_core.store import Store, StoreError, StoreLockedError
+from cascade_core.store import RunLogger, Store, StoreError, StoreLockedError
 from cascade_core.store.runs_query import (
     count_runs,
     export_bytes,
@@ -80,7 +80,7 @@ from cascade_core.trace_view import format_trace_table, format_usd, step_display
 
 __all__ = [
     "BUNDLED_DATASET_PATH", "EMBEDDED", "Cascade", "CascadeConfig", "Confidence", "ConfigError", "Dataset",
-    "DatasetError", "Item", "RetryConfig", "Runtime", "SimulatorConfig", "Step", "Store", "StoreError",
+    "DatasetError", "Item", "RetryConfig", "Runtime", "SimulatorConfig", "RunLogger", "Step", "Store", "StoreError",
     "StoreLockedError", "TierCall", "TierClient", "TierConfig", "Trace", "build_runtime", "call_cost", "decide",
     "default_config", "format_trace_table", "format_usd", "grade", "load_bundled", "load_config", "load_dataset",
     "open_runtime", "parse_logprob", "parse_self_rated", "parse_verify", "price_table_cost", "read_confidence",

@@ -131,3 +131,37 @@ def test_locked_file_gives_clear_error(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_run_logger_commits_everything_handed_over(tmp_path: Path) -> None:
+    from cascade_core import RunLogger
+
+    traces = [make_trace(i % 3) for i in range(2_000)]
+    with Store(tmp_path / "s.duckdb") as store:
+        with RunLogger(store, max_batch=300) as logger:
+            for trace in traces[:1000]:
+                logger.log(trace)
+            assert logger.flush(timeout=30)
+            assert store.count_runs() == 1000  # flush means committed and visible
+            for trace in traces[1000:]:
+                logger.log(trace)
+        assert store.count_runs() == 2000  # close drains the queue
+        assert logger.written == 2000 and logger.failed == []
+        assert store.execute("SELECT count(*) FROM steps")[0][0] == sum(len(t.steps) for t in traces)
+
+
+def test_run_logger_records_a_failed_batch_and_keeps_going(tmp_path: Path) -> None:
+    from cascade_core import RunLogger
+
+    good, clash = make_trace(1), make_trace(1)
+    with Store(tmp_path / "s.duckdb") as store:
+        store.log_trace(good)
+        with RunLogger(store) as logger:
+            clash.run_id = good.run_id  # primary-key clash: that batch fails as a whole
+            logger.log(clash)
+            logger.flush(timeout=30)
+            later = make_trace(2)
+            logger.log(later)
+        assert [run_id for run_id, _ in logger.failed] == [good.run_id]
+        assert store.get_trace(later.run_id) is not None
+        assert store.count_runs() == 2

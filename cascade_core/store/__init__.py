@@ -1,5 +1,6 @@
 """The one place that writes SQL: the DuckDB store and its query modules."""
 
+from cascade_core.store.run_logger import RunLogger
 from cascade_core.store.store import Store, StoreError, StoreLockedError, trace_from_rows, trace_rows
 
-__all__ = ["Store", "StoreError", "StoreLockedError", "trace_from_rows", "trace_rows"]
+__all__ = ["RunLogger", "Store", "StoreError", "StoreLockedError", "trace_from_rows", "trace_rows"]
