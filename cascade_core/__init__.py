@@ -23,7 +23,9 @@ from cascade_core.audit import to_markdown as audit_markdown
 from cascade_core.calibration import TierCalibration, calibration_report
 from cascade_core.cascade import Cascade, decide, read_confidence
 from cascade_core.client import TierClient
-from cascade_core.collect import CollectProgress, CollectResult, acollect, collect
+from cascade_core.collect import CollectProgress, CollectResult
+from cascade_core.collect import acollect as acollect_dataset  # not `collect`: that name is the module
+from cascade_core.collect import collect as collect_dataset
 from cascade_core.confidence import parse_logprob, parse_self_rated, parse_verify
 from cascade_core.config import (
     EMBEDDED,
@@ -107,7 +109,8 @@ __all__ += [  # the dashboard: overview figures, run browsing, one query, settin
 __all__ += [  # threshold sweeps: collection, outcome table, frontier, recommendation, plots, saved sweeps
     "CollectProgress", "CollectResult", "FrontierPoint", "ImportResult", "Interval", "OutcomeError", "OutcomeMatrix",
     "Recommendation", "ResultsImportError", "SummaryMetrics", "SweepJob", "SweepMeta", "SweepResult", "SweepSettings",
-    "TierCalibration", "acollect", "analyse", "answer_tiers", "calibration_report", "collect", "comparison_figure",
+    "TierCalibration", "acollect_dataset", "analyse", "answer_tiers", "calibration_report", "collect_dataset",
+    "comparison_figure",
     "evaluate", "figure_html", "frontier_figure", "has_confidence", "import_results", "items_worse_than_large",
     "list_saved", "log_sweep_runs", "pareto_front", "per_tier_points", "points_frame", "recommend", "reference_points",
     "reliability_figure", "reopen", "result_to_json", "save_result", "saved_points", "shared_threshold_points",
