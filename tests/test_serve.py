@@ -196,6 +196,7 @@ def test_failed_cascade_is_502_and_still_logged(fresh_simulator, tmp_path: Path)
         body = caught.value.response.json()
         assert body["error"]["code"] == "cascade_failed" and "no tier could answer" in body["error"]["message"]
         run_id = caught.value.response.headers["x-cascade-run-id"]
+        assert not server.store_path.exists()  # the server writes segments only, never the DuckDB file
         trace = wait_for_run(server.store_path, run_id)
         assert trace.error and trace.final_tier is None and len(trace.steps) == 3
         metrics = httpx.get(f"{server.root}/metrics").text
