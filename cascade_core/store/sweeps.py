@@ -9,6 +9,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from cascade_core.store.store import Store
 
@@ -60,27 +61,49 @@ def cached_calls(store: Store, hashes: Iterable[str]) -> pd.DataFrame:
             con.unregister("_wanted_hashes")
 
 
+_CACHE_ARROW = pa.schema([
+    ("request_hash", pa.string()), ("endpoint", pa.string()), ("model", pa.string()), ("tier_name", pa.string()),
+    ("item_id", pa.string()), ("dataset", pa.string()), ("kind", pa.string()), ("raw_output", pa.string()),
+    ("finish_reason", pa.string()), ("tokens_in", pa.int64()), ("tokens_out", pa.int64()), ("cost", pa.float64()),
+    ("cost_source", pa.string()), ("latency_ms", pa.float64()), ("attempts", pa.int64()), ("logprobs", pa.string()),
+    ("simulated", pa.bool_()), ("error", pa.string()), ("error_kind", pa.string()),
+    ("created_at", pa.timestamp("us")),
+])
+_SMALL_BATCH = 16  # below this, bound parameters are cheaper than building an Arrow table
+
+
+def _insert_cache_rows(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
+    cols = ", ".join(CACHE_COLUMNS)
+    if len(rows) < _SMALL_BATCH:
+        one = "(" + ", ".join("?" * len(CACHE_COLUMNS)) + ")"
+        con.execute(f"INSERT INTO call_cache ({cols}) VALUES " + ", ".join([one] * len(rows)),
+                    [row.get(c) for row in rows for c in CACHE_COLUMNS])
+        return
+    table = pa.Table.from_pylist([{c: row.get(c) for c in CACHE_COLUMNS} for row in rows], schema=_CACHE_ARROW)
+    con.register("_cache_rows", table)
+    try:
+        con.execute(f"INSERT INTO call_cache ({cols}) SELECT {cols} FROM _cache_rows")
+    finally:
+        con.unregister("_cache_rows")
+
+
 def write_calls(store: Store, rows: Sequence[dict[str, Any]]) -> None:
     """Insert cache rows in one transaction; the last row per hash wins and replaces an earlier (error) row.
 
-    A plain multi-row INSERT is several times cheaper than INSERT OR REPLACE, and collection writes new hashes
-    almost always; only when a hash is already there (an error being retried) are its old rows deleted first.
+    A plain INSERT is several times cheaper than INSERT OR REPLACE, and collection writes new hashes almost
+    always; only when a hash is already there (an error being retried) are its old rows deleted first.
     """
     if not rows:
         return
     latest = list({row["request_hash"]: row for row in rows}.values())
-    cols = ", ".join(CACHE_COLUMNS)
-    one = "(" + ", ".join("?" * len(CACHE_COLUMNS)) + ")"
-    sql = f"INSERT INTO call_cache ({cols}) VALUES " + ", ".join([one] * len(latest))
-    params = [row.get(c) for row in latest for c in CACHE_COLUMNS]
     try:
         with store.transaction() as con:
-            con.execute(sql, params)
+            _insert_cache_rows(con, latest)
     except duckdb.ConstraintException:
         hashes = [row["request_hash"] for row in latest]
         with store.transaction() as con:
             con.execute(f"DELETE FROM call_cache WHERE request_hash IN ({', '.join('?' * len(hashes))})", hashes)
-            con.execute(sql, params)
+            _insert_cache_rows(con, latest)
 
 
 def cache_stats(store: Store) -> dict[str, float]:
