@@ -190,3 +190,19 @@ def save_upload(name: str, data: bytes, folder: str) -> str:
     path = Path(folder) / safe
     path.write_bytes(data)
     return str(path)
+
+
+def clicked_front_point(selection: object) -> tuple[str, int] | None:
+    """(front kind, index on that front) of a point clicked on a front line, from st.plotly_chart's selection.
+
+    Front traces carry customdata ["per_tier_front" | "shared_front", index]; clicks elsewhere give None.
+    """
+    try:
+        points = selection["selection"]["points"]  # type: ignore[index]
+    except (KeyError, TypeError):
+        return None
+    for point in points or []:
+        custom = point.get("customdata") if isinstance(point, dict) else None
+        if isinstance(custom, list | tuple) and len(custom) == 2 and str(custom[0]).endswith("_front"):
+            return str(custom[0])[: -len("_front")], int(custom[1])
+    return None

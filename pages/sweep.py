@@ -29,6 +29,7 @@ from cascade_core.sweep_view import (
     FRONTS,
     cached_point_label,
     calibration_table,
+    clicked_front_point,
     default_pick,
     describe_thresholds,
     front_points,
@@ -231,16 +232,26 @@ for note in result.notes:
 
 pick = None
 if result.has_confidence:
+    clicked = clicked_front_point(ss.get("sweep_frontier"))
+    if clicked is not None and clicked != ss.get("sweep_last_click"):  # a click on a front line moves the slider
+        ss["sweep_last_click"] = clicked
+        kind_clicked, index = clicked
+        front = front_points(result, kind_clicked)
+        if index < len(front):
+            ss["sweep_front_kind"] = kind_clicked
+            ss[f"sweep_pick_{kind_clicked}_{data['sweep_id']}"] = cached_point_label(front[index], result.tiers)
     front_kind = st.radio("Operating point on", list(FRONTS), format_func=FRONTS.get, horizontal=True,
                           key="sweep_front_kind")
     front = front_points(result, front_kind)
     labels = [cached_point_label(p, result.tiers) for p in front]
-    default = labels[default_pick(front, result, settings.target)]
-    choice = st.select_slider("Pick a point on the front (cheapest → most accurate)", labels, value=default,
-                              key=f"sweep_pick_{front_kind}_{data['sweep_id']}")
+    slider_key = f"sweep_pick_{front_kind}_{data['sweep_id']}"
+    if ss.get(slider_key) not in labels:
+        ss[slider_key] = labels[default_pick(front, result, settings.target)]
+    choice = st.select_slider("Pick a point on the front (cheapest → most accurate), or click one on the plot",
+                              labels, key=slider_key)
     pick = front[labels.index(choice)]
 fig = frontier_figure(result, pick=pick, simulated=meta.simulated)
-st.plotly_chart(fig, key="sweep_frontier")
+st.plotly_chart(fig, key="sweep_frontier", on_select="rerun", selection_mode="points")
 st.caption("PNG: use the camera button of the plot (server-side PNG export needs kaleido, which is not installed).")
 st.dataframe(reference_table(result), hide_index=True)
 

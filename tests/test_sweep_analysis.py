@@ -103,3 +103,12 @@ def test_recommendation_meets_its_target_on_held_out_simulated_questions(fresh_s
     # measured on the held-out half, the pick keeps its target, and most resamples agree
     assert rec.quality_retained.estimate >= 0.9
     assert rec.probability_meets_target >= 0.8
+
+
+def test_a_click_on_a_front_line_names_its_point() -> None:
+    from cascade_core.sweep_view import clicked_front_point
+
+    event = {"selection": {"points": [{"customdata": ["per_tier", 7]}, {"customdata": ["shared_front", 3]}]}}
+    assert clicked_front_point(event) == ("shared", 3)
+    assert clicked_front_point({"selection": {"points": [{"customdata": ["per_tier", 7]}]}}) is None
+    assert clicked_front_point(None) is None and clicked_front_point({"selection": {"points": []}}) is None
