@@ -186,3 +186,9 @@ class TierClient:
         if self._sync is not None:
             self._sync.close()
             self._sync = None
+
+    async def aclose(self) -> None:
+        """Close the async SDK client inside the event loop it is bound to (call before that loop ends)."""
+        if self._async is not None:
+            await self._async.close()
+            self._async = None

@@ -222,9 +222,7 @@ async def acollect(dataset: Dataset, config: CascadeConfig, base_urls: Sequence[
         col.pending.put_nowait(None)
         await writer
         for client in clients:
-            async_client = getattr(client, "_async", None)  # close the loop-bound SDK client in its own loop
-            if async_client is not None:
-                await async_client.close()
+            await client.aclose()  # the SDK client is bound to this loop
     return _result(dataset, config, col, items, tracker, stop)
 
 
