@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,3 +32,17 @@ def fresh_simulator() -> Iterator[Callable[..., EmbeddedSimulator]]:
     yield make
     for sim in started:
         sim.stop()
+
+
+@pytest.fixture
+def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh store file for page tests: $CASCADE_STORE points at it, no config file in reach."""
+    import streamlit as st
+
+    path = tmp_path / "cascade.duckdb"
+    monkeypatch.setenv("CASCADE_STORE", str(path))
+    monkeypatch.delenv("CASCADE_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray ./cascade.toml
+    st.cache_resource.clear()
+    yield path
+    st.cache_resource.clear()  # the next test must not get this store

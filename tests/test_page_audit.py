@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from cascade_core import Store
@@ -15,15 +12,6 @@ from tests.test_audit_support import seed_audits
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "audit.py")
 
-
-@pytest.fixture
-def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "audit-page.duckdb"
-    monkeypatch.setenv("CASCADE_STORE", str(path))
-    monkeypatch.delenv("CASCADE_CONFIG", raising=False)
-    st.cache_resource.clear()
-    yield path
-    st.cache_resource.clear()  # closes nothing, but the next test must not get this store
 
 
 def render(timeout: float = 30) -> AppTest:

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
-import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "sweep.py")
 
-
-@pytest.fixture
-def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "sweep-page.duckdb"
-    monkeypatch.setenv("CASCADE_STORE", str(path))
-    monkeypatch.delenv("CASCADE_CONFIG", raising=False)
-    st.cache_resource.clear()
-    yield path
-    st.cache_resource.clear()
 
 
 def ok(app: AppTest) -> AppTest:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from cascade_core import Store
@@ -12,14 +11,6 @@ from tests.factories import hours_ago, make_trace
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-@pytest.fixture
-def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cascade.duckdb"
-    monkeypatch.setenv("CASCADE_STORE", str(path))
-    monkeypatch.delenv("CASCADE_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)  # no stray ./cascade.toml
-    return path
 
 
 def overview() -> AppTest:

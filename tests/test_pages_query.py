@@ -8,22 +8,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cascade_core import Store
+from tests.page_support import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cascade.duckdb"
-    monkeypatch.setenv("CASCADE_STORE", str(path))
-    monkeypatch.delenv("CASCADE_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return path
-
 
 def query_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90).run()
-    return at.switch_page("pages/query.py").run()
+    return open_page("query", timeout=90)
 
 
 def ask(at: AppTest, question: str) -> AppTest:

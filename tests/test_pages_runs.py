@@ -11,19 +11,12 @@ from streamlit.testing.v1 import AppTest
 from cascade_core import Store
 from cascade_core.store.runs_query import export_runs
 from tests.factories import hours_ago, make_trace
+from tests.page_support import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTILE = ("<script>alert('x')</script> <img src=x onerror=alert(1)> **bold** # head [l](http://x) :red[r] $e^x$ "
            "מה שלום مرحبا 🎉👩‍👩‍👧 ") + "x" * 100_000
 
-
-@pytest.fixture
-def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cascade.duckdb"
-    monkeypatch.setenv("CASCADE_STORE", str(path))
-    monkeypatch.delenv("CASCADE_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return path
 
 
 @pytest.fixture
@@ -40,8 +33,7 @@ def populated(store_path: Path) -> list:
 
 
 def runs_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    return at.switch_page("pages/runs.py").run()
+    return open_page("runs", timeout=60)
 
 
 def test_empty_store(store_path: Path) -> None:

@@ -9,23 +9,15 @@ from streamlit.testing.v1 import AppTest
 
 from cascade_core import Store
 from tests.factories import make_trace
+from tests.page_support import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "sk-test-DO-NOT-SHOW-1234567890"
 
 
-@pytest.fixture
-def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "cascade.duckdb"
-    monkeypatch.setenv("CASCADE_STORE", str(path))
-    monkeypatch.delenv("CASCADE_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    return path
-
 
 def settings_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    return at.switch_page("pages/settings.py").run()
+    return open_page("settings", timeout=60)
 
 
 def all_text(at: AppTest) -> str:
