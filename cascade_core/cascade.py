@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Generator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,8 @@ from cascade_core.grading import grade
 from cascade_core.pricing import price_table_cost
 from cascade_core.prompts import answer_messages, verify_messages
 from cascade_core.records import Confidence, Source, Step, TierCall, Trace
+
+CallRequest = tuple[TierClient, list[dict[str, str]], dict[str, bool]]
 
 
 def utc_now() -> datetime:
@@ -36,45 +39,49 @@ class Cascade:
         self.fingerprint = config.fingerprint()
 
     # -- the walk -------------------------------------------------------------------------------------------
+    # The walk is written once, as a generator that yields each call it needs (client, messages, options) and
+    # is sent back the TierCall; run() and arun() only differ in how they make that call.
     def run(self, question: str, *, item: Any = None, source: Source = "query", dataset: str | None = None,
             thresholds: list[float] | None = None) -> Trace:
         started = time.perf_counter()
         trace = self._new_trace(question, item, source, dataset)
-        limits = self._thresholds(thresholds)
-        signal = self.config.signal
-        for index, client in enumerate(self.clients):
-            messages = answer_messages(question, signal)
-            call = client.call(messages, json_mode=signal == "self_rated", logprobs=signal != "self_rated")
-            confidence = read_confidence(signal, call)
-            verify_call = None
-            if signal == "verify" and call.ok and confidence.answer is not None:
-                verify_call = client.call(verify_messages(question, confidence.answer), logprobs=True)
-                confidence = parse_verify(verify_call, confidence.answer)
-            step = self._step(index, call, verify_call, confidence, limits)
-            trace.steps.append(step)
-            if step.decision in ("accepted", "final"):
-                break
+        walk = self._walk(question, self._thresholds(thresholds))
+        try:
+            client, messages, options = next(walk)
+            while True:
+                client, messages, options = walk.send(client.call(messages, **options))
+        except StopIteration as done:
+            trace.steps = done.value
         return self._finish(trace, item, started)
 
     async def arun(self, question: str, *, item: Any = None, source: Source = "query", dataset: str | None = None,
                    thresholds: list[float] | None = None) -> Trace:
         started = time.perf_counter()
         trace = self._new_trace(question, item, source, dataset)
-        limits = self._thresholds(thresholds)
+        walk = self._walk(question, self._thresholds(thresholds))
+        try:
+            client, messages, options = next(walk)
+            while True:
+                client, messages, options = walk.send(await client.acall(messages, **options))
+        except StopIteration as done:
+            trace.steps = done.value
+        return self._finish(trace, item, started)
+
+    def _walk(self, question: str, limits: list[float]) -> Generator[CallRequest, TierCall, list[Step]]:
         signal = self.config.signal
+        steps: list[Step] = []
         for index, client in enumerate(self.clients):
-            messages = answer_messages(question, signal)
-            call = await client.acall(messages, json_mode=signal == "self_rated", logprobs=signal != "self_rated")
+            options = {"json_mode": signal == "self_rated", "logprobs": signal != "self_rated"}
+            call = yield client, answer_messages(question, signal), options
             confidence = read_confidence(signal, call)
             verify_call = None
             if signal == "verify" and call.ok and confidence.answer is not None:
-                verify_call = await client.acall(verify_messages(question, confidence.answer), logprobs=True)
+                verify_call = yield client, verify_messages(question, confidence.answer), {"logprobs": True}
                 confidence = parse_verify(verify_call, confidence.answer)
-            step = self._step(index, call, verify_call, confidence, limits)
-            trace.steps.append(step)
-            if step.decision in ("accepted", "final"):
+            steps.append(self._step(index, call, verify_call, confidence, limits))
+            if steps[-1].decision in ("accepted", "final"):
                 break
-        return self._finish(trace, item, started)
+        return steps
 
     # -- pieces shared by run and arun --------------------------------------------------------------------
     def _thresholds(self, override: list[float] | None) -> list[float]:

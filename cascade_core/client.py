@@ -146,37 +146,46 @@ class TierClient:
             simulated=self.tier.is_embedded,
         )
 
+    def _retry_or_give_up(
+        self, messages: list[dict[str, str]], err: Exception, started: float, attempt: int
+    ) -> TierCall | float:
+        """After a failed attempt: the recorded failed call, or how long to wait before trying again."""
+        failure = classify(err)
+        if not failure.retryable or attempt > self.retry.max_retries:
+            return self._failed_call(messages, failure, (time.perf_counter() - started) * 1000, attempt)
+        return backoff_delay(attempt - 1, self.retry, failure.retry_after, self._rng)
+
     def call(self, messages: list[dict[str, str]], *, json_mode: bool = False, logprobs: bool = False) -> TierCall:
         params = self.request_params(messages, json_mode=json_mode, logprobs=logprobs)
-        started = time.perf_counter()
-        attempt = 0
+        started, attempt = time.perf_counter(), 0
         while True:
             attempt += 1
             try:
                 response = self.sync_client.chat.completions.create(**params)
-                return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempt)
             except Exception as err:  # every failure becomes a recorded TierCall
-                failure = classify(err)
-                if not failure.retryable or attempt > self.retry.max_retries:
-                    return self._failed_call(messages, failure, (time.perf_counter() - started) * 1000, attempt)
-                time.sleep(backoff_delay(attempt - 1, self.retry, failure.retry_after, self._rng))
+                outcome = self._retry_or_give_up(messages, err, started, attempt)
+                if isinstance(outcome, TierCall):
+                    return outcome
+                time.sleep(outcome)
+                continue
+            return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempt)
 
     async def acall(
         self, messages: list[dict[str, str]], *, json_mode: bool = False, logprobs: bool = False
     ) -> TierCall:
         params = self.request_params(messages, json_mode=json_mode, logprobs=logprobs)
-        started = time.perf_counter()
-        attempt = 0
+        started, attempt = time.perf_counter(), 0
         while True:
             attempt += 1
             try:
                 response = await self.async_client.chat.completions.create(**params)
-                return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempt)
             except Exception as err:  # every failure becomes a recorded TierCall
-                failure = classify(err)
-                if not failure.retryable or attempt > self.retry.max_retries:
-                    return self._failed_call(messages, failure, (time.perf_counter() - started) * 1000, attempt)
-                await asyncio.sleep(backoff_delay(attempt - 1, self.retry, failure.retry_after, self._rng))
+                outcome = self._retry_or_give_up(messages, err, started, attempt)
+                if isinstance(outcome, TierCall):
+                    return outcome
+                await asyncio.sleep(outcome)
+                continue
+            return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempt)
 
     def list_models(self) -> list[str]:
         """For the Settings page's connection test: the endpoint's model ids."""
