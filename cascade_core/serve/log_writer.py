@@ -20,7 +20,7 @@ from typing import Any
 
 from cascade_core.records import Trace
 from cascade_core.store.segments import write_segment
-from cascade_core.store.store import trace_rows
+from cascade_core.store.store import traces_rows
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +117,7 @@ class LogWriter:
         while pending:
             batch, rest = pending[: self.batch_size], pending[self.batch_size:]
             try:
-                runs: list[dict[str, Any]] = []
-                steps: list[dict[str, Any]] = []
-                for trace in batch:
-                    run, run_steps = trace_rows(trace)
-                    runs.append(run)
-                    steps.extend(run_steps)
+                runs, steps = traces_rows(batch)
                 write_segment(self.folder, self.writer_id, self._seq, runs, steps)
             except Exception:  # logging must never take the server down; keep the batch and retry
                 self.write_errors += 1

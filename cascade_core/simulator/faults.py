@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 
 from cascade_core.config import SimulatorConfig
-from cascade_core.simulator.model import Piece
+from cascade_core.simulator.model import Piece, cut
 
 _GARBAGE = (
     "<|eot_id|>assistant\n\n<|start_header_id|> ]]} {{answer confidence ?? ###",
@@ -61,11 +61,4 @@ def garbage(rng: random.Random) -> tuple[Piece, ...]:
 def truncate(pieces: tuple[Piece, ...]) -> tuple[Piece, ...]:
     """The output cut to about half its length (always at least one character shorter)."""
     total = sum(len(text) for text, _ in pieces)
-    room = max(0, min(total - 1, total // 2))
-    kept: list[Piece] = []
-    for text, logprob in pieces:
-        if room <= 0:
-            break
-        kept.append((text[:room], logprob))
-        room -= len(text)
-    return tuple(kept)
+    return cut(pieces, max(0, min(total - 1, total // 2)))

@@ -160,7 +160,11 @@ def prompt_tokens(messages: list[dict[str, str]]) -> int:
 
 def _fit(pieces: tuple[Piece, ...], budget: int) -> tuple[Piece, ...]:
     """The pieces cut to at most `budget` tokens (about 4 * budget characters)."""
-    room = budget * 4
+    return cut(pieces, budget * 4)
+
+
+def cut(pieces: tuple[Piece, ...], room: int) -> tuple[Piece, ...]:
+    """The pieces cut to at most `room` characters (also used for the truncation fault)."""
     kept: list[Piece] = []
     for text, logprob in pieces:
         if room <= 0:

@@ -66,6 +66,17 @@ def trace_rows(trace: Trace) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     return run, steps
 
 
+def traces_rows(traces: Iterable[Trace]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Flatten many traces: all their runs rows and all their steps rows."""
+    runs: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
+    for trace in traces:
+        run, run_steps = trace_rows(trace)
+        runs.append(run)
+        steps.extend(run_steps)
+    return runs, steps
+
+
 def _step_row(trace: Trace, index: int, step: Step) -> dict[str, Any]:
     verify = step.verify_call
     return {
@@ -281,12 +292,7 @@ class Store:
 
     def log_traces(self, traces: Iterable[Trace]) -> int:
         """Write many runs in one transaction through DataFrames (fast bulk path). Returns the count."""
-        runs: list[dict[str, Any]] = []
-        steps: list[dict[str, Any]] = []
-        for trace in traces:
-            run, run_steps = trace_rows(trace)
-            runs.append(run)
-            steps.extend(run_steps)
+        runs, steps = traces_rows(traces)
         if not runs:
             return 0
         self.append_frames(pd.DataFrame(runs, columns=list(RUN_COLUMNS)),
