@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from cascade_core.records import Trace
+from cascade_core.store.rows import traces_rows
 from cascade_core.store.segments import write_segment
-from cascade_core.store.store import traces_rows
 
 log = logging.getLogger(__name__)
 
