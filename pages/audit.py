@@ -103,7 +103,8 @@ if row["simulated"]:
 cols = st.columns(5)
 cols[0].metric("Overconfidence rate", "n/a" if share.rate is None else f"{share.rate:.1%}",
                help="flagged / audited (answers the judge graded correct or incorrect)")
-cols[1].metric("95% interval (Wilson)", f"{share.low:.1%} – {share.high:.1%}")
+cols[1].metric("95% interval (Wilson)", f"{share.low:.0%}–{share.high:.0%}",
+               help=f"{share.low:.2%} to {share.high:.2%}: the Wilson score interval for {share.k} of {share.n}")
 cols[2].metric("Flagged / audited", f"{share.k} / {share.n}",
                help=f"{result.sampled} sampled, {result.unsure} unsure, {result.errors} judge errors, "
                     f"{result.pending} pending, {result.parse_problems} replies with parse problems")

@@ -33,6 +33,11 @@ def trend_figure(trend: pd.DataFrame, alert_rate: float) -> go.Figure:
     fig.update_layout(title="Overconfidence by week (Wilson 95% intervals)", xaxis_title="week of the run",
                       yaxis_title="flagged / audited", yaxis_tickformat=".0%", yaxis_range=[0, 1],
                       height=360, margin={"l": 10, "r": 10, "t": 50, "b": 10}, showlegend=False)
+    if not trend.empty:
+        # Whole weeks on the axis, and some room either side so a single week does not zoom to milliseconds.
+        weeks = pd.to_datetime(trend["week"])
+        fig.update_xaxes(tickformat="%Y-%m-%d", dtick=7 * 24 * 3600 * 1000,
+                         range=[weeks.min() - pd.Timedelta(days=4), weeks.max() + pd.Timedelta(days=4)])
     return fig
 
 

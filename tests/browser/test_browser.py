@@ -174,3 +174,33 @@ def test_query_shows_trace_then_runs_lists_it(app_url: str, page) -> None:
     settle(page)
     shoot(page, "runs-trace")
     assert_clean(page)
+
+
+def test_live_sweep_draws_the_frontier(app_url: str, page) -> None:
+    page.goto(app_url)
+    settle(page)
+    open_title(page, "Sweep")
+    limit = page.get_by_label("Only the first N questions (0 = all)")
+    limit.fill("80")
+    limit.press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text("Calibration per tier").first.wait_for(timeout=120_000)
+    settle(page)
+    page.wait_for_timeout(2000)
+    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
+    shoot(page, "sweep-frontier")
+    assert_clean(page)
+
+
+def test_audit_runs_from_the_page(app_url: str, page) -> None:
+    page.goto(app_url)
+    settle(page)
+    open_title(page, "Audit")
+    # The query test logged a run whose small-tier answer was accepted: that is what the audit samples.
+    page.get_by_role("button", name="Run audit").click()
+    page.get_by_text("Trend by week").first.wait_for(timeout=120_000)
+    settle(page)
+    assert page.get_by_text("Flagged answers").first.is_visible()
+    shoot(page, "audit-result")
+    assert_clean(page)
