@@ -60,12 +60,27 @@ def cost_chart(trace: Trace) -> go.Figure:
 def spend_chart(spend: pd.DataFrame, unit: str) -> go.Figure:
     """Cascade spend per time bucket against what always-large would have cost."""
     fig = go.Figure()
-    fig.add_scatter(x=spend["bucket"], y=spend["always_large"], name="always-large", mode="lines",
+    # Markers as well as lines: a window with one bucket must still show its point.
+    fig.add_scatter(x=spend["bucket"], y=spend["always_large"], name="always-large", mode="lines+markers",
                     line={"dash": "dash", "color": "#9e9e9e"})
-    fig.add_scatter(x=spend["bucket"], y=spend["spend"], name="cascade spend", mode="lines", fill="tozeroy",
-                    line={"color": "#4e79a7"})
+    fig.add_scatter(x=spend["bucket"], y=spend["spend"], name="cascade spend", mode="lines+markers",
+                    fill="tozeroy", line={"color": "#4e79a7"})
     fig.update_layout(title=f"Spend per {unit} (USD)", height=320, yaxis={"tickformat": "$.4f"}, **_LAYOUT)
+    _pad_single_bucket(fig, spend["bucket"], unit)
     return fig
+
+
+_BUCKET = {"minute": pd.Timedelta(minutes=1), "hour": pd.Timedelta(hours=1), "day": pd.Timedelta(days=1),
+           "week": pd.Timedelta(weeks=1)}
+
+
+def _pad_single_bucket(fig: go.Figure, buckets: pd.Series, unit: str) -> None:
+    """With one bucket plotly zooms the time axis to milliseconds; show a bucket either side instead."""
+    if len(buckets) != 1:
+        return
+    width = _BUCKET.get(unit, pd.Timedelta(hours=1))
+    only = pd.to_datetime(buckets.iloc[0])
+    fig.update_xaxes(range=[only - width, only + width])
 
 
 def tier_mix_chart(mix: pd.DataFrame, unit: str) -> go.Figure:
@@ -78,4 +93,5 @@ def tier_mix_chart(mix: pd.DataFrame, unit: str) -> go.Figure:
                     hovertemplate=f"{tier}: %{{y:.0%}}<extra></extra>")
     fig.update_layout(barmode="stack", title=f"Tier mix per {unit}", height=320, yaxis={"tickformat": ".0%"},
                       **_LAYOUT)
+    _pad_single_bucket(fig, mix["bucket"].drop_duplicates(), unit)
     return fig
