@@ -141,7 +141,7 @@ class CascadeConfig(BaseModel):
 
     def fingerprint(self) -> str:
         """A short stable hash of what changes answers and costs (not the store path)."""
-        data = self.model_dump(exclude={"store_path", "price_source"})
+        data = self.model_dump(exclude={"store_path", "price_source", "judge"})  # the judge grades, it never answers
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
