@@ -15,9 +15,8 @@ from pathlib import Path
 from cascade_core.audit.report import headline, to_html, to_markdown
 from cascade_core.audit.runner import DEFAULT_SOURCES, AuditParams, judge_audit, make_judge
 from cascade_core.audit.service import latest_unfinished, load_report, run_audit
-from cascade_core.cli_common import add_config_options, config_from_args
+from cascade_core.cli_common import add_config_options, config_from_args, open_store
 from cascade_core.runtime import open_runtime
-from cascade_core.store import Store
 
 EXIT_ALERT = 3
 EXIT_JUDGE_ERRORS = 1
@@ -96,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         sys.stderr.write(f"error: {err}\n")
         return 2
-    with Store(config.store_path) as store, open_runtime(config) as runtime:
+    with open_store(config) as store, open_runtime(config) as runtime:
         try:
             judge = make_judge(runtime)
         except ValueError as err:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from cascade_core.config import CascadeConfig, load_config
+from cascade_core.store import Store
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -18,3 +19,12 @@ def config_from_args(args: argparse.Namespace) -> CascadeConfig:
     if getattr(args, "store", None):
         config = config.model_copy(update={"store_path": args.store})
     return config
+
+
+# A dashboard lets its store go after 2 s idle; a command waits this long for it (or another command) to.
+CLI_LOCK_WAIT = 30.0
+
+
+def open_store(config: CascadeConfig) -> Store:
+    """The run log for a command: waits for another process to let the file go, and lets go itself when idle."""
+    return Store(config.store_path, lock_wait=CLI_LOCK_WAIT, idle_release=2.0)

@@ -6,10 +6,9 @@ import argparse
 import json
 import sys
 
-from cascade_core.cli_common import add_config_options, config_from_args
+from cascade_core.cli_common import add_config_options, config_from_args, open_store
 from cascade_core.datasets import load_bundled
 from cascade_core.runtime import open_runtime
-from cascade_core.store import Store
 from cascade_core.trace_view import format_trace_table
 
 
@@ -26,7 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args).with_overrides(threshold=args.threshold, signal=args.signal)
     item = load_bundled().by_question().get(args.question.strip())  # graded when it is a bundled question
-    with Store(config.store_path) as store, open_runtime(config) as runtime:
+    with open_store(config) as store, open_runtime(config) as runtime:
         trace = runtime.cascade.run(args.question, item=item, source="query",
                                     dataset="bundled" if item is not None else None)
         store.log_trace(trace)

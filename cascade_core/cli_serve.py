@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-from cascade_core.cli_common import add_config_options, config_from_args
+from cascade_core.cli_common import add_config_options, config_from_args, open_store
 from cascade_core.config import CascadeConfig
 from cascade_core.store.segments import segments_dir
 
@@ -93,11 +93,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_compact(args: argparse.Namespace) -> int:
-    from cascade_core.store import Store
     from cascade_core.store.segments import compact_segments
 
     config = config_from_args(args)
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         added = compact_segments(store)
         total = store.count_runs()
     sys.stdout.write(f"compacted {added} runs from {segments_dir(config.store_path)} into {config.store_path} "

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from cascade_core.cli_common import add_config_options, config_from_args
+from cascade_core.cli_common import add_config_options, config_from_args, open_store
 from cascade_core.cli_sweep_output import export, human_report
 from cascade_core.collect import CollectProgress, collect
 from cascade_core.config import CascadeConfig, validate_config
@@ -20,7 +20,6 @@ from cascade_core.import_columns import ResultsImportError
 from cascade_core.importer import import_results
 from cascade_core.outcomes import OutcomeError
 from cascade_core.runtime import open_runtime
-from cascade_core.store import Store
 from cascade_core.sweep import AUTO_SPLIT, SweepSettings, analyse, result_to_json
 from cascade_core.sweep_runs import log_sweep_runs
 from cascade_core.sweep_store import SweepMeta, save_result
@@ -141,7 +140,7 @@ def _live(args: argparse.Namespace, settings: SweepSettings) -> int:
     bar = None
     signal.signal(signal.SIGINT, on_interrupt)
     try:
-        with Store(config.store_path) as store, open_runtime(config) as runtime:
+        with open_store(config) as store, open_runtime(config) as runtime:
             bar, update = _progress_bar(n * len(config.tiers))
             urls = [c.base_url for c in runtime.clients]
             result = collect(dataset, config, urls, store, concurrency=args.concurrency, limit=args.limit,
@@ -185,7 +184,7 @@ def _imported(args: argparse.Namespace, settings: SweepSettings) -> int:
     name = args.save or ", ".join(Path(f).name for f in args.results)
     meta = SweepMeta(name=name, dataset=", ".join(Path(f).name for f in args.results), source="import")
     config = config_from_args(args)
-    with Store(config.store_path) as store:
+    with open_store(config) as store:
         sweep_id = save_result(store, sweep, meta)
     return _finish(args, sweep, sweep_id, meta, extra={"import_notes": list(imported.notes)})
 

@@ -16,7 +16,7 @@ from cascade_core.config import CascadeConfig, validate_config
 from cascade_core.datasets import Dataset
 from cascade_core.records import Trace
 from cascade_core.runtime import Runtime
-from cascade_core.store.store import Store, StoreError
+from cascade_core.store import Store, StoreError
 
 
 @dataclass(frozen=True)

@@ -165,3 +165,54 @@ def test_run_logger_records_a_failed_batch_and_keeps_going(tmp_path: Path) -> No
         assert [run_id for run_id, _ in logger.failed] == [good.run_id]
         assert store.get_trace(later.run_id) is not None
         assert store.count_runs() == 2
+
+
+SHARER = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {root!r})
+    from cascade_core import Store
+    from tests.factories import make_trace
+    store = Store({path!r}, idle_release=0.3, lock_wait=20)  # as the dashboard opens it
+    store.log_trace(make_trace(1, question="from the dashboard"))
+    print("ready", flush=True)
+    sys.stdin.readline()
+    store.log_trace(make_trace(1, question="again from the dashboard"))  # reopens, waiting for the file
+    print(store.count_runs(), flush=True)
+    """
+)
+
+
+def test_idle_release_lets_another_process_write(tmp_path: Path) -> None:
+    """A long-lived process (the dashboard) lets the file go when idle: a cron audit or CLI command can write,
+    and the long-lived one picks up again afterwards."""
+    path = tmp_path / "shared.duckdb"
+    proc = subprocess.Popen([sys.executable, "-c", SHARER.format(root=str(ROOT), path=str(path))],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().strip() == "ready"
+        with Store(path, lock_wait=10) as store:  # waits for the idle release
+            store.log_trace(make_trace(2, question="from the CLI"))
+            assert store.count_runs() == 2
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline().strip() == "3"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_lock_wait_gives_up_with_the_time_waited(tmp_path: Path) -> None:
+    path = tmp_path / "held.duckdb"
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER.format(root=str(ROOT), path=str(path))],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        started = time.monotonic()
+        with pytest.raises(StoreLockedError, match=r"in use by another process for 1 s"):
+            Store(path, lock_wait=1.0)
+        assert 0.9 <= time.monotonic() - started < 5
+    finally:
+        proc.kill()
+        proc.wait()

@@ -24,9 +24,15 @@ def get_config() -> CascadeConfig:
     return _config_for(os.environ.get("CASCADE_CONFIG"), os.environ.get("CASCADE_STORE"))
 
 
+# The dashboard lets the file go after 2 s idle, so the weekly cron audit and CLI commands can write to it;
+# it waits up to 10 s for them in turn.
+STORE_IDLE_RELEASE = 2.0
+STORE_LOCK_WAIT = 10.0
+
+
 @st.cache_resource(show_spinner=False)
 def _store_for(path: str) -> Store:
-    return Store(path)
+    return Store(path, idle_release=STORE_IDLE_RELEASE, lock_wait=STORE_LOCK_WAIT)
 
 
 def get_store() -> Store:
