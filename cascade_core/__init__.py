@@ -73,7 +73,7 @@ from cascade_core.store.runs_query import (
     runs_page,
     time_bounds,
 )
-from cascade_core.store.segments import segments_dir
+from cascade_core.store.segments import compact_if_many, segments_dir
 from cascade_core.sweep import SweepResult, SweepSettings, analyse, result_to_json
 from cascade_core.sweep_job import SweepJob
 from cascade_core.sweep_runs import log_sweep_runs
@@ -129,6 +129,7 @@ __all__ += [  # overconfidence audits
 ]
 
 __all__ += [  # the endpoint's request log (the server itself: cascade_core.serve, imported on demand)
+    "compact_if_many",
     "segments_dir",
 ]
 

@@ -123,3 +123,27 @@ def test_compaction_folds_segments_exactly_once(tmp_path: Path) -> None:
         assert compact_segments(store) == 0
         assert _segment_files(folder) == []
         assert store.execute("SELECT count(*), count(DISTINCT run_id) FROM all_runs") == [(36, 36)]
+
+
+def test_dashboard_folds_segments_in_once_enough_pile_up(store_path: Path) -> None:
+    """An API server's segments are compacted by the dashboard's own store as pages render (over a threshold),
+    and the Runs page shows every run exactly once before and after."""
+    from cascade_core import compact_if_many
+    from tests.page_support import open_page
+
+    folder = segments_dir(store_path)
+    traces = [make_trace(i % 3, source="api") for i in range(40)]
+    writer = LogWriter(folder, batch_size=1, interval=60).start()  # one segment per run: 40 segments
+    for trace in traces:
+        writer.submit(trace)
+    writer.close()
+    with Store(store_path) as store:
+        assert compact_if_many(store, min_segments=100) == 0  # under the threshold: left alone
+        assert store.count_runs() == 40
+    assert len(list(folder.glob("runs-*.parquet"))) == 40
+    page = open_page("runs")
+    assert not page.exception
+    assert page.session_state["runs_count"] == 40
+    assert list(folder.glob("runs-*.parquet")) == []  # the dashboard compacted them
+    with Store(store_path) as store:
+        assert store.execute("SELECT count(*), count(DISTINCT run_id) FROM runs") == [(40, 40)]

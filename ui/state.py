@@ -12,7 +12,16 @@ import os
 
 import streamlit as st
 
-from cascade_core import CascadeConfig, Dataset, Runtime, Store, build_runtime, load_bundled, load_config
+from cascade_core import (
+    CascadeConfig,
+    Dataset,
+    Runtime,
+    Store,
+    build_runtime,
+    compact_if_many,
+    load_bundled,
+    load_config,
+)
 
 
 @st.cache_resource(show_spinner=False)
@@ -36,7 +45,9 @@ def _store_for(path: str) -> Store:
 
 
 def get_store() -> Store:
-    return _store_for(get_config().store_path)
+    store = _store_for(get_config().store_path)
+    compact_if_many(store)  # fold API servers' log segments into the tables once enough have piled up
+    return store
 
 
 @st.cache_resource(show_spinner="Starting the cascade tiers…")

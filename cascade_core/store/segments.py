@@ -173,3 +173,12 @@ def compact_segments(store: Any) -> int:
     for path in files:  # committed: the rows live in the tables now
         path.unlink(missing_ok=True)
     return added
+
+
+def compact_if_many(store: Any, *, min_segments: int = 32) -> int:
+    """Compact once `min_segments` runs segments have piled up (the dashboard calls this as it renders, so a
+    long-running API server's segments are folded in without anyone stopping the dashboard)."""
+    folder = segments_dir(store.path)
+    if not folder.is_dir() or sum(1 for _ in folder.glob(f"{RUNS_PREFIX}*.parquet")) < min_segments:
+        return 0
+    return compact_segments(store)
