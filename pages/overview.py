@@ -50,10 +50,10 @@ if h.simulated_runs:
 row1 = st.columns(5)
 row1[0].metric("Runs", f"{h.runs:,}")
 row1[1].metric("Total spend", format_usd(h.spend))
-large_label = "Always-large cost" + (" (part est.)" if h.estimated_runs else "")
+large_label = "Always-large" + (" (est.)" if h.estimated_runs else "")
 row1[2].metric(large_label, format_usd(h.always_large),
-               help=f"{h.estimated_runs:,} runs never reached the last tier; their always-large cost is estimated "
-                    "from tokens and the last tier's price.")
+               help=f"What sending every run to the last tier alone would have cost. {h.estimated_runs:,} runs never "
+                    "reached the last tier; for those it is estimated from tokens and the last tier's price.")
 row1[3].metric("Savings", format_usd(h.savings), delta=_pct(h.savings_pct) if h.savings_pct is not None else None)
 row1[4].metric("Accuracy (graded runs)", _pct(h.accuracy), help=f"{h.graded:,} graded runs")
 
