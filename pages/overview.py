@@ -28,10 +28,7 @@ if store.count_runs() == 0:
     st.page_link("pages/query.py", label="Open the Query page", icon=":material/play_arrow:")
     st.markdown("2. **Run a sweep**: send a dataset (the bundled 314 questions, or your own) through every tier "
                 "and see the cost/quality frontier over thresholds against always-large.")
-    try:
-        st.page_link("pages/sweep.py", label="Open the Sweep page", icon=":material/tune:")
-    except Exception:  # the Sweep page is not in this build's navigation
-        st.caption("The Sweep page is not part of this build yet.")
+    st.page_link("pages/sweep.py", label="Open the Sweep page", icon=":material/tune:")
     st.caption("Every run you make is logged in the store and shows up here and on the Runs page.")
     st.stop()
 
