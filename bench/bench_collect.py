@@ -13,7 +13,6 @@ measured on a subset and compared by rate (calls per second); the concurrent rat
 from __future__ import annotations
 
 import argparse
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,12 +28,7 @@ from cascade_core import Store, default_config, load_bundled  # noqa: E402
 from cascade_core.collect import collect  # noqa: E402
 from cascade_core.config import CascadeConfig, SimulatorConfig  # noqa: E402
 from cascade_core.datasets import Dataset  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from cascade_core.ports import free_port  # noqa: E402
 
 
 def start_process(latency_ms: float) -> tuple[subprocess.Popen, str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from cascade_core import Store
+from cascade_core.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,11 +44,6 @@ input_price = 3.00
 output_price = 3.00
 """
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ServerProc:

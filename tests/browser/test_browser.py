@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -16,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+
+from cascade_core.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -26,18 +27,13 @@ EXCEPTION = '[data-testid="stException"]'
 pytestmark = pytest.mark.browser
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`./run --server.port <free> --server.headless true` on a fresh store; stopped after the module."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
-    port = _free_port()
+    port = free_port()
     folder = tmp_path_factory.mktemp("browser")
     env = {**os.environ, "CASCADE_STORE": str(folder / "cascade.duckdb")}
     env.pop("CASCADE_CONFIG", None)
