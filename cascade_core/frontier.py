@@ -45,8 +45,11 @@ class FrontierPoint:
 
 
 def threshold_grid(steps: int = 101) -> np.ndarray:
-    """Evenly spaced thresholds 0, ..., 1 (101 steps = every 0.01)."""
-    return np.linspace(0.0, 1.0, steps)
+    """Evenly spaced thresholds 0, ..., 1 (101 steps = every 0.01).
+
+    k / (steps - 1) rather than linspace: linspace gives 0.7000000000000001 for "0.70", which a confidence of
+    exactly 0.70 then fails, so the point shown as 0.70 would not be what a cascade set to 0.70 does."""
+    return np.arange(steps) / (steps - 1)
 
 
 def _check_thresholds(matrix: OutcomeMatrix, thresholds: np.ndarray) -> np.ndarray:

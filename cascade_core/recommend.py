@@ -70,8 +70,8 @@ def split_masks(data: OutcomeMatrix | pd.DataFrame, split: str | float, seed: in
     the `split` column; pass the outcome DataFrame to use another column.
     """
     if isinstance(split, float | int) and not isinstance(split, bool):
-        n = data.n_items if isinstance(data, OutcomeMatrix) else len(pd.unique(data["item_id"]))
-        return _random_masks(n, float(split), seed)
+        ids = data.item_ids if isinstance(data, OutcomeMatrix) else pd.unique(data["item_id"])
+        return _random_masks(np.asarray(ids, dtype=str), float(split), seed)
     values = _split_values(data, str(split))
     low = pd.Series(values, dtype=object).map(lambda v: v.strip().lower() if isinstance(v, str) else None)
     cal, hold = low.isin(CALIBRATION_VALUES).to_numpy(), low.isin(HOLDOUT_VALUES).to_numpy()
@@ -97,12 +97,15 @@ def _split_values(data: OutcomeMatrix | pd.DataFrame, column: str) -> np.ndarray
     return per_item.reindex(items).to_numpy(dtype=object)
 
 
-def _random_masks(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _random_masks(item_ids: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded draw over items by id, so the same items land in the same split whatever the row order."""
     if not 0 < fraction < 1:
         raise ValueError(f"a split fraction must lie strictly between 0 and 1, got {fraction}")
+    n = len(item_ids)
     n_cal = min(max(round(fraction * n), 1), n - 1) if n > 1 else n
+    by_id = np.argsort(item_ids, kind="stable")
     cal = np.zeros(n, dtype=bool)
-    cal[np.random.default_rng(seed).permutation(n)[:n_cal]] = True
+    cal[by_id[np.random.default_rng(seed).permutation(n)[:n_cal]]] = True
     return cal, ~cal
 
 
