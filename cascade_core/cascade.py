@@ -70,12 +70,14 @@ class Cascade:
     def _walk(self, question: str, limits: list[float]) -> Generator[CallRequest, TierCall, list[Step]]:
         signal = self.config.signal
         steps: list[Step] = []
+        last = len(self.clients) - 1
         for index, client in enumerate(self.clients):
             options = {"json_mode": signal == "self_rated", "logprobs": signal != "self_rated"}
             call = yield client, answer_messages(question, signal), options
             confidence = read_confidence(signal, call)
             verify_call = None
-            if signal == "verify" and call.ok and confidence.answer is not None:
+            # The last tier always answers, so asking it to verify would be paid for and never used.
+            if signal == "verify" and index < last and call.ok and confidence.answer is not None:
                 verify_call = yield client, verify_messages(question, confidence.answer), {"logprobs": True}
                 confidence = parse_verify(verify_call, confidence.answer)
             steps.append(self._step(index, call, verify_call, confidence, limits))
@@ -142,7 +144,9 @@ class Cascade:
         return trace
 
     def _always_large(self, steps: list[Step]) -> tuple[float, bool]:
-        """The last tier's cost for this question: measured if it ran, otherwise estimated from tokens x price."""
+        """The last tier's cost for this question: measured if it ran, otherwise estimated from tokens x price.
+
+        Estimated from the largest prompt and reply seen at the cheaper tiers, priced at the last tier."""
         last_index = len(self.clients) - 1
         ran = [s for s in steps if s.tier_index == last_index and s.call.ok]
         if ran:
@@ -152,11 +156,8 @@ class Cascade:
         if answered:
             tokens_in = max(s.call.tokens_in for s in answered)
             tokens_out = max(s.call.tokens_out for s in answered)
-            cost = price_table_cost(tier, tokens_in, tokens_out)
-            verified = [s.verify_call for s in answered if s.verify_call is not None and s.verify_call.ok]
-            if verified:
-                cost += price_table_cost(tier, verified[0].tokens_in, verified[0].tokens_out)
-            return cost, True
+            # Always-large never verifies (the last tier always answers): its answer call alone.
+            return price_table_cost(tier, tokens_in, tokens_out), True
         prompt_chars = sum(len(m["content"]) for m in steps[0].call.messages) if steps else 0
         return price_table_cost(tier, prompt_chars // 4, 0), True
 

@@ -213,3 +213,16 @@ def test_no_api_key_in_store_or_logs(simulator, tmp_path: Path, monkeypatch: pyt
 def test_tier_config_shape() -> None:
     tier = TierConfig(name="x", model="m", input_price=1, output_price=2)
     assert tier.is_embedded and tier.api_key() is None
+
+
+def test_verify_is_never_asked_of_the_last_tier(simulator) -> None:
+    config = sim_config(simulator, signal="verify")
+    with build_runtime(config) as rt:
+        traces = [rt.cascade.run(item.question, item=item, thresholds=[1.0, 1.0])
+                  for item in load_bundled().items[:40]]
+    reached = [t for t in traces if t.steps[-1].tier_name == "large"]
+    assert reached  # some questions were not verified "yes" with certainty below
+    for trace in reached:
+        assert trace.steps[-1].verify_call is None  # it would be paid for and never used
+        assert trace.always_large_cost == pytest.approx(trace.steps[-1].call.cost)
+        assert all(s.verify_call is not None for s in trace.steps[:-1] if s.call.ok)
