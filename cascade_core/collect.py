@@ -4,7 +4,8 @@
   interrupted sweep leaves whole items behind it.
 - One fresh TierClient (and so one AsyncOpenAI) per tier per call of `acollect`: SDK clients bind to the event
   loop they were first used on.
-- Cache first: a cell whose answer (and, for the verify signal, verify) response is cached costs nothing. Each
+- Cache first: a cell whose answer (and, for the verify signal, verify) response is cached costs nothing. The
+  last tier never gets a verify call (it always answers): under verify its confidence is missing (NaN). Each
   response is written as it completes: a writer task commits whatever finished since its last commit, in one
   small transaction off the event loop (at most every WRITE_GAP_S), so a kill loses at most the calls in
   flight and the answers of the last few tens of milliseconds.
@@ -155,7 +156,7 @@ class _Collector:
         call = await self._request(k, item, "answer", messages, params, new)
         confidence = cell_confidence(self.signal, call, None)
         verify = None
-        if needs_verify(self.signal, call, confidence):
+        if needs_verify(self.signal, call, confidence, last=k == len(self.clients) - 1):
             if self.stop.is_set():  # stopped between the answer and its verify call: the cell stays open
                 tracker.record(new, cached=False, finished=False)
                 return
@@ -235,7 +236,7 @@ def _cached_verify_requests(col: _Collector, items: Sequence[Item]) -> list[tupl
             if call is None:
                 continue
             conf = cell_confidence(col.signal, call, None)
-            if needs_verify(col.signal, call, conf):
+            if needs_verify(col.signal, call, conf, last=k == len(col.clients) - 1):
                 v_messages, v_params = verify_request(client, item.question, str(conf.answer))
                 out.append((request_hash(col.endpoints[k], v_params), v_messages))
     return out

@@ -43,8 +43,13 @@ def verify_request(client: TierClient, question: str, answer: str) -> tuple[list
     return messages, client.request_params(messages, json_mode=False, logprobs=True)
 
 
-def needs_verify(signal: str, call: TierCall, confidence: Confidence) -> bool:
-    return signal == "verify" and call.ok and confidence.answer is not None
+def needs_verify(signal: str, call: TierCall, confidence: Confidence, *, last: bool) -> bool:
+    """Whether this answer gets a verify call: under the verify signal, for every tier but the last.
+
+    The last tier always answers, so its confidence is never used: asking it to verify would be paid for and
+    wasted. Its confidence stays missing (NaN) under verify, and always-<last tier> costs the answer call alone.
+    """
+    return signal == "verify" and not last and call.ok and confidence.answer is not None
 
 
 def cell_confidence(signal: str, call: TierCall, verify: TierCall | None) -> Confidence:

@@ -102,6 +102,31 @@ def test_verify_signal_caches_both_calls(fresh_simulator, store: Store) -> None:
     assert sim.stats()["total"] == made
 
 
+def test_verify_signal_never_verifies_the_last_tier(fresh_simulator, store: Store) -> None:
+    """The last tier always answers: no verify call for it, NaN confidence, always-large costs its answers only."""
+    sim = fresh_simulator()
+    config = sim_config(sim, signal="verify")
+    n, t = 12, len(config.tiers)
+    result = collect(load_bundled(), config, urls(config), store, limit=n)
+    assert result.complete
+    assert sim.stats()["total"] == n * t + n * (t - 1)  # one answer per cell, one verify per non-final cell
+    assert sim.stats()["by_model"][config.tiers[-1].model] == n  # answers only
+    kinds = store.query_df("SELECT tier_name, kind, cost FROM call_cache")
+    assert set(kinds.loc[kinds["kind"] == "verify", "tier_name"]) == {t.name for t in config.tiers[:-1]}
+    out = result.outcomes
+    large = out[out["tier"] == config.tiers[-1].name]
+    assert large["confidence"].isna().all()
+    large_answers = kinds[(kinds["tier_name"] == config.tiers[-1].name) & (kinds["kind"] == "answer")]
+    from cascade_core.references import reference_points
+
+    always_large = reference_points(to_matrix(out))[-2]
+    assert always_large.cost_per_1k == pytest.approx(large_answers["cost"].sum() / n * 1000, rel=1e-12)
+    small = out[out["tier"] == config.tiers[0].name]  # a non-final cell pays its answer and its verify call
+    small_calls = kinds[kinds["tier_name"] == config.tiers[0].name]
+    assert small["cost"].sum() == pytest.approx(small_calls["cost"].sum(), rel=1e-12)
+    assert small["confidence"].notna().all()
+
+
 def test_replayed_runs_charge_every_invoked_tier_like_the_frontier(fresh_simulator, store: Store) -> None:
     sim = fresh_simulator()
     config = sim_config(sim, thresholds=[0.75, 0.5])
