@@ -4,10 +4,14 @@ A request is identified by a sha256 of canonical JSON (sorted keys, no whitespac
 request parameter (model, messages, max_tokens, temperature, response_format, logprobs). API keys and
 timeouts are never part of it. For embedded tiers the endpoint is not the loopback URL (its port changes on
 every start) but `embedded:` plus a hash of the simulator settings that change answers.
+
+Prices are not part of a request: a cached call whose cost came from the price table is repriced at the tier's
+current prices when it is reused (`repriced`), so editing a price never leaves old costs in cached cells.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -15,6 +19,7 @@ from typing import Any
 
 from cascade_core.cascade import utc_now
 from cascade_core.config import CascadeConfig, TierConfig
+from cascade_core.pricing import price_table_cost
 from cascade_core.records import TierCall
 
 
@@ -88,3 +93,12 @@ def row_to_call(row: dict[str, Any], messages: list[dict[str, str]]) -> TierCall
         logprobs=[(str(t), float(lp)) for t, lp in json.loads(logprobs)] if logprobs else None,
         simulated=bool(row["simulated"]),
     )
+
+
+def repriced(call: TierCall, tier: TierConfig) -> TierCall:
+    """A cached call priced as it would be today: a price-table cost is recomputed from its tokens at `tier`'s
+    current prices (edited prices apply to every cell, cached or new); a billed `usage.cost` is kept as stored."""
+    if call.cost_source != "price_table":
+        return call
+    cost = price_table_cost(tier, call.tokens_in, call.tokens_out)
+    return call if cost == call.cost else dataclasses.replace(call, cost=cost)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from cascade_core.call_cache import cache_endpoint, call_to_row, request_hash, row_to_call
+from cascade_core.call_cache import cache_endpoint, call_to_row, repriced, request_hash, row_to_call
 from cascade_core.client import TierClient
 from cascade_core.collect_outcomes import (
     Cell,
@@ -135,9 +135,10 @@ class _Collector:
         key = request_hash(self.endpoints[k], params)
         if key not in self.cache and kind == "verify":  # its hash was unknown until the answer came
             await self.lookup([(key, messages)])
-        if key in self.cache:
-            self.used[key] = self.cache[key]
-            return self.cache[key]
+        if key in self.cache:  # a price-table cost is recomputed at today's prices; a billed cost is kept
+            cached = repriced(self.cache[key], self.config.tiers[k])
+            self.used[key] = cached
+            return cached
         call = await self.clients[k].acall(messages, json_mode=bool(params.get("response_format")),
                                            logprobs=bool(params.get("logprobs")))
         new.append(call)

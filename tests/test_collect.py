@@ -144,3 +144,37 @@ def test_replayed_runs_charge_every_invoked_tier_like_the_frontier(fresh_simulat
     assert runs["total_cost"].sum() == pytest.approx(frontier["mean_cost"][0] * matrix.n_items, rel=1e-9)
     shares = runs["final_tier"].value_counts(normalize=True).reindex(list(matrix.tiers), fill_value=0)
     assert np.allclose(shares.to_numpy(), frontier["tier_share"][0])
+
+
+def _reprice(config, tier: int, factor: float):
+    data = config.model_dump()
+    data["tiers"][tier]["input_price"] *= factor
+    data["tiers"][tier]["output_price"] *= factor
+    return type(config).model_validate(data)
+
+
+def test_cached_price_table_costs_follow_edited_prices(fresh_simulator, store: Store) -> None:
+    sim = fresh_simulator()
+    config = sim_config(sim)
+    first = collect(load_bundled(), config, urls(config), store, limit=10)
+    made = sim.stats()["total"]
+    assert (first.outcomes["cost"] > 0).all()
+    dearer = _reprice(config, 2, 10.0)  # the large tier now costs ten times as much
+    second = collect(load_bundled(), dearer, urls(dearer), store, limit=10)
+    assert sim.stats()["total"] == made and second.progress.calls == 0  # all cached
+    a, b = (r.outcomes.set_index(["item_id", "tier"])["cost"] for r in (first, second))
+    assert np.allclose(b.xs("large", level="tier"), 10.0 * a.xs("large", level="tier"), rtol=1e-9)
+    assert b.xs("small", level="tier").equals(a.xs("small", level="tier"))  # unchanged prices, unchanged costs
+    tier = dearer.tiers[2]
+    rows = second.outcomes[second.outcomes["tier"] == "large"]
+    expected = (rows["tokens_in"] * tier.input_price + rows["tokens_out"] * tier.output_price) / 1e6
+    assert np.allclose(rows["cost"], expected, rtol=1e-12)
+
+
+def test_cached_billed_costs_are_kept(fresh_simulator, store: Store) -> None:
+    sim = fresh_simulator(report_cost=True)  # usage.cost in every response: what the endpoint billed
+    config = sim_config(sim)
+    first = collect(load_bundled(), config, urls(config), store, limit=5)
+    second = collect(load_bundled(), _reprice(config, 2, 10.0), urls(config), store, limit=5)
+    assert second.progress.calls == 0
+    assert second.outcomes["cost"].equals(first.outcomes["cost"])
