@@ -147,3 +147,56 @@ def test_dashboard_folds_segments_in_once_enough_pile_up(store_path: Path) -> No
     assert list(folder.glob("runs-*.parquet")) == []  # the dashboard compacted them
     with Store(store_path) as store:
         assert store.execute("SELECT count(*), count(DISTINCT run_id) FROM runs") == [(40, 40)]
+
+
+def _write_segments(folder: Path, n: int) -> list:
+    traces = [make_trace(i % 3, source="api") for i in range(n)]
+    writer = LogWriter(folder, batch_size=1, interval=60).start()  # one segment per run
+    for trace in traces:
+        writer.submit(trace)
+    writer.close()
+    return traces
+
+
+def test_concurrent_compactions_in_one_process_never_fail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Render threads of one dashboard share a Store: one thread's claimed files are never taken by another for a
+    crash's leftovers (it used to read them while the first thread deleted them: duckdb 'No files found')."""
+    import threading
+
+    from cascade_core import compact_if_many
+
+    store_path = tmp_path / "runs.duckdb"
+    folder = segments_dir(store_path)
+    _write_segments(folder, 40)
+    real_unlink = Path.unlink
+
+    def slow_unlink(self: Path, missing_ok: bool = False) -> None:  # widen the window between commit and delete
+        time.sleep(0.01)
+        real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", slow_unlink)
+    errors: list[BaseException] = []
+    added: list[int] = []
+    with Store(store_path) as store:
+        store.count_runs()
+        barrier = threading.Barrier(6)
+
+        def render() -> None:
+            barrier.wait()
+            try:
+                for _ in range(3):
+                    added.append(compact_if_many(store, min_segments=32))
+                    store.count_runs()
+            except BaseException as err:  # collected for the assertion below
+                errors.append(err)
+
+        threads = [threading.Thread(target=render) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        assert sum(added) == 40
+        assert store.execute("SELECT count(*), count(DISTINCT run_id) FROM all_runs") == [(40, 40)]
+    assert _segment_files(folder) == []
+

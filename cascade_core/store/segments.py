@@ -147,31 +147,33 @@ def _insert_new(con: Any, table: str, files: list[Path], key: tuple[str, ...]) -
 def compact_segments(store: Any) -> int:
     """Fold every complete segment beside `store` (a writable Store) into its tables; returns runs added.
 
-    Exactly once: segments are claimed (renamed out of the globs) and inserted in one transaction under the
-    Store's lock, so this Store's readers never see a run twice or lose one; rows already in the tables are
-    skipped, so a compaction that crashed after its commit and is run again adds nothing; claimed files are
-    deleted only after the commit, and put back if the insert fails.
+    Exactly once: segments are claimed (renamed out of the globs) and inserted in one transaction, and the
+    Store's lock is held from the claim until the claimed files are deleted, so no other thread of this process
+    sees them half-way (as a crash's leftovers, say) and this Store's readers never see a run twice or lose one;
+    rows already in the tables are skipped, so a compaction that crashed after its commit and is run again adds
+    nothing; claimed files are deleted only after the commit, and put back if the insert fails.
     """
     folder = segments_dir(store.path)
     if not folder.is_dir():
         return 0
-    with store.transaction() as con:
-        leftovers, claimed = _claim(folder)
-        files = leftovers + claimed
-        if not files:
-            return 0
-        try:
-            runs = [p for p in files if p.name.startswith(COMPACTING_PREFIX + RUNS_PREFIX)]
-            steps = [p for p in files if p.name.startswith(COMPACTING_PREFIX + STEPS_PREFIX)]
-            added = _insert_new(con, "runs", runs, ("run_id",)) if runs else 0
-            if steps:
-                _insert_new(con, "steps", steps, ("run_id", "step_index"))
-            store.refresh_views()  # in the same transaction: no moment with a glob that matches nothing
-        except BaseException:
-            _unclaim(claimed)  # leftovers may already be committed: they stay claimed
-            raise
-    for path in files:  # committed: the rows live in the tables now
-        path.unlink(missing_ok=True)
+    with store.locked():
+        with store.transaction() as con:
+            leftovers, claimed = _claim(folder)
+            files = leftovers + claimed
+            if not files:
+                return 0
+            try:
+                runs = [p for p in files if p.name.startswith(COMPACTING_PREFIX + RUNS_PREFIX)]
+                steps = [p for p in files if p.name.startswith(COMPACTING_PREFIX + STEPS_PREFIX)]
+                added = _insert_new(con, "runs", runs, ("run_id",)) if runs else 0
+                if steps:
+                    _insert_new(con, "steps", steps, ("run_id", "step_index"))
+                store.refresh_views()  # in the same transaction: no moment with a glob that matches nothing
+            except BaseException:
+                _unclaim(claimed)  # leftovers may already be committed: they stay claimed
+                raise
+        for path in files:  # committed: the rows live in the tables now
+            path.unlink(missing_ok=True)
     return added
 
 

@@ -78,6 +78,13 @@ class Store:
             _create_views(con, self.path)
 
     @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the store's lock (re-entrant) across several steps, so no other thread of this process uses the
+        store in between (compaction holds it from claiming segments until their files are deleted)."""
+        with self._use():
+            yield
+
+    @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         with self._use() as con:
             con.execute("BEGIN TRANSACTION")
