@@ -167,10 +167,15 @@ def read_confidence(signal: str, call: TierCall) -> Confidence:
     if not call.ok:
         return Confidence(None, None, None, None)
     if signal == "self_rated":
-        return parse_self_rated(call.raw_output)
-    if signal == "logprob":
-        return parse_logprob(call)
-    return plain_answer(call)
+        parsed = parse_self_rated(call.raw_output)
+    elif signal == "logprob":
+        parsed = parse_logprob(call)
+    else:
+        parsed = plain_answer(call)
+    if call.finish_reason == "length" and parsed.normalised is not None:
+        # A cut-off answer ('Pa' for Paris) can look very sure; it must escalate, not be served.
+        return Confidence(parsed.answer, parsed.raw, None, "output truncated (finish_reason=length)")
+    return parsed
 
 
 def decide(call: TierCall, verify_call: TierCall | None, confidence: Confidence,

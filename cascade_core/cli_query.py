@@ -6,9 +6,12 @@ import argparse
 import json
 import sys
 
+import duckdb
+
 from cascade_core.cli_common import add_config_options, config_from_args, open_store
 from cascade_core.datasets import load_bundled
 from cascade_core.runtime import open_runtime
+from cascade_core.store import StoreError
 from cascade_core.trace_view import format_trace_table
 
 
@@ -25,12 +28,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args).with_overrides(threshold=args.threshold, signal=args.signal)
     item = load_bundled().by_question().get(args.question.strip())  # graded when it is a bundled question
+    not_logged = None
     with open_store(config) as store, open_runtime(config) as runtime:
         trace = runtime.cascade.run(args.question, item=item, source="query",
-                                    dataset="bundled" if item is not None else None)
-        store.log_trace(trace)
+                                    dataset=load_bundled().name if item is not None else None)
+        try:
+            store.log_trace(trace)
+        except (StoreError, duckdb.Error) as err:  # the calls are paid for: still show what they returned
+            not_logged = str(err)
     if args.json:
         sys.stdout.write(json.dumps(trace.to_dict(), indent=2, default=str) + "\n")
     else:
         sys.stdout.write(format_trace_table(trace) + "\n")
-    return 1 if trace.error else 0
+    if not_logged:
+        sys.stderr.write(f"error: the run was not logged: {not_logged}\n")
+    return 1 if trace.error or not_logged else 0

@@ -16,7 +16,7 @@ from typing import Any
 import openai
 
 from cascade_core.config import RetryConfig, TierConfig
-from cascade_core.pricing import call_cost
+from cascade_core.pricing import call_cost, price_table_cost
 from cascade_core.records import TierCall
 
 SIMULATED_FINGERPRINT = "cascade-lab-simulated"
@@ -32,11 +32,16 @@ class _Failure:
 
 
 def _retry_after(err: openai.APIStatusError) -> float | None:
-    value = err.response.headers.get("retry-after") if err.response is not None else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
+    """Seconds the server asked us to wait: retry-after-ms, else Retry-After in seconds (HTTP dates ignored)."""
+    headers = err.response.headers if err.response is not None else {}
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            value = headers.get(name)
+            if value is not None:
+                return float(value) / scale
+        except ValueError:
+            continue
+    return None
 
 
 def classify(err: Exception) -> _Failure:
@@ -49,8 +54,8 @@ def classify(err: Exception) -> _Failure:
         return _Failure("connection", f"connection error: {err.message}", True)
     if isinstance(err, openai.APIStatusError):
         retryable = err.status_code >= 500
-        kind = "server" if retryable else "bad_request"
-        return _Failure(kind, f"HTTP {err.status_code}: {err.message}", retryable)
+        kind = "server" if retryable else "auth" if err.status_code in (401, 403) else "bad_request"
+        return _Failure(kind, f"HTTP {err.status_code}: {err.message}", retryable, _retry_after(err))
     return _Failure("other", f"{type(err).__name__}: {err}", False)
 
 
@@ -111,10 +116,16 @@ class TierClient:
     def _to_call(self, messages: list[dict[str, str]], response: Any, latency_ms: float, attempts: int) -> TierCall:
         choice = response.choices[0] if response.choices else None
         usage = response.usage
-        tokens_in = usage.prompt_tokens if usage else 0
-        tokens_out = usage.completion_tokens if usage else 0
+        tokens_in = (usage.prompt_tokens or 0) if usage else 0
+        tokens_out = (usage.completion_tokens or 0) if usage else 0
         usage_cost = (usage.model_extra or {}).get("cost") if usage else None
         cost, source = call_cost(self.tier, tokens_in, tokens_out, usage_cost)
+        if usage is None or (tokens_in == 0 and tokens_out == 0 and usage_cost is None):
+            # No usage from the endpoint: the call still cost something; estimate ~4 characters a token.
+            text = (choice.message.content or "") if choice is not None else ""
+            tokens_in = sum(len(m.get("content") or "") for m in messages) // 4
+            tokens_out = len(text) // 4
+            cost, source = price_table_cost(self.tier, tokens_in, tokens_out), "estimated"
         logprobs = None
         if choice is not None and choice.logprobs is not None and choice.logprobs.content:
             logprobs = [(t.token, t.logprob) for t in choice.logprobs.content]
@@ -137,13 +148,19 @@ class TierClient:
     def _failed_call(
         self, messages: list[dict[str, str]], failure: _Failure, latency_ms: float, attempts: int
     ) -> TierCall:
+        message = failure.message
+        key = self.tier.api_key()
+        if key and key in message:  # some gateways echo the request's key in their error body
+            message = message.replace(key, "***")
+        if failure.kind == "auth" and self.tier.api_key_env and not key:
+            message += f" (the key variable ${self.tier.api_key_env} is not set)"
         return TierCall(
             tier_name=self.tier.name,
             model=self.tier.model,
             messages=messages,
             latency_ms=latency_ms,
             attempts=attempts,
-            error=failure.message,
+            error=message,
             error_kind=failure.kind,
             simulated=self.tier.is_embedded,
         )

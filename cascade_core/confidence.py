@@ -111,10 +111,10 @@ def plain_answer(call: TierCall) -> Confidence:
 
 def parse_verify(call: TierCall, answer: str | None) -> Confidence:
     """P(yes) from the verify call: from the first token's logprob when given, else 1.0 / 0.0 from the text."""
-    word = call.raw_output.strip().lower()
-    said_yes = word.startswith("yes")
-    if not said_yes and not word.startswith("no"):
+    reply = re.match(r"\W*(yes|no)\b", call.raw_output.strip().lower())  # "nope" / "not sure" are not a "no"
+    if reply is None:
         return Confidence(answer, None, None, f"verify reply is not yes/no: {call.raw_output[:40]!r}")
+    said_yes = reply.group(1) == "yes"
     p_yes = 1.0 if said_yes else 0.0
     if call.logprobs:
         first = next(((t, lp) for t, lp in call.logprobs if t.strip()), None)

@@ -8,9 +8,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -42,9 +44,24 @@ class TierConfig(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _url_shape(cls, value: str) -> str:
-        if value != EMBEDDED and not value.startswith(("http://", "https://")):
+        if value == EMBEDDED:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(f"expected 'embedded' or an http(s) URL, got {value!r}")
+        if "@" in parts.netloc or parts.query:
+            # The URL is stored with every step and shown on pages: credentials belong in api_key_env.
+            raise ValueError("must not carry credentials or a query string; put the key in the variable "
+                             "named by api_key_env")
         return value.rstrip("/")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            # Not echoed back: a pasted key would otherwise land in the error message.
+            raise ValueError("expected the NAME of an environment variable (letters, digits, _), not a key")
+        return value
 
     @property
     def is_embedded(self) -> bool:
@@ -170,10 +187,13 @@ def _format_validation_error(err: ValidationError, source: str, data: dict[str, 
                 parts[-1] = f"{parts[-1]}[{loc}]" if parts else f"[{loc}]"
             else:
                 parts.append(str(loc))
-        where = ".".join(parts) or "(top level)"
+        message = problem["msg"].removeprefix("Value error, ")
         got = problem.get("input")
-        got_text = "" if isinstance(got, dict) or problem["type"] == "missing" else f", got {got!r}"
-        lines.append(f"  {where}: {problem['msg']}{got_text}")
+        # No "got ..." for whole sections, for messages that already say it, or for api_key_env (a pasted key).
+        quiet = (isinstance(got, dict | list) or problem["type"] == "missing" or "got " in message
+                 or "api_key_env" in parts)
+        got_text = "" if quiet else f", got {got!r}"
+        lines.append(f"  {'.'.join(parts) + ': ' if parts else ''}{message}{got_text}")
     return "\n".join(lines)
 
 

@@ -122,9 +122,14 @@ def normalise_text(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+NEGATORS = frozenset({"not", "no", "never", "isnt", "isn't", "arent", "aren't", "neither", "nor"})
+
+
 def _contains_span(words: list[str], span: list[str]) -> bool:
+    """`span` appears in `words`, and not right after a negation ("not Paris" does not contain "Paris")."""
     width = len(span)
-    return any(words[i : i + width] == span for i in range(len(words) - width + 1))
+    return any(words[i : i + width] == span and (i == 0 or words[i - 1] not in NEGATORS)
+               for i in range(len(words) - width + 1))
 
 
 # -- grade ----------------------------------------------------------------------------------------------------

@@ -125,7 +125,9 @@ class Trace:
 
     @property
     def escalations(self) -> int:
-        return sum(1 for s in self.steps if s.decision in ("escalated", "error"))
+        # A failed non-final tier escalates; a failed last tier ends the run, it escalates nowhere.
+        return sum(1 for s in self.steps
+                   if s.decision == "escalated" or (s.decision == "error" and s.threshold is not None))
 
     @property
     def simulated(self) -> bool:

@@ -56,8 +56,8 @@ def build_runtime(config: CascadeConfig, *, simulator: Any = None) -> Runtime:
         simulator.start()
         owns = True
     clients = [
-        TierClient(tier, simulator.base_url if tier.is_embedded else tier.base_url, config.retry, seed=index)
-        for index, tier in enumerate(config.tiers)
+        TierClient(tier, simulator.base_url if tier.is_embedded else tier.base_url, config.retry)
+        for tier in config.tiers
     ]
     return Runtime(config=config, clients=clients, cascade=Cascade(config, clients),
                    simulator=simulator if config.uses_embedded else None, owns_simulator=owns)

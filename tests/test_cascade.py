@@ -226,3 +226,26 @@ def test_verify_is_never_asked_of_the_last_tier(simulator) -> None:
         assert trace.steps[-1].verify_call is None  # it would be paid for and never used
         assert trace.always_large_cost == pytest.approx(trace.steps[-1].call.cost)
         assert all(s.verify_call is not None for s in trace.steps[:-1] if s.call.ok)
+
+
+def test_truncated_answer_never_accepted_even_when_it_looks_sure(simulator, runtime: Runtime) -> None:
+    """Under logprob a cut-off answer ('Pa' for Paris) carries a high probability; it must escalate."""
+    simulator.update_settings(faults_by_model={"sim-llama-3.1-8b": {"truncate_rate": 1.0}})
+    config = sim_config(simulator, signal="logprob")
+    with build_runtime(config) as rt:
+        for item in load_bundled().items[:10]:
+            trace = rt.cascade.run(item.question, item=item, thresholds=[0.0, 0.0])
+            small = trace.steps[0]
+            assert small.call.finish_reason == "length"
+            assert small.decision == "escalated" and small.confidence.normalised is None
+            assert "truncated" in (small.confidence.parse_error or "")
+            assert trace.final_tier == "mid"
+
+
+def test_escalations_do_not_count_a_failed_last_tier(simulator, runtime: Runtime) -> None:
+    simulator.update_settings(faults_by_model={"sim-llama-3.1-8b": {"malformed_rate": 1.0},
+                                               "sim-llama-3.1-70b": {"malformed_rate": 1.0},
+                                               "sim-llama-3.1-405b": {"error_rate": 1.0}})
+    trace = runtime.cascade.run("What is the capital of France?", thresholds=[0.0, 0.0])
+    assert [s.decision for s in trace.steps] == ["escalated", "escalated", "error"]
+    assert trace.escalations == 2

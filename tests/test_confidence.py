@@ -81,3 +81,14 @@ def test_verify_yes_no() -> None:
     broken = parse_verify(call("maybe", None), "B")
     assert broken.normalised is None and "not yes/no" in (broken.parse_error or "")
     assert broken.answer == "B"
+
+
+@pytest.mark.parametrize("reply", ["nope", "not sure", "none of these", "maybe"])
+def test_verify_hedges_are_not_a_no(reply: str) -> None:
+    parsed = parse_verify(call(reply, None), "B")
+    assert parsed.normalised is None and "not yes/no" in (parsed.parse_error or "")
+
+
+def test_verify_yes_no_with_punctuation() -> None:
+    assert parse_verify(call("**No**, it is wrong", None), "B").normalised == 0.0
+    assert parse_verify(call("Yes, correct.", None), "B").normalised == 1.0

@@ -137,3 +137,28 @@ def test_examples_parse() -> None:
     for path in files:
         config = load_config(path)
         assert len(config.tiers) >= 2
+
+
+def test_credentials_in_urls_and_keys_in_env_names_are_refused(tmp_path: Path) -> None:
+    with_creds = GOOD.replace('base_url = "https://integrate.api.nvidia.com/v1"',
+                              'base_url = "https://user:tok3n@integrate.api.nvidia.com/v1"', 1)
+    with pytest.raises(ConfigError, match="must not carry credentials"):
+        load_config(write(tmp_path, with_creds))
+    with_query = GOOD.replace('base_url = "https://integrate.api.nvidia.com/v1"',
+                              'base_url = "https://x.example/v1?api-key=abc"', 1)
+    with pytest.raises(ConfigError, match="must not carry credentials"):
+        load_config(write(tmp_path, with_query))
+    pasted = "nvapi-THIS-IS-A-PASTED-KEY-1234567890"
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, GOOD.replace('api_key_env = "NVIDIA_API_KEY"', f'api_key_env = "{pasted}"', 1)))
+    assert "NAME of an environment variable" in str(err.value)
+    assert pasted not in str(err.value)  # a pasted key is never echoed back
+
+
+def test_messages_are_not_noisy(tmp_path: Path) -> None:
+    bad = GOOD.replace("thresholds = [0.75, 0.5]", "thresholds = [0.75]")
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, bad))
+    message = str(err.value)
+    assert "Value error" not in message and "(top level)" not in message
+    assert message.count("got") == 1

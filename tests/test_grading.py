@@ -126,3 +126,12 @@ def test_grade_none_and_empty() -> None:
 def test_grade_unknown_type() -> None:
     with pytest.raises(ValueError, match="answer_type"):
         grade("A", "A", "bool")
+
+
+def test_a_negated_span_is_not_a_match() -> None:
+    from cascade_core.grading import grade as grade_text
+
+    assert grade_text("It is Paris", "Paris", "text")
+    assert not grade_text("not Paris", "Paris", "text")
+    assert not grade_text("It is not positive", "positive", "text")
+    assert not grade_text("never Canberra", "Canberra", "text")

@@ -216,3 +216,14 @@ def test_lock_wait_gives_up_with_the_time_waited(tmp_path: Path) -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_run_logger_refuses_runs_after_close(tmp_path: Path) -> None:
+    from cascade_core import RunLogger
+
+    with Store(tmp_path / "s.duckdb") as store:
+        logger = RunLogger(store)
+        logger.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            logger.log(make_trace(1))
+        assert logger.flush(timeout=1)

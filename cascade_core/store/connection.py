@@ -94,7 +94,7 @@ class SharedConnection:
                 self._last_used = time.monotonic()
 
     def _start_reaper(self) -> None:
-        if self.idle_release is None or (self._reaper is not None and self._reaper.is_alive()):
+        if self.idle_release is None or self._reaper is not None:
             return
         self._reaper = threading.Thread(target=self._reap, name=f"store-idle-{self.path.name}", daemon=True)
         self._reaper.start()
@@ -106,10 +106,12 @@ class SharedConnection:
             time.sleep(min(self.idle_release / 2, 1.0))
             with self._lock:
                 if self._con is None or self._closed:
+                    self._reaper = None
                     return
                 if self._depth == 0 and time.monotonic() - self._last_used >= self.idle_release:
                     self._con.close()
                     self._con = None
+                    self._reaper = None  # under the lock: the next open starts a new reaper
                     return
 
     @property

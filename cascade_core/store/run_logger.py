@@ -35,6 +35,8 @@ class RunLogger:
         self._thread.start()
 
     def log(self, trace: Trace) -> None:
+        if not self._thread.is_alive():
+            raise RuntimeError("RunLogger is closed: nothing would write this run")
         with self._idle:
             self._pending += 1
         self._queue.put(trace)
