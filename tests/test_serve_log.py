@@ -200,3 +200,20 @@ def test_concurrent_compactions_in_one_process_never_fail(tmp_path: Path, monkey
         assert store.execute("SELECT count(*), count(DISTINCT run_id) FROM all_runs") == [(40, 40)]
     assert _segment_files(folder) == []
 
+
+def test_leftovers_of_a_crashed_compaction_are_folded_in_at_once(tmp_path: Path) -> None:
+    """Claimed files outside the readers' globs are runs nobody sees: the dashboard compacts them however few."""
+    from cascade_core import compact_if_many
+    from cascade_core.store.segments import COMPACTING_PREFIX, _claim
+
+    store_path = tmp_path / "runs.duckdb"
+    folder = segments_dir(store_path)
+    traces = _write_segments(folder, 3)
+    _claim(folder)  # a compaction that crashed before its commit
+    assert all(name.startswith(COMPACTING_PREFIX) for name in _segment_files(folder))
+    with Store(store_path) as store:
+        assert store.count_runs() == 0  # invisible until folded in
+        assert compact_if_many(store, min_segments=32) == 3
+        assert store.count_runs() == 3
+        assert store.get_trace(traces[1].run_id) is not None
+    assert _segment_files(folder) == []

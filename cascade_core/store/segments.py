@@ -178,9 +178,18 @@ def compact_segments(store: Any) -> int:
 
 
 def compact_if_many(store: Any, *, min_segments: int = 32) -> int:
-    """Compact once `min_segments` runs segments have piled up (the dashboard calls this as it renders, so a
-    long-running API server's segments are folded in without anyone stopping the dashboard)."""
+    """Compact once `min_segments` runs segments have piled up, or at once when a crashed compaction left
+    claimed (`compacting-*`) files behind: those are outside the readers' globs and maybe not in the tables, so
+    their runs are missing until they are folded in. (The dashboard calls this as it renders, so a
+    long-running API server's segments are folded in without anyone stopping the dashboard.)"""
     folder = segments_dir(store.path)
-    if not folder.is_dir() or sum(1 for _ in folder.glob(f"{RUNS_PREFIX}*.parquet")) < min_segments:
+    pending, leftovers = 0, False
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.endswith(".parquet"):
+                    leftovers = leftovers or entry.name.startswith(COMPACTING_PREFIX)
+                    pending += entry.name.startswith(RUNS_PREFIX)
+    except (FileNotFoundError, NotADirectoryError):
         return 0
-    return compact_segments(store)
+    return compact_segments(store) if leftovers or pending >= min_segments else 0
