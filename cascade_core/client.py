@@ -16,10 +16,10 @@ from typing import Any
 import openai
 
 from cascade_core.config import RetryConfig, TierConfig
+from cascade_core.labels import SIMULATED_FINGERPRINT
 from cascade_core.pricing import call_cost, price_table_cost
 from cascade_core.records import TierCall
 
-SIMULATED_FINGERPRINT = "cascade-lab-simulated"
 NO_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp, the simulator) accept any key
 
 

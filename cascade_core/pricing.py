@@ -7,9 +7,14 @@ from typing import Any
 from cascade_core.config import TierConfig
 
 
+def per_million(tokens_in: int, tokens_out: int, input_price: float, output_price: float) -> float:
+    """USD for a call at prices given per million tokens (the one formula; the simulator's usage.cost uses it)."""
+    return (tokens_in * input_price + tokens_out * output_price) / 1_000_000
+
+
 def price_table_cost(tier: TierConfig, tokens_in: int, tokens_out: int) -> float:
     """Tokens times the tier's list price (USD per million tokens)."""
-    return (tokens_in * tier.input_price + tokens_out * tier.output_price) / 1_000_000
+    return per_million(tokens_in, tokens_out, tier.input_price, tier.output_price)
 
 
 def call_cost(tier: TierConfig, tokens_in: int, tokens_out: int, usage_cost: Any = None) -> tuple[float, str]:

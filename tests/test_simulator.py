@@ -320,3 +320,13 @@ def test_pure_core_is_deterministic() -> None:
     catalog = Catalog.from_dataset(load_bundled())
     request = SimRequest(MID, answer_messages("What is 98 + 58?", "self_rated"), seed=3, json_mode=True)
     assert simulate(request, catalog) == simulate(request, catalog)
+
+
+def test_default_config_prices_the_tiers_like_the_simulator() -> None:
+    """The embedded default config and the simulator's ladder must agree on every price (usage.cost vs table)."""
+    from cascade_core import default_config
+    from cascade_core.simulator import LADDER
+
+    for tier in default_config().tiers:
+        spec = LADDER[tier.model]
+        assert (tier.input_price, tier.output_price) == (spec.input_price, spec.output_price)

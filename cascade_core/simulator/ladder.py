@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
-PRICE_SOURCE = "Fireworks list prices for Llama 3.1 8B/70B/405B (2024-2025), per arXiv 2502.09054"
+from cascade_core.config import DEFAULT_PRICE_SOURCE
+from cascade_core.pricing import per_million
+
+PRICE_SOURCE = DEFAULT_PRICE_SOURCE  # the embedded default config prices its tiers like the ladder
 
 
 @dataclass(frozen=True)
@@ -54,4 +57,4 @@ def tier(model: str) -> TierSpec | None:
 
 def cost_usd(spec: TierSpec, prompt_tokens: int, completion_tokens: int) -> float:
     """What the call would cost at the built-in list price."""
-    return (prompt_tokens * spec.input_price + completion_tokens * spec.output_price) / 1_000_000
+    return per_million(prompt_tokens, completion_tokens, spec.input_price, spec.output_price)

@@ -9,9 +9,10 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
+from cascade_core.labels import SIMULATED_FINGERPRINT
 from cascade_core.simulator.model import Piece
 
-FINGERPRINT = "cascade-lab-simulated"
+FINGERPRINT = SIMULATED_FINGERPRINT
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
 _FORMATS = {"text", "json_object", "json_schema"}
 
