@@ -33,22 +33,27 @@ def add_strata(candidates: pd.DataFrame) -> pd.DataFrame:
 
 
 def allocate(sizes: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """How many to draw per stratum: proportional (largest remainder), at least one per stratum if n allows."""
+    """How many to draw per stratum: proportional to its size, each count the floor or ceiling of its exact
+    share, the ceilings handed out at random with probability equal to the share's fraction (systematic
+    sampling over the fractions), so every stratum's expected count is exactly its share.
+
+    Every answer is then equally likely to be sampled, so the plain sample rate is an unbiased estimate of the
+    window's rate (no weights needed). No stratum is guaranteed an item: a floor of one per stratum would
+    over-sample rare strata and bias the unweighted rate towards them.
+    """
     sizes = np.asarray(sizes, dtype=int)
     total = int(sizes.sum())
     if n >= total:
         return sizes.copy()
     exact = sizes * n / total
     counts = np.floor(exact).astype(int)
-    floor_at = 1 if n >= len(sizes) else 0
-    counts = np.maximum(counts, floor_at)  # cover rare strata when n allows
-    jitter = rng.random(len(sizes)) * 1e-9  # seeded tie-break
-    while counts.sum() < n:  # hand out the rest by largest remainder, where a stratum has rows left
-        gain = np.where(counts < sizes, exact - counts + jitter, -np.inf)
-        counts[int(np.argmax(gain))] += 1
-    while counts.sum() > n:  # the floor overshot: take back where the count most exceeds its share
-        excess = np.where(counts > floor_at, counts - exact + jitter, -np.inf)
-        counts[int(np.argmax(excess))] -= 1
+    rest = n - int(counts.sum())
+    if rest > 0:
+        cumulative = np.cumsum(exact - counts)
+        cumulative *= rest / cumulative[-1]  # the fractions add up to `rest`; remove float noise
+        points = rng.random() + np.arange(rest)  # one point per unit, spaced 1 apart: at most one per stratum
+        hits = np.minimum(np.searchsorted(cumulative, points, side="right"), len(sizes) - 1)
+        counts += np.bincount(hits, minlength=len(sizes))
     return counts
 
 
