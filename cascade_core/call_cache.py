@@ -16,6 +16,7 @@ import hashlib
 import json
 import math
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from cascade_core.cascade import utc_now
 from cascade_core.config import CascadeConfig, TierConfig
@@ -32,10 +33,22 @@ def request_hash(endpoint: str, params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json({"endpoint": endpoint, "params": params}).encode()).hexdigest()
 
 
+def safe_endpoint(url: str) -> str:
+    """The URL without userinfo (user:token@), query string or fragment: a key in a URL never reaches the store."""
+    try:
+        parts = urlsplit(url)
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:  # not a parseable URL: keep only what precedes any query, minus any userinfo
+        return url.split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+
+
 def cache_endpoint(config: CascadeConfig, tier: TierConfig, base_url: str) -> str:
-    """The endpoint identity used in request hashes (stable across restarts of the embedded simulator)."""
+    """The endpoint identity used in request hashes (stable across restarts of the embedded simulator).
+
+    Credentials in the URL (user:token@, ?api_key=...) are stripped: the identity is hashed and stored."""
     if not tier.is_embedded:
-        return base_url
+        return safe_endpoint(base_url)
     settings = config.simulator.model_dump(exclude={"latency_ms"})  # latency changes timing, not answers
     return "embedded:" + hashlib.sha256(canonical_json(settings).encode()).hexdigest()[:12]
 
@@ -45,7 +58,7 @@ def call_to_row(call: TierCall, *, request_hash: str, endpoint: str, kind: str, 
     """A call_cache row. Holds no messages and no key: the hash stands for the request."""
     return {
         "request_hash": request_hash,
-        "endpoint": endpoint,
+        "endpoint": safe_endpoint(endpoint),
         "model": call.model,
         "tier_name": call.tier_name,
         "item_id": item_id,

@@ -178,3 +178,24 @@ def test_cached_billed_costs_are_kept(fresh_simulator, store: Store) -> None:
     second = collect(load_bundled(), _reprice(config, 2, 10.0), urls(config), store, limit=5)
     assert second.progress.calls == 0
     assert second.outcomes["cost"].equals(first.outcomes["cost"])
+
+
+def test_cache_endpoint_drops_credentials_before_hashing_and_storing(fresh_simulator, store: Store) -> None:
+    from cascade_core.call_cache import cache_endpoint, safe_endpoint
+
+    url = "https://alice:sk-in-userinfo@api.example.com:8443/v1?api_key=sk-in-query#frag"
+    assert safe_endpoint(url) == "https://api.example.com:8443/v1"
+    sim = fresh_simulator()
+    config = sim_config(sim)
+    tier = config.tiers[0].model_copy(update={"base_url": url})
+    assert cache_endpoint(config, tier, url) == "https://api.example.com:8443/v1"
+    # live: the calls fail (the SDK refuses such URLs), but their error rows are stored: without the key
+    secret = sim.base_url.replace("://", "://bob:sk-userinfo-secret@") + "?api_key=sk-query-secret"
+    collect(load_bundled(), config, [secret] * len(config.tiers), store, limit=3)
+    rows = store.query_df("SELECT * FROM call_cache")
+    assert len(rows) == 9 and set(rows["endpoint"]) == {sim.base_url}
+    dump = rows.to_csv()
+    assert "secret" not in dump and "bob" not in dump
+    plain = collect(load_bundled(), config, urls(config), store, limit=3)  # same hashes: the rows are replaced
+    assert plain.progress.errors == 0 and cache_stats(store)["errors"] == 0
+    assert len(store.query_df("SELECT * FROM call_cache")) == 9
