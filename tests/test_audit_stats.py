@@ -52,3 +52,18 @@ def test_agreement_needs_enough_reviews() -> None:
     many = agreement(judge, human, min_reviews=10)
     assert many.n == 12 and many.agree == 11
     assert many.kappa == pytest.approx(cohen_kappa(judge, human))
+
+
+def test_kappa_is_undefined_when_a_rater_used_one_label() -> None:
+    """The judge said 'correct' every time and the reviewer disagreed once: kappa would read 0.0, as if the two
+    agreed no better than chance; it is undefined, and the note says why."""
+    judge = ["correct"] * 12
+    human = ["correct"] * 11 + ["incorrect"]
+    one_verdict = agreement(judge, human, min_reviews=10)
+    assert one_verdict.kappa is None and one_verdict.agree == 11
+    assert one_verdict.note == "the judge used only one verdict in the reviewed items: kappa is undefined"
+    one_review = agreement(["correct"] * 6 + ["incorrect"] * 6, ["correct"] * 12, min_reviews=10)
+    assert one_review.kappa is None and "only one label" in one_review.note
+    judge, human = ["correct"] * 11 + ["incorrect"], ["correct"] * 10 + ["incorrect"] * 2
+    both = agreement(judge, human, min_reviews=10)
+    assert both.kappa == pytest.approx(cohen_kappa(judge, human)) and both.note == ""

@@ -53,7 +53,7 @@ class Agreement:
     n: int
     agree: int
     rate: Proportion
-    kappa: float | None  # None when undefined (too few reviews, or both raters used one label only)
+    kappa: float | None  # None when undefined (too few reviews, or a rater used one label only)
     note: str = ""
 
 
@@ -78,6 +78,12 @@ def agreement(judge: Sequence[str], reviewer: Sequence[str], *, min_reviews: int
     agree = sum(a == b for a, b in zip(judge, reviewer, strict=True))
     if n < min_reviews:
         return Agreement(n, agree, proportion(agree, n), None, f"kappa needs at least {min_reviews} reviews")
+    # A rater who used one label only gives kappa 0 (or 0/0) whatever the other does: not a measure of agreement.
+    if len(set(judge)) == 1:
+        note = "the judge used only one verdict in the reviewed items: kappa is undefined"
+        return Agreement(n, agree, proportion(agree, n), None, note)
+    if len(set(reviewer)) == 1:
+        note = "the reviews used only one label (every review implies the same verdict): kappa is undefined"
+        return Agreement(n, agree, proportion(agree, n), None, note)
     kappa = cohen_kappa(judge, reviewer)
-    note = "" if kappa is not None else "kappa is undefined: both raters used a single label"
-    return Agreement(n, agree, proportion(agree, n), kappa, note)
+    return Agreement(n, agree, proportion(agree, n), kappa, "" if kappa is not None else "kappa is undefined")
