@@ -217,3 +217,30 @@ def test_leftovers_of_a_crashed_compaction_are_folded_in_at_once(tmp_path: Path)
         assert store.count_runs() == 3
         assert store.get_trace(traces[1].run_id) is not None
     assert _segment_files(folder) == []
+
+
+def test_a_raised_body_limit_accepts_bigger_requests(simulator, tmp_path: Path) -> None:
+    """ServeSettings.max_body_bytes is the one limit: parse_chat_request does not re-check a hard-coded 1 MB."""
+    import json
+
+    from fastapi.testclient import TestClient
+
+    from cascade_core.serve.app import ServeSettings, create_app
+    from cascade_core.serve.factory import SPEC_ENV, app_from_env, dump_spec
+    from tests.sweep_support import sim_config
+
+    body = json.dumps({"model": "cascade", "messages": [{"role": "user", "content": "7 + 5? " + "x" * 1_500_000}]})
+    assert parse_chat_request(body.encode()).question.startswith("7 + 5?")
+    config = sim_config(simulator)
+    settings = ServeSettings(segments_dir=tmp_path / "segments", max_body_bytes=2_000_000, flush_interval=0.05)
+    with TestClient(create_app(config, settings)) as client:
+        response = client.post("/v1/chat/completions", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 200, response.text
+        assert response.json()["choices"][0]["message"]["content"]
+        too_big = client.post("/v1/chat/completions", content=body + " " * 600_000)
+        assert too_big.status_code == 413 and "2000000" in too_big.json()["error"]["message"]
+    spec = dump_spec(config, settings, "NO_SUCH_TOKEN_ENV")  # what each `--workers` process builds its app from
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SPEC_ENV, spec)
+        with TestClient(app_from_env()) as client:
+            assert client.app.state.serve.settings.max_body_bytes == 2_000_000

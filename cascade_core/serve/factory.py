@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from cascade_core.config import CascadeConfig, validate_config
 from cascade_core.serve.app import ServeSettings, create_app
 from cascade_core.serve.auth import token_from_env
+from cascade_core.serve.validate import MAX_BODY_BYTES
 
 SPEC_ENV = "CASCADE_SERVE_SPEC"
 
@@ -28,6 +29,7 @@ def dump_spec(config: CascadeConfig, settings: ServeSettings, token_env: str) ->
         "token_env": token_env,
         "flush_interval": settings.flush_interval,
         "batch_size": settings.batch_size,
+        "max_body_bytes": settings.max_body_bytes,
     })
 
 
@@ -36,5 +38,6 @@ def app_from_env() -> FastAPI:
     config = validate_config(spec["config"], source=SPEC_ENV)
     settings = ServeSettings(segments_dir=Path(spec["segments_dir"]), model_name=spec["model_name"],
                              token=token_from_env(spec["token_env"]), flush_interval=spec["flush_interval"],
-                             batch_size=spec["batch_size"])
+                             batch_size=spec["batch_size"],
+                             max_body_bytes=spec.get("max_body_bytes", MAX_BODY_BYTES))
     return create_app(config, settings)

@@ -9,7 +9,7 @@ import orjson
 
 from cascade_core.serve.errors import ApiError
 
-MAX_BODY_BYTES = 1_000_000
+MAX_BODY_BYTES = 1_000_000  # the default ServeSettings.max_body_bytes
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
 
@@ -62,9 +62,10 @@ def _check_types(body: dict[str, Any]) -> None:
 
 
 def parse_chat_request(raw: bytes) -> ChatRequest:
-    """Parse and validate a request body; raise ApiError (400/413) on anything malformed."""
-    if len(raw) > MAX_BODY_BYTES:
-        raise ApiError(413, f"request body too large: at most {MAX_BODY_BYTES} bytes", code="request_too_large")
+    """Parse and validate a request body; raise ApiError (400) on anything malformed.
+
+    The size limit is not checked here: read_body enforces the configured ServeSettings.max_body_bytes (413).
+    """
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
