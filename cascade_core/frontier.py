@@ -29,6 +29,8 @@ class FrontierPoint:
     """One operating point on the cost/quality plane.
 
     `thresholds` has one value per non-final tier (empty for reference points); `tier_share` one per tier.
+    `accuracy` is over the `n_graded` answers whose correctness is known: with ungraded answers, two points may
+    be measured on different sets of items.
     """
 
     thresholds: tuple[float, ...]
@@ -38,6 +40,7 @@ class FrontierPoint:
     tier_share: tuple[float, ...]
     kind: PointKind
     label: str = ""
+    n_graded: int | None = None  # answers whose correctness is known: the accuracy's denominator
 
     @property
     def mean_cost(self) -> float:
@@ -187,6 +190,7 @@ def _points(matrix: OutcomeMatrix, thr: np.ndarray, kind: PointKind) -> list[Fro
             mean_latency_ms=float(res["mean_latency_ms"][i]),
             tier_share=tuple(float(x) for x in res["tier_share"][i]),
             kind=kind,
+            n_graded=int(res["n_graded"][i]),
         )
         for i in range(len(thr))
     ]

@@ -34,6 +34,7 @@ def assignment_point(
         tier_share=tuple(float(x) for x in np.bincount(answer_tier, minlength=t) / max(n, 1)),
         kind=kind,  # type: ignore[arg-type]
         label=label,
+        n_graded=int(graded.sum()),
     )
 
 

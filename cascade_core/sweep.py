@@ -98,6 +98,13 @@ def analyse(outcomes: pd.DataFrame, settings: SweepSettings | None = None) -> Sw
         shared = shared_threshold_points(matrix, threshold_grid(settings.shared_steps))
         per_tier = per_tier_points(matrix, threshold_grid(settings.per_tier_steps))
     refs = reference_points(matrix)
+    ungraded = int(np.isnan(matrix.correct).sum())
+    if ungraded:
+        notes.append(
+            f"{ungraded:,} of {matrix.correct.size:,} answers have no grade (correctness missing): accuracy is "
+            "computed over graded answers only, so points may be measured on different sets of items "
+            "(each point's n_graded says how many answers it counts)"
+        )
     split = _auto_split(outcomes, matrix) if settings.split == AUTO_SPLIT else settings.split
     seeded = f"random {split:.0%} calibration (seed {settings.seed})" if not isinstance(split, str) else ""
     split_used = f"column {split!r}" if isinstance(split, str) else seeded

@@ -84,7 +84,8 @@ def points_table(result: SweepResult) -> pd.DataFrame:
         row: dict[str, object] = {"kind": p.kind, "label": p.label, "on_front": id(p) in front}
         for t, v in zip(result.tiers[:-1], p.thresholds or (None,) * (len(result.tiers) - 1), strict=True):
             row[f"threshold_{t}"] = v
-        row.update({"accuracy": p.accuracy, "cost_per_1k": p.cost_per_1k, "mean_latency_ms": p.mean_latency_ms})
+        row.update({"accuracy": p.accuracy, "n_graded": p.n_graded, "cost_per_1k": p.cost_per_1k,
+                    "mean_latency_ms": p.mean_latency_ms})
         for t, s in zip(result.tiers, p.tier_share, strict=True):
             row[f"share_{t}"] = s
         savings, retained = versus_reference(p, result.always_large)

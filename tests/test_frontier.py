@@ -173,6 +173,10 @@ def test_missing_correctness_is_left_out_of_accuracy():
     # a answered at s but ungraded -> left out; b right at s; c escalates, right at l -> 2/2.
     assert res["accuracy"][0] == 1.0 and res["n_graded"][0] == 2
     assert res["mean_cost"][0] == pytest.approx((1 + 1 + 3) / 3)
+    point = shared_threshold_points(mat, [0.5])[0]
+    assert point.accuracy == 1.0 and point.n_graded == 2  # the denominator travels with the point
+    refs = {p.label: p for p in reference_points(mat)}
+    assert refs["always s"].n_graded == 2 and refs["always l"].n_graded == 3
 
 
 def test_references_and_oracle(mat_a):

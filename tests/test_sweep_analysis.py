@@ -112,3 +112,19 @@ def test_a_click_on_a_front_line_names_its_point() -> None:
     assert clicked_front_point(event) == ("shared", 3)
     assert clicked_front_point({"selection": {"points": [{"customdata": ["per_tier", 7]}]}}) is None
     assert clicked_front_point(None) is None and clicked_front_point({"selection": {"points": []}}) is None
+
+
+def test_ungraded_answers_get_a_note_and_points_carry_n_graded() -> None:
+    graded = analyse(outcomes(60))
+    assert not any("graded answers only" in n for n in graded.notes)
+    assert all(p.n_graded == 60 for p in graded.references)
+    table = outcomes(60)
+    table["correct"] = table["correct"].astype(object)
+    table.loc[(table["tier"] == "small") & table["item_id"].isin(["q1", "q2", "q3"]), "correct"] = None
+    result = analyse(table)
+    assert any("graded answers only" in n and "different sets of items" in n for n in result.notes)
+    data = result_to_json(result)
+    assert any("graded answers only" in n for n in data["notes"])
+    assert data["references"][0]["n_graded"] == 57 and data["references"][-2]["n_graded"] == 60
+    assert {p["n_graded"] for p in data["points"]["shared"]} <= set(range(57, 61))
+    assert "n_graded" in points_table(result).columns
