@@ -66,16 +66,22 @@ class SweepResult:
         return self.references[0]
 
 
-def _auto_split(outcomes: pd.DataFrame, matrix: OutcomeMatrix) -> str | float:
+def _auto_split(outcomes: pd.DataFrame, matrix: OutcomeMatrix) -> tuple[str | float, str | None]:
+    """The `split` column when it marks both splits, else a random half; with a note when the column is ignored."""
     values = {str(v).strip().lower() for v in matrix.splits if v is not None}
-    if values:
-        try:
-            cal, hold = split_masks(outcomes, "split")
-            if cal.any() and hold.any():
-                return "split"
-        except ValueError:
-            pass
-    return 0.5
+    if not values:
+        return 0.5, None
+    try:
+        cal, hold = split_masks(outcomes, "split")
+    except ValueError as err:
+        why = str(err)
+    else:
+        if cal.any() and hold.any():
+            return "split", None
+        why = f"it marks only the {'calibration' if cal.any() else 'held-out'} split"
+    note = (f"the 'split' column was ignored and a seeded random half used instead: {why} "
+            "(fix its values, or choose the split explicitly)")
+    return 0.5, note
 
 
 def analyse(outcomes: pd.DataFrame, settings: SweepSettings | None = None) -> SweepResult:
@@ -105,7 +111,11 @@ def analyse(outcomes: pd.DataFrame, settings: SweepSettings | None = None) -> Sw
             "computed over graded answers only, so points may be measured on different sets of items "
             "(each point's n_graded says how many answers it counts)"
         )
-    split = _auto_split(outcomes, matrix) if settings.split == AUTO_SPLIT else settings.split
+    split = settings.split
+    if settings.split == AUTO_SPLIT:
+        split, split_note = _auto_split(outcomes, matrix)
+        if split_note:
+            notes.append(split_note)
     seeded = f"random {split:.0%} calibration (seed {settings.seed})" if not isinstance(split, str) else ""
     split_used = f"column {split!r}" if isinstance(split, str) else seeded
     recommendation = None

@@ -128,3 +128,17 @@ def test_ungraded_answers_get_a_note_and_points_carry_n_graded() -> None:
     assert data["references"][0]["n_graded"] == 57 and data["references"][-2]["n_graded"] == 60
     assert {p["n_graded"] for p in data["points"]["shared"]} <= set(range(57, 61))
     assert "n_graded" in points_table(result).columns
+
+
+def test_auto_split_says_why_it_ignored_the_split_column() -> None:
+    table = outcomes(60)
+    number = table["item_id"].str[1:].astype(int)
+    table["split"] = np.where(number % 3 == 0, "validation", "train")
+    result = analyse(table)
+    assert result.split_used.startswith("random 50%")
+    assert any("'split' column was ignored" in n and "validation" in n for n in result.notes)
+    table["split"] = np.where(number % 2 == 0, "train", "test")  # both splits marked: used, no note
+    result = analyse(table)
+    assert result.split_used == "column 'split'" and not any("ignored" in n for n in result.notes)
+    table["split"] = "test"
+    assert any("only the held-out split" in n for n in analyse(table).notes)
