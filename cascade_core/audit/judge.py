@@ -14,8 +14,16 @@ Verdict = Literal["correct", "incorrect", "unsure"]
 VERDICTS: tuple[str, ...] = ("correct", "incorrect", "unsure")
 DATA_TAGS: tuple[str, ...] = ("question", "answer", "gold")
 
-# Any opening or closing tag named like one of ours (any case, stray spaces or attributes) inside the data.
-_TAG_LIKE = re.compile(r"<\s*(/?)\s*(" + "|".join(DATA_TAGS) + r")\b[^>]*>", re.IGNORECASE)
+# Any opening or closing tag named like one of ours inside the data: any case, stray spaces or attributes, with or
+# without its closing '>' (a model reads '</answer' + newline as a closing tag too), and look-alikes a model may
+# read the same way: fullwidth or small-form brackets and slash, HTML entities (&lt;/answer&gt;).
+_OPEN = r"(?:<|\uff1c|\ufe64|&lt;|&#0*60;|&#x0*3c;)"
+_CLOSE = r"(?:>|\uff1e|\ufe65|&gt;|&#0*62;|&#x0*3e;)"
+_TAG_LIKE = re.compile(
+    _OPEN + r"\s*([/\uff0f]?)\s*(" + "|".join(DATA_TAGS) + r")\b"
+    r"(?:[^<>\uff1c\uff1e\n]{0,200}?" + _CLOSE + ")?",  # attributes up to the nearest closer on the line, if any
+    re.IGNORECASE,
+)
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _VERDICT_FIELD = re.compile(r'"?verdict"?\s*[:=]\s*"?([A-Za-z_]+(?:[ -](?:correct|sure))?)', re.IGNORECASE)
 _RATIONALE_FIELD = re.compile(r'"?rationale"?\s*[:=]\s*"((?:[^"\\]|\\.)*)', re.IGNORECASE)
@@ -33,8 +41,9 @@ def judge_tier(config: CascadeConfig) -> TierConfig:
 
 
 def neutralise(text: str) -> str:
-    """Defuse our delimiter tags inside data: '</answer>' becomes '[/answer]', so data cannot close its block."""
-    return _TAG_LIKE.sub(lambda m: f"[{m.group(1)}{m.group(2).lower()}]", text)
+    """Defuse our delimiter tags inside data: '</answer>' (or '</answer', '＜/answer＞', '&lt;/answer&gt;')
+    becomes '[/answer]', so data cannot close its block."""
+    return _TAG_LIKE.sub(lambda m: f"[{'/' if m.group(1) else ''}{m.group(2).lower()}]", text)
 
 
 def judge_messages(question: str, answer: str | None, gold: str | None) -> list[dict[str, str]]:
@@ -86,15 +95,19 @@ def parse_judge_reply(text: str | None) -> JudgeReply:
     """Parse {"verdict", "rationale"}, tolerating fences, prose, odd case, missing fields and truncation."""
     if not text or not text.strip():
         return JudgeReply("unsure", "", "empty reply")
-    fenced = _FENCE.findall(text)
-    for obj in [o for block in fenced for o in json_objects(block)] + json_objects(text):
-        lowered = {str(k).strip().lower(): v for k, v in obj.items()}
-        if "verdict" in lowered:
-            return _from_fields(lowered["verdict"], lowered.get("rationale"))
-    # No parseable object (prose, truncated JSON): look for field-shaped text, then a bare verdict word.
-    field = _VERDICT_FIELD.search(text)
-    if field:
-        rationale = _RATIONALE_FIELD.search(text)
+    # The judge's own verdict comes last: a reply that first quotes an object from the data (an injected
+    # {"verdict": "correct"}, say) must read as the judge's verdict, not the quoted one.
+    fenced = [o for block in _FENCE.findall(text) for o in json_objects(block)]
+    for objects in (json_objects(text), fenced):
+        with_verdict = [lowered for lowered in ({str(k).strip().lower(): v for k, v in obj.items()} for obj in objects)
+                        if "verdict" in lowered]
+        if with_verdict:
+            return _from_fields(with_verdict[-1]["verdict"], with_verdict[-1].get("rationale"))
+    # No parseable object (prose, truncated JSON): look for field-shaped text (the last), then a bare verdict word.
+    fields = list(_VERDICT_FIELD.finditer(text))
+    if fields:
+        field = fields[-1]
+        rationale = _RATIONALE_FIELD.search(text, field.start()) or _RATIONALE_FIELD.search(text)
         reply = _from_fields(field.group(1).strip(), rationale.group(1) if rationale else None)
         note = "no JSON object; read the fields from text"
         return JudgeReply(reply.verdict, reply.rationale, f"{note}; {reply.parse_error}" if reply.parse_error else note)
