@@ -162,7 +162,8 @@ def import_results(
     models to keep, in escalation order (default: every model, ordered by mean cost). `default_costs` gives a
     USD cost per item for models whose rows have no cost. Item ids from a text column (prompt/question) become
     a stable hash of the text. Several files are concatenated; their stems become the category when there is
-    no category column. Raises `ResultsImportError` naming the file, the column and the line.
+    no category column and each item's rows all come from one file (not for one file per model). Raises
+    `ResultsImportError` naming the file, the column and the line.
     """
     mapping = dict(mapping or {})
     files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
@@ -186,7 +187,7 @@ def import_results(
     else:
         raise ResultsImportError(f"format must be 'auto', 'long' or 'wide', not {format!r}")
     canon = _finish_ids(canon, found["item_id"], mapping, files, notes)
-    if len(files) > 1 and found.get("category") is None:
+    if len(files) > 1 and found.get("category") is None and _one_file_per_item(canon):
         canon["category"] = canon["_file"].map(lambda i: files[int(i)].stem)  # one category per file
     outcomes, order = _to_outcomes(canon, tiers, default_costs, files, notes)
     outcomes = validate_outcomes(outcomes)
@@ -197,6 +198,12 @@ def import_results(
             "can be shown; a cascade curve needs each answer's confidence"
         )
     return ImportResult(outcomes, order, fmt, conf, tuple(str(f) for f in files), tuple(notes))
+
+
+def _one_file_per_item(canon: pd.DataFrame) -> bool:
+    """Every item's rows come from a single file (files split items, e.g. one per subject), so a file's name can
+    be its items' category; not when files split models (one file per model), where an item spans files."""
+    return bool((canon.groupby("item_id", sort=False)["_file"].nunique() <= 1).all())
 
 
 def _finish_ids(canon: pd.DataFrame, id_col: str, mapping: Mapping[str, str], files: list[Path], notes: list[str]):

@@ -217,3 +217,17 @@ def test_ungraded_cells_and_extra_columns(tmp_path):
     assert res.outcomes["correct"].isna().sum() == 1
     assert any("ignored columns" in n and "notes" in n for n in res.notes)
     assert res.outcomes["item_id"].tolist() == ["1", "1", "2", "2"]  # a short id is used as is
+
+
+def test_long_files_one_per_model(tmp_path):
+    small = write(tmp_path, "small.csv", "item_id,model,correct,confidence,cost\nq1,s,True,0.9,1\nq2,s,False,0.2,1\n")
+    large = write(tmp_path, "large.csv", "item_id,model,correct,cost\nq1,l,True,5\nq2,l,True,5\n")
+    res = import_results([small, large])
+    assert res.tiers == ("s", "l") and res.has_confidence
+    assert len(res.outcomes) == 4 and res.outcomes["category"].isna().all()  # an item spans files: no category
+    mat = to_matrix(res.outcomes)
+    assert mat.n_items == 2 and np.nanmean(mat.correct, axis=0).tolist() == [0.5, 1.0]
+    # files that split items (one per subject) still name their items' category
+    a = write(tmp_path, "algebra.csv", "item_id,model,correct,cost\nq1,s,True,1\nq1,l,True,5\n")
+    b = write(tmp_path, "biology.csv", "item_id,model,correct,cost\nq2,s,False,1\nq2,l,True,5\n")
+    assert import_results([a, b]).outcomes["category"].tolist() == ["algebra"] * 2 + ["biology"] * 2
