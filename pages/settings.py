@@ -46,7 +46,10 @@ for row in rows:
         st.markdown(f"- **{md_escape(row['tier'])}**: no key needed")
     else:
         state = "set" if row["key_set"] else "NOT set"
-        st.markdown(f"- **{md_escape(row['tier'])}**: from `${md_escape(row['key_variable'])}` — {state}")
+        # Inside a code span backslashes show literally, so the name is not md_escaped (NVIDIA\_API\_KEY);
+        # stripping backticks and line breaks is what keeps it inside the span.
+        name = "".join(ch for ch in str(row["key_variable"]) if ch not in "`\r\n")
+        st.markdown(f"- **{md_escape(row['tier'])}**: from `${name}` — {state}")
 
 st.subheader("Test connection")
 st.caption("One tiny chat call (retried as configured) and the endpoint's model list, per tier.")

@@ -67,6 +67,9 @@ def test_key_variables_are_named_but_keys_never_shown(store_path: Path, tmp_path
     assert tiers["key_variable"].tolist() == ["CASCADE_TEST_KEY_SET", "CASCADE_TEST_KEY_UNSET"]
     assert tiers["key_set"].tolist() == [True, False]
     assert "Live endpoints" in all_text(at)
+    keys = [e.value for e in at.markdown if "from `$" in e.value]  # the names exactly, no Markdown escapes
+    assert keys == ["- **small**: from `$CASCADE_TEST_KEY_SET` — set",
+                    "- **large**: from `$CASCADE_TEST_KEY_UNSET` — NOT set"]
     at.button(key="set_test_0").click().run()  # nothing listens on port 9: shown as an error, not a crash
     assert not at.exception and at.error
     assert SECRET not in all_text(at)
