@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cascade_core import count_runs, export_bytes, final_tier_options, runs_page, time_bounds
-from ui.run_filters import filter_widgets, pager, sort_widgets
+from ui.run_filters import filter_choice, filter_widgets, pager, sort_widgets
 from ui.state import get_store
 from ui.trace import render_trace
 
@@ -14,8 +14,10 @@ store.refresh_views()  # pick up segments appended by API servers since the last
 st.title("Runs")
 
 run_filter = filter_widgets(final_tier_options(store), time_bounds(store))
-if st.session_state.get("runs_filter") != run_filter:  # a new filter starts again at page 1
+choice = filter_choice(run_filter)  # the widgets' values, not a relative window's moving bounds
+if st.session_state.get("runs_filter_choice") != choice:  # a new filter starts again at page 1
     st.session_state["runs_page"] = 1
+st.session_state["runs_filter_choice"] = choice
 st.session_state["runs_filter"] = run_filter
 sort, size = sort_widgets()
 st.session_state["runs_sort_value"] = sort

@@ -54,6 +54,27 @@ def test_first_page_and_paging(populated: list) -> None:
     assert len(second) == 11 and not set(first["run_id"]) & set(second["run_id"])
 
 
+def test_page_stays_when_new_runs_arrive_in_a_relative_window(populated: list, store_path: Path) -> None:
+    """'last 7 days' ends at the newest run, so its bounds move with each new run; that is not a new filter, and
+    the reader on page 2 stays there under live traffic."""
+    from cascade_core.serve import LogWriter
+    from cascade_core.store.segments import segments_dir
+
+    at = runs_page()
+    at.selectbox(key="runs_window").set_value("last 7 days").run()
+    at.number_input(key="runs_page").set_value(2).run()
+    assert at.session_state["runs_page"] == 2 and len(at.dataframe[0].value) == 11
+    writer = LogWriter(segments_dir(store_path), interval=60).start()  # an API server logs a newer run
+    writer.submit(make_trace(0, question="live traffic", source="api", when=hours_ago(-0.5)))
+    writer.close()
+    at.run()
+    assert not at.exception
+    assert at.session_state["runs_count"] == 62
+    assert at.session_state["runs_page"] == 2 and len(at.dataframe[0].value) == 12
+    at.selectbox(key="runs_window").set_value("last 24 hours").run()  # a real change still starts at page 1
+    assert at.session_state["runs_page"] == 1
+
+
 def test_filters_change_the_count(populated: list) -> None:
     at = runs_page()
     at.multiselect(key="runs_sources").select("sweep").run()

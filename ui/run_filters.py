@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time
 
 import streamlit as st
@@ -49,6 +50,15 @@ def filter_widgets(tier_options: list[str], bounds: tuple[datetime | None, datet
         confidence=None if (low, high) == (0.0, 1.0) else (low, high), graded=graded,  # type: ignore[arg-type]
         errors_only=errors_only, text=text.strip(),
     )
+
+
+def filter_choice(run_filter: RunFilter) -> tuple[object, ...]:
+    """What the user chose in the filter widgets, for "did the filter change?": the window's name, not the bounds
+    it computes (a relative window ends at the newest run, so its bounds move with every new run, and paging
+    must not snap back to page 1 under live traffic). Custom dates are the user's own, so they count as is."""
+    window = st.session_state.get("runs_window")
+    dates = (run_filter.start, run_filter.end) if window == CUSTOM else None
+    return window, dates, replace(run_filter, start=None, end=None)
 
 
 def sort_widgets() -> tuple[RunSort, int]:
