@@ -7,8 +7,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from cascade_core.cli_common import add_config_options, config_from_args, open_store
@@ -23,6 +22,7 @@ from cascade_core.runtime import open_runtime
 from cascade_core.sweep import AUTO_SPLIT, SweepSettings, analyse, result_to_json
 from cascade_core.sweep_runs import log_sweep_runs
 from cascade_core.sweep_store import SweepMeta, save_result
+from cascade_core.sweep_view import import_split, parse_costs, parse_pairs, parse_split
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -61,28 +61,15 @@ class BadInput(ValueError):
     """A command-line problem: exit code 2."""
 
 
-def _pairs(values: Sequence[str], what: str) -> dict[str, str]:
-    out = {}
-    for value in values:
-        key, sep, val = value.partition("=")
-        if not sep or not key or not val:
-            raise BadInput(f"{what} expects NAME=VALUE, got {value!r}")
-        out[key.strip()] = val.strip()
-    return out
-
-
 def _settings(args: argparse.Namespace) -> SweepSettings:
     if not 0 < args.target <= 1.5:
         raise BadInput(f"--target is a fraction of always-large accuracy (e.g. 0.98), got {args.target}")
     if args.grid_steps < 2:
         raise BadInput(f"--grid-steps must be at least 2, got {args.grid_steps}")
-    split: str | float = args.split
     try:
-        split = float(args.split)
-    except ValueError:
-        pass
-    if isinstance(split, float) and not 0 < split < 1:
-        raise BadInput(f"--split as a fraction must lie strictly between 0 and 1, got {split}")
+        split = parse_split(args.split)
+    except ValueError as err:
+        raise BadInput(f"--split: {err}") from None
     return SweepSettings(target=args.target, split=split, seed=args.seed, per_tier_steps=args.grid_steps)
 
 
@@ -123,6 +110,9 @@ def _progress_bar(total: int):
 
 
 def _live(args: argparse.Namespace, settings: SweepSettings) -> int:
+    if isinstance(settings.split, str) and settings.split != AUTO_SPLIT:
+        raise BadInput(f"--split {settings.split}: a live sweep has no split column (its answers come from the "
+                       "dataset, not a results file); use --split FRACTION (e.g. 0.5) or leave the default")
     if args.concurrency < 1:
         raise BadInput(f"--concurrency must be at least 1, got {args.concurrency}")
     if args.limit is not None and args.limit < 1:
@@ -169,14 +159,14 @@ def _live(args: argparse.Namespace, settings: SweepSettings) -> int:
 def _imported(args: argparse.Namespace, settings: SweepSettings) -> int:
     if args.dataset:
         raise BadInput("give either DATASET (live collection) or --results FILE ..., not both")
-    costs = {}
-    for model, usd in _pairs(args.cost, "--cost").items():
-        try:
-            costs[model] = float(usd)
-        except ValueError:
-            raise BadInput(f"--cost {model}={usd}: the cost must be a number (USD per item)") from None
+    try:
+        costs = parse_costs("\n".join(args.cost), "--cost")
+        mapping, split = import_split(settings.split, parse_pairs("\n".join(args.map), "--map"))
+    except ValueError as err:
+        raise BadInput(str(err)) from None
+    settings = replace(settings, split=split)  # a split column is imported as the "split" field
     tiers = [t.strip() for t in args.tiers.split(",")] if args.tiers else None
-    imported = import_results(args.results, format=args.format, mapping=_pairs(args.map, "--map"), tiers=tiers,
+    imported = import_results(args.results, format=args.format, mapping=mapping, tiers=tiers,
                               default_costs=costs or None)
     for note in imported.notes:
         sys.stderr.write(f"note: {note}\n")

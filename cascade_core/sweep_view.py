@@ -156,18 +156,19 @@ def parse_pairs(text: str, what: str) -> dict[str, str]:
             continue
         key, sep, value = entry.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise ValueError(f"{what}: expected name=value, got {entry!r}")
+            raise ValueError(f"{what}: expected NAME=VALUE, got {entry!r}")
         out[key.strip()] = value.strip()
     return out
 
 
-def parse_costs(text: str) -> dict[str, float]:
+def parse_costs(text: str, what: str = "costs") -> dict[str, float]:
+    """'model=USD per item' pairs (as `parse_pairs`); raises ValueError naming a value that is not a number."""
     costs = {}
-    for model, value in parse_pairs(text, "costs").items():
+    for model, value in parse_pairs(text, what).items():
         try:
             costs[model] = float(value)
         except ValueError:
-            raise ValueError(f"costs: {model}={value!r} is not a number (USD per item)") from None
+            raise ValueError(f"{what}: {model}={value!r} is not a number (USD per item)") from None
     return costs
 
 
@@ -181,6 +182,25 @@ def parse_split(text: str) -> str | float:
     if not 0 < value < 1:
         raise ValueError(f"a split fraction must lie strictly between 0 and 1, got {value}")
     return value
+
+
+SPLIT_FIELD_NAMES = ("split", "fold")  # columns the importer reads as the split field without a mapping
+
+
+def import_split(split: str | float, mapping: Mapping[str, str]) -> tuple[dict[str, str], str | float]:
+    """(column mapping, split) for importing results that are to be split on a column.
+
+    The importer puts the split field in the outcome table's `split` column: a split column named anything but
+    split/fold is mapped to that field, and the sweep then splits on "split". Fractions and "auto" pass through.
+    """
+    out = dict(mapping)
+    if not isinstance(split, str) or split == "auto":
+        return out, split
+    if split.strip().lower() in SPLIT_FIELD_NAMES and "split" not in out:
+        return out, "split"
+    if out.setdefault("split", split) != split:
+        raise ValueError(f"split column {split!r} conflicts with the mapping split={out['split']!r}; give one")
+    return out, "split"
 
 
 def save_upload(name: str, data: bytes, folder: str) -> str:

@@ -140,6 +140,30 @@ def test_import_without_confidence_gives_baselines_and_oracle(tmp_path: Path, ca
     assert any("no cascade curve" in n for n in data["notes"])
 
 
+def test_split_on_a_named_column_of_imported_results(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("CASCADE_STORE", str(tmp_path / "import.duckdb"))
+    long_path, _ = _same_data(tmp_path)
+    table = pd.read_csv(long_path)
+    number = table["item_id"].str[1:].astype(int)
+    table["phase"] = ["calibration" if i < 30 else "holdout" for i in number]  # not named split/fold
+    table.to_csv(long_path, index=False)
+    code, out, err = cli(["sweep", "--results", str(long_path), "--split", "phase", "--json"], capsys)
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["recommendation"]["n_calibration"] == 30 and data["recommendation"]["n_holdout"] == 20
+    code, _, err = cli(["sweep", "--results", str(long_path), "--split", "phase", "--map", "split=other"], capsys)
+    assert code == 2 and "conflicts" in err
+    code, _, err = cli(["sweep", "--results", str(long_path), "--split", "nosuch"], capsys)
+    assert code == 2 and "nosuch" in err
+
+
+def test_live_sweep_rejects_a_split_column(cfg, capsys) -> None:
+    sim, config, _store = cfg
+    code, _, err = cli(["sweep", "bundled", "--config", str(config), "--limit", "5", "--split", "phase"], capsys)
+    assert code == 2 and "live sweep has no split column" in err and "--split FRACTION" in err
+    assert sim.stats()["total"] == 0  # rejected before any call
+
+
 @pytest.mark.parametrize("args, message", [
     (["sweep"], "give a DATASET"),
     (["sweep", "bundled", "--split", "1.5"], "--split"),
@@ -147,6 +171,7 @@ def test_import_without_confidence_gives_baselines_and_oracle(tmp_path: Path, ca
     (["sweep", "bundled", "--tiers", "small,huge"], "unknown tier"),
     (["sweep", "--results", "/nonexistent/results.csv"], "no such file"),
     (["sweep", "--results", "x.csv", "--map", "oops"], "NAME=VALUE"),
+    (["sweep", "--results", "x.csv", "--cost", "m=cheap"], "is not a number"),
     (["sweep", "no-such-dataset.jsonl"], "no-such-dataset"),
 ])
 def test_bad_input_exits_2_with_a_clear_message(args, message, capsys, tmp_path: Path, monkeypatch) -> None:
