@@ -33,6 +33,7 @@ from cascade_core.sweep_view import (
     default_pick,
     describe_thresholds,
     front_points,
+    import_split,
     metrics_table,
     operating_point,
     parse_costs,
@@ -59,9 +60,29 @@ def _fail(title: str, err: Exception) -> None:
     st.text(str(err))  # plain text: file names, columns and values are never rendered as markdown
 
 
-def _set_sweep(outcomes, meta: SweepMeta, sweep_id: str | None = None, questions=None) -> None:
-    ss["sweep_data"] = {"outcomes": outcomes, "meta": meta, "sweep_id": sweep_id, "questions": questions or {}}
+def _set_sweep(outcomes, meta: SweepMeta, sweep_id: str | None = None, questions=None, imported=None) -> None:
+    """`imported`: the import's arguments and the mapping it used, to re-import when the split names a column."""
+    ss["sweep_data"] = {"outcomes": outcomes, "meta": meta, "sweep_id": sweep_id, "questions": questions or {},
+                        "import": imported}
     ss.pop("sweep_memo", None)
+
+
+def _column_split(data: dict, split):
+    """The split to analyse with: a column of an import is re-imported as the split field (then "split")."""
+    if not isinstance(split, str) or split == "auto":
+        return split
+    if data["meta"].source == "live":
+        raise ValueError(f"{split!r}: a live sweep has no split column; use a fraction (e.g. 0.5) or auto")
+    imported = data.get("import")
+    if imported is None:  # a reopened sweep: its stored table holds the split field as "split"
+        return split
+    mapping, split = import_split(split, imported["mapping"])
+    if mapping != imported["used"]:
+        with st.spinner("Importing the split column…"):
+            data["outcomes"] = import_results(imported["paths"], **imported["args"], mapping=mapping).outcomes
+        imported["used"] = mapping
+        ss.pop("sweep_memo", None)
+    return split
 
 
 # -- source ---------------------------------------------------------------------------------------------------
@@ -157,10 +178,13 @@ elif source == "Import recorded results":
             if not paths:
                 raise ValueError("choose a results file first")
             tiers = [t.strip() for t in tiers_text.split(",") if t.strip()] or None
-            imported = import_results(paths, format=fmt, mapping=parse_pairs(mapping_text, "mapping"), tiers=tiers,
-                                      default_costs=parse_costs(costs_text) or None)
+            args = {"format": fmt, "tiers": tiers, "default_costs": parse_costs(costs_text) or None}
+            base = parse_pairs(mapping_text, "mapping")
+            mapping, _ = import_split(parse_split(ss.get("sweep_split", "auto")), base)  # a split column
+            imported = import_results(paths, **args, mapping=mapping)
             _set_sweep(imported.outcomes, SweepMeta(name=", ".join(imported.sources), dataset=", ".join(
-                p.rsplit("/", 1)[-1] for p in imported.sources), source="import"))
+                p.rsplit("/", 1)[-1] for p in imported.sources), source="import"),
+                imported={"paths": paths, "args": args, "mapping": base, "used": mapping})
             ss["sweep_import_notes"] = list(imported.notes)
         except (ResultsImportError, OutcomeError, ValueError, OSError) as err:
             _fail("Import failed", err)
@@ -204,8 +228,8 @@ target = c1.number_input("Quality target (fraction of always-large accuracy)", 0
 split_text = c2.text_input("Calibration split: auto, a column, or a fraction", "auto", key="sweep_split")
 seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="sweep_seed")
 try:
-    settings = SweepSettings(target=float(target), split=parse_split(split_text), seed=int(seed))
-except ValueError as err:
+    settings = SweepSettings(target=float(target), split=_column_split(data, parse_split(split_text)), seed=int(seed))
+except (ResultsImportError, OutcomeError, ValueError, OSError) as err:
     _fail("Bad split", err)
     st.stop()
 memo = ss.get("sweep_memo")

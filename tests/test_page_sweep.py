@@ -92,3 +92,28 @@ def test_import_errors_and_hostile_text_render_as_text(store_path: Path, tmp_pat
     ok(app.run())
     assert [e.value for e in app.error] == ["Import failed"]
     assert "maybe" in app.text[0].value  # the message names the bad value, shown as plain text
+
+
+def _long_with_phase(tmp_path: Path) -> Path:
+    rows = []
+    for i in range(40):
+        for k, (model, cost) in enumerate({"small": 0.0001, "large": 0.002}.items()):
+            rows.append({"item_id": f"q{i}", "model": model, "correct": (i * (k + 3)) % 7 != 0, "cost": cost,
+                         "confidence": round(((i * 13 + k * 5) % 10) / 10, 2),
+                         "phase": "calibration" if i < 25 else "holdout"})
+    path = tmp_path / "phase.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_import_split_on_a_named_column(store_path: Path, tmp_path: Path) -> None:
+    app = render()
+    app.radio(key="sweep_source").set_value("Import recorded results")
+    ok(app.run())
+    app.text_input(key="sweep_results_path").set_value(str(_long_with_phase(tmp_path)))
+    app.button(key="sweep_import").click()
+    ok(app.run())
+    app.text_input(key="sweep_split").set_value("phase")  # a column not named split/fold: re-imported as the split
+    ok(app.run())
+    assert not app.error, [e.value for e in app.error]
+    assert any("(25 questions, column 'split')" in m.value and "15 held-out" in m.value for m in app.markdown)
