@@ -113,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
                 return 2
         else:
             audit_id = run_audit(store, judge, params, concurrency=args.concurrency)
-        report = load_report(store, audit_id, alert_rate=args.alert_rate, thresholds=config.thresholds)
+        report = load_report(store, audit_id, alert_rate=args.alert_rate, thresholds=config.thresholds,
+                             tier_names=[t.name for t in config.tiers])
     markdown = to_markdown(report)
     if args.report:
         args.report.write_text(markdown, encoding="utf-8")

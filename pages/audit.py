@@ -94,7 +94,8 @@ if row["status"] != "done":
 
 alert_rate = st.number_input("Alert line (overconfidence rate)", min_value=0.0, max_value=1.0, step=0.01,
                              value=float(row["alert_rate"]), key=f"alert_{audit_id}")
-report = load_report(store, audit_id, alert_rate=alert_rate, thresholds=config.thresholds)
+report = load_report(store, audit_id, alert_rate=alert_rate, thresholds=config.thresholds,
+                     tier_names=[t.name for t in config.tiers])
 result, share = report.result, report.result.overconfidence
 if row["simulated"]:
     st.badge("Simulated: the judged answers and the judge come from the embedded simulator",

@@ -110,11 +110,47 @@ def test_recommendation_when_above_the_alert_line(store: Store) -> None:
 def test_recommend_picks_the_change_escalating_most() -> None:
     flagged = pd.DataFrame({"tier_index": [0, 0, 0, 1], "tier_name": ["small"] * 3 + ["mid"],
                             "confidence": [0.75, 0.75, 1.0, 0.8], "threshold": [0.75, 0.75, 0.75, 0.6]})
-    accepted = pd.DataFrame({"tier_index": [0] * 10 + [1] * 4,
+    accepted = pd.DataFrame({"tier_index": [0] * 10 + [1] * 4, "tier_name": ["small"] * 10 + ["mid"] * 4,
                              "confidence": [0.75] * 4 + [1.0] * 6 + [0.6, 0.8, 0.9, 0.9]})
     rec = recommend(flagged, accepted)
     assert (rec.tier_name, rec.proposed, rec.escalated, rec.would_escalate) == ("small", 1.0, 2, 4)
     assert rec.unreachable == 1 and "confidence 1.0" in rec.text
+
+
+def _without_small(trace):
+    """A run logged from the Query page with the 'small' tier deselected: 'mid' is its tier 0."""
+    from dataclasses import replace
+
+    trace.steps = [replace(step, tier_index=step.tier_index - 1) for step in trace.steps[1:]]
+    trace.final_tier_index -= 1
+    return trace
+
+
+def test_recommendation_keys_on_the_tier_name_not_its_logged_position(store: Store,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from cascade_core.store import audits as audit_sql
+
+    deselected = [_without_small(make_trace(1, question=f"m{i} wrong", when=hours_ago(i + 1))) for i in range(6)]
+    normal = [make_trace(0, question=f"s{i} fine", when=hours_ago(i + 1)) for i in range(10)]
+    store.log_traces(deselected + normal)
+    judge = OfflineJudge()
+    audit_id = start_audit(store, judge, week_params(sample=50))
+    judge_audit(store, judge, audit_id)
+    flagged = load_report(store, audit_id).result.flagged
+    assert set(zip(flagged["tier_name"], flagged["tier_index"], strict=True)) == {("mid", 0)}
+    sweep = {"sweep_id": "s1", "name": "weekly", "dataset": "bundled", "created_at": pd.Timestamp("2026-11-20")}
+    points = pd.DataFrame({"thresholds": [json.dumps(t) for t in ([0.75, 0.75], [1.0, 0.75], [0.75, 1.0])],
+                           "cost_per_1k": [0.05, 0.07, 0.09], "accuracy": [0.8, 0.82, 0.86]})
+    monkeypatch.setattr(audit_sql, "latest_sweep", lambda _store: (sweep, points))
+    rec = load_report(store, audit_id, alert_rate=0.05, thresholds=[0.75, 0.75],
+                      tier_names=["small", "mid", "large"]).recommendation
+    assert rec is not None and rec.tier_name == "mid" and rec.proposed == 1.0
+    assert (rec.escalated, rec.would_escalate, rec.tier_accepted) == (6, 6, 6)  # mid's answers, not small's
+    assert "[0.75, 1.00]: $0.0900 per 1k" in rec.cost_note  # mid is the config's second tier
+    fallback = load_report(store, audit_id, alert_rate=0.05).recommendation  # no config: logged positions
+    assert fallback is not None and fallback.tier_name == "mid" and fallback.would_escalate == 6
+    gone = load_report(store, audit_id, alert_rate=0.05, thresholds=[0.75], tier_names=["small", "large"])
+    assert "not a non-final tier of the current cascade" in gone.recommendation.cost_note
 
 
 def test_sweep_cost_note() -> None:

@@ -4,6 +4,7 @@ the most flagged answers, and what it would touch."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,8 +13,8 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class Recommendation:
-    tier_index: int
-    tier_name: str
+    tier_index: int  # the tier's logged position (most common); see tier_position for the configured one
+    tier_name: str  # what the recommendation is keyed on: positions differ between runs (a deselected tier)
     current: float | None  # the threshold the flagged answers were accepted at (most common)
     proposed: float
     escalated: int  # flagged answers the change would have escalated
@@ -56,17 +57,22 @@ def recommend(flagged: pd.DataFrame, accepted: pd.DataFrame) -> Recommendation |
     """The single-tier threshold change escalating the most flagged answers (ties: the smaller disruption).
 
     `flagged`: flagged audit items (tier_index, tier_name, confidence, threshold); `accepted`: the window's
-    accepted steps (tier_index, confidence). None when nothing is flagged or nothing can be escalated.
+    accepted steps (tier_name, confidence). None when nothing is flagged or nothing can be escalated.
+
+    Tiers are matched by name: a run logged from the Query page with a tier deselected numbers its tiers by
+    position in that run, so the same tier_index can name different tiers in different runs.
     """
     best: tuple[tuple[int, int], Recommendation] | None = None
-    for (tier_index, tier_name), group in flagged.groupby(["tier_index", "tier_name"], sort=True):
-        tier_accepted = accepted[accepted["tier_index"] == tier_index]["confidence"].astype(float)
+    tiers = sorted((int(group["tier_index"].mode().iloc[0]), str(name), group)
+                   for name, group in flagged.groupby("tier_name", sort=False))
+    for tier_index, tier_name, group in tiers:
+        tier_accepted = accepted[accepted["tier_name"] == tier_name]["confidence"].astype(float)
         conf = group["confidence"].astype(float)
         thresholds = group["threshold"].dropna()
         current = float(thresholds.mode().iloc[0]) if not thresholds.empty else None
         for proposed in _proposals(conf, tier_accepted):
             rec = Recommendation(
-                tier_index=int(tier_index), tier_name=str(tier_name), current=current, proposed=proposed,
+                tier_index=tier_index, tier_name=tier_name, current=current, proposed=proposed,
                 escalated=int((conf < proposed).sum()), flagged=len(flagged),
                 would_escalate=int((tier_accepted < proposed).sum()), tier_accepted=len(tier_accepted),
                 unreachable=int((flagged["confidence"].astype(float) >= 1.0).sum()),
@@ -110,7 +116,8 @@ def sweep_cost_note(latest: tuple[dict[str, Any], pd.DataFrame] | None, current:
 
 
 def current_thresholds(*frames: pd.DataFrame) -> list[float]:
-    """The thresholds each non-final tier accepted at (most common per tier index; missing tiers: 0.75)."""
+    """Without a config: the thresholds each non-final tier accepted at, by logged position (most common per
+    tier index; missing tiers: 0.75)."""
     rows = pd.concat([f[["tier_index", "threshold"]] for f in frames if not f.empty], ignore_index=True)
     rows = rows.dropna()
     count = int(rows["tier_index"].max()) + 1 if not rows.empty else 0
@@ -119,3 +126,9 @@ def current_thresholds(*frames: pd.DataFrame) -> list[float]:
         values = rows.loc[rows["tier_index"] == index, "threshold"]
         out.append(float(values.mode().iloc[0]) if not values.empty else 0.75)
     return out
+
+
+def tier_position(tier_name: str, tier_names: Sequence[str], n_thresholds: int) -> int | None:
+    """The position of a tier in the configured cascade, by name; None when no threshold there has that name."""
+    names = list(tier_names)[:n_thresholds]
+    return names.index(tier_name) if tier_name in names else None

@@ -9,7 +9,13 @@ from datetime import datetime
 
 import pandas as pd
 
-from cascade_core.audit.recommend import Recommendation, current_thresholds, recommend, sweep_cost_note
+from cascade_core.audit.recommend import (
+    Recommendation,
+    current_thresholds,
+    recommend,
+    sweep_cost_note,
+    tier_position,
+)
 from cascade_core.audit.results import AuditResult, judge_agreement, summarise, weekly_trend
 from cascade_core.audit.runner import AuditParams, Judge, judge_audit, start_audit
 from cascade_core.audit.stats import Agreement
@@ -49,11 +55,12 @@ def latest_unfinished(store: Store) -> str | None:
 
 
 def load_report(store: Store, audit_id: str, *, alert_rate: float | None = None,
-                thresholds: list[float] | None = None) -> AuditReport:
+                thresholds: list[float] | None = None, tier_names: list[str] | None = None) -> AuditReport:
     """Read one audit and compute its results, the weekly trend over every audit, and judge agreement.
 
     `alert_rate` overrides the rate stored with the audit (the page lets people move the line); `thresholds`
-    are the cascade's current ones (the config's), else those the audited answers were accepted at.
+    and `tier_names` are the cascade's current ones (the config's), else those the audited answers were
+    accepted at. The recommended tier is found among them by name, not by its logged position.
     """
     audit = sql.get_audit(store, audit_id)
     if audit is None:
@@ -69,10 +76,19 @@ def load_report(store: Store, audit_id: str, *, alert_rate: float | None = None,
         accepted = sql.accepted_steps(store, start, end, sources)
         recommendation = recommend(result.flagged, accepted)
         if recommendation is not None:
-            current = list(thresholds) if thresholds else current_thresholds(accepted, result.flagged)
-            proposed = list(current)
-            proposed[recommendation.tier_index] = recommendation.proposed
-            note = sweep_cost_note(sql.latest_sweep(store), current, proposed)
+            if thresholds and tier_names:  # the configured cascade: find the tier there by name
+                current = list(thresholds)
+                position = tier_position(recommendation.tier_name, tier_names, len(current))
+            else:  # no config: the positions the runs were logged at
+                current = current_thresholds(accepted, result.flagged)
+                position = recommendation.tier_index
+            if position is None:
+                note = (f"The tier '{recommendation.tier_name}' is not a non-final tier of the current cascade, "
+                        "so the change's cost is unknown.")
+            else:
+                proposed = list(current)
+                proposed[position] = recommendation.proposed
+                note = sweep_cost_note(sql.latest_sweep(store), current, proposed)
             recommendation = replace(recommendation, cost_note=note)
     return AuditReport(
         result=result,
