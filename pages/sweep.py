@@ -60,11 +60,25 @@ def _fail(title: str, err: Exception) -> None:
     st.text(str(err))  # plain text: file names, columns and values are never rendered as markdown
 
 
-def _set_sweep(outcomes, meta: SweepMeta, sweep_id: str | None = None, questions=None, imported=None) -> None:
-    """`imported`: the import's arguments and the mapping it used, to re-import when the split names a column."""
+def _set_sweep(outcomes, meta: SweepMeta, sweep_id: str | None = None, questions=None, imported=None,
+               grid: dict[str, int] | None = None) -> None:
+    """`imported`: the import's arguments and the mapping it used, to re-import when the split names a column.
+    `grid`: threshold grid steps (a reopened sweep keeps its own; default: SweepSettings')."""
     ss["sweep_data"] = {"outcomes": outcomes, "meta": meta, "sweep_id": sweep_id, "questions": questions or {},
-                        "import": imported}
+                        "import": imported, "grid": grid or {}}
     ss.pop("sweep_memo", None)
+
+
+def _reopened(row: dict, result) -> None:
+    """Show a reopened sweep as saved: its target, split, seed and grid fill the settings, and its analysis is
+    reused (not recomputed with the widgets' defaults). Runs before those widgets exist in this run."""
+    meta = SweepMeta(name=row["name"], dataset=row["dataset"], source=row["source"],
+                     config_fingerprint=row["config_fingerprint"], signal=row["signal"],
+                     simulated=bool(row["simulated"]))
+    s = result.settings
+    _set_sweep(result.outcomes, meta, sweep_id=row["sweep_id"], grid=s.grid())
+    ss["sweep_target"], ss["sweep_split"], ss["sweep_seed"] = float(s.target), str(s.split), int(s.seed)
+    ss["sweep_memo"] = (s, result)
 
 
 def _column_split(data: dict, split):
@@ -200,11 +214,10 @@ else:
                   f"{' · SIMULATED' if r.simulated else ''} · {r.sweep_id}" for r in saved.itertuples()}
         pick = st.selectbox("Reopen", list(labels), format_func=labels.get, key="sweep_reopen")
         if st.button("Open", key="sweep_open"):
-            row, result = reopen(store, pick)
-            meta = SweepMeta(name=row["name"], dataset=row["dataset"], source=row["source"],
-                             config_fingerprint=row["config_fingerprint"], signal=row["signal"],
-                             simulated=bool(row["simulated"]))
-            _set_sweep(result.outcomes, meta, sweep_id=pick)
+            try:
+                _reopened(*reopen(store, pick))
+            except (OutcomeError, ValueError, KeyError) as err:
+                _fail("Cannot reopen this sweep", err)
         if len(labels) >= 2:
             st.subheader("Compare two sweeps")
             ids = list(labels)
@@ -223,12 +236,15 @@ if data is None:
 meta: SweepMeta = data["meta"]
 st.divider()
 c1, c2, c3 = st.columns(3)
-target = c1.number_input("Quality target (fraction of always-large accuracy)", 0.5, 1.2, 0.98, 0.01,
+for key, default in (("sweep_target", 0.98), ("sweep_split", "auto"), ("sweep_seed", 0)):
+    ss.setdefault(key, default)  # defaults via session state: a reopened sweep sets its own before this point
+target = c1.number_input("Quality target (fraction of always-large accuracy)", 0.01, 1.5, step=0.01,
                          key="sweep_target")
-split_text = c2.text_input("Calibration split: auto, a column, or a fraction", "auto", key="sweep_split")
-seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="sweep_seed")
+split_text = c2.text_input("Calibration split: auto, a column, or a fraction", key="sweep_split")
+seed = c3.number_input("Seed", 0, 2**53 - 1, step=1, key="sweep_seed")
 try:
-    settings = SweepSettings(target=float(target), split=_column_split(data, parse_split(split_text)), seed=int(seed))
+    settings = SweepSettings(target=float(target), split=_column_split(data, parse_split(split_text)), seed=int(seed),
+                             **data.get("grid", {}))
 except (ResultsImportError, OutcomeError, ValueError, OSError) as err:
     _fail("Bad split", err)
     st.stop()

@@ -117,3 +117,28 @@ def test_import_split_on_a_named_column(store_path: Path, tmp_path: Path) -> Non
     ok(app.run())
     assert not app.error, [e.value for e in app.error]
     assert any("(25 questions, column 'split')" in m.value and "15 held-out" in m.value for m in app.markdown)
+
+
+def test_reopened_sweep_keeps_its_saved_settings_and_analysis(store_path: Path, tmp_path: Path) -> None:
+    from cascade_core import Store
+    from cascade_core.importer import import_results
+    from cascade_core.sweep import SweepSettings, analyse
+    from cascade_core.sweep_store import SweepMeta, save_result
+
+    outcomes = import_results(_long_with_phase(tmp_path)).outcomes
+    settings = SweepSettings(target=0.9, split=0.3, seed=5, shared_steps=51, per_tier_steps=11)
+    with Store(store_path) as store:
+        sweep_id = save_result(store, analyse(outcomes, settings), SweepMeta(name="saved", dataset="d",
+                                                                             source="import"))
+    app = render()
+    app.radio(key="sweep_source").set_value("Saved sweeps")
+    ok(app.run())
+    app.button(key="sweep_open").click()
+    ok(app.run())
+    assert app.number_input(key="sweep_target").value == 0.9
+    assert app.text_input(key="sweep_split").value == "0.3"
+    assert app.number_input(key="sweep_seed").value == 5
+    memo_settings, result = app.session_state["sweep_memo"]
+    assert memo_settings == settings and len(result.per_tier) == 11 and len(result.shared) == 51
+    assert app.session_state["sweep_data"]["sweep_id"] == sweep_id  # not saved again
+    assert any("random 30% calibration (seed 5)" in m.value for m in app.markdown)
