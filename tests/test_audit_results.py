@@ -51,6 +51,32 @@ def test_audited_answers_are_skipped_unless_asked(store: Store) -> None:
     assert to_markdown(load_report(store, empty)).count("_(none)_") >= 2
 
 
+def test_start_audit_reads_the_accepted_answers_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One candidate query (the rows) plus one aggregate (volume, simulated), not the window's rows twice."""
+    from cascade_core.store import audits as audit_sql
+
+    log_week(store, 0, 30, 0.3, seed=1)
+    reads: list[bool] = []
+    real = audit_sql.accepted_steps
+
+    def counting(*args, **kwargs):
+        reads.append(kwargs.get("exclude_audited", False))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(audit_sql, "accepted_steps", counting)
+    judge = OfflineJudge()
+    accepted = store.query_df("SELECT count(*) AS n FROM all_steps WHERE decision = 'accepted'")["n"].item()
+    first = start_audit(store, judge, week_params(sample=20))
+    again = start_audit(store, judge, week_params(sample=20, include_audited=True))
+    assert reads == [True, False]
+    audits = list_audits(store).set_index("audit_id")
+    assert audits.loc[first, "accepted_volume"] == accepted and audits.loc[first, "candidates"] == accepted
+    assert audits.loc[again, "accepted_volume"] == accepted and audits.loc[again, "candidates"] == accepted
+    assert bool(audits.loc[first, "simulated"])  # the logged answers are simulated
+    empty = start_audit(store, judge, AuditParams(until=hours_ago(24 * 30), since=timedelta(days=1)))
+    assert list_audits(store).set_index("audit_id").loc[empty, "accepted_volume"] == 0
+
+
 def test_rates_unsure_and_wrong_served(store: Store) -> None:
     traces = [make_trace(0, question=f"q{i} {'wrong' if i < 6 else 'unsure' if i < 10 else 'fine'}",
                          when=hours_ago(i + 1)) for i in range(30)]

@@ -85,9 +85,8 @@ def start_audit(store: Store, judge: Judge, params: AuditParams, *, now: datetim
     """Sample the window and record the audit with its pending items. Returns the audit id."""
     end = params.until or now or utc_now()
     start = end - params.since
-    accepted = sql.accepted_steps(store, start, end, params.sources)
-    candidates = (accepted if params.include_audited
-                  else sql.accepted_steps(store, start, end, params.sources, exclude_audited=True))
+    volume, any_simulated = sql.accepted_volume(store, start, end, params.sources)  # a count, not the rows
+    candidates = sql.accepted_steps(store, start, end, params.sources, exclude_audited=not params.include_audited)
     sample = stratified_sample(candidates, params.sample, params.seed) if not candidates.empty else candidates
     if sample.empty:
         sample = pd.DataFrame(columns=[*candidates.columns, "confidence_level"])
@@ -98,8 +97,8 @@ def start_audit(store: Store, judge: Judge, params: AuditParams, *, now: datetim
         "window_start": start, "window_end": end, "sample_size": params.sample, "seed": params.seed,
         "include_audited": params.include_audited, "sources": json.dumps(list(params.sources)),
         "alert_rate": params.alert_rate, "judge_tier": tier.name, "judge_model": tier.model,
-        "judge_endpoint": judge.client.base_url, "accepted_volume": len(accepted), "candidates": len(candidates),
-        "simulated": bool(accepted["simulated"].any()) if not accepted.empty else tier.is_embedded,
+        "judge_endpoint": judge.client.base_url, "accepted_volume": volume, "candidates": len(candidates),
+        "simulated": any_simulated if volume else tier.is_embedded,
     }, sample)
     return audit_id
 

@@ -49,6 +49,16 @@ def accepted_steps(store: Store, start: datetime, end: datetime, sources: Sequen
     return store.query_df(sql, [start, end, *sources])
 
 
+def accepted_volume(store: Store, start: datetime, end: datetime, sources: Sequence[str]) -> tuple[int, bool]:
+    """(how many answers non-final tiers accepted in [start, end), whether any was simulated): one aggregate."""
+    rows = store.execute(f"""
+        SELECT count(*), coalesce(bool_or(s.simulated), false)
+        FROM all_steps s JOIN all_runs r USING (run_id)
+        WHERE s.decision = 'accepted' AND r.created_at >= ? AND r.created_at < ? AND r.source IN ({_in_list(sources)})
+    """, [start, end, *sources])
+    return int(rows[0][0]), bool(rows[0][1])
+
+
 def create_audit(store: Store, audit: dict[str, Any], items: pd.DataFrame) -> None:
     """Write the audit row and its pending items in one transaction."""
     frame = items.copy()
