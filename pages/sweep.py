@@ -330,5 +330,11 @@ if result.metrics:
 d1, d2 = st.columns(2)
 d1.download_button("Points (CSV)", points_csv(result), file_name=f"sweep-{data['sweep_id']}-points.csv",
                    mime="text/csv", key="sweep_dl_csv")
-d2.download_button("Plot (HTML)", figure_html(fig), file_name=f"sweep-{data['sweep_id']}.html", mime="text/html",
+
+
+def _plot_html(figure=fig):
+    return figure_html(figure)  # ~5 MB with plotly.js: built when the button is clicked, not on every rerun
+
+
+d2.download_button("Plot (HTML)", _plot_html, file_name=f"sweep-{data['sweep_id']}.html", mime="text/html",
                    key="sweep_dl_html")

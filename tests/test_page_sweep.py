@@ -142,3 +142,19 @@ def test_reopened_sweep_keeps_its_saved_settings_and_analysis(store_path: Path, 
     assert memo_settings == settings and len(result.per_tier) == 11 and len(result.shared) == 51
     assert app.session_state["sweep_data"]["sweep_id"] == sweep_id  # not saved again
     assert any("random 30% calibration (seed 5)" in m.value for m in app.markdown)
+
+
+def test_html_export_is_built_only_when_downloaded(store_path: Path, tmp_path: Path, monkeypatch) -> None:
+    import cascade_core
+
+    built: list[int] = []
+    real = cascade_core.figure_html
+    monkeypatch.setattr(cascade_core, "figure_html", lambda fig: built.append(1) or real(fig))
+    app = render()
+    app.radio(key="sweep_source").set_value("Import recorded results")
+    ok(app.run())
+    app.text_input(key="sweep_results_path").set_value(str(_long_with_phase(tmp_path)))
+    app.button(key="sweep_import").click()
+    ok(app.run())
+    ok(app.run())
+    assert app.get("download_button") and not built  # rendered, never built on a rerun

@@ -187,6 +187,10 @@ def test_live_sweep_draws_the_frontier(app_url: str, page) -> None:
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
     shoot(page, "sweep-frontier")
     assert_clean(page)
+    with page.expect_download() as info:  # the HTML page is built on click (a deferred download)
+        page.get_by_role("button", name="Plot (HTML)").click()
+    html = Path(info.value.path()).read_text()
+    assert "<html>" in html[:200] and "plotly" in html.lower()
 
 
 def test_audit_runs_from_the_page(app_url: str, page) -> None:
