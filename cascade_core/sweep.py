@@ -6,6 +6,7 @@ Pure: it reads only the outcome table (live, imported or reopened from the store
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -64,6 +65,12 @@ class SweepResult:
     @property
     def always_small(self) -> FrontierPoint:
         return self.references[0]
+
+
+def on_front(result: SweepResult, points: Sequence[FrontierPoint]) -> list[bool]:
+    """For each point, whether it is on one of the sweep's Pareto fronts (the very object, not an equal one)."""
+    front = {id(p) for p in (*result.shared_front, *result.per_tier_front)}
+    return [id(p) in front for p in points]
 
 
 def _auto_split(outcomes: pd.DataFrame, matrix: OutcomeMatrix) -> tuple[str | float, str | None]:

@@ -14,7 +14,14 @@ from cascade_core.outcomes import OUTCOME_COLUMNS
 from cascade_core.pareto import points_frame
 from cascade_core.store import Store
 from cascade_core.store import sweeps as sql
-from cascade_core.sweep import SweepResult, SweepSettings, analyse, metrics_dict, recommendation_dict
+from cascade_core.sweep import (
+    SweepResult,
+    SweepSettings,
+    analyse,
+    metrics_dict,
+    on_front,
+    recommendation_dict,
+)
 
 
 @dataclass(frozen=True)
@@ -31,10 +38,9 @@ class SweepMeta:
 
 def stored_points(result: SweepResult) -> pd.DataFrame:
     """All points of a sweep as stored (JSON thresholds and shares) with an on_front flag."""
-    front = {id(p) for p in (*result.shared_front, *result.per_tier_front)}
     points = [*result.shared, *result.per_tier, *result.references]
     frame = points_frame(points)
-    frame["on_front"] = [id(p) in front for p in points]
+    frame["on_front"] = on_front(result, points)
     frame["thresholds"] = frame["thresholds"].map(lambda t: json.dumps(list(t)))
     frame["tier_share"] = frame["tier_share"].map(lambda t: json.dumps(list(t)))
     frame.insert(0, "point_index", range(len(frame)))

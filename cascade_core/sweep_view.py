@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 
 from cascade_core.calibration import TierCalibration
-from cascade_core.frontier import FrontierPoint, answer_tiers
+from cascade_core.frontier import FrontierPoint, answer_tiers, items_worse_than_large
 from cascade_core.metrics import SummaryMetrics
 from cascade_core.recommend import Recommendation
 from cascade_core.references import versus_reference
-from cascade_core.sweep import SweepResult
+from cascade_core.sweep import SweepResult, on_front
 
 FRONTS = {"per_tier": "per-tier thresholds", "shared": "one shared threshold"}
 
@@ -60,9 +60,7 @@ def worse_items(result: SweepResult, point: FrontierPoint, questions: Mapping[st
     if not point.thresholds:
         return pd.DataFrame(columns=["item_id", "category", "answered_by", "answer", "large_answer", "question"])
     tiers = answer_tiers(m, point.thresholds)
-    rows = np.arange(m.n_items)
-    got = m.correct[rows, tiers]
-    worse = np.flatnonzero((got == 0) & (m.correct[:, -1] == 1))
+    worse = np.flatnonzero(np.isin(m.item_ids, items_worse_than_large(m, point.thresholds)))
     answers = result.outcomes.set_index(["item_id", "tier"])["answer"]
     out = []
     for i in worse:
@@ -78,10 +76,10 @@ def worse_items(result: SweepResult, point: FrontierPoint, questions: Mapping[st
 
 def points_table(result: SweepResult) -> pd.DataFrame:
     """Every point (clouds and references) for display and CSV export: one column per threshold and share."""
-    front = {id(p) for p in (*result.shared_front, *result.per_tier_front)}
+    points = (*result.per_tier, *result.shared, *result.references)
     rows = []
-    for p in (*result.per_tier, *result.shared, *result.references):
-        row: dict[str, object] = {"kind": p.kind, "label": p.label, "on_front": id(p) in front}
+    for p, front in zip(points, on_front(result, points), strict=True):
+        row: dict[str, object] = {"kind": p.kind, "label": p.label, "on_front": front}
         for t, v in zip(result.tiers[:-1], p.thresholds or (None,) * (len(result.tiers) - 1), strict=True):
             row[f"threshold_{t}"] = v
         row.update({"accuracy": p.accuracy, "n_graded": p.n_graded, "cost_per_1k": p.cost_per_1k,

@@ -53,8 +53,12 @@ def test_operating_point_numbers_and_worse_items() -> None:
     worse = worse_items(result, point)
     assert (worse["answered_by"] != "large").all()
     assert set(worse.columns) >= {"item_id", "answer", "large_answer"}
+    from cascade_core.frontier import items_worse_than_large
+
+    assert len(worse) and list(worse["item_id"]) == list(items_worse_than_large(result.matrix, point.thresholds))
     table = points_table(result)
     assert {"threshold_small", "threshold_mid", "share_large", "savings_vs_large"} <= set(table.columns)
+    assert table["on_front"].sum() == len(result.per_tier_front) + len(result.shared_front)
 
 
 def test_save_reopen_compare_and_export(tmp_path) -> None:
