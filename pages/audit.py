@@ -29,6 +29,7 @@ from cascade_core.audit import (
     trend_figure,
 )
 from ui.state import get_config, get_runtime, get_store
+from ui.text import md_escape
 
 store = get_store()
 store.refresh_views()  # pick up runs appended by API servers since the last render
@@ -64,7 +65,8 @@ with st.expander("Run a new audit", expanded=audits.empty, icon=":material/gavel
         include = cols[4].checkbox("Re-audit answers audited before")
         submitted = st.form_submit_button("Run audit", type="primary", icon=":material/play_arrow:")
     simulated = " (simulated)" if judge_config.is_embedded else ""
-    st.caption(f"Judge: `{judge_config.model}` (tier '{judge_config.name}'){simulated}. Samples answers of the "
+    model = "".join(ch for ch in judge_config.model if ch not in "`\r\n")  # a code span shows it literally
+    st.caption(f"Judge: `{model}` (tier '{md_escape(judge_config.name)}'){simulated}. Samples answers of the "
                "query and api sources, stratified by tier, confidence level and category.")
     if submitted:
         params = AuditParams(since=timedelta(days=int(days)), sample=int(sample), seed=int(seed),
@@ -123,8 +125,8 @@ elif result.above_alert:
                icon=":material/warning:")
 elif share.n:
     st.success(f"Below the alert line ({alert_rate:.0%}).", icon=":material/check_circle:")
-if report.recommendation is not None:
-    st.info(report.recommendation.text, icon=":material/tune:")
+if report.recommendation is not None:  # holds tier, sweep and dataset names: text, not markup
+    st.info(md_escape(report.recommendation.text), icon=":material/tune:")
 
 st.subheader("Trend by week")
 st.plotly_chart(trend_figure(report.trend, alert_rate), key="audit_trend")
@@ -173,13 +175,14 @@ else:
     with st.container(border=True):
         st.caption("Question")
         st.text(_text(picked["question"]))
-        st.caption(f"Accepted answer (tier {picked['tier_name']}, confidence {_num(picked['confidence'])}, "
+        st.caption(f"Accepted answer (tier {md_escape(_text(picked['tier_name']))}, "
+                   f"confidence {_num(picked['confidence'])}, "
                    f"threshold {_num(picked['threshold'])})")
         st.text(_text(picked["answer"]))
         if _text(picked["gold"]):
             st.caption("Gold answer")
             st.text(_text(picked["gold"]))
-        st.caption(f"Judge verdict: {picked['verdict']}")
+        st.caption(f"Judge verdict: {md_escape(_text(picked['verdict']))}")
         st.text(_text(picked["rationale"]))
         agree_col, disagree_col, trace_col = st.columns(3)
         key = f"{audit_id}_{picked['run_id']}_{picked['step_index']}"

@@ -69,3 +69,24 @@ def test_page_runs_an_audit_on_the_embedded_simulator(store_path: Path) -> None:
     flagged = next(m for m in app.metric if m.label == "Flagged / audited")
     assert flagged.value == "10 / 10"  # every answer "4" is wrong against its gold, and was accepted at 0.75
     assert any("Simulated" in m.value for m in app.markdown)
+
+
+def test_names_in_the_recommendation_and_review_render_as_text(store_path: Path) -> None:
+    """Tier names (and sweep or dataset names) reach st.info / st.caption, which render Markdown: escaped."""
+    hostile = "[evil](http://x.test) **bold** <b>"
+    with Store(store_path) as store:
+        [audit_id] = seed_audits(store, 1, wrong_share=0.5)
+        store.execute("UPDATE audit_items SET tier_name = ? WHERE audit_id = ?", [hostile, audit_id])
+    app = render()
+    [rec] = [i.value for i in app.info if "threshold from" in i.value]
+    assert "\\[evil\\]\\(http\\:" in rec and "\\*\\*bold\\*\\*" in rec and "[evil](" not in rec
+    [caption] = [c.value for c in app.caption if c.value.startswith("Accepted answer")]
+    assert "\\[evil\\]" in caption and "[evil](" not in caption
+
+
+def test_markdown_report_cells_are_literal_text() -> None:
+    from cascade_core.audit.report import _cell, md_text
+
+    assert _cell("a | b <img src=x onerror=alert(1)> ![i](http://x) [l](y) `code` \\ end") == (
+        "a \\| b \\<img src=x onerror=alert(1)\\> \\!\\[i\\](http://x) \\[l\\](y) \\`code\\` \\\\ end")
+    assert md_text("plain text, 3.5% of 40") == "plain text, 3.5% of 40"

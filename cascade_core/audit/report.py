@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 import pandas as pd
@@ -16,12 +17,22 @@ def pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
+# Characters that would make text in a Markdown report act as markup: table cells (|), raw HTML (< >), links
+# and images ([ ] !), code spans (`), and the backslash that escapes them.
+_MD_SPECIAL = re.compile(r"([\\|<>\[\]!`])")
+
+
+def md_text(text: str) -> str:
+    """Untrusted text (questions, answers, rationales, names) as literal text in the Markdown report."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
 def _cell(value: Any, limit: int = 160) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     text = " ".join(str(value).split())
     text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return text.replace("|", "\\|")
+    return md_text(text)
 
 
 def _table(frame: pd.DataFrame) -> list[str]:
@@ -86,8 +97,8 @@ def headline(report: AuditReport) -> list[str]:
 
 def to_markdown(report: AuditReport) -> str:
     r = report.result
-    out = [f"# Overconfidence audit {report.audit_id}", ""]
-    out += [f"- {line}" for line in headline(report)]
+    out = [f"# Overconfidence audit {md_text(report.audit_id)}", ""]
+    out += [f"- {md_text(' '.join(line.split()))}" for line in headline(report)]  # names, sweep text
     for label, column in GROUP_COLUMNS.items():
         out += ["", f"## By {label}", "", *_table(_rates(r.by_group[label], column))]
     trend = report.trend.assign(week=[f"{w:%Y-%m-%d}" for w in report.trend["week"]]) if not report.trend.empty \
