@@ -11,7 +11,7 @@ import streamlit as st
 
 from cascade_core.audit import (
     AuditParams,
-    audit_items,
+    AuditReport,
     audit_label,
     flagged_display,
     group_figure,
@@ -22,6 +22,7 @@ from cascade_core.audit import (
     make_judge,
     rate_display,
     record_review,
+    report_stamp,
     review_label,
     review_queue,
     run_audit,
@@ -52,6 +53,15 @@ def _text(value: Any) -> str:
 
 def _num(value: Any) -> str:
     return "?" if value is None or pd.isna(value) else f"{float(value):.2f}"
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _load_report(_store: Any, store_path: str, audit_id: str, alert_rate: float, thresholds: tuple[float, ...],
+                 tier_names: tuple[str, ...], stamp: Any) -> AuditReport:
+    """The report, computed once per (audit, alert line, config, reviews / audits / latest sweep as stamped):
+    reruns (a click, a selection) reuse it instead of re-reading the audit and its window."""
+    return load_report(_store, audit_id, alert_rate=alert_rate, thresholds=list(thresholds),
+                       tier_names=list(tier_names))
 
 
 audits = list_audits(store)
@@ -96,8 +106,8 @@ if row["status"] != "done":
 
 alert_rate = st.number_input("Alert line (overconfidence rate)", min_value=0.0, max_value=1.0, step=0.01,
                              value=float(row["alert_rate"]), key=f"alert_{audit_id}")
-report = load_report(store, audit_id, alert_rate=alert_rate, thresholds=config.thresholds,
-                     tier_names=[t.name for t in config.tiers])
+report = _load_report(store, str(store.path.resolve()), audit_id, float(alert_rate), tuple(config.thresholds),
+                      tuple(t.name for t in config.tiers), report_stamp(store, audits))
 result, share = report.result, report.result.overconfidence
 if row["simulated"]:
     st.badge("Simulated: the judged answers and the judge come from the embedded simulator",
@@ -164,7 +174,7 @@ review_cols[1].metric("Agreement with the judge", "n/a" if agreement.rate.rate i
                       help=f"95%: {agreement.rate.low:.0%} – {agreement.rate.high:.0%}" if agreement.n else None)
 review_cols[2].metric("Cohen's kappa", "n/a" if agreement.kappa is None else f"{agreement.kappa:.2f}",
                       help=agreement.note or "judge vs reviewer labels, over every audit")
-queue = review_queue(audit_items(store, audit_id))
+queue = review_queue(report.items)
 if queue.empty:
     st.caption("Nothing judged yet to review.")
 else:

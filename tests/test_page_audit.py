@@ -90,3 +90,30 @@ def test_markdown_report_cells_are_literal_text() -> None:
     assert _cell("a | b <img src=x onerror=alert(1)> ![i](http://x) [l](y) `code` \\ end") == (
         "a \\| b \\<img src=x onerror=alert(1)\\> \\!\\[i\\](http://x) \\[l\\](y) \\`code\\` \\\\ end")
     assert md_text("plain text, 3.5% of 40") == "plain text, 3.5% of 40"
+
+
+def test_reruns_reuse_the_report_and_read_items_once(store_path: Path, monkeypatch) -> None:
+    """A render reads the audit's items once and the window through the slim query only; a rerun with nothing
+    changed reads neither; a review (it changes agreement and the queue) recomputes the report."""
+    from cascade_core.store import audits as audit_sql
+
+    with Store(store_path) as store:
+        seed_audits(store, 1, wrong_share=0.5)  # above the alert line: a recommendation reads the window
+    calls: dict[str, int] = {}
+    for name in ("audit_items", "accepted_steps", "accepted_confidences"):
+        real = getattr(audit_sql, name)
+
+        def counting(*args, _real=real, _name=name, **kwargs):
+            calls[_name] = calls.get(_name, 0) + 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(audit_sql, name, counting)
+    app = render()
+    assert any("threshold from" in i.value for i in app.info)
+    assert calls == {"audit_items": 1, "accepted_confidences": 1}
+    app.run()  # a rerun with nothing changed
+    assert not app.exception and calls == {"audit_items": 1, "accepted_confidences": 1}
+    next(b for b in app.button if b.label == "Agree with the judge").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert next(m for m in app.metric if m.label == "Reviews").value == "1"
+    assert calls == {"audit_items": 2, "accepted_confidences": 2}

@@ -14,6 +14,7 @@ from cascade_core.audit.service import (
     list_audits,
     load_report,
     record_review,
+    report_stamp,
     run_audit,
 )
 from cascade_core.audit.stats import Agreement, Proportion, cohen_kappa, proportion, wilson_interval
@@ -56,6 +57,7 @@ __all__ = [
     "rate_display",
     "recommend",
     "record_review",
+    "report_stamp",
     "review_label",
     "review_queue",
     "run_audit",

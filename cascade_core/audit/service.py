@@ -32,6 +32,7 @@ class AuditReport:
     trend: pd.DataFrame
     agreement: Agreement
     recommendation: Recommendation | None
+    items: pd.DataFrame  # the audit's items with their reviews (the page's review queue reads these)
 
     @property
     def audit_id(self) -> str:
@@ -67,13 +68,14 @@ def load_report(store: Store, audit_id: str, *, alert_rate: float | None = None,
         raise ValueError(f"no audit with id {audit_id!r}")
     if alert_rate is not None:
         audit = {**audit, "alert_rate": alert_rate}
-    result = summarise(audit, sql.audit_items(store, audit_id))
+    items = sql.audit_items(store, audit_id)
+    result = summarise(audit, items)
     recommendation = None
     if result.above_alert and not result.flagged.empty:
         sources = json.loads(audit["sources"])
         start = pd.Timestamp(audit["window_start"]).to_pydatetime()
         end = pd.Timestamp(audit["window_end"]).to_pydatetime()
-        accepted = sql.accepted_steps(store, start, end, sources)
+        accepted = sql.accepted_confidences(store, start, end, sources)  # four columns, not the answers
         recommendation = recommend(result.flagged, accepted)
         if recommendation is not None:
             if thresholds and tier_names:  # the configured cascade: find the tier there by name
@@ -95,7 +97,16 @@ def load_report(store: Store, audit_id: str, *, alert_rate: float | None = None,
         trend=weekly_trend(sql.latest_judgements(store)),
         agreement=judge_agreement(sql.reviewed_verdicts(store)),
         recommendation=recommendation,
+        items=items,
     )
+
+
+def report_stamp(store: Store, audits: pd.DataFrame) -> tuple[object, ...]:
+    """What a loaded report depends on besides its arguments, cheaply: every audit's status and judged count
+    (the trend spans all audits), the reviews and the latest sweep. Equal stamps: the same report."""
+    rows = tuple(audits[["audit_id", "status", "judged", "flagged"]].itertuples(index=False, name=None)) \
+        if not audits.empty else ()
+    return rows, sql.report_inputs_stamp(store)
 
 
 def record_review(store: Store, audit_id: str, run_id: str, step_index: int, agrees: bool, *,

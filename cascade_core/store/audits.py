@@ -59,6 +59,15 @@ def accepted_volume(store: Store, start: datetime, end: datetime, sources: Seque
     return int(rows[0][0]), bool(rows[0][1])
 
 
+def accepted_confidences(store: Store, start: datetime, end: datetime, sources: Sequence[str]) -> pd.DataFrame:
+    """The slim form of accepted_steps for recommendations: tier_index, tier_name, confidence, threshold."""
+    return store.query_df(f"""
+        SELECT s.tier_index, s.tier_name, s.confidence, s.threshold
+        FROM all_steps s JOIN all_runs r USING (run_id)
+        WHERE s.decision = 'accepted' AND r.created_at >= ? AND r.created_at < ? AND r.source IN ({_in_list(sources)})
+    """, [start, end, *sources])
+
+
 def create_audit(store: Store, audit: dict[str, Any], items: pd.DataFrame) -> None:
     """Write the audit row and its pending items in one transaction."""
     frame = items.copy()
@@ -149,6 +158,14 @@ def reviewed_verdicts(store: Store) -> pd.DataFrame:
         FROM audit_reviews v JOIN audit_items i USING (audit_id, run_id, step_index)
         WHERE i.status = 'judged'
     """)
+
+
+def report_inputs_stamp(store: Store) -> tuple[Any, ...]:
+    """Cheap: what changes a loaded report besides the audits' own rows (the reviews, the latest sweep)."""
+    reviews = tuple(store.execute("SELECT count(*), max(reviewed_at) FROM audit_reviews")[0])
+    sweep = tuple(store.execute("SELECT count(*), max(created_at) FROM sweeps")[0]) if table_exists(store, "sweeps") \
+        else None
+    return reviews, sweep
 
 
 def table_exists(store: Store, name: str) -> bool:
