@@ -72,13 +72,12 @@ class Cascade:
         steps: list[Step] = []
         last = len(self.clients) - 1
         for index, client in enumerate(self.clients):
-            options = {"json_mode": signal == "self_rated", "logprobs": signal != "self_rated"}
-            call = yield client, answer_messages(question, signal), options
+            call = yield client, answer_messages(question, signal), answer_options(signal)
             confidence = read_confidence(signal, call)
             verify_call = None
             # The last tier always answers, so asking it to verify would be paid for and never used.
             if signal == "verify" and index < last and call.ok and confidence.answer is not None:
-                verify_call = yield client, verify_messages(question, confidence.answer), {"logprobs": True}
+                verify_call = yield client, verify_messages(question, confidence.answer), VERIFY_OPTIONS
                 confidence = parse_verify(verify_call, confidence.answer)
             steps.append(self._step(index, call, verify_call, confidence, limits))
             if steps[-1].decision in ("accepted", "final"):
@@ -160,6 +159,17 @@ class Cascade:
             return price_table_cost(tier, tokens_in, tokens_out), True
         prompt_chars = sum(len(m["content"]) for m in steps[0].call.messages) if steps else 0
         return price_table_cost(tier, prompt_chars // 4, 0), True
+
+
+def answer_options(signal: str) -> dict[str, bool]:
+    """Request options of a tier's answer call. The sweep's cache keys depend on these being the cascade's own.
+
+    Logprobs only for the logprob signal: verify reads them from its second call, and some endpoints reject
+    the option."""
+    return {"json_mode": signal == "self_rated", "logprobs": signal == "logprob"}
+
+
+VERIFY_OPTIONS: dict[str, bool] = {"json_mode": False, "logprobs": True}
 
 
 def read_confidence(signal: str, call: TierCall) -> Confidence:

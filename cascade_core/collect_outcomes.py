@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from cascade_core.call_cache import request_hash
-from cascade_core.cascade import Cascade, read_confidence
+from cascade_core.cascade import VERIFY_OPTIONS, Cascade, answer_options, read_confidence
 from cascade_core.client import TierClient
 from cascade_core.confidence import parse_verify
 from cascade_core.config import CascadeConfig
@@ -35,12 +35,12 @@ class Cell:
 def answer_request(client: TierClient, question: str, signal: str) -> tuple[list[dict[str, str]], dict[str, Any]]:
     """Messages and request parameters of a tier's answer call, exactly as the cascade sends them."""
     messages = answer_messages(question, signal)
-    return messages, client.request_params(messages, json_mode=signal == "self_rated", logprobs=signal != "self_rated")
+    return messages, client.request_params(messages, **answer_options(signal))
 
 
 def verify_request(client: TierClient, question: str, answer: str) -> tuple[list[dict[str, str]], dict[str, Any]]:
     messages = verify_messages(question, answer)
-    return messages, client.request_params(messages, json_mode=False, logprobs=True)
+    return messages, client.request_params(messages, **VERIFY_OPTIONS)
 
 
 def needs_verify(signal: str, call: TierCall, confidence: Confidence, *, last: bool) -> bool:
