@@ -148,7 +148,7 @@ def test_credentials_in_urls_and_keys_in_env_names_are_refused(tmp_path: Path) -
                               'base_url = "https://x.example/v1?api-key=abc"', 1)
     with pytest.raises(ConfigError, match="must not carry credentials"):
         load_config(write(tmp_path, with_query))
-    pasted = "nvapi-THIS-IS-A-PASTED-KEY-1234567890"
+    pasted = "nvapi-" + "THIS-IS-A-PASTED-KEY-1234567890"  # built up so no key-shaped literal is committed
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path, GOOD.replace('api_key_env = "NVIDIA_API_KEY"', f'api_key_env = "{pasted}"', 1)))
     assert "NAME of an environment variable" in str(err.value)
