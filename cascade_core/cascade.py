@@ -44,7 +44,7 @@ class Cascade:
     def run(self, question: str, *, item: Any = None, source: Source = "query", dataset: str | None = None,
             thresholds: list[float] | None = None) -> Trace:
         started = time.perf_counter()
-        trace = self._new_trace(question, item, source, dataset)
+        trace = self._new_trace(question, item, source, dataset, thresholds)
         walk = self._walk(question, self._thresholds(thresholds))
         try:
             client, messages, options = next(walk)
@@ -57,7 +57,7 @@ class Cascade:
     async def arun(self, question: str, *, item: Any = None, source: Source = "query", dataset: str | None = None,
                    thresholds: list[float] | None = None) -> Trace:
         started = time.perf_counter()
-        trace = self._new_trace(question, item, source, dataset)
+        trace = self._new_trace(question, item, source, dataset, thresholds)
         walk = self._walk(question, self._thresholds(thresholds))
         try:
             client, messages, options = next(walk)
@@ -91,14 +91,16 @@ class Cascade:
             raise ValueError(f"expected {len(self.clients) - 1} thresholds, got {len(limits)}")
         return limits
 
-    def _new_trace(self, question: str, item: Any, source: Source, dataset: str | None) -> Trace:
+    def _new_trace(self, question: str, item: Any, source: Source, dataset: str | None,
+                   thresholds: list[float] | None) -> Trace:
         return Trace(
             run_id=uuid.uuid4().hex,
             created_at=utc_now(),
             question=question,
             source=source,
             signal=self.config.signal,
-            config_fingerprint=self.fingerprint,
+            # A run with overridden thresholds is fingerprinted with the thresholds it used.
+            config_fingerprint=self.fingerprint if thresholds is None else self.config.fingerprint(thresholds),
             item_id=getattr(item, "id", None),
             dataset=dataset,
             category=getattr(item, "category", None),

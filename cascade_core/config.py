@@ -156,9 +156,16 @@ class CascadeConfig(BaseModel):
             data["signal"] = signal
         return validate_config(data, source="overrides")
 
-    def fingerprint(self) -> str:
-        """A short stable hash of what changes answers and costs (not the store path)."""
-        data = self.model_dump(exclude={"store_path", "price_source", "judge"})  # the judge grades, it never answers
+    def fingerprint(self, thresholds: list[float] | None = None) -> str:
+        """A short stable hash of what changes answers and costs: tiers, prices, signal, thresholds (`thresholds`
+        overrides the configured ones, as a run with overrides used them). Not the store, the judge (it grades,
+        never answers), retries, timeouts or the simulator's added latency (they change speed, not answers)."""
+        data = self.model_dump(exclude={"store_path", "price_source", "judge", "retry"})
+        for tier in data["tiers"]:
+            tier.pop("timeout")
+        data["simulator"].pop("latency_ms")
+        if thresholds is not None:
+            data["thresholds"] = [float(t) for t in thresholds]
         blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 

@@ -249,3 +249,10 @@ def test_escalations_do_not_count_a_failed_last_tier(simulator, runtime: Runtime
     trace = runtime.cascade.run("What is the capital of France?", thresholds=[0.0, 0.0])
     assert [s.decision for s in trace.steps] == ["escalated", "escalated", "error"]
     assert trace.escalations == 2
+
+
+def test_overridden_thresholds_are_fingerprinted(runtime: Runtime) -> None:
+    plain = runtime.cascade.run("What's 2+2?")
+    overridden = runtime.cascade.run("What's 2+2?", thresholds=[0.2, 0.2])
+    assert plain.config_fingerprint == runtime.config.fingerprint()
+    assert overridden.config_fingerprint == runtime.config.with_overrides(threshold=0.2).fingerprint()

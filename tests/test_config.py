@@ -162,3 +162,11 @@ def test_messages_are_not_noisy(tmp_path: Path) -> None:
     message = str(err.value)
     assert "Value error" not in message and "(top level)" not in message
     assert message.count("got") == 1
+
+
+def test_fingerprint_tracks_what_changes_answers_only() -> None:
+    config = default_config()
+    slower = config.model_copy(update={"retry": config.retry.model_copy(update={"max_retries": 9})})
+    assert slower.fingerprint() == config.fingerprint()  # retries change speed, not answers
+    assert config.fingerprint([0.5, 0.5]) == config.with_overrides(threshold=0.5).fingerprint()
+    assert config.fingerprint([0.5, 0.5]) != config.fingerprint()
