@@ -20,6 +20,19 @@ def ok(app: AppTest) -> AppTest:
 def render() -> AppTest:
     return ok(AppTest.from_file(PAGE, default_timeout=60).run())
 
+def import_file(path: Path, costs: str | None = None) -> AppTest:
+    """The page with the results file at `path` imported (and per-model costs typed in, when given)."""
+    app = render()
+    app.radio(key="sweep_source").set_value("Import recorded results")
+    ok(app.run())
+    app.text_input(key="sweep_results_path").set_value(str(path))
+    if costs is not None:
+        app.text_area(key="sweep_costs").set_value(costs)
+    app.button(key="sweep_import").click()
+    ok(app.run())
+    return app
+
+
 
 def metric(app: AppTest, label: str) -> str:
     return next(m.value for m in app.metric if m.label == label)
@@ -66,13 +79,7 @@ def test_import_without_confidence_says_why_there_is_no_curve(store_path: Path, 
     path = tmp_path / "wide.csv"
     pd.DataFrame({"id": ["q1", "q2", "q3", "q4"], "small": [True, False, True, False],
                   "large": [True, True, True, False]}).to_csv(path, index=False)
-    app = render()
-    app.radio(key="sweep_source").set_value("Import recorded results")
-    ok(app.run())
-    app.text_input(key="sweep_results_path").set_value(str(path))
-    app.text_area(key="sweep_costs").set_value("small=0.0001\nlarge=0.001")
-    app.button(key="sweep_import").click()
-    ok(app.run())
+    app = import_file(path, costs="small=0.0001\nlarge=0.001")
     assert any("no cascade curve" in i.value for i in app.info)
     assert not app.metric  # no operating point without a curve
     refs = app.dataframe[0].value
@@ -84,12 +91,7 @@ def test_import_errors_and_hostile_text_render_as_text(store_path: Path, tmp_pat
     path = tmp_path / "long.csv"
     pd.DataFrame({"item_id": ["a", "a"], "model": [hostile, "large"], "correct": ["maybe", "true"],
                   "cost": [0.1, 0.2]}).to_csv(path, index=False)
-    app = render()
-    app.radio(key="sweep_source").set_value("Import recorded results")
-    ok(app.run())
-    app.text_input(key="sweep_results_path").set_value(str(path))
-    app.button(key="sweep_import").click()
-    ok(app.run())
+    app = import_file(path)
     assert [e.value for e in app.error] == ["Import failed"]
     assert "maybe" in app.text[0].value  # the message names the bad value, shown as plain text
 
@@ -107,12 +109,7 @@ def _long_with_phase(tmp_path: Path) -> Path:
 
 
 def test_import_split_on_a_named_column(store_path: Path, tmp_path: Path) -> None:
-    app = render()
-    app.radio(key="sweep_source").set_value("Import recorded results")
-    ok(app.run())
-    app.text_input(key="sweep_results_path").set_value(str(_long_with_phase(tmp_path)))
-    app.button(key="sweep_import").click()
-    ok(app.run())
+    app = import_file(_long_with_phase(tmp_path))
     app.text_input(key="sweep_split").set_value("phase")  # a column not named split/fold: re-imported as the split
     ok(app.run())
     assert not app.error, [e.value for e in app.error]
@@ -150,11 +147,6 @@ def test_html_export_is_built_only_when_downloaded(store_path: Path, tmp_path: P
     built: list[int] = []
     real = cascade_core.figure_html
     monkeypatch.setattr(cascade_core, "figure_html", lambda fig: built.append(1) or real(fig))
-    app = render()
-    app.radio(key="sweep_source").set_value("Import recorded results")
-    ok(app.run())
-    app.text_input(key="sweep_results_path").set_value(str(_long_with_phase(tmp_path)))
-    app.button(key="sweep_import").click()
-    ok(app.run())
+    app = import_file(_long_with_phase(tmp_path))
     ok(app.run())
     assert app.get("download_button") and not built  # rendered, never built on a rerun
