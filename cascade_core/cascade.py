@@ -100,7 +100,8 @@ class Cascade:
             source=source,
             signal=self.config.signal,
             # A run with overridden thresholds is fingerprinted with the thresholds it used.
-            config_fingerprint=self.fingerprint if thresholds is None else self.config.fingerprint(thresholds),
+            config_fingerprint=(self.fingerprint if thresholds is None or list(thresholds) == self.config.thresholds
+                                else self.config.fingerprint(thresholds)),
             item_id=getattr(item, "id", None),
             dataset=dataset,
             category=getattr(item, "category", None),
