@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cascade_core import ConfigError, StoreError
+from cascade_core.cascade import ConfigError
+from cascade_core.store import StoreError
 from ui.state import get_config, get_store
 
 # An emoji favicon is drawn locally; a :material/...: one is fetched from fonts.gstatic.com (breaks offline).

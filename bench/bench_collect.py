@@ -24,11 +24,13 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
-from cascade_core import Store, default_config, load_bundled  # noqa: E402
-from cascade_core.collect import collect  # noqa: E402
-from cascade_core.config import CascadeConfig, SimulatorConfig  # noqa: E402
-from cascade_core.datasets import Dataset  # noqa: E402
-from cascade_core.ports import free_port  # noqa: E402
+from cascade_core.cascade import default_config  # noqa: E402
+from cascade_core.cascade.config import CascadeConfig, SimulatorConfig  # noqa: E402
+from cascade_core.datasets import load_bundled  # noqa: E402
+from cascade_core.datasets.loader import Dataset  # noqa: E402
+from cascade_core.store import Store  # noqa: E402
+from cascade_core.sweep.collect import collect  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 
 def start_process(latency_ms: float) -> tuple[subprocess.Popen, str]:
@@ -79,7 +81,7 @@ def sdk_ceiling(url: str, calls: int, concurrency: int) -> float:
 
     import openai
 
-    from cascade_core.prompts import answer_messages
+    from cascade_core.cascade.prompts import answer_messages
 
     async def run() -> float:
         client = openai.AsyncOpenAI(base_url=url, api_key="not-needed", max_retries=0)

@@ -17,8 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cascade_core import RunLogger, Store, default_config, load_bundled, open_runtime
-from cascade_core.cascade import Cascade
+from cascade_core.cascade import default_config, open_runtime
+from cascade_core.cascade.walk import Cascade
+from cascade_core.datasets import load_bundled
+from cascade_core.store import RunLogger, Store
 
 
 def pct(values: list[float], q: float) -> float:

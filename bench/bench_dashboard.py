@@ -23,11 +23,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cascade_core import (  # noqa: E402 - after the sys.path line, so the script runs from anywhere
+from cascade_core.store import (  # noqa: E402
     RunFilter,
     RunSort,
     Store,
-    compute_overview,
     count_runs,
     export_runs,
     final_tier_options,
@@ -35,6 +34,7 @@ from cascade_core import (  # noqa: E402 - after the sys.path line, so the scrip
     time_bounds,
     window_bounds,
 )
+from cascade_core.views import compute_overview  # noqa: E402
 
 NEWEST = datetime(2026, 11, 20, 12, 0, 0)
 TIERS = "['small', 'mid', 'large']"

@@ -19,11 +19,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cascade_core.frontier import evaluate, per_tier_points, per_tier_thresholds, shared_threshold_points
-from cascade_core.frontier_naive import evaluate_loop, evaluate_per_setting
-from cascade_core.outcomes import OutcomeMatrix
-from cascade_core.pareto import pareto_front
-from cascade_core.references import reference_points
+from cascade_core.sweep.frontier import evaluate, per_tier_points, per_tier_thresholds, shared_threshold_points
+from cascade_core.sweep.outcomes import OutcomeMatrix
+from cascade_core.sweep.pareto import pareto_front
+from cascade_core.sweep.references import reference_points
+from tests.frontier_naive import evaluate_loop, evaluate_per_setting
 
 N_ITEMS, SEED = 100_000, 0
 LOOP_SUBSET, NUMPY_SUBSET = 5, 300  # settings timed for the slow variants

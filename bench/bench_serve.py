@@ -29,8 +29,9 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cascade_core import Store, load_bundled  # noqa: E402
-from cascade_core.ports import free_port  # noqa: E402
+from cascade_core.datasets import load_bundled  # noqa: E402
+from cascade_core.store import Store  # noqa: E402
+from tests.ports import free_port  # noqa: E402
 
 
 def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:

@@ -1,5 +1,5 @@
 import sys
 
-from cascade_core.cli import main
+from cascade_core.cli.main import main
 
 sys.exit(main())

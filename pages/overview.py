@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cascade_core import WINDOWS, compute_overview, format_usd, spend_by_bucket, tier_mix_by_bucket
-from ui.charts import spend_chart, tier_mix_chart
+from cascade_core.figures.overview import spend_chart, tier_mix_chart
+from cascade_core.store import WINDOWS
+from cascade_core.views import compute_overview, format_usd, spend_by_bucket, tier_mix_by_bucket
 from ui.state import get_store
 from ui.text import md_escape
 

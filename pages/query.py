@@ -6,7 +6,7 @@ import time
 
 import streamlit as st
 
-from cascade_core import QueryOverrides, QueryResult, run_query
+from cascade_core.cascade import QueryOverrides, QueryResult, run_query
 from ui.state import get_bundled, get_config, get_runtime, get_store
 from ui.text import md_escape
 from ui.trace import render_trace

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cascade_core import count_runs, export_bytes, final_tier_options, runs_page, time_bounds
+from cascade_core.store import count_runs, export_bytes, final_tier_options, runs_page, time_bounds
 from ui.run_filters import filter_choice, filter_widgets, pager, sort_widgets
 from ui.state import get_store
 from ui.trace import render_trace

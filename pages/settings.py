@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from cascade_core import check_connection, human_bytes, store_info, tier_rows
+from cascade_core.views import check_connection, human_bytes, store_info, tier_rows
 from ui.state import get_config, get_runtime
 from ui.text import md_escape
 

@@ -6,26 +6,22 @@ import tempfile
 
 import streamlit as st
 
-from cascade_core import (
+from cascade_core.datasets import load_bundled, load_dataset
+from cascade_core.figures import comparison_figure, figure_html, frontier_figure, reliability_figure
+from cascade_core.sweep import (
     OutcomeError,
     ResultsImportError,
     SweepJob,
     SweepMeta,
     SweepSettings,
     analyse,
-    comparison_figure,
-    figure_html,
-    frontier_figure,
     import_results,
     list_saved,
-    load_bundled,
-    load_dataset,
-    reliability_figure,
     reopen,
     save_result,
     saved_points,
 )
-from cascade_core.sweep_view import (
+from cascade_core.views.sweep import (
     FRONTS,
     cached_point_label,
     calibration_table,

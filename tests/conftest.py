@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cascade_core.config import SimulatorConfig
+from cascade_core.cascade.config import SimulatorConfig
 from cascade_core.simulator import EmbeddedSimulator
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from cascade_core import Confidence, Step, TierCall, Trace
+from cascade_core.cascade import Confidence, Step, TierCall, Trace
 
 TIERS = [("small", "sim-llama-3.1-8b"), ("mid", "sim-llama-3.1-70b"), ("large", "sim-llama-3.1-405b")]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from cascade_core import CascadeConfig, Dataset, Item, default_config
-from cascade_core.config import RetryConfig
+from cascade_core.cascade import CascadeConfig, default_config
+from cascade_core.cascade.config import RetryConfig
+from cascade_core.datasets import Dataset, Item
 
 FAST_RETRY = RetryConfig(max_retries=2, backoff_base=0.001, backoff_max=0.01, retry_after_max=0.5)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from cascade_core import default_config
 from cascade_core.audit import judge_messages, judge_tier, neutralise, parse_judge_reply
-from cascade_core.config import TierConfig
-from cascade_core.prompts import JUDGE_GOLD_RUBRIC, JUDGE_OPEN_RUBRIC, JUDGE_SYSTEM
+from cascade_core.cascade import default_config
+from cascade_core.cascade.config import TierConfig
+from cascade_core.cascade.prompts import JUDGE_GOLD_RUBRIC, JUDGE_OPEN_RUBRIC, JUDGE_SYSTEM
 
 
 @pytest.mark.parametrize(("reply", "verdict", "clean"), [

@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cascade_core import Store
 from cascade_core.audit import (
     AuditParams,
     audit_items,
@@ -22,6 +21,7 @@ from cascade_core.audit import (
     to_markdown,
 )
 from cascade_core.audit.recommend import recommend, sweep_cost_note
+from cascade_core.store import Store
 from tests.factories import hours_ago, make_trace
 from tests.test_audit_support import OfflineJudge, log_week, seed_audits
 

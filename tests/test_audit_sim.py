@@ -11,12 +11,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cascade_core import CascadeConfig, Runtime, Store, build_runtime, default_config, load_bundled
 from cascade_core.audit import AuditParams, judge_audit, load_report, make_judge, start_audit
-from cascade_core.cli import main
-from cascade_core.config import RetryConfig, SimulatorConfig
-from cascade_core.prompts import JUDGE_SYSTEM
+from cascade_core.cascade import CascadeConfig, Runtime, build_runtime, default_config
+from cascade_core.cascade.config import RetryConfig, SimulatorConfig
+from cascade_core.cascade.prompts import JUDGE_SYSTEM
+from cascade_core.cli.main import main
+from cascade_core.datasets import load_bundled
 from cascade_core.simulator import EmbeddedSimulator
+from cascade_core.store import Store
 from cascade_core.store import audits as audit_sql
 from tests.factories import make_trace
 

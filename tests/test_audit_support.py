@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from cascade_core import RetryConfig, Store, TierCall, TierClient, default_config
 from cascade_core.audit import AuditParams, Judge, JudgeReply, judge_audit, start_audit
+from cascade_core.cascade import RetryConfig, TierCall, TierClient, default_config
+from cascade_core.store import Store
 from tests.factories import hours_ago, make_trace
 
 CATEGORIES = ("factual", "arithmetic", "reasoning", None)

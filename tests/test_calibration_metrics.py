@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cascade_core.calibration import (
+from cascade_core.sweep.calibration import (
     auroc,
     average_ranks,
     calibration_report,
@@ -16,9 +16,9 @@ from cascade_core.calibration import (
     reliability_bins,
     top_confidence_share_of_wrong,
 )
-from cascade_core.frontier import FrontierPoint
-from cascade_core.metrics import aiq, apgr, cost_to_recover, non_decreasing_hull, summary_metrics
-from cascade_core.outcomes import OutcomeMatrix
+from cascade_core.sweep.frontier import FrontierPoint
+from cascade_core.sweep.outcomes import OutcomeMatrix
+from cascade_core.sweep.summary_metrics import aiq, apgr, cost_to_recover, non_decreasing_hull, summary_metrics
 
 NAN = float("nan")
 

@@ -9,16 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cascade_core import (
-    CascadeConfig,
-    Runtime,
-    Store,
-    TierConfig,
-    build_runtime,
-    default_config,
-    load_bundled,
-)
-from cascade_core.config import RetryConfig
+from cascade_core.cascade import CascadeConfig, Runtime, TierConfig, build_runtime, default_config
+from cascade_core.cascade.config import RetryConfig
+from cascade_core.datasets import load_bundled
+from cascade_core.store import Store
 
 FAST_RETRY = RetryConfig(max_retries=3, backoff_base=0.001, backoff_max=0.01, retry_after_max=1.0)
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cascade_core import Store
+from cascade_core.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +38,7 @@ def test_query_prints_trace_and_logs_the_run(tmp_path: Path) -> None:
 
 
 def test_bundled_question_is_graded(tmp_path: Path) -> None:
-    from cascade_core import load_bundled
+    from cascade_core.datasets import load_bundled
 
     item = load_bundled().items[0]
     done = cli("query", item.question, "--json", store=tmp_path / "s.duckdb")

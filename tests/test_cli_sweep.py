@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cascade_core import Store
-from cascade_core.cli import main
+from cascade_core.cli.main import main
+from cascade_core.store import Store
 from cascade_core.store.sweeps import cache_stats
 from tests.sweep_support import config_toml
 

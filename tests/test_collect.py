@@ -7,13 +7,14 @@ import threading
 import numpy as np
 import pytest
 
-from cascade_core import Store, load_bundled
-from cascade_core.call_cache import request_hash
-from cascade_core.collect import collect
-from cascade_core.frontier import evaluate
-from cascade_core.outcomes import to_matrix
+from cascade_core.datasets import load_bundled
+from cascade_core.store import Store
 from cascade_core.store.sweeps import cache_stats
-from cascade_core.sweep_runs import log_sweep_runs
+from cascade_core.sweep.call_cache import request_hash
+from cascade_core.sweep.collect import collect
+from cascade_core.sweep.frontier import evaluate
+from cascade_core.sweep.outcomes import to_matrix
+from cascade_core.sweep.replay_runs import log_sweep_runs
 from tests.sweep_support import sim_config
 
 
@@ -117,7 +118,7 @@ def test_verify_signal_never_verifies_the_last_tier(fresh_simulator, store: Stor
     large = out[out["tier"] == config.tiers[-1].name]
     assert large["confidence"].isna().all()
     large_answers = kinds[(kinds["tier_name"] == config.tiers[-1].name) & (kinds["kind"] == "answer")]
-    from cascade_core.references import reference_points
+    from cascade_core.sweep.references import reference_points
 
     always_large = reference_points(to_matrix(out))[-2]
     assert always_large.cost_per_1k == pytest.approx(large_answers["cost"].sum() / n * 1000, rel=1e-12)
@@ -131,7 +132,7 @@ def test_replayed_runs_charge_every_invoked_tier_like_the_frontier(fresh_simulat
     sim = fresh_simulator()
     config = sim_config(sim, thresholds=[0.75, 0.5])
     result = collect(load_bundled(), config, urls(config), store, limit=60)
-    from cascade_core.client import TierClient
+    from cascade_core.cascade.client import TierClient
 
     clients = [TierClient(t, t.base_url, config.retry) for t in config.tiers]
     calls_before = sim.stats()["total"]
@@ -181,7 +182,7 @@ def test_cached_billed_costs_are_kept(fresh_simulator, store: Store) -> None:
 
 
 def test_cache_endpoint_drops_credentials_before_hashing_and_storing(fresh_simulator, store: Store) -> None:
-    from cascade_core.call_cache import cache_endpoint, safe_endpoint
+    from cascade_core.sweep.call_cache import cache_endpoint, safe_endpoint
 
     url = "https://alice:sk-in-userinfo@api.example.com:8443/v1?api_key=sk-in-query#frag"
     assert safe_endpoint(url) == "https://api.example.com:8443/v1"

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from cascade_core import TierCall, parse_logprob, parse_self_rated, parse_verify
+from cascade_core.cascade import TierCall, parse_logprob, parse_self_rated, parse_verify
 
 
 @pytest.mark.parametrize(

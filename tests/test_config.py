@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cascade_core import ConfigError, default_config, load_config
+from cascade_core.cascade import ConfigError, default_config, load_config
 
 GOOD = """
 signal = "self_rated"

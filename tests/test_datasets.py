@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from cascade_core.datasets import BUNDLED_DATASET_PATH, Dataset, DatasetError, Item, load_bundled, load_dataset
-from cascade_core.grading import grade
+from cascade_core.cascade.grading import grade
+from cascade_core.datasets.loader import BUNDLED_DATASET_PATH, Dataset, DatasetError, Item, load_bundled, load_dataset
 
 CATEGORIES = {"factual", "arithmetic", "classification", "reasoning", "multistep"}
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cascade_core.frontier import (
+from cascade_core.sweep.frontier import (
     FrontierPoint,
     answer_tiers,
     evaluate,
@@ -17,8 +17,7 @@ from cascade_core.frontier import (
     per_tier_thresholds,
     shared_threshold_points,
 )
-from cascade_core.frontier_naive import evaluate_loop, evaluate_per_setting
-from cascade_core.outcomes import (
+from cascade_core.sweep.outcomes import (
     OUTCOME_COLUMNS,
     OutcomeError,
     OutcomeMatrix,
@@ -26,9 +25,10 @@ from cascade_core.outcomes import (
     to_matrix,
     validate_outcomes,
 )
-from cascade_core.pareto import pareto_front, points_frame
-from cascade_core.recommend import recommend, split_masks
-from cascade_core.references import reference_points, versus_reference
+from cascade_core.sweep.pareto import pareto_front, points_frame
+from cascade_core.sweep.recommend import recommend, split_masks
+from cascade_core.sweep.references import reference_points, versus_reference
+from tests.frontier_naive import evaluate_loop, evaluate_per_setting
 
 NAN = float("nan")
 TIERS = ("s", "m", "l")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cascade_core.grading import extract_choice, grade, normalise_text, parse_number
+from cascade_core.cascade.grading import extract_choice, grade, normalise_text, parse_number
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ def test_grade_unknown_type() -> None:
 
 
 def test_a_negated_span_is_not_a_match() -> None:
-    from cascade_core.grading import grade as grade_text
+    from cascade_core.cascade.grading import grade as grade_text
 
     assert grade_text("It is Paris", "Paris", "text")
     assert not grade_text("not Paris", "Paris", "text")

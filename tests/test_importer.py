@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cascade_core.frontier import per_tier_points, shared_threshold_points
-from cascade_core.import_columns import ResultsImportError
-from cascade_core.importer import import_results
-from cascade_core.outcomes import OUTCOME_COLUMNS, has_confidence, to_matrix
-from cascade_core.pareto import pareto_front, points_frame
-from cascade_core.references import reference_points
+from cascade_core.sweep.frontier import per_tier_points, shared_threshold_points
+from cascade_core.sweep.import_columns import ResultsImportError
+from cascade_core.sweep.importer import import_results
+from cascade_core.sweep.outcomes import OUTCOME_COLUMNS, has_confidence, to_matrix
+from cascade_core.sweep.pareto import pareto_front, points_frame
+from cascade_core.sweep.references import reference_points
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 ROUTELLM = DATASETS / "routellm"

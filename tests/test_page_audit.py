@@ -7,7 +7,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from cascade_core import Store
+from cascade_core.store import Store
 from tests.test_audit_support import seed_audits
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "audit.py")
@@ -52,7 +52,7 @@ def test_page_with_many_weeks_and_a_review(store_path: Path) -> None:
 
 
 def test_page_runs_an_audit_on_the_embedded_simulator(store_path: Path) -> None:
-    from cascade_core import load_bundled
+    from cascade_core.datasets import load_bundled
     from tests.factories import make_trace
 
     items = [i for i in load_bundled().items if i.answer_type == "number" and i.gold.strip() != "4"][:12]

@@ -117,10 +117,10 @@ def test_import_split_on_a_named_column(store_path: Path, tmp_path: Path) -> Non
 
 
 def test_reopened_sweep_keeps_its_saved_settings_and_analysis(store_path: Path, tmp_path: Path) -> None:
-    from cascade_core import Store
-    from cascade_core.importer import import_results
-    from cascade_core.sweep import SweepSettings, analyse
-    from cascade_core.sweep_store import SweepMeta, save_result
+    from cascade_core.store import Store
+    from cascade_core.sweep.analysis import SweepSettings, analyse
+    from cascade_core.sweep.importer import import_results
+    from cascade_core.sweep.saved import SweepMeta, save_result
 
     outcomes = import_results(_long_with_phase(tmp_path)).outcomes
     settings = SweepSettings(target=0.9, split=0.3, seed=5, shared_steps=51, per_tier_steps=11)
@@ -142,11 +142,11 @@ def test_reopened_sweep_keeps_its_saved_settings_and_analysis(store_path: Path, 
 
 
 def test_html_export_is_built_only_when_downloaded(store_path: Path, tmp_path: Path, monkeypatch) -> None:
-    import cascade_core
+    import cascade_core.figures
 
     built: list[int] = []
-    real = cascade_core.figure_html
-    monkeypatch.setattr(cascade_core, "figure_html", lambda fig: built.append(1) or real(fig))
+    real = cascade_core.figures.figure_html
+    monkeypatch.setattr(cascade_core.figures, "figure_html", lambda fig: built.append(1) or real(fig))
     app = import_file(_long_with_phase(tmp_path))
     ok(app.run())
     assert app.get("download_button") and not built  # rendered, never built on a rerun

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from cascade_core import Store
+from cascade_core.store import Store
 from tests.factories import hours_ago, make_trace
 
 ROOT = Path(__file__).resolve().parents[1]

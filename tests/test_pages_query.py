@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cascade_core import Store
+from cascade_core.store import Store
 from tests.page_support import open_page
 
 ROOT = Path(__file__).resolve().parents[1]

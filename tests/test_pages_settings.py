@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cascade_core import Store
+from cascade_core.store import Store
 from tests.factories import make_trace
 from tests.page_support import open_page
 

@@ -7,9 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cascade_core import Store
-from cascade_core.overview import compute_overview
-from cascade_core.runs_filter import NO_ANSWER, RunFilter, RunSort, bucket_unit, like_pattern, window_bounds
+from cascade_core.store import Store
+from cascade_core.store.run_filter import NO_ANSWER, RunFilter, RunSort, bucket_unit, like_pattern, window_bounds
 from cascade_core.store.runs_query import (
     count_runs,
     export_bytes,
@@ -17,6 +16,7 @@ from cascade_core.store.runs_query import (
     final_tier_options,
     runs_page,
 )
+from cascade_core.views.overview import compute_overview
 from tests.factories import hours_ago, make_trace
 
 

@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from cascade_core import Store
+from cascade_core.store import Store
 from tests.test_serve_support import ServerProc, logged_runs, wait_for_run
 
 QUESTION = "What is the capital of France?"

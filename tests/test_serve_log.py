@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from cascade_core import Store
 from cascade_core.serve import ApiError, LogWriter, Metrics, parse_chat_request
+from cascade_core.store import Store
 from cascade_core.store.segments import segments_dir
 from tests.factories import make_trace
 
@@ -128,7 +128,7 @@ def test_compaction_folds_segments_exactly_once(tmp_path: Path) -> None:
 def test_dashboard_folds_segments_in_once_enough_pile_up(store_path: Path) -> None:
     """An API server's segments are compacted by the dashboard's own store as pages render (over a threshold),
     and the Runs page shows every run exactly once before and after."""
-    from cascade_core import compact_if_many
+    from cascade_core.store import compact_if_many
     from tests.page_support import open_page
 
     folder = segments_dir(store_path)
@@ -163,7 +163,7 @@ def test_concurrent_compactions_in_one_process_never_fail(tmp_path: Path, monkey
     crash's leftovers (it used to read them while the first thread deleted them: duckdb 'No files found')."""
     import threading
 
-    from cascade_core import compact_if_many
+    from cascade_core.store import compact_if_many
 
     store_path = tmp_path / "runs.duckdb"
     folder = segments_dir(store_path)
@@ -203,7 +203,7 @@ def test_concurrent_compactions_in_one_process_never_fail(tmp_path: Path, monkey
 
 def test_leftovers_of_a_crashed_compaction_are_folded_in_at_once(tmp_path: Path) -> None:
     """Claimed files outside the readers' globs are runs nobody sees: the dashboard compacts them however few."""
-    from cascade_core import compact_if_many
+    from cascade_core.store import compact_if_many
     from cascade_core.store.segments import COMPACTING_PREFIX, _claim
 
     store_path = tmp_path / "runs.duckdb"

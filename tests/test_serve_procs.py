@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import openai
 
-from cascade_core import Store
+from cascade_core.store import Store
 from tests.test_serve_support import ROOT, ServerProc, logged_runs
 
 

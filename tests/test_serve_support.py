@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from cascade_core import Store
-from cascade_core.ports import free_port
+from cascade_core.store import Store
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -13,13 +13,13 @@ import numpy as np
 import openai
 import pytest
 
-from cascade_core.calibration import auroc
-from cascade_core.confidence import parse_self_rated
-from cascade_core.datasets import Dataset, Item, load_bundled
-from cascade_core.grading import grade
-from cascade_core.prompts import answer_messages, verify_messages
+from cascade_core.cascade.confidence import parse_self_rated
+from cascade_core.cascade.grading import grade
+from cascade_core.cascade.prompts import answer_messages, verify_messages
+from cascade_core.datasets.loader import Dataset, Item, load_bundled
 from cascade_core.simulator import MODEL_NAMES, Catalog, EmbeddedSimulator, SimRequest, simulate
 from cascade_core.simulator.ladder import LADDER, cost_usd
+from cascade_core.sweep.calibration import auroc
 
 SMALL, MID, LARGE = MODEL_NAMES
 TARGETS = {SMALL: 0.65, MID: 0.82, LARGE: 0.87}
@@ -324,7 +324,7 @@ def test_pure_core_is_deterministic() -> None:
 
 def test_default_config_prices_the_tiers_like_the_simulator() -> None:
     """The embedded default config and the simulator's ladder must agree on every price (usage.cost vs table)."""
-    from cascade_core import default_config
+    from cascade_core.cascade import default_config
     from cascade_core.simulator import LADDER
 
     for tier in default_config().tiers:

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cascade_core import Store, StoreLockedError
+from cascade_core.store import Store, StoreLockedError
 from cascade_core.store.schema import MIGRATIONS
 from tests.factories import make_trace
 
@@ -78,7 +78,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, {root!r})
-    from cascade_core import Store
+    from cascade_core.store import Store
     from tests.factories import make_trace
     store = Store({path!r})
     print("ready", flush=True)
@@ -110,7 +110,7 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     sys.path.insert(0, {root!r})
-    from cascade_core import Store
+    from cascade_core.store import Store
     store = Store({path!r})
     print("ready", flush=True)
     time.sleep(30)
@@ -134,7 +134,7 @@ def test_locked_file_gives_clear_error(tmp_path: Path) -> None:
 
 
 def test_run_logger_commits_everything_handed_over(tmp_path: Path) -> None:
-    from cascade_core import RunLogger
+    from cascade_core.store import RunLogger
 
     traces = [make_trace(i % 3) for i in range(2_000)]
     with Store(tmp_path / "s.duckdb") as store:
@@ -151,7 +151,7 @@ def test_run_logger_commits_everything_handed_over(tmp_path: Path) -> None:
 
 
 def test_run_logger_records_a_failed_batch_and_keeps_going(tmp_path: Path) -> None:
-    from cascade_core import RunLogger
+    from cascade_core.store import RunLogger
 
     good, clash = make_trace(1), make_trace(1)
     with Store(tmp_path / "s.duckdb") as store:
@@ -171,7 +171,7 @@ SHARER = textwrap.dedent(
     """
     import sys
     sys.path.insert(0, {root!r})
-    from cascade_core import Store
+    from cascade_core.store import Store
     from tests.factories import make_trace
     store = Store({path!r}, idle_release=0.3, lock_wait=20)  # as the dashboard opens it
     store.log_trace(make_trace(1, question="from the dashboard"))
@@ -219,7 +219,7 @@ def test_lock_wait_gives_up_with_the_time_waited(tmp_path: Path) -> None:
 
 
 def test_run_logger_refuses_runs_after_close(tmp_path: Path) -> None:
-    from cascade_core import RunLogger
+    from cascade_core.store import RunLogger
 
     with Store(tmp_path / "s.duckdb") as store:
         logger = RunLogger(store)

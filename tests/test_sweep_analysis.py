@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cascade_core import Store
-from cascade_core.collect import collect
-from cascade_core.plots import comparison_figure, figure_html, frontier_figure, reliability_figure
-from cascade_core.sweep import SweepSettings, analyse, result_to_json
-from cascade_core.sweep_store import SweepMeta, list_saved, reopen, save_result, saved_points
-from cascade_core.sweep_view import operating_point, points_table, worse_items
+from cascade_core.figures.sweep import comparison_figure, figure_html, frontier_figure, reliability_figure
+from cascade_core.store import Store
+from cascade_core.sweep.analysis import SweepSettings, analyse, result_to_json
+from cascade_core.sweep.collect import collect
+from cascade_core.sweep.saved import SweepMeta, list_saved, reopen, save_result, saved_points
+from cascade_core.views.sweep import operating_point, points_table, worse_items
 from tests.sweep_support import arithmetic_dataset, sim_config
 
 HOSTILE = "<img src=x onerror=alert(1)>**tier**"
@@ -53,7 +53,7 @@ def test_operating_point_numbers_and_worse_items() -> None:
     worse = worse_items(result, point)
     assert (worse["answered_by"] != "large").all()
     assert set(worse.columns) >= {"item_id", "answer", "large_answer"}
-    from cascade_core.frontier import items_worse_than_large
+    from cascade_core.sweep.frontier import items_worse_than_large
 
     assert len(worse) and list(worse["item_id"]) == list(items_worse_than_large(result.matrix, point.thresholds))
     table = points_table(result)
@@ -110,7 +110,7 @@ def test_recommendation_meets_its_target_on_held_out_simulated_questions(fresh_s
 
 
 def test_a_click_on_a_front_line_names_its_point() -> None:
-    from cascade_core.sweep_view import clicked_front_point
+    from cascade_core.views.sweep import clicked_front_point
 
     event = {"selection": {"points": [{"customdata": ["per_tier", 7]}, {"customdata": ["shared_front", 3]}]}}
     assert clicked_front_point(event) == ("shared", 3)

@@ -7,7 +7,7 @@ from datetime import datetime, time
 
 import streamlit as st
 
-from cascade_core import SORT_COLUMNS, SOURCES, WINDOWS, RunFilter, RunSort, window_bounds
+from cascade_core.store import SORT_COLUMNS, SOURCES, WINDOWS, RunFilter, RunSort, window_bounds
 
 CUSTOM = "custom dates"
 GRADED = {"any": "any", "correct": "correct", "incorrect": "incorrect", "ungraded": "ungraded"}

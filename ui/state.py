@@ -12,16 +12,9 @@ import os
 
 import streamlit as st
 
-from cascade_core import (
-    CascadeConfig,
-    Dataset,
-    Runtime,
-    Store,
-    build_runtime,
-    compact_if_many,
-    load_bundled,
-    load_config,
-)
+from cascade_core.cascade import CascadeConfig, Runtime, build_runtime, load_config
+from cascade_core.datasets import Dataset, load_bundled
+from cascade_core.store import Store, compact_if_many
 
 
 @st.cache_resource(show_spinner=False)

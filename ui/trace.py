@@ -10,8 +10,9 @@ import json
 import pandas as pd
 import streamlit as st
 
-from cascade_core import Trace, format_usd, step_display_rows
-from ui.charts import confidence_chart, cost_chart
+from cascade_core.cascade import Trace
+from cascade_core.figures.overview import confidence_chart, cost_chart
+from cascade_core.views import format_usd, step_display_rows
 from ui.text import md_escape
 
 TABLE_TEXT = 500  # characters of an answer shown in the steps table (the expander has it all)

@@ -1,6 +1,5 @@
 """Overconfidence audits: sample accepted non-final-tier answers, judge them, report rates with intervals."""
 
-from cascade_core.audit.figures import group_figure, trend_figure
 from cascade_core.audit.judge import JudgeReply, judge_messages, judge_tier, neutralise, parse_judge_reply
 from cascade_core.audit.recommend import Recommendation, recommend
 from cascade_core.audit.report import flagged_table, headline, to_html, to_markdown
@@ -18,7 +17,8 @@ from cascade_core.audit.service import (
     run_audit,
 )
 from cascade_core.audit.stats import Agreement, Proportion, cohen_kappa, proportion, wilson_interval
-from cascade_core.audit.view import (
+from cascade_core.figures.audit import group_figure, trend_figure
+from cascade_core.views.audit import (
     audit_label,
     flagged_display,
     rate_display,

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cascade_core.confidence import json_objects
-from cascade_core.config import CascadeConfig, TierConfig
-from cascade_core.prompts import JUDGE_GOLD_RUBRIC, JUDGE_OPEN_RUBRIC, JUDGE_SYSTEM
+from cascade_core.cascade.confidence import json_objects
+from cascade_core.cascade.config import CascadeConfig, TierConfig
+from cascade_core.cascade.prompts import JUDGE_GOLD_RUBRIC, JUDGE_OPEN_RUBRIC, JUDGE_SYSTEM
 
 Verdict = Literal["correct", "incorrect", "unsure"]
 VERDICTS: tuple[str, ...] = ("correct", "incorrect", "unsure")

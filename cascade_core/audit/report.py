@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from cascade_core.audit.figures import group_figure, trend_figure
 from cascade_core.audit.results import GROUP_COLUMNS
 from cascade_core.audit.service import AuditReport
+from cascade_core.figures.audit import group_figure, trend_figure
 
 
 def pct(value: float | None) -> str:

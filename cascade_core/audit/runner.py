@@ -18,12 +18,12 @@ import pandas as pd
 
 from cascade_core.audit.judge import JudgeReply, judge_messages, judge_tier, parse_judge_reply
 from cascade_core.audit.sampler import stratified_sample
-from cascade_core.cascade import utc_now
-from cascade_core.client import TierClient
+from cascade_core.cascade.client import TierClient
+from cascade_core.cascade.runtime import Runtime
+from cascade_core.cascade.walk import utc_now
 from cascade_core.records import TierCall
-from cascade_core.runtime import Runtime
-from cascade_core.store import Store
 from cascade_core.store import audits as sql
+from cascade_core.store.store import Store
 
 DEFAULT_SOURCES: tuple[str, ...] = ("query", "api")  # answers served to people; sweeps are experiments
 

@@ -19,9 +19,9 @@ from cascade_core.audit.recommend import (
 from cascade_core.audit.results import AuditResult, judge_agreement, summarise, weekly_trend
 from cascade_core.audit.runner import AuditParams, Judge, judge_audit, start_audit
 from cascade_core.audit.stats import Agreement
-from cascade_core.cascade import utc_now
-from cascade_core.store import Store
+from cascade_core.cascade.walk import utc_now
 from cascade_core.store import audits as sql
+from cascade_core.store.store import Store
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from cascade_core.config import CascadeConfig, validate_config
+from cascade_core.cascade.config import CascadeConfig, validate_config
 from cascade_core.serve.app import ServeSettings, create_app
 from cascade_core.serve.auth import token_from_env
 from cascade_core.serve.validate import MAX_BODY_BYTES

@@ -9,8 +9,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cascade_core.datasets import Dataset, Item
-from cascade_core.grading import grade
+from cascade_core.cascade.grading import grade
+from cascade_core.datasets.loader import Dataset, Item
 from cascade_core.simulator.latent import unit
 
 SIMULATED_MARK = "[simulated]"

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import uvicorn
 
-from cascade_core.config import SimulatorConfig
-from cascade_core.datasets import Dataset
+from cascade_core.cascade.config import SimulatorConfig
+from cascade_core.datasets.loader import Dataset
 from cascade_core.simulator.server import SimState, create_app
 
 HOST = "127.0.0.1"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from cascade_core.config import SimulatorConfig
+from cascade_core.cascade.config import SimulatorConfig
 from cascade_core.simulator.model import Piece, cut
 
 _GARBAGE = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from cascade_core.config import DEFAULT_PRICE_SOURCE
-from cascade_core.pricing import per_million
+from cascade_core.cascade.config import DEFAULT_PRICE_SOURCE
+from cascade_core.cascade.pricing import per_million
 
 PRICE_SOURCE = DEFAULT_PRICE_SOURCE  # the embedded default config prices its tiers like the ladder
 

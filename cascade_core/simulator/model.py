@@ -1,6 +1,6 @@
 """The pure simulator: a chat request in, a deterministic reply out. No I/O, no clock, no shared state.
 
-Modes are picked from the request's system prompt (the exact texts in cascade_core.prompts). `default_modes()`
+Modes are picked from the request's system prompt (the exact texts in cascade_core.cascade.prompts). `default_modes()`
 is the extension point: add an entry (a detector and a handler) to support a new kind of request, e.g. a judge.
 """
 
@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from cascade_core.grading import grade
-from cascade_core.prompts import PLAIN_SYSTEM, SELF_RATED_SYSTEM, VERIFY_SYSTEM
+from cascade_core.cascade.grading import grade
+from cascade_core.cascade.prompts import PLAIN_SYSTEM, SELF_RATED_SYSTEM, VERIFY_SYSTEM
 from cascade_core.simulator import judge as judge_mode
 from cascade_core.simulator.answers import PLACEHOLDER, SIMULATED_MARK, Catalog, answer_for, simple_arithmetic
 from cascade_core.simulator.ladder import TierSpec, tier

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from cascade_core.labels import SIMULATED_FINGERPRINT
+from cascade_core.cascade.labels import SIMULATED_FINGERPRINT
 from cascade_core.simulator.model import Piece
 
 FINGERPRINT = SIMULATED_FINGERPRINT

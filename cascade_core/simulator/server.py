@@ -17,8 +17,8 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from cascade_core.config import SimulatorConfig
-from cascade_core.datasets import Dataset, load_bundled
+from cascade_core.cascade.config import SimulatorConfig
+from cascade_core.datasets.loader import Dataset, load_bundled
 from cascade_core.simulator import faults
 from cascade_core.simulator.answers import Catalog
 from cascade_core.simulator.ladder import LADDER, MODEL_NAMES, PRICE_SOURCE, cost_usd

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from cascade_core.store import sweeps  # owns the sweep tables; read through its functions
+from cascade_core.store import sweeps
 from cascade_core.store.store import Store
 
 AUDIT_COLUMNS: tuple[str, ...] = (

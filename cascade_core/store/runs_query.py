@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from cascade_core.runs_filter import NO_ANSWER, RunFilter, RunSort, like_pattern
+from cascade_core.store.run_filter import NO_ANSWER, RunFilter, RunSort, like_pattern
 from cascade_core.store.schema import RUN_COLUMNS
 from cascade_core.store.store import Store
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from cascade_core.ports import free_port
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
