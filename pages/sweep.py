@@ -8,6 +8,7 @@ import streamlit as st
 
 from cascade_core.datasets import load_bundled, load_dataset
 from cascade_core.figures import comparison_figure, figure_html, frontier_figure, reliability_figure
+from cascade_core.security import allowed_path, allowed_paths
 from cascade_core.sweep import (
     OutcomeError,
     ResultsImportError,
@@ -120,7 +121,7 @@ if source == "Live on the configured tiers":
             if upload is not None:
                 dataset = load_dataset(save_upload(upload.name, upload.getvalue(), tempfile.mkdtemp()))
             elif path:
-                dataset = load_dataset(path)
+                dataset = load_dataset(allowed_path(path, config.privacy.data_folders))
             elif kind.startswith("Bundled"):
                 dataset = load_bundled()
             else:
@@ -184,7 +185,7 @@ elif source == "Import recorded results":
         try:
             folder = tempfile.mkdtemp()
             paths = [save_upload(f.name, f.getvalue(), folder) for f in files or []]
-            paths += [p.strip() for p in server_path.split(",") if p.strip()]
+            paths += allowed_paths(server_path, config.privacy.data_folders)
             if not paths:
                 raise ValueError("choose a results file first")
             tiers = [t.strip() for t in tiers_text.split(",") if t.strip()] or None

@@ -25,7 +25,12 @@ def import_file(path: Path, costs: str | None = None) -> AppTest:
     app = render()
     app.radio(key="sweep_source").set_value("Import recorded results")
     ok(app.run())
-    app.text_input(key="sweep_results_path").set_value(str(path))
+    # The page reads local files only from the data folders (default ./data; the store fixture chdirs to tmp).
+    inside = Path.cwd() / "data" / path.name
+    if path.resolve() != inside.resolve():
+        inside.parent.mkdir(exist_ok=True)
+        inside.write_bytes(path.read_bytes())
+    app.text_input(key="sweep_results_path").set_value(str(inside))
     if costs is not None:
         app.text_area(key="sweep_costs").set_value(costs)
     app.button(key="sweep_import").click()

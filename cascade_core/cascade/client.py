@@ -19,6 +19,7 @@ from cascade_core.cascade.config import RetryConfig, TierConfig
 from cascade_core.cascade.labels import SIMULATED_FINGERPRINT
 from cascade_core.cascade.pricing import call_cost, price_table_cost
 from cascade_core.records import TierCall
+from cascade_core.security.redact import redact
 
 NO_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp, the simulator) accept any key
 
@@ -148,10 +149,9 @@ class TierClient:
     def _failed_call(
         self, messages: list[dict[str, str]], failure: _Failure, latency_ms: float, attempts: int
     ) -> TierCall:
-        message = failure.message
         key = self.tier.api_key()
-        if key and key in message:  # some gateways echo the request's key in their error body
-            message = message.replace(key, "***")
+        # Some gateways echo the request's key (or its first characters, or a URL holding it) in their error body.
+        message = redact(failure.message, [key] if key else None)
         if failure.kind == "auth" and self.tier.api_key_env and not key:
             message += f" (the key variable ${self.tier.api_key_env} is not set)"
         return TierCall(

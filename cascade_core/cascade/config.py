@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cascade_core.security.pii import PII_KINDS, PiiKind
+from cascade_core.security.redact import redact
+
 EMBEDDED = "embedded"  # base_url value meaning "the embedded simulator on loopback"
 DEFAULT_STORE_PATH = "data/cascade.duckdb"
 SIGNALS = ("self_rated", "logprob", "verify")
@@ -48,7 +51,7 @@ class TierConfig(BaseModel):
             return value
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"expected 'embedded' or an http(s) URL, got {value!r}")
+            raise ValueError(f"expected 'embedded' or an http(s) URL, got {redact(repr(value))}")
         if "@" in parts.netloc or parts.query:
             # The URL is stored with every step and shown on pages: credentials belong in api_key_env.
             raise ValueError("must not carry credentials or a query string; put the key in the variable "
@@ -110,6 +113,27 @@ class SimulatorConfig(BaseModel):
         return value
 
 
+class PrivacyConfig(BaseModel):
+    """What is kept, for how long, and which local files the dashboard may read (README: Data and security)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retention_days: float | None = Field(default=None, gt=0, description="purge runs older than this")
+    purge_interval_hours: float = Field(default=1.0, gt=0, description="how often dashboard and serve purge")
+    redact: list[PiiKind] = Field(default_factory=list, description="personal data replaced before storing")
+    data_folders: list[str] = Field(default_factory=lambda: ["data"],
+                                    description="folders the dashboard may read local files from")
+
+    @field_validator("redact", mode="before")
+    @classmethod
+    def _all_kinds(cls, value: object) -> object:
+        if value is True:
+            return list(PII_KINDS)
+        if value is False:
+            return []
+        return value
+
+
 class CascadeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -121,6 +145,7 @@ class CascadeConfig(BaseModel):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     judge: TierConfig | None = None  # the audit judge; None means the last tier
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
     @model_validator(mode="after")
     def _thresholds_match_tiers(self) -> CascadeConfig:
@@ -160,7 +185,7 @@ class CascadeConfig(BaseModel):
         """A short stable hash of what changes answers and costs: tiers, prices, signal, thresholds (`thresholds`
         overrides the configured ones, as a run with overrides used them). Not the store, the judge (it grades,
         never answers), retries, timeouts or the simulator's added latency (they change speed, not answers)."""
-        data = self.model_dump(exclude={"store_path", "price_source", "judge", "retry"})
+        data = self.model_dump(exclude={"store_path", "price_source", "judge", "retry", "privacy"})
         for tier in data["tiers"]:
             tier.pop("timeout")
         data["simulator"].pop("latency_ms")
@@ -201,7 +226,8 @@ def _format_validation_error(err: ValidationError, source: str, data: dict[str, 
                  or "api_key_env" in parts)
         got_text = "" if quiet else f", got {got!r}"
         lines.append(f"  {'.'.join(parts) + ': ' if parts else ''}{message}{got_text}")
-    return "\n".join(lines)
+    # A key pasted into any field (base_url with user:key@ or ?api_key=, a key shape) is never echoed.
+    return redact("\n".join(lines))
 
 
 def validate_config(data: dict[str, Any], *, source: str = "config") -> CascadeConfig:

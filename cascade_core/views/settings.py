@@ -11,6 +11,7 @@ from typing import Any
 
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import CascadeConfig
+from cascade_core.security.redact import redact, redact_exception
 from cascade_core.store.segments import segments_dir
 
 PING_MESSAGES = [{"role": "user", "content": "Reply with the single word: ok"}]
@@ -89,13 +90,15 @@ def check_connection(client: TierClient) -> ConnectionCheck:
     started = time.perf_counter()
     models: list[str] = []
     models_error = None
+    key = client.tier.api_key()
+    secrets = [key] if key else None
     try:
-        models = client.list_models()
+        models = [redact(m, secrets) for m in client.list_models()]
     except Exception as err:  # a connection test reports every failure instead of raising
-        models_error = f"{type(err).__name__}: {err}"
+        models_error = redact_exception(err, secrets)  # an endpoint may echo the Authorization header
     models_ms = (time.perf_counter() - started) * 1000
     return ConnectionCheck(
         tier=client.tier.name, model=client.tier.model, ok=call.ok, call_ms=call.latency_ms,
-        reply=call.raw_output[:200], error=call.error,
+        reply=redact(call.raw_output[:200], secrets), error=redact(call.error, secrets) if call.error else None,
         models=models, models_error=models_error, models_ms=models_ms,
     )
