@@ -106,6 +106,9 @@ class Trace:
     correct: bool | None = None
     overhead_ms: float = 0.0  # the cascade's own work, model calls excluded
     meta: dict[str, Any] = field(default_factory=dict)
+    # Kinds of personal data replaced by placeholders when the run is stored (config [privacy] redact); the
+    # trace itself keeps the original text, which the tiers saw and the caller gets back.
+    redact: tuple[str, ...] = ()
 
     @property
     def total_cost(self) -> float:

@@ -22,7 +22,9 @@ from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.runtime import Runtime
 from cascade_core.cascade.walk import utc_now
 from cascade_core.records import TierCall
+from cascade_core.security.pii import redact_pii
 from cascade_core.store import audits as sql
+from cascade_core.store.intents import InFlight, clear_intents, record_intents, take_in_flight
 from cascade_core.store.store import Store
 
 DEFAULT_SOURCES: tuple[str, ...] = ("query", "api")  # answers served to people; sweeps are experiments
@@ -54,7 +56,9 @@ class Judge:
     """A judge model behind one TierClient; `grade` never raises (a failed call comes back in the TierCall)."""
 
     client: TierClient
+    redact: tuple[str, ...] = ()  # personal data replaced in the stored judge prompt and reply (config [privacy])
     calls: int = field(default=0, init=False)
+    in_flight: InFlight | None = field(default=None, init=False)  # left by a killed earlier judging of the audit
 
     @property
     def model(self) -> str:
@@ -70,15 +74,16 @@ def make_judge(runtime: Runtime) -> Judge:
     """The configured judge tier (default: the last tier, reusing its client)."""
     config = runtime.config
     tier = judge_tier(config)
+    redact = tuple(config.privacy.redact)
     if config.judge is None:
-        return Judge(runtime.clients[-1])
+        return Judge(runtime.clients[-1], redact)
     if tier.is_embedded:
         if runtime.simulator is None:
             raise ValueError("the judge tier is 'embedded' but no cascade tier runs on the embedded simulator")
         base_url = runtime.simulator.base_url
     else:
         base_url = tier.base_url
-    return Judge(TierClient(tier, base_url, config.retry, seed=len(config.tiers)))
+    return Judge(TierClient(tier, base_url, config.retry, seed=len(config.tiers)), redact)
 
 
 def start_audit(store: Store, judge: Judge, params: AuditParams, *, now: datetime | None = None) -> str:
@@ -103,12 +108,14 @@ def start_audit(store: Store, judge: Judge, params: AuditParams, *, now: datetim
     return audit_id
 
 
-def judgement_values(item: dict[str, Any], call: TierCall, reply: JudgeReply | None) -> dict[str, Any]:
-    """The audit_items columns one judge call fills in."""
+def judgement_values(item: dict[str, Any], call: TierCall, reply: JudgeReply | None,
+                     redact: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The audit_items columns one judge call fills in (`redact`: kinds of personal data replaced in them)."""
+    messages = [{**m, "content": redact_pii(m.get("content"), redact)} for m in call.messages]
     values: dict[str, Any] = {
-        "judge_prompt": json.dumps(call.messages, ensure_ascii=False), "judge_output": call.raw_output,
+        "judge_prompt": json.dumps(messages, ensure_ascii=False), "judge_output": redact_pii(call.raw_output, redact),
         "judge_tokens_in": call.tokens_in, "judge_tokens_out": call.tokens_out, "judge_cost": call.cost,
-        "judge_cost_source": call.cost_source, "judge_latency_ms": call.latency_ms, "judge_error": call.error,
+        "judge_cost_source": call.cost_source, "judge_latency_ms": call.latency_ms, "judge_error": redact_pii(call.error, redact),
         "judged_at": utc_now(),
     }
     if reply is None:
@@ -116,7 +123,7 @@ def judgement_values(item: dict[str, Any], call: TierCall, reply: JudgeReply | N
     confidence, threshold = item.get("confidence"), item.get("threshold")
     at_or_above = (confidence is not None and threshold is not None and not pd.isna(confidence)
                    and not pd.isna(threshold) and float(confidence) >= float(threshold))
-    return {**values, "status": "judged", "verdict": reply.verdict, "rationale": reply.rationale,
+    return {**values, "status": "judged", "verdict": reply.verdict, "rationale": redact_pii(reply.rationale, redact),
             "parse_error": reply.parse_error, "overconfident": reply.verdict == "incorrect" and at_or_above}
 
 
@@ -136,19 +143,30 @@ def judge_audit(store: Store, judge: Judge, audit_id: str, *, concurrency: int =
     items = [{k: _clean(v) for k, v in row.items()} for row in sql.unfinished_items(store, audit_id).to_dict("records")]
     total, done = len(items), 0
     _ = judge.client.sync_client  # build the SDK client once, before the worker threads share it
+    owner = f"audit:{audit_id}"
+    judge.in_flight = take_in_flight(store, owner)  # judge calls a kill -9 left unanswered: possibly paid twice
+
+    def key(item: dict[str, Any]) -> str:
+        return f"{item['run_id']}/{int(item['step_index'])}"
 
     def save(item: dict[str, Any], future: Future) -> None:
         call, reply = future.result()
         sql.save_judgement(store, audit_id, item["run_id"], int(item["step_index"]),
-                           judgement_values(item, call, reply))
+                           judgement_values(item, call, reply, judge.redact))
+        with store.transaction() as con:
+            clear_intents(con, owner, [key(item)])
 
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="audit-judge")
     running: dict[Future, dict[str, Any]] = {}
     queue = list(reversed(items))
     try:
         while queue or running:
-            while queue and len(running) < max(1, concurrency):
-                item = queue.pop()
+            starting = [queue.pop() for _ in range(min(len(queue), max(1, concurrency) - len(running)))]
+            # Recorded before the calls are sent: a resumed audit can tell which were in flight at a kill -9.
+            record_intents(store, [{"owner": owner, "request_key": key(item), "item_id": key(item),
+                                    "tier_name": judge.client.tier.name, "model": judge.model,
+                                    "started_at": utc_now()} for item in starting])
+            for item in starting:
                 running[pool.submit(judge.grade, item["question"], item["answer"], item["gold"])] = item
             finished, _pending = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:

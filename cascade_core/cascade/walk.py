@@ -106,6 +106,7 @@ class Cascade:
             dataset=dataset,
             category=getattr(item, "category", None),
             gold=getattr(item, "gold", None),
+            redact=tuple(self.config.privacy.redact),
         )
 
     def _step(self, index: int, call: TierCall, verify_call: TierCall | None, confidence: Confidence,

@@ -111,6 +111,8 @@ def run(args: argparse.Namespace) -> int:
             except ValueError as err:
                 sys.stderr.write(f"error: {err}\n")
                 return 2
+            if judge.in_flight is not None and judge.in_flight.calls:
+                sys.stderr.write(f"warning: {judge.in_flight.describe()}\n")
         else:
             audit_id = run_audit(store, judge, params, concurrency=args.concurrency)
         report = load_report(store, audit_id, alert_rate=args.alert_rate, thresholds=config.thresholds,

@@ -33,6 +33,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="server processes sharing the port; each logs its own segments (use with "
                         "--simulator-url, or every worker starts its own embedded simulator)")
+    parser.add_argument("--allow-unauthenticated", action="store_true",
+                        help="allow binding beyond loopback without a token (only behind a proxy that authenticates)")
     parser.add_argument("--access-log", action="store_true", help="log every request line to stderr")
     parser.set_defaults(handler=run)
     compact = subparsers.add_parser("compact", help="fold the endpoint's log segments into the DuckDB store "
@@ -52,9 +54,13 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn  # imported here: only this command needs the server stack
 
     from cascade_core.serve.app import ServeSettings, create_app
-    from cascade_core.serve.auth import token_from_env
+    from cascade_core.serve.auth import binding_refusal, token_from_env
     from cascade_core.serve.factory import SPEC_ENV, dump_spec
 
+    refusal = binding_refusal(args.host, token_from_env(args.token_env), args.token_env, args.allow_unauthenticated)
+    if refusal is not None:
+        sys.stderr.write(f"error: {refusal}\n")
+        return 2
     config = config_from_args(args).with_overrides(threshold=args.threshold, signal=args.signal)
     config = _with_simulator_url(config, args.simulator_url)
     folder = segments_dir(config.store_path)

@@ -136,6 +136,8 @@ def _live(args: argparse.Namespace, settings: SweepSettings) -> int:
             result = collect(dataset, config, urls, store, concurrency=args.concurrency, limit=args.limit,
                              progress=update, stop=stop)
             bar.close()
+            if result.in_flight is not None and result.in_flight.calls:
+                sys.stderr.write(f"warning: {result.in_flight.describe()}\n")
             if not result.complete:
                 sys.stderr.write(f"stopped after {result.progress.done:,} of {result.progress.total:,} answers; "
                                  "run the same command again to resume (cached answers cost nothing)\n")

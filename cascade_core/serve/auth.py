@@ -28,3 +28,31 @@ def check_bearer(request: Request, token: bytes | None) -> None:
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token):
         raise ApiError(401, "Incorrect API key provided.", type_="authentication_error", code="invalid_api_key")
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the endpoint on this machine (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to any interface
+
+
+def binding_refusal(host: str, token: bytes | None, token_env: str, allow_unauthenticated: bool) -> str | None:
+    """Why `serve` must not start on `host` (None when it may): beyond loopback it needs a token or an explicit
+    --allow-unauthenticated, since anyone who reaches the port could spend the tiers' keys and read answers."""
+    if token is not None or allow_unauthenticated or is_loopback(host):
+        return None
+    return (
+        f"refusing to serve on {host} without a token: anyone who can reach this port could run paid model calls "
+        f"on your keys and fill the run log. Set ${token_env} to a bearer token (clients send it as their api_key), "
+        "bind to 127.0.0.1, or pass --allow-unauthenticated if something in front of it (a reverse proxy, a "
+        "firewall) already does the authentication."
+    )

@@ -114,6 +114,26 @@ class SharedConnection:
                     self._reaper = None  # under the lock: the next open starts a new reaper
                     return
 
+    def rewrite(self, tmp_path: Path) -> None:
+        """Copy the whole database into a fresh file and swap it in, under the lock.
+
+        DuckDB leaves deleted rows' bytes in the file (free blocks are not zeroed, VACUUM does not rewrite);
+        a purge that must really remove text ends with this. The next use reopens the new file."""
+        with self.use() as con:
+            name = con.execute("SELECT current_database()").fetchone()[0]
+            tmp_path.unlink(missing_ok=True)
+            quoted = str(tmp_path).replace("'", "''")
+            con.execute(f"ATTACH '{quoted}' AS _fresh")
+            try:
+                con.execute(f'COPY FROM DATABASE "{name}" TO _fresh')
+            finally:
+                con.execute("DETACH _fresh")
+            con.close()
+            self._con = None
+            wal = self.path.with_name(self.path.name + ".wal")
+            tmp_path.replace(self.path)
+            wal.unlink(missing_ok=True)  # the old file's log: already checkpointed into the copy
+
     @property
     def is_open(self) -> bool:
         return self._con is not None

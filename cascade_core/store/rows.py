@@ -9,6 +9,11 @@ from typing import Any
 import pandas as pd
 
 from cascade_core.records import Confidence, Step, TierCall, Trace
+from cascade_core.security.pii import redact_pii
+
+# Columns holding text a user typed or a model wrote: what opt-in redaction rewrites before anything is stored.
+_RUN_TEXT = ("question", "final_answer", "error")
+_STEP_TEXT = ("raw_output", "answer", "parse_error", "error", "verify_output", "verify_error")
 
 
 def trace_rows(trace: Trace) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -45,7 +50,29 @@ def trace_rows(trace: Trace) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "meta": json.dumps(trace.meta) if trace.meta else None,
     }
     steps = [_step_row(trace, i, step) for i, step in enumerate(trace.steps)]
+    if trace.redact:
+        _redact_rows(trace, run, steps)
     return run, steps
+
+
+def _messages_json(messages: list[dict[str, str]], kinds: tuple[str, ...]) -> str:
+    if kinds:
+        messages = [{**m, "content": redact_pii(m.get("content"), kinds)} for m in messages]
+    return json.dumps(messages, ensure_ascii=False)
+
+
+def _redact_rows(trace: Trace, run: dict[str, Any], steps: list[dict[str, Any]]) -> None:
+    """Opt-in redaction at log time: placeholders in every stored text column (the trace keeps the original)."""
+    kinds = trace.redact
+    for col in _RUN_TEXT:
+        run[col] = redact_pii(run[col], kinds)
+    run["meta"] = json.dumps({**trace.meta, "redacted": list(kinds)})
+    for step, row in zip(trace.steps, steps, strict=True):
+        for col in _STEP_TEXT:
+            row[col] = redact_pii(row[col], kinds)
+        row["prompt"] = _messages_json(step.call.messages, kinds)
+        if step.verify_call is not None:
+            row["verify_prompt"] = _messages_json(step.verify_call.messages, kinds)
 
 
 def traces_rows(traces: Iterable[Trace]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

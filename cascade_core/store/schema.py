@@ -244,4 +244,18 @@ MIGRATIONS: dict[int, list[str]] = {
         )
         """,
     ],
+    4: [  # calls in flight (issue 13): a request is recorded before it is sent and removed when its answer is
+        # stored, so a run resumed after kill -9 can tell which calls may have been paid twice
+        """
+        CREATE TABLE call_intents (
+            owner VARCHAR NOT NULL,                  -- sweep:<dataset> | audit:<audit_id>
+            request_key VARCHAR NOT NULL,            -- sweep: the request hash; audit: <run_id>/<step_index>
+            item_id VARCHAR,
+            tier_name VARCHAR,
+            model VARCHAR,
+            started_at TIMESTAMP NOT NULL,           -- naive UTC, when the request was about to be sent
+            PRIMARY KEY (owner, request_key)
+        )
+        """,
+    ],
 }

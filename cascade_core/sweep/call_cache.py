@@ -22,6 +22,7 @@ from cascade_core.cascade.config import CascadeConfig, TierConfig
 from cascade_core.cascade.pricing import price_table_cost
 from cascade_core.cascade.walk import utc_now
 from cascade_core.records import TierCall
+from cascade_core.security.pii import redact_pii
 
 
 def canonical_json(value: Any) -> str:
@@ -54,8 +55,9 @@ def cache_endpoint(config: CascadeConfig, tier: TierConfig, base_url: str) -> st
 
 
 def call_to_row(call: TierCall, *, request_hash: str, endpoint: str, kind: str, item_id: str | None,
-                dataset: str | None) -> dict[str, Any]:
-    """A call_cache row. Holds no messages and no key: the hash stands for the request."""
+                dataset: str | None, redact: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A call_cache row. Holds no messages and no key: the hash stands for the request. `redact`: kinds of
+    personal data replaced by placeholders in the stored output (config [privacy] redact)."""
     return {
         "request_hash": request_hash,
         "endpoint": safe_endpoint(endpoint),
@@ -64,7 +66,7 @@ def call_to_row(call: TierCall, *, request_hash: str, endpoint: str, kind: str, 
         "item_id": item_id,
         "dataset": dataset,
         "kind": kind,
-        "raw_output": call.raw_output,
+        "raw_output": redact_pii(call.raw_output, redact),
         "finish_reason": call.finish_reason,
         "tokens_in": call.tokens_in,
         "tokens_out": call.tokens_out,
@@ -74,7 +76,7 @@ def call_to_row(call: TierCall, *, request_hash: str, endpoint: str, kind: str, 
         "attempts": call.attempts,
         "logprobs": json.dumps(call.logprobs) if call.logprobs is not None else None,
         "simulated": call.simulated,
-        "error": call.error,
+        "error": redact_pii(call.error, redact),
         "error_kind": call.error_kind,
         "created_at": utc_now(),
     }

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +29,8 @@ from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import CascadeConfig
 from cascade_core.datasets.loader import Dataset, Item
 from cascade_core.records import TierCall
+from cascade_core.cascade.walk import utc_now
+from cascade_core.store.intents import InFlight, take_in_flight
 from cascade_core.store.store import Store
 from cascade_core.store.sweeps import cached_calls, write_calls
 from cascade_core.sweep.call_cache import cache_endpoint, call_to_row, repriced, request_hash, row_to_call
@@ -79,6 +82,7 @@ class CollectResult:
     calls: dict[str, TierCall] = field(default_factory=dict)  # request hash -> call, for replaying runs
     endpoints: tuple[str, ...] = ()
     error_examples: tuple[str, ...] = ()
+    in_flight: InFlight | None = None  # calls a killed earlier run had sent: possibly paid twice
 
 
 WRITE_GAP_S = 0.02  # pause between cache commits; a kill loses in-flight calls plus at most ~this much
@@ -120,7 +124,10 @@ class _Collector:
         self.cache: dict[str, TierCall] = {}  # successes only (cached or new)
         self.used: dict[str, TierCall] = {}  # every call the cells rest on, errors included (for replays)
         self.cells: dict[tuple[str, int], Cell] = {}
-        self.pending: asyncio.Queue[list[dict] | None] = asyncio.Queue()
+        # Cache rows to write, intents (a request about to be sent, with the future its sender awaits), or None.
+        self.pending: asyncio.Queue[list[dict] | tuple[dict, asyncio.Future[None]] | None] = asyncio.Queue()
+        self.owner = f"sweep:{dataset}"
+        self.writer_task: asyncio.Task[None] | None = None
         self.errors: list[str] = []
 
     async def lookup(self, requests: list[tuple[str, list[dict[str, str]]]]) -> None:
@@ -139,6 +146,7 @@ class _Collector:
             cached = repriced(self.cache[key], self.config.tiers[k])
             self.used[key] = cached
             return cached
+        await self._intend(key, item, k)  # recorded before it is sent: a kill -9 leaves it behind as in flight
         call = await self.clients[k].acall(messages, json_mode=bool(params.get("response_format")),
                                            logprobs=bool(params.get("logprobs")))
         new.append(call)
@@ -148,8 +156,25 @@ class _Collector:
         elif len(self.errors) < 5:
             self.errors.append(f"{item.id} / {call.tier_name}: {call.error}")
         self.pending.put_nowait([call_to_row(call, request_hash=key, endpoint=self.endpoints[k], kind=kind,
-                                             item_id=item.id, dataset=self.dataset)])
+                                             item_id=item.id, dataset=self.dataset,
+                                             redact=tuple(self.config.privacy.redact))])
         return call
+
+    async def _intend(self, key: str, item: Item, k: int) -> None:
+        """Wait until the request's intent is committed (group commit with the writer's next batch)."""
+        tier = self.config.tiers[k]
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.pending.put_nowait(({"owner": self.owner, "request_key": key, "item_id": item.id, "tier_name": tier.name,
+                                  "model": tier.model, "started_at": utc_now()}, done))
+        writer = self.writer_task
+        if writer is None:
+            await done
+        else:  # a writer that died (store error) must not leave this call waiting for ever
+            await asyncio.wait({done, writer}, return_when=asyncio.FIRST_COMPLETED)
+            if not done.done():
+                writer.result()  # raises the writer's error
+                raise RuntimeError("the call cache writer stopped")
+        done.result()
 
     async def run_cell(self, item: Item, k: int, tracker: _Tracker) -> None:
         new: list[TierCall] = []
@@ -168,21 +193,31 @@ class _Collector:
         tracker.record(new, cached=not new)
 
     async def writer(self) -> None:
-        """Commit finished responses in small transactions, off the event loop."""
+        """Commit finished responses and intents of calls about to start in small transactions, off the loop."""
         while True:
-            batch = await self.pending.get()
-            if batch is None:
-                return
-            rows = list(batch)
-            done = False
+            entries = [await self.pending.get()]
             while not self.pending.empty():
-                more = self.pending.get_nowait()
-                if more is None:
-                    done = True
-                    break
-                rows.extend(more)
-            await asyncio.to_thread(write_calls, self.store, rows)
-            if done:
+                entries.append(self.pending.get_nowait())
+            rows: list[dict] = []
+            intents: list[dict] = []
+            waiting: list[asyncio.Future[None]] = []
+            for entry in entries:
+                if isinstance(entry, list):
+                    rows.extend(entry)
+                elif entry is not None:
+                    intents.append(entry[0])
+                    waiting.append(entry[1])
+            try:
+                await asyncio.to_thread(write_calls, self.store, rows, owner=self.owner, intents=intents)
+            except BaseException as err:
+                for future in waiting:
+                    if not future.done():
+                        future.set_exception(err)
+                raise
+            for future in waiting:
+                if not future.done():
+                    future.set_result(None)
+            if None in entries:
                 return
             await asyncio.sleep(WRITE_GAP_S)  # let answers gather: fewer, larger commits hold the GIL less
 
@@ -199,6 +234,7 @@ async def acollect(dataset: Dataset, config: CascadeConfig, base_urls: Sequence[
                                                                                       strict=True))]
     endpoints = [cache_endpoint(config, t, u) for t, u in zip(config.tiers, base_urls, strict=True)]
     col = _Collector(config, clients, endpoints, store, dataset.name, stop)
+    in_flight = await asyncio.to_thread(take_in_flight, store, col.owner)
     answers = []
     for item in items:
         for k, client in enumerate(clients):
@@ -217,7 +253,7 @@ async def acollect(dataset: Dataset, config: CascadeConfig, base_urls: Sequence[
                 return
             await col.run_cell(*queue[i], tracker)
 
-    writer = asyncio.create_task(col.writer())
+    writer = col.writer_task = asyncio.create_task(col.writer())
     try:
         await asyncio.gather(*(worker() for _ in range(min(concurrency, max(len(queue), 1)))))
     finally:
@@ -225,7 +261,7 @@ async def acollect(dataset: Dataset, config: CascadeConfig, base_urls: Sequence[
         await writer
         for client in clients:
             await client.aclose()  # the SDK client is bound to this loop
-    return _result(dataset, config, col, items, tracker, stop)
+    return dataclasses.replace(_result(dataset, config, col, items, tracker, stop), in_flight=in_flight)
 
 
 def _cached_verify_requests(col: _Collector, items: Sequence[Item]) -> list[tuple[str, list[dict[str, str]]]]:

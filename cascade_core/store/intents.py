@@ -1,0 +1,65 @@
+"""All SQL of calls in flight: a paid call's request is recorded before it is sent and deleted once its answer is
+stored. Rows left behind after a crash (kill -9, power loss) are the calls that were in flight: a resumed sweep or
+audit reports them as possibly paid twice, then clears them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from cascade_core.store.store import Store
+
+INTENT_COLUMNS: tuple[str, ...] = ("owner", "request_key", "item_id", "tier_name", "model", "started_at")
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """Calls a crashed run had sent and never saw answered: they may have been paid and will be sent again."""
+
+    owner: str
+    calls: int
+    items: tuple[str, ...]
+    since: datetime | None
+
+    def describe(self) -> str:
+        if not self.calls:
+            return ""
+        shown = ", ".join(self.items[:5]) + (" …" if len(self.items) > 5 else "")
+        return (f"{self.calls} call(s) were in flight when the previous run of {self.owner} stopped "
+                f"(started {self.since:%Y-%m-%d %H:%M:%S} UTC or later; items {shown}): they may have been paid "
+                "for once already and are sent again now.")
+
+
+def add_intents(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Inside the caller's transaction: record requests about to be sent (a repeated key is kept once)."""
+    if not rows:
+        return
+    one = "(" + ", ".join("?" * len(INTENT_COLUMNS)) + ")"
+    con.execute(f"INSERT OR REPLACE INTO call_intents ({', '.join(INTENT_COLUMNS)}) VALUES "
+                + ", ".join([one] * len(rows)), [row.get(c) for row in rows for c in INTENT_COLUMNS])
+
+
+def clear_intents(con: duckdb.DuckDBPyConnection, owner: str, keys: Sequence[str]) -> None:
+    """Inside the caller's transaction: these requests were answered and stored."""
+    if keys:
+        con.execute(f"DELETE FROM call_intents WHERE owner = ? AND request_key IN ({', '.join('?' * len(keys))})",
+                    [owner, *keys])
+
+
+def record_intents(store: Store, rows: Sequence[dict[str, Any]]) -> None:
+    with store.transaction() as con:
+        add_intents(con, rows)
+
+
+def take_in_flight(store: Store, owner: str) -> InFlight:
+    """What a previous run of `owner` left in flight, and forget it (this run sends those calls again)."""
+    with store.transaction() as con:
+        rows = con.execute("SELECT item_id, started_at FROM call_intents WHERE owner = ? ORDER BY started_at",
+                           [owner]).fetchall()
+        con.execute("DELETE FROM call_intents WHERE owner = ?", [owner])
+    items = tuple(dict.fromkeys(str(r[0]) for r in rows if r[0] is not None))
+    return InFlight(owner, len(rows), items, rows[0][1] if rows else None)
