@@ -113,9 +113,11 @@ def judgement_values(item: dict[str, Any], call: TierCall, reply: JudgeReply | N
     """The audit_items columns one judge call fills in (`redact`: kinds of personal data replaced in them)."""
     messages = [{**m, "content": redact_pii(m.get("content"), redact)} for m in call.messages]
     values: dict[str, Any] = {
-        "judge_prompt": json.dumps(messages, ensure_ascii=False), "judge_output": redact_pii(call.raw_output, redact),
+        "judge_prompt": json.dumps(messages, ensure_ascii=False),
+        "judge_output": redact_pii(call.raw_output, redact),
         "judge_tokens_in": call.tokens_in, "judge_tokens_out": call.tokens_out, "judge_cost": call.cost,
-        "judge_cost_source": call.cost_source, "judge_latency_ms": call.latency_ms, "judge_error": redact_pii(call.error, redact),
+        "judge_cost_source": call.cost_source, "judge_latency_ms": call.latency_ms,
+        "judge_error": redact_pii(call.error, redact),
         "judged_at": utc_now(),
     }
     if reply is None:

@@ -27,9 +27,9 @@ import pandas as pd
 
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import CascadeConfig
+from cascade_core.cascade.walk import utc_now
 from cascade_core.datasets.loader import Dataset, Item
 from cascade_core.records import TierCall
-from cascade_core.cascade.walk import utc_now
 from cascade_core.store.intents import InFlight, take_in_flight
 from cascade_core.store.store import Store
 from cascade_core.store.sweeps import cached_calls, write_calls
