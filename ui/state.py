@@ -14,7 +14,7 @@ import streamlit as st
 
 from cascade_core.cascade import CascadeConfig, Runtime, build_runtime, load_config
 from cascade_core.datasets import Dataset, load_bundled
-from cascade_core.store import Store, compact_if_many
+from cascade_core.store import RetentionScheduler, Store, compact_if_many
 
 
 @st.cache_resource(show_spinner=False)
@@ -37,9 +37,19 @@ def _store_for(path: str) -> Store:
     return Store(path, idle_release=STORE_IDLE_RELEASE, lock_wait=STORE_LOCK_WAIT)
 
 
+@st.cache_resource(show_spinner=False)
+def _retention_for(path: str, days: float | None, hours: float, _config: CascadeConfig,
+                   _store: Store) -> RetentionScheduler:
+    return RetentionScheduler.for_store(_config, _store).start()  # a no-op when retention_days is not set
+
+
 def get_store() -> Store:
-    store = _store_for(get_config().store_path)
+    config = get_config()
+    store = _store_for(config.store_path)
     compact_if_many(store)  # fold API servers' log segments into the tables once enough have piled up
+    # Purge runs past [privacy] retention_days now and every purge_interval_hours, once per process.
+    _retention_for(config.store_path, config.privacy.retention_days, config.privacy.purge_interval_hours,
+                   config, store)
     return store
 
 

@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from cascade_core.serve.app import ServeSettings, create_app
     from cascade_core.serve.auth import binding_refusal, token_from_env
     from cascade_core.serve.factory import SPEC_ENV, dump_spec
+    from cascade_core.store.retention import RetentionScheduler
 
     refusal = binding_refusal(args.host, token_from_env(args.token_env), args.token_env, args.allow_unauthenticated)
     if refusal is not None:
@@ -84,14 +85,20 @@ def run(args: argparse.Namespace) -> int:
     auth = f"bearer token from ${args.token_env}" if settings.token else "off"
     sys.stderr.write(f"cascade endpoint on http://{args.host}:{args.port}/v1 (model {args.model_name!r}, auth "
                      f"{auth}); logging runs to {folder}\n")
+    # Purges runs past [privacy] retention_days now and every purge_interval_hours (a no-op when not set).
+    retention = RetentionScheduler.for_path(config).start()
     if args.workers > 1:
         from uvicorn.supervisors import Multiprocess
 
-        Multiprocess(server.config, sockets=[server.config.bind_socket()]).run()
+        try:
+            Multiprocess(server.config, sockets=[server.config.bind_socket()]).run()
+        finally:
+            retention.stop()
         return 0
     try:
         server.run()
     finally:
+        retention.stop()
         state = getattr(app.state, "serve", None) if app is not None else None
         if state is not None:  # lifespan shutdown already flushed; this covers a forced exit
             state.writer.close()

@@ -1,6 +1,9 @@
 """The one place that writes SQL: the DuckDB store and its query modules."""
 
 from cascade_core.store.connection import StoreError, StoreLockedError
+from cascade_core.store.intents import InFlight
+from cascade_core.store.purge import PURGED_TABLES, PurgeCriteria, PurgeReport, purge
+from cascade_core.store.retention import RetentionScheduler, purge_expired, retention_cutoff
 from cascade_core.store.rows import trace_from_rows, trace_rows
 from cascade_core.store.run_filter import NO_ANSWER, SORT_COLUMNS, SOURCES, WINDOWS, RunFilter, RunSort, window_bounds
 from cascade_core.store.run_logger import RunLogger
@@ -17,6 +20,11 @@ from cascade_core.store.store import Store
 
 __all__ = [
     "NO_ANSWER",
+    "PURGED_TABLES",
+    "InFlight",
+    "PurgeCriteria",
+    "PurgeReport",
+    "RetentionScheduler",
     "SORT_COLUMNS",
     "SOURCES",
     "WINDOWS",
@@ -31,6 +39,9 @@ __all__ = [
     "export_bytes",
     "export_runs",
     "final_tier_options",
+    "purge",
+    "purge_expired",
+    "retention_cutoff",
     "runs_page",
     "segments_dir",
     "time_bounds",

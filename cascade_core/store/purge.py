@@ -1,0 +1,188 @@
+"""All SQL of deleting prompts: purge runs by age, run id or text match, with every row that points at them.
+
+A question lives in `runs` (question, answer), `steps` (each tier's prompt and output), the call cache (model
+outputs of the same items), `audit_items` (question, answer, judge prompt and reply) with their `audit_reviews`,
+and saved sweeps' `sweep_outcomes` (answers). A purge removes, in one transaction:
+- the runs matched (created before a cutoff, listed by id, or containing a text in the question, an answer, a
+  step's prompt or output, an error) and their steps;
+- call-cache rows created before the cutoff, of the same dataset item as a purged run, carrying a purged step's
+  exact output, or containing the text;
+- audit items (and their reviews) of purged runs or containing the text;
+- saved sweeps created before the cutoff (with points and outcomes), and outcome rows of a purged run's item or
+  containing the text; calls-in-flight records older than the cutoff.
+Server segments are folded into the tables first, so their runs are purged too. DuckDB keeps deleted bytes in
+the file, so a purge that removed anything rewrites the file (`Store.rewrite_file`): afterwards the text is
+nowhere in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import duckdb
+
+from cascade_core.store.store import Store
+
+PURGED_TABLES: tuple[str, ...] = (
+    "runs", "steps", "call_cache", "audit_items", "audit_reviews", "sweeps", "sweep_points", "sweep_outcomes",
+    "call_intents",
+)
+
+
+@dataclass(frozen=True)
+class PurgeCriteria:
+    """What to purge; several criteria add up (a run matching any of them goes)."""
+
+    older_than: datetime | None = None  # naive UTC cutoff: rows created before it
+    run_ids: tuple[str, ...] = ()
+    text: str | None = None  # case-insensitive, literal (no wildcards)
+
+    def __post_init__(self) -> None:
+        if self.text is not None and not self.text.strip():
+            raise ValueError("the text to purge is empty")
+        if self.older_than is None and not self.run_ids and self.text is None:
+            raise ValueError("say what to purge: an age, run ids or a text")
+
+    def describe(self) -> str:
+        parts = []
+        if self.older_than is not None:
+            parts.append(f"created before {self.older_than:%Y-%m-%d %H:%M:%S} UTC")
+        if self.run_ids:
+            parts.append(f"{len(self.run_ids)} run id(s)")
+        if self.text is not None:
+            parts.append("containing the given text")
+        return " or ".join(parts)
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    criteria: PurgeCriteria
+    removed: dict[str, int] = field(default_factory=dict)  # table -> rows removed (or that would be, dry run)
+    dry_run: bool = False
+    rewritten: bool = False  # the file was rewritten so no deleted bytes remain
+
+    @property
+    def total(self) -> int:
+        return sum(self.removed.values())
+
+    def describe(self) -> str:
+        verb = "would remove" if self.dry_run else "removed"
+        counts = ", ".join(f"{n:,} {table}" for table, n in self.removed.items() if n) or "nothing"
+        tail = "; file rewritten, no deleted bytes left" if self.rewritten else ""
+        return f"purge of rows {self.criteria.describe()}: {verb} {counts}{tail}"
+
+
+class _Rollback(Exception):
+    """Ends a dry run's transaction without committing."""
+
+
+def _contains(column: str) -> str:
+    return f"strpos(lower(coalesce({column}, '')), lower($text)) > 0"
+
+
+def _any_contains(columns: Sequence[str]) -> str:
+    return "(" + " OR ".join(_contains(c) for c in columns) + ")"
+
+
+def _deleted(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> int:
+    used = {k: v for k, v in params.items() if f"${k}" in sql}
+    row = con.execute(sql, used).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _select_runs(con: duckdb.DuckDBPyConnection, criteria: PurgeCriteria, params: dict[str, object]) -> None:
+    conds = []
+    if criteria.older_than is not None:
+        conds.append("r.created_at < $cutoff")
+    if criteria.run_ids:
+        con.execute("CREATE OR REPLACE TEMP TABLE _purge_ids (run_id VARCHAR)")
+        con.executemany("INSERT INTO _purge_ids VALUES (?)", [[r] for r in criteria.run_ids])
+        conds.append("r.run_id IN (SELECT run_id FROM _purge_ids)")
+    if criteria.text is not None:
+        step_text = _any_contains(["s.prompt", "s.raw_output", "s.answer", "s.verify_prompt", "s.verify_output",
+                                   "s.error", "s.verify_error", "s.parse_error"])
+        conds.append(_any_contains(["r.question", "r.final_answer", "r.error", "r.gold"])
+                     + f" OR EXISTS (SELECT 1 FROM steps s WHERE s.run_id = r.run_id AND {step_text})")
+    where = " OR ".join(f"({c})" for c in conds)
+    sql = f"CREATE OR REPLACE TEMP TABLE _purge_runs AS SELECT run_id, dataset, item_id FROM runs r WHERE {where}"
+    con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
+
+
+def _delete_all(con: duckdb.DuckDBPyConnection, criteria: PurgeCriteria) -> dict[str, int]:
+    params: dict[str, object] = {"cutoff": criteria.older_than, "text": criteria.text}
+    age = criteria.older_than is not None
+    text = criteria.text is not None
+    _select_runs(con, criteria, params)
+    removed: dict[str, int] = {}
+
+    # The call cache: by age, by the purged runs' dataset items and exact outputs, by text.
+    cache = ["request_hash IN (SELECT c.request_hash FROM call_cache c JOIN _purge_runs p "
+             "ON c.dataset = p.dataset AND c.item_id = p.item_id)",
+             "request_hash IN (SELECT c.request_hash FROM call_cache c JOIN steps s ON c.model = s.model "
+             "AND c.raw_output = s.raw_output AND s.raw_output <> '' WHERE s.run_id IN (SELECT run_id FROM _purge_runs))"]
+    if age:
+        cache.append("created_at < $cutoff")
+    if text:
+        cache.append(_any_contains(["raw_output", "error"]))
+    removed["call_cache"] = _deleted(con, "DELETE FROM call_cache WHERE " + " OR ".join(cache), params)
+
+    # Audit items of purged runs or holding the text, and their reviews.
+    items = ["run_id IN (SELECT run_id FROM _purge_runs)"]
+    if text:
+        items.append(_any_contains(["question", "answer", "gold", "judge_prompt", "judge_output", "rationale",
+                                    "judge_error"]))
+    con.execute("CREATE OR REPLACE TEMP TABLE _purge_items AS SELECT audit_id, run_id, step_index FROM audit_items "
+                "WHERE " + " OR ".join(items), {"text": criteria.text} if text else {})
+    removed["audit_reviews"] = _deleted(con, "DELETE FROM audit_reviews WHERE (audit_id, run_id, step_index) IN "
+                                        "(SELECT (audit_id, run_id, step_index) FROM _purge_items)", params)
+    removed["audit_items"] = _deleted(con, "DELETE FROM audit_items WHERE (audit_id, run_id, step_index) IN "
+                                      "(SELECT (audit_id, run_id, step_index) FROM _purge_items)", params)
+
+    # Saved sweeps: whole sweeps by age; outcome rows of purged items or holding the text.
+    outcomes = ["(sweep_id, item_id) IN (SELECT (w.sweep_id, p.item_id) FROM sweeps w JOIN _purge_runs p "
+                "ON w.dataset = p.dataset)"]
+    if age:
+        con.execute("CREATE OR REPLACE TEMP TABLE _purge_sweeps AS SELECT sweep_id FROM sweeps "
+                    "WHERE created_at < $cutoff", {"cutoff": criteria.older_than})
+        outcomes.append("sweep_id IN (SELECT sweep_id FROM _purge_sweeps)")
+    if text:
+        outcomes.append(_contains("answer"))
+    removed["sweep_outcomes"] = _deleted(con, "DELETE FROM sweep_outcomes WHERE " + " OR ".join(outcomes), params)
+    if age:
+        removed["sweep_points"] = _deleted(con, "DELETE FROM sweep_points WHERE sweep_id IN "
+                                           "(SELECT sweep_id FROM _purge_sweeps)", params)
+        removed["sweeps"] = _deleted(con, "DELETE FROM sweeps WHERE sweep_id IN (SELECT sweep_id FROM _purge_sweeps)",
+                                     params)
+        removed["call_intents"] = _deleted(con, "DELETE FROM call_intents WHERE started_at < $cutoff", params)
+
+    removed["steps"] = _deleted(con, "DELETE FROM steps WHERE run_id IN (SELECT run_id FROM _purge_runs)", params)
+    removed["runs"] = _deleted(con, "DELETE FROM runs WHERE run_id IN (SELECT run_id FROM _purge_runs)", params)
+    for temp in ("_purge_runs", "_purge_items", "_purge_ids", "_purge_sweeps"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    return {t: removed.get(t, 0) for t in PURGED_TABLES}
+
+
+def purge(store: Store, criteria: PurgeCriteria, *, dry_run: bool = False, rewrite: bool = True) -> PurgeReport:
+    """Delete what `criteria` match across every table (see the module doc); `dry_run` counts only.
+
+    `rewrite`: when anything was removed, rewrite the file so the deleted text leaves no bytes behind."""
+    from cascade_core.store.segments import compact_segments
+
+    if not dry_run:
+        compact_segments(store)  # server segments are Parquet files: fold them in so their runs can be purged
+    removed: dict[str, int] = {}
+    with store.locked():
+        try:
+            with store.transaction() as con:
+                removed = _delete_all(con, criteria)
+                if dry_run:
+                    raise _Rollback
+        except _Rollback:
+            pass
+        rewritten = False
+        if not dry_run and rewrite and any(removed.values()):
+            store.rewrite_file()
+            rewritten = True
+    return PurgeReport(criteria, removed, dry_run, rewritten)
