@@ -121,7 +121,8 @@ def _delete_all(con: duckdb.DuckDBPyConnection, criteria: PurgeCriteria) -> dict
     cache = ["request_hash IN (SELECT c.request_hash FROM call_cache c JOIN _purge_runs p "
              "ON c.dataset = p.dataset AND c.item_id = p.item_id)",
              "request_hash IN (SELECT c.request_hash FROM call_cache c JOIN steps s ON c.model = s.model "
-             "AND c.raw_output = s.raw_output AND s.raw_output <> '' WHERE s.run_id IN (SELECT run_id FROM _purge_runs))"]
+             "AND c.raw_output = s.raw_output AND s.raw_output <> '' "
+             "WHERE s.run_id IN (SELECT run_id FROM _purge_runs))"]
     if age:
         cache.append("created_at < $cutoff")
     if text:
