@@ -34,12 +34,12 @@ class _Handler(BaseHTTPRequestHandler):
                    f"retry at https://user:{key}@gateway.example/v1?api_key={key}&region=eu")
         self._send(401, {"error": {"message": message, "type": "invalid_request_error", "code": "invalid_api_key"}})
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.server.mode == "echo_auth":
             return self._echo_auth()
         return self._send(200, {"object": "list", "data": [{"id": "echo-model", "object": "model"}]})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         if self.server.mode == "echo_auth":

@@ -191,8 +191,9 @@ def test_allowed_path_resolves_dot_dot_and_symlinks(tmp_path: Path) -> None:
     (data / "sub").symlink_to(outside, target_is_directory=True)
     assert allowed_path(str(data / "ok.csv"), folders) == (data / "ok.csv").resolve()
     assert allowed_path(str(data / "x" / ".." / "ok.csv"), folders) == (data / "ok.csv").resolve()
-    for attempt in (str(data / ".." / "private" / "secret.csv"), str(data / "link.csv"), str(data / "sub" / "secret.csv"),
-                    "/etc/passwd", "../../../../etc/shadow", str(outside / "missing.csv"), str(data), "~/.ssh/id_rsa"):
+    for attempt in (str(data / ".." / "private" / "secret.csv"), str(data / "link.csv"),
+                    str(data / "sub" / "secret.csv"), "/etc/passwd", "../../../../etc/shadow",
+                    str(outside / "missing.csv"), str(data), "~/.ssh/id_rsa"):
         with pytest.raises(PathNotAllowedError) as err:
             allowed_path(attempt, folders)
         assert "not a file inside the data folders" in str(err.value) and "HASHVALUE" not in str(err.value)
