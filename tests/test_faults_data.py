@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from cascade_core.audit.runner import AuditParams, Judge, judge_audit, judgement_values, start_audit
 from cascade_core.cascade import Cascade
