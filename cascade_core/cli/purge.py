@@ -11,7 +11,7 @@ from cascade_core.cli.audit import parse_span
 from cascade_core.cli.common import add_config_options, config_from_args, open_store
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "purge", help="delete stored prompts: runs by age, id or text, with their steps, cached calls, audit rows",
         description="Delete runs and everything that points at them (steps, call cache, audit items and reviews, "

@@ -120,7 +120,8 @@ class SharedConnection:
         DuckDB leaves deleted rows' bytes in the file (free blocks are not zeroed, VACUUM does not rewrite);
         a purge that must really remove text ends with this. The next use reopens the new file."""
         with self.use() as con:
-            name = con.execute("SELECT current_database()").fetchone()[0]
+            row = con.execute("SELECT current_database()").fetchone()
+            name = str(row[0]) if row else "main"
             tmp_path.unlink(missing_ok=True)
             quoted = str(tmp_path).replace("'", "''")
             con.execute(f"ATTACH '{quoted}' AS _fresh")
