@@ -111,7 +111,7 @@ def start_audit(store: Store, judge: Judge, params: AuditParams, *, now: datetim
 def judgement_values(item: dict[str, Any], call: TierCall, reply: JudgeReply | None,
                      redact: tuple[str, ...] = ()) -> dict[str, Any]:
     """The audit_items columns one judge call fills in (`redact`: kinds of personal data replaced in them)."""
-    messages = [{**m, "content": redact_pii(m.get("content"), redact)} for m in call.messages]
+    messages = [{**m, "content": redact_pii(m.get("content"), redact) or ""} for m in call.messages]
     values: dict[str, Any] = {
         "judge_prompt": json.dumps(messages, ensure_ascii=False),
         "judge_output": redact_pii(call.raw_output, redact),

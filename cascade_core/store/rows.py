@@ -57,7 +57,7 @@ def trace_rows(trace: Trace) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 def _messages_json(messages: list[dict[str, str]], kinds: tuple[str, ...]) -> str:
     if kinds:
-        messages = [{**m, "content": redact_pii(m.get("content"), kinds)} for m in messages]
+        messages = [{**m, "content": redact_pii(m.get("content"), kinds) or ""} for m in messages]
     return json.dumps(messages, ensure_ascii=False)
 
 
