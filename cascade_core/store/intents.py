@@ -1,6 +1,8 @@
-"""All SQL of calls in flight: a paid call's request is recorded before it is sent and deleted once its answer is
-stored. Rows left behind after a crash (kill -9, power loss) are the calls that were in flight: a resumed sweep or
-audit reports them as possibly paid twice, then clears them."""
+"""All SQL of calls in flight: a paid call's request is recorded before it is sent. A sweep's intent is answered
+by a call-cache row of the same request hash written after it (the intents of a finished collection are dropped
+at its end); an audit deletes an item's intent when it saves the verdict. Intents left unanswered after a crash
+(kill -9, power loss) are the calls that were in flight: a resumed sweep or audit reports them as possibly paid
+twice, then clears them."""
 
 from __future__ import annotations
 
@@ -35,11 +37,11 @@ class InFlight:
 
 
 def add_intents(con: duckdb.DuckDBPyConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """Inside the caller's transaction: record requests about to be sent (a repeated key is kept once)."""
+    """Inside the caller's transaction: record requests about to be sent (a plain append: cheap)."""
     if not rows:
         return
     one = "(" + ", ".join("?" * len(INTENT_COLUMNS)) + ")"
-    con.execute(f"INSERT OR REPLACE INTO call_intents ({', '.join(INTENT_COLUMNS)}) VALUES "
+    con.execute(f"INSERT INTO call_intents ({', '.join(INTENT_COLUMNS)}) VALUES "
                 + ", ".join([one] * len(rows)), [row.get(c) for row in rows for c in INTENT_COLUMNS])
 
 
@@ -55,11 +57,20 @@ def record_intents(store: Store, rows: Sequence[dict[str, Any]]) -> None:
         add_intents(con, rows)
 
 
-def take_in_flight(store: Store, owner: str) -> InFlight:
-    """What a previous run of `owner` left in flight, and forget it (this run sends those calls again)."""
+def drop_intents(store: Store, owner: str) -> None:
+    """A run of `owner` ended without a crash: none of its calls is in flight any more."""
     with store.transaction() as con:
-        rows = con.execute("SELECT item_id, started_at FROM call_intents WHERE owner = ? ORDER BY started_at",
-                           [owner]).fetchall()
+        con.execute("DELETE FROM call_intents WHERE owner = ?", [owner])
+
+
+def take_in_flight(store: Store, owner: str) -> InFlight:
+    """What a previous run of `owner` left in flight (intents with no call-cache row written after them), and
+    forget it (this run sends those calls again)."""
+    with store.transaction() as con:
+        rows = con.execute(
+            "SELECT i.item_id, i.started_at FROM call_intents i WHERE i.owner = ? AND NOT EXISTS ("
+            "SELECT 1 FROM call_cache c WHERE c.request_hash = i.request_key AND c.created_at >= i.started_at) "
+            "ORDER BY i.started_at", [owner]).fetchall()
         con.execute("DELETE FROM call_intents WHERE owner = ?", [owner])
     items = tuple(dict.fromkeys(str(r[0]) for r in rows if r[0] is not None))
     return InFlight(owner, len(rows), items, rows[0][1] if rows else None)

@@ -253,9 +253,8 @@ MIGRATIONS: dict[int, list[str]] = {
             item_id VARCHAR,
             tier_name VARCHAR,
             model VARCHAR,
-            started_at TIMESTAMP NOT NULL,           -- naive UTC, when the request was about to be sent
-            PRIMARY KEY (owner, request_key)
-        )
+            started_at TIMESTAMP NOT NULL            -- naive UTC, when the request was about to be sent
+        )                                            -- no key: appended per call, an index would double its cost
         """,
     ],
 }

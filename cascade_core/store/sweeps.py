@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from cascade_core.store.intents import add_intents, clear_intents
+from cascade_core.store.intents import add_intents
 from cascade_core.store.store import Store
 
 CACHE_COLUMNS: tuple[str, ...] = (
@@ -88,12 +88,11 @@ def _insert_cache_rows(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]
         con.unregister("_cache_rows")
 
 
-def write_calls(store: Store, rows: Sequence[dict[str, Any]], *, owner: str | None = None,
-                intents: Sequence[dict[str, Any]] = ()) -> None:
+def write_calls(store: Store, rows: Sequence[dict[str, Any]], *, intents: Sequence[dict[str, Any]] = ()) -> None:
     """Insert cache rows in one transaction; the last row per hash wins and replaces an earlier (error) row.
 
-    With `owner`, the same transaction records `intents` (requests about to be sent, see store/intents.py) and
-    clears the intents of the rows written (their answers are now stored).
+    The same transaction records `intents` (requests about to be sent, see store/intents.py); a row written
+    here answers the intent of its request hash.
     A plain INSERT is several times cheaper than INSERT OR REPLACE, and collection writes new hashes almost
     always; only when a hash is already there (an error being retried) are its old rows deleted first.
     """
@@ -103,9 +102,7 @@ def write_calls(store: Store, rows: Sequence[dict[str, Any]], *, owner: str | No
     hashes = [row["request_hash"] for row in latest]
 
     def write(con: duckdb.DuckDBPyConnection, replace: bool) -> None:
-        if owner is not None:
-            add_intents(con, intents)
-            clear_intents(con, owner, hashes)
+        add_intents(con, intents)
         if replace and hashes:
             con.execute(f"DELETE FROM call_cache WHERE request_hash IN ({', '.join('?' * len(hashes))})", hashes)
         if latest:

@@ -30,7 +30,7 @@ from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.walk import utc_now
 from cascade_core.datasets.loader import Dataset, Item
 from cascade_core.records import TierCall
-from cascade_core.store.intents import InFlight, take_in_flight
+from cascade_core.store.intents import InFlight, drop_intents, take_in_flight
 from cascade_core.store.store import Store
 from cascade_core.store.sweeps import cached_calls, write_calls
 from cascade_core.sweep.call_cache import cache_endpoint, call_to_row, repriced, request_hash, row_to_call
@@ -208,7 +208,7 @@ class _Collector:
                     intents.append(entry[0])
                     waiting.append(entry[1])
             try:
-                await asyncio.to_thread(write_calls, self.store, rows, owner=self.owner, intents=intents)
+                await asyncio.to_thread(write_calls, self.store, rows, intents=intents)
             except BaseException as err:
                 for future in waiting:
                     if not future.done():
@@ -261,6 +261,9 @@ async def acollect(dataset: Dataset, config: CascadeConfig, base_urls: Sequence[
         await writer
         for client in clients:
             await client.aclose()  # the SDK client is bound to this loop
+    # Every call sent is answered in the cache (a stop lets calls in flight finish), so none is in flight any
+    # more. A cancelled or crashed collection never gets here: its intents tell the next run what was in flight.
+    await asyncio.to_thread(drop_intents, store, col.owner)
     return dataclasses.replace(_result(dataset, config, col, items, tracker, stop), in_flight=in_flight)
 
 
