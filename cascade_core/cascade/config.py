@@ -119,7 +119,7 @@ class PrivacyConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     retention_days: float | None = Field(default=None, gt=0, description="purge runs older than this")
-    purge_interval_hours: float = Field(default=1.0, gt=0, description="how often dashboard and serve purge")
+    purge_interval_hours: float = Field(default=24.0, gt=0, description="how often dashboard and serve purge")
     redact: list[PiiKind] = Field(default_factory=list, description="personal data replaced before storing")
     data_folders: list[str] = Field(default_factory=lambda: ["data"],
                                     description="folders the dashboard may read local files from")

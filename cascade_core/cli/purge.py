@@ -30,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from cascade_core.store.purge import PurgeCriteria, purge
+    from cascade_core.store.purging import PurgeCriteria, purge
     from cascade_core.store.retention import retention_cutoff
 
     config = config_from_args(args)

@@ -2,7 +2,7 @@
 
 from cascade_core.store.connection import StoreError, StoreLockedError
 from cascade_core.store.intents import InFlight
-from cascade_core.store.purge import PURGED_TABLES, PurgeCriteria, PurgeReport, purge
+from cascade_core.store.purging import PURGED_TABLES, PurgeCriteria, PurgeReport, purge
 from cascade_core.store.retention import RetentionScheduler, purge_expired, retention_cutoff
 from cascade_core.store.rows import trace_from_rows, trace_rows
 from cascade_core.store.run_filter import NO_ANSWER, SORT_COLUMNS, SOURCES, WINDOWS, RunFilter, RunSort, window_bounds

@@ -114,21 +114,31 @@ class SharedConnection:
                     self._reaper = None  # under the lock: the next open starts a new reaper
                     return
 
-    def rewrite(self, tmp_path: Path) -> None:
-        """Copy the whole database into a fresh file and swap it in, under the lock.
+    def rewrite(self, tmp_path: Path, exclude: dict[str, str]) -> None:
+        """Copy the database into a fresh file, leaving out the rows matching `exclude` ({table: condition}),
+        and swap it in, under the lock. The next use reopens the new file.
 
-        DuckDB leaves deleted rows' bytes in the file (free blocks are not zeroed, VACUUM does not rewrite);
-        a purge that must really remove text ends with this. The next use reopens the new file."""
+        DuckDB leaves deleted rows' bytes in the file (free blocks are not zeroed, VACUUM does not rewrite), and
+        deleting many rows from a keyed table is slow; a purge that must really remove text copies instead."""
         with self.use() as con:
             row = con.execute("SELECT current_database()").fetchone()
             name = str(row[0]) if row else "main"
+            tables = [r[0] for r in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main' "
+                "AND table_type = 'BASE TABLE'", [name]).fetchall()]
             tmp_path.unlink(missing_ok=True)
             quoted = str(tmp_path).replace("'", "''")
             con.execute(f"ATTACH '{quoted}' AS _fresh")
             try:
-                con.execute(f'COPY FROM DATABASE "{name}" TO _fresh')
-            finally:
+                con.execute(f'COPY FROM DATABASE "{name}" TO _fresh (SCHEMA)')
+                for table in tables:
+                    keep = f" WHERE ({exclude[table]}) IS NOT TRUE" if table in exclude else ""
+                    con.execute(f'INSERT INTO _fresh.main."{table}" SELECT * FROM "{name}".main."{table}"{keep}')
+            except BaseException:
                 con.execute("DETACH _fresh")
+                tmp_path.unlink(missing_ok=True)
+                raise
+            con.execute("DETACH _fresh")
             con.close()
             self._con = None
             wal = self.path.with_name(self.path.name + ".wal")

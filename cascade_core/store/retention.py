@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from cascade_core.store.connection import StoreError
-from cascade_core.store.purge import PurgeCriteria, PurgeReport, purge
+from cascade_core.store.purging import PurgeCriteria, PurgeReport, purge
 from cascade_core.store.store import Store
 
 if TYPE_CHECKING:  # the store package does not import the cascade (and the openai SDK) at import time

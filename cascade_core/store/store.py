@@ -164,11 +164,12 @@ class Store:
         with self._use() as con:
             return con.execute(sql, params or []).fetchall()
 
-    def rewrite_file(self) -> None:
-        """Rewrite the file so deleted rows leave no bytes behind (see SharedConnection.rewrite)."""
+    def rewrite_file(self, exclude: dict[str, str] | None = None) -> None:
+        """Rewrite the file into a fresh one, leaving out rows matching `exclude` ({table: SQL condition}), so
+        removed rows leave no bytes behind (see SharedConnection.rewrite)."""
         if self.read_only:
             raise StoreError(f"{self.path}: opened read-only, cannot rewrite")
-        self._conn.rewrite(self.path.with_name(self.path.name + ".purge-tmp"))
+        self._conn.rewrite(self.path.with_name(self.path.name + ".purge-tmp"), exclude or {})
 
     def size_bytes(self) -> int:
         return self.path.stat().st_size if self.path.exists() else 0

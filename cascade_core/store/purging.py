@@ -11,8 +11,8 @@ and saved sweeps' `sweep_outcomes` (answers). A purge removes, in one transactio
 - saved sweeps created before the cutoff (with points and outcomes), and outcome rows of a purged run's item or
   containing the text; calls-in-flight records older than the cutoff.
 Server segments are folded into the tables first, so their runs are purged too. DuckDB keeps deleted bytes in
-the file, so a purge that removed anything rewrites the file (`Store.rewrite_file`): afterwards the text is
-nowhere in it.
+the file, so by default a purge writes a fresh copy of the store without the purged rows and swaps it in
+(`Store.rewrite_file`): afterwards the text is nowhere in the file.
 """
 
 from __future__ import annotations
@@ -86,10 +86,13 @@ def _any_contains(columns: Sequence[str]) -> str:
     return "(" + " OR ".join(_contains(c) for c in columns) + ")"
 
 
-def _deleted(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object]) -> int:
-    used = {k: v for k, v in params.items() if f"${k}" in sql}
-    row = con.execute(sql, used).fetchone()
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
     return int(row[0]) if row else 0
+
+
+def _params(sql: str, params: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in params.items() if f"${k}" in sql}
 
 
 def _select_runs(con: duckdb.DuckDBPyConnection, criteria: PurgeCriteria, params: dict[str, object]) -> None:
@@ -104,18 +107,17 @@ def _select_runs(con: duckdb.DuckDBPyConnection, criteria: PurgeCriteria, params
         step_text = _any_contains(["s.prompt", "s.raw_output", "s.answer", "s.verify_prompt", "s.verify_output",
                                    "s.error", "s.verify_error", "s.parse_error"])
         conds.append(_any_contains(["r.question", "r.final_answer", "r.error", "r.gold"])
-                     + f" OR EXISTS (SELECT 1 FROM steps s WHERE s.run_id = r.run_id AND {step_text})")
+                     + f" OR r.run_id IN (SELECT s.run_id FROM steps s WHERE {step_text})")
     where = " OR ".join(f"({c})" for c in conds)
     sql = f"CREATE OR REPLACE TEMP TABLE _purge_runs AS SELECT run_id, dataset, item_id FROM runs r WHERE {where}"
-    con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql})
+    con.execute(sql, _params(sql, params))
 
 
-def _delete_all(con: duckdb.DuckDBPyConnection, criteria: PurgeCriteria) -> dict[str, int]:
+def _materialise(con: duckdb.DuckDBPyConnection, criteria: PurgeCriteria) -> None:
+    """Temp tables holding the keys of every row to remove (nothing is deleted yet)."""
     params: dict[str, object] = {"cutoff": criteria.older_than, "text": criteria.text}
-    age = criteria.older_than is not None
-    text = criteria.text is not None
+    age, text = criteria.older_than is not None, criteria.text is not None
     _select_runs(con, criteria, params)
-    removed: dict[str, int] = {}
 
     # The call cache: by age, by the purged runs' dataset items and exact outputs, by text.
     cache = ["request_hash IN (SELECT c.request_hash FROM call_cache c JOIN _purge_runs p "
@@ -127,63 +129,80 @@ def _delete_all(con: duckdb.DuckDBPyConnection, criteria: PurgeCriteria) -> dict
         cache.append("created_at < $cutoff")
     if text:
         cache.append(_any_contains(["raw_output", "error"]))
-    removed["call_cache"] = _deleted(con, "DELETE FROM call_cache WHERE " + " OR ".join(cache), params)
+    sql = "CREATE OR REPLACE TEMP TABLE _purge_cache AS SELECT request_hash FROM call_cache WHERE " + " OR ".join(cache)
+    con.execute(sql, _params(sql, params))
 
-    # Audit items of purged runs or holding the text, and their reviews.
+    # Audit items of purged runs or holding the text (their reviews go with them).
     items = ["run_id IN (SELECT run_id FROM _purge_runs)"]
     if text:
         items.append(_any_contains(["question", "answer", "gold", "judge_prompt", "judge_output", "rationale",
                                     "judge_error"]))
-    con.execute("CREATE OR REPLACE TEMP TABLE _purge_items AS SELECT audit_id, run_id, step_index FROM audit_items "
-                "WHERE " + " OR ".join(items), {"text": criteria.text} if text else {})
-    removed["audit_reviews"] = _deleted(con, "DELETE FROM audit_reviews WHERE (audit_id, run_id, step_index) IN "
-                                        "(SELECT (audit_id, run_id, step_index) FROM _purge_items)", params)
-    removed["audit_items"] = _deleted(con, "DELETE FROM audit_items WHERE (audit_id, run_id, step_index) IN "
-                                      "(SELECT (audit_id, run_id, step_index) FROM _purge_items)", params)
+    sql = ("CREATE OR REPLACE TEMP TABLE _purge_items AS SELECT audit_id, run_id, step_index FROM audit_items "
+           "WHERE " + " OR ".join(items))
+    con.execute(sql, _params(sql, params))
 
     # Saved sweeps: whole sweeps by age; outcome rows of purged items or holding the text.
+    sql = "CREATE OR REPLACE TEMP TABLE _purge_sweeps AS SELECT sweep_id FROM sweeps WHERE " + (
+        "created_at < $cutoff" if age else "false")
+    con.execute(sql, _params(sql, params))
     outcomes = ["(sweep_id, item_id) IN (SELECT (w.sweep_id, p.item_id) FROM sweeps w JOIN _purge_runs p "
-                "ON w.dataset = p.dataset)"]
-    if age:
-        con.execute("CREATE OR REPLACE TEMP TABLE _purge_sweeps AS SELECT sweep_id FROM sweeps "
-                    "WHERE created_at < $cutoff", {"cutoff": criteria.older_than})
-        outcomes.append("sweep_id IN (SELECT sweep_id FROM _purge_sweeps)")
+                "ON w.dataset = p.dataset)", "sweep_id IN (SELECT sweep_id FROM _purge_sweeps)"]
     if text:
         outcomes.append(_contains("answer"))
-    removed["sweep_outcomes"] = _deleted(con, "DELETE FROM sweep_outcomes WHERE " + " OR ".join(outcomes), params)
-    if age:
-        removed["sweep_points"] = _deleted(con, "DELETE FROM sweep_points WHERE sweep_id IN "
-                                           "(SELECT sweep_id FROM _purge_sweeps)", params)
-        removed["sweeps"] = _deleted(con, "DELETE FROM sweeps WHERE sweep_id IN (SELECT sweep_id FROM _purge_sweeps)",
-                                     params)
-        removed["call_intents"] = _deleted(con, "DELETE FROM call_intents WHERE started_at < $cutoff", params)
+    sql = ("CREATE OR REPLACE TEMP TABLE _purge_outcomes AS SELECT sweep_id, item_id, tier FROM sweep_outcomes "
+           "WHERE " + " OR ".join(outcomes))
+    con.execute(sql, _params(sql, params))
 
-    removed["steps"] = _deleted(con, "DELETE FROM steps WHERE run_id IN (SELECT run_id FROM _purge_runs)", params)
-    removed["runs"] = _deleted(con, "DELETE FROM runs WHERE run_id IN (SELECT run_id FROM _purge_runs)", params)
-    for temp in ("_purge_runs", "_purge_items", "_purge_ids", "_purge_sweeps"):
+
+def _removed_where(criteria: PurgeCriteria) -> dict[str, str]:
+    """Per table, the condition of its rows that go (over the temp tables `_materialise` built)."""
+    cutoff = (f"started_at < TIMESTAMP '{criteria.older_than:%Y-%m-%d %H:%M:%S.%f}'"
+              if criteria.older_than is not None else "false")
+    items = "(audit_id, run_id, step_index) IN (SELECT (audit_id, run_id, step_index) FROM _purge_items)"
+    return {
+        "runs": "run_id IN (SELECT run_id FROM _purge_runs)",
+        "steps": "run_id IN (SELECT run_id FROM _purge_runs)",
+        "call_cache": "request_hash IN (SELECT request_hash FROM _purge_cache)",
+        "audit_items": items,
+        "audit_reviews": items,
+        "sweeps": "sweep_id IN (SELECT sweep_id FROM _purge_sweeps)",
+        "sweep_points": "sweep_id IN (SELECT sweep_id FROM _purge_sweeps)",
+        "sweep_outcomes": "(sweep_id, item_id, tier) IN (SELECT (sweep_id, item_id, tier) FROM _purge_outcomes)",
+        "call_intents": cutoff,
+    }
+
+
+def _counts(con: duckdb.DuckDBPyConnection, where: dict[str, str]) -> dict[str, int]:
+    return {table: _count(con, f"SELECT count(*) FROM {table} WHERE {where[table]}") for table in PURGED_TABLES}
+
+
+def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+    for temp in ("_purge_runs", "_purge_ids", "_purge_cache", "_purge_items", "_purge_sweeps", "_purge_outcomes"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
-    return {t: removed.get(t, 0) for t in PURGED_TABLES}
 
 
 def purge(store: Store, criteria: PurgeCriteria, *, dry_run: bool = False, rewrite: bool = True) -> PurgeReport:
-    """Delete what `criteria` match across every table (see the module doc); `dry_run` counts only.
+    """Remove what `criteria` match across every table (see the module doc); `dry_run` counts only.
 
-    `rewrite`: when anything was removed, rewrite the file so the deleted text leaves no bytes behind."""
+    `rewrite` (the default): the store is rewritten into a fresh file without the purged rows, so the deleted
+    text leaves no bytes behind (and no slow index deletes: DuckDB deletes from a keyed table row by row);
+    otherwise the rows are deleted in place."""
     from cascade_core.store.segments import compact_segments
 
     if not dry_run:
         compact_segments(store)  # server segments are Parquet files: fold them in so their runs can be purged
-    removed: dict[str, int] = {}
-    with store.locked():
-        try:
-            with store.transaction() as con:
-                removed = _delete_all(con, criteria)
-                if dry_run:
-                    raise _Rollback
-        except _Rollback:
-            pass
-        rewritten = False
-        if not dry_run and rewrite and any(removed.values()):
-            store.rewrite_file()
-            rewritten = True
-    return PurgeReport(criteria, removed, dry_run, rewritten)
+    with store.locked():  # the temp tables live on this connection: no other thread uses it until the end
+        with store.transaction() as con:
+            _materialise(con, criteria)
+            where = _removed_where(criteria)
+            removed = _counts(con, where)
+            if dry_run or not any(removed.values()):
+                _drop_temps(con)
+                return PurgeReport(criteria, removed, dry_run, False)
+            if not rewrite:
+                for table in PURGED_TABLES:  # every key set is materialised: the order does not matter
+                    con.execute(f"DELETE FROM {table} WHERE {where[table]}")
+                _drop_temps(con)
+                return PurgeReport(criteria, removed, False, False)
+        store.rewrite_file(exclude=where)  # every table copied minus the purged rows; the connection reopens
+    return PurgeReport(criteria, removed, False, True)
