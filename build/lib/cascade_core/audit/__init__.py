@@ -1,0 +1,72 @@
+"""Overconfidence audits: sample accepted non-final-tier answers, judge them, report rates with intervals."""
+
+from cascade_core.audit.judge import JudgeReply, judge_messages, judge_tier, neutralise, parse_judge_reply
+from cascade_core.audit.recommend import Recommendation, recommend
+from cascade_core.audit.report import flagged_table, headline, to_html, to_markdown
+from cascade_core.audit.results import AuditResult, judge_agreement, summarise, weekly_trend
+from cascade_core.audit.runner import AuditParams, Judge, judge_audit, make_judge, start_audit
+from cascade_core.audit.sampler import confidence_level, stratified_sample
+from cascade_core.audit.service import (
+    AuditReport,
+    audit_items,
+    latest_unfinished,
+    list_audits,
+    load_report,
+    record_review,
+    report_stamp,
+    run_audit,
+)
+from cascade_core.audit.stats import Agreement, Proportion, cohen_kappa, proportion, wilson_interval
+from cascade_core.figures.audit import group_figure, trend_figure
+from cascade_core.views.audit import (
+    audit_label,
+    flagged_display,
+    rate_display,
+    review_label,
+    review_queue,
+)
+
+__all__ = [
+    "Agreement",
+    "AuditParams",
+    "AuditReport",
+    "AuditResult",
+    "Judge",
+    "JudgeReply",
+    "Proportion",
+    "Recommendation",
+    "audit_items",
+    "audit_label",
+    "cohen_kappa",
+    "confidence_level",
+    "flagged_display",
+    "flagged_table",
+    "group_figure",
+    "headline",
+    "judge_agreement",
+    "judge_audit",
+    "judge_messages",
+    "judge_tier",
+    "latest_unfinished",
+    "list_audits",
+    "load_report",
+    "make_judge",
+    "neutralise",
+    "parse_judge_reply",
+    "proportion",
+    "rate_display",
+    "recommend",
+    "record_review",
+    "report_stamp",
+    "review_label",
+    "review_queue",
+    "run_audit",
+    "start_audit",
+    "stratified_sample",
+    "summarise",
+    "to_html",
+    "to_markdown",
+    "trend_figure",
+    "weekly_trend",
+    "wilson_interval",
+]

@@ -1,0 +1,53 @@
+"""The cascade itself: config, prompts, confidence signals, the tier client, pricing, the walk, grading."""
+
+from cascade_core.cascade.client import TierClient
+from cascade_core.cascade.confidence import parse_logprob, parse_self_rated, parse_verify
+from cascade_core.cascade.config import (
+    EMBEDDED,
+    CascadeConfig,
+    ConfigError,
+    RetryConfig,
+    SimulatorConfig,
+    TierConfig,
+    default_config,
+    load_config,
+    validate_config,
+)
+from cascade_core.cascade.grading import grade
+from cascade_core.cascade.pricing import call_cost, price_table_cost
+from cascade_core.cascade.query import QueryOverrides, QueryResult, run_query
+from cascade_core.cascade.runtime import Runtime, build_runtime, open_runtime
+from cascade_core.cascade.walk import Cascade, decide, read_confidence
+from cascade_core.records import Confidence, Step, TierCall, Trace
+
+__all__ = [
+    "EMBEDDED",
+    "Cascade",
+    "CascadeConfig",
+    "Confidence",
+    "ConfigError",
+    "QueryOverrides",
+    "QueryResult",
+    "RetryConfig",
+    "Runtime",
+    "SimulatorConfig",
+    "Step",
+    "TierCall",
+    "TierClient",
+    "TierConfig",
+    "Trace",
+    "build_runtime",
+    "call_cost",
+    "decide",
+    "default_config",
+    "grade",
+    "load_config",
+    "open_runtime",
+    "parse_logprob",
+    "parse_self_rated",
+    "parse_verify",
+    "price_table_cost",
+    "read_confidence",
+    "run_query",
+    "validate_config",
+]

@@ -1,0 +1,236 @@
+"""Configuration: a `cascade.toml` file plus environment variables, validated with clear messages.
+
+API keys never live here: a tier names the environment variable its key comes from (`api_key_env`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+EMBEDDED = "embedded"  # base_url value meaning "the embedded simulator on loopback"
+DEFAULT_STORE_PATH = "data/cascade.duckdb"
+SIGNALS = ("self_rated", "logprob", "verify")
+DEFAULT_PRICE_SOURCE = "Fireworks list prices for Llama 3.1 8B/70B/405B (2024-2025), per arXiv 2502.09054"
+SIMULATOR_FAULT_KNOBS = ("error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate", "latency_ms")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with a message naming the file, the key and what was expected."""
+
+
+class TierConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    model: str = Field(min_length=1)
+    base_url: str = EMBEDDED
+    api_key_env: str | None = None
+    input_price: float = Field(ge=0, description="USD per million input tokens")
+    output_price: float = Field(ge=0, description="USD per million output tokens")
+    max_tokens: int = Field(default=256, gt=0)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    timeout: float = Field(default=30.0, gt=0, description="seconds per attempt")
+    json_mode: bool = True
+
+    @field_validator("base_url")
+    @classmethod
+    def _url_shape(cls, value: str) -> str:
+        if value == EMBEDDED:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"expected 'embedded' or an http(s) URL, got {value!r}")
+        if "@" in parts.netloc or parts.query:
+            # The URL is stored with every step and shown on pages: credentials belong in api_key_env.
+            raise ValueError("must not carry credentials or a query string; put the key in the variable "
+                             "named by api_key_env")
+        return value.rstrip("/")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            # Not echoed back: a pasted key would otherwise land in the error message.
+            raise ValueError("expected the NAME of an environment variable (letters, digits, _), not a key")
+        return value
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.base_url == EMBEDDED
+
+    def api_key(self) -> str | None:
+        """The key from the environment, read at call time (never stored on the object)."""
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
+class RetryConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_retries: int = Field(default=3, ge=0, le=10)
+    backoff_base: float = Field(default=0.5, ge=0)
+    backoff_max: float = Field(default=8.0, ge=0)
+    retry_after_max: float = Field(default=30.0, ge=0)
+
+
+class SimulatorConfig(BaseModel):
+    """Knobs of the embedded simulator (used only by tiers whose base_url is 'embedded')."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 0
+    latency_ms: float = Field(default=0.0, ge=0)
+    error_rate: float = Field(default=0.0, ge=0, le=1)
+    rate_limit_rate: float = Field(default=0.0, ge=0, le=1)
+    retry_after: float = Field(default=0.05, ge=0)
+    malformed_rate: float = Field(default=0.0, ge=0, le=1)
+    truncate_rate: float = Field(default=0.0, ge=0, le=1)
+    report_cost: bool = False  # put usage.cost (USD at the built-in list price) in every response
+    # Per-model overrides of the knobs above, e.g. {"sim-llama-3.1-8b": {"error_rate": 1.0}}.
+    faults_by_model: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+    @field_validator("faults_by_model")
+    @classmethod
+    def _known_faults(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for model, knobs in value.items():
+            for key, number in knobs.items():
+                if key not in SIMULATOR_FAULT_KNOBS:
+                    known = ", ".join(SIMULATOR_FAULT_KNOBS)
+                    raise ValueError(f"{model}: unknown knob {key!r}, expected one of {known}")
+                if number < 0 or (key.endswith("_rate") and number > 1):
+                    raise ValueError(f"{model}.{key}: expected a rate in [0, 1] or a latency >= 0, got {number}")
+        return value
+
+
+class CascadeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tiers: list[TierConfig] = Field(min_length=2)
+    signal: Literal["self_rated", "logprob", "verify"] = "self_rated"
+    thresholds: list[float] = Field(default_factory=list, description="one per non-final tier, in [0, 1]")
+    store_path: str = DEFAULT_STORE_PATH
+    price_source: str = DEFAULT_PRICE_SOURCE
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
+    judge: TierConfig | None = None  # the audit judge; None means the last tier
+
+    @model_validator(mode="after")
+    def _thresholds_match_tiers(self) -> CascadeConfig:
+        needed = len(self.tiers) - 1
+        if not self.thresholds:
+            self.thresholds = [0.75] * needed  # self-rated 4 of 5, as NVIDIA's NIM cascade lab does
+        if len(self.thresholds) != needed:
+            raise ValueError(
+                f"thresholds: expected {needed} values (one per non-final tier), got {len(self.thresholds)}"
+            )
+        for i, value in enumerate(self.thresholds):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"thresholds[{i}]: expected a number in [0, 1], got {value}")
+        names = [t.name for t in self.tiers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"tiers: names must be unique, got {names}")
+        return self
+
+    @property
+    def uses_embedded(self) -> bool:
+        return any(t.is_embedded for t in self.tiers)
+
+    def with_overrides(
+        self, *, threshold: float | None = None, thresholds: list[float] | None = None, signal: str | None = None
+    ) -> CascadeConfig:
+        """A copy with command-line or page overrides applied (validated again)."""
+        data = self.model_dump()
+        if threshold is not None:
+            data["thresholds"] = [threshold] * (len(self.tiers) - 1)
+        if thresholds is not None:
+            data["thresholds"] = list(thresholds)
+        if signal is not None:
+            data["signal"] = signal
+        return validate_config(data, source="overrides")
+
+    def fingerprint(self, thresholds: list[float] | None = None) -> str:
+        """A short stable hash of what changes answers and costs: tiers, prices, signal, thresholds (`thresholds`
+        overrides the configured ones, as a run with overrides used them). Not the store, the judge (it grades,
+        never answers), retries, timeouts or the simulator's added latency (they change speed, not answers)."""
+        data = self.model_dump(exclude={"store_path", "price_source", "judge", "retry"})
+        for tier in data["tiers"]:
+            tier.pop("timeout")
+        data["simulator"].pop("latency_ms")
+        if thresholds is not None:
+            data["thresholds"] = [float(t) for t in thresholds]
+        blob = json.dumps(data, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def default_config() -> CascadeConfig:
+    """The embedded default: three simulated Llama-3.1-like tiers, no key, no network."""
+    return CascadeConfig(
+        tiers=[
+            TierConfig(name="small", model="sim-llama-3.1-8b", input_price=0.20, output_price=0.20),
+            TierConfig(name="mid", model="sim-llama-3.1-70b", input_price=0.90, output_price=0.90),
+            TierConfig(name="large", model="sim-llama-3.1-405b", input_price=3.00, output_price=3.00),
+        ]
+    )
+
+
+def _format_validation_error(err: ValidationError, source: str, data: dict[str, Any]) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for problem in err.errors():
+        parts: list[str] = []
+        for loc in problem["loc"]:
+            if isinstance(loc, int) and parts and parts[-1] == "tiers":
+                tiers = data.get("tiers") or []
+                name = tiers[loc].get("name") if loc < len(tiers) and isinstance(tiers[loc], dict) else None
+                parts[-1] = f"tiers[{loc}]" + (f" (name {name!r})" if name else "")
+            elif isinstance(loc, int):
+                parts[-1] = f"{parts[-1]}[{loc}]" if parts else f"[{loc}]"
+            else:
+                parts.append(str(loc))
+        message = problem["msg"].removeprefix("Value error, ")
+        got = problem.get("input")
+        # No "got ..." for whole sections, for messages that already say it, or for api_key_env (a pasted key).
+        quiet = (isinstance(got, dict | list) or problem["type"] == "missing" or "got " in message
+                 or "api_key_env" in parts)
+        got_text = "" if quiet else f", got {got!r}"
+        lines.append(f"  {'.'.join(parts) + ': ' if parts else ''}{message}{got_text}")
+    return "\n".join(lines)
+
+
+def validate_config(data: dict[str, Any], *, source: str = "config") -> CascadeConfig:
+    try:
+        return CascadeConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(err, source, data)) from None
+
+
+def load_config(path: str | Path | None = None) -> CascadeConfig:
+    """Load `path`, else $CASCADE_CONFIG, else ./cascade.toml, else the embedded default.
+
+    $CASCADE_STORE overrides the store path in every case.
+    """
+    chosen = path or os.environ.get("CASCADE_CONFIG")
+    if chosen is None and Path("cascade.toml").exists():
+        chosen = "cascade.toml"
+    if chosen is None:
+        config = default_config()
+    else:
+        file = Path(chosen)
+        if not file.exists():
+            raise ConfigError(f"{file}: config file not found")
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{file}: not valid TOML: {err}") from None
+        config = validate_config(data, source=str(file))
+    store = os.environ.get("CASCADE_STORE")
+    if store:
+        config = config.model_copy(update={"store_path": store})
+    return config

@@ -1,0 +1,85 @@
+"""One question from the Query page: overrides applied, the cascade run, graded when it is a bundled item, logged.
+
+Returns the trace with the page's own timings, so the page can show (and tests can check) what it adds on top
+of the model calls.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import duckdb
+
+from cascade_core.cascade.config import CascadeConfig, validate_config
+from cascade_core.cascade.runtime import Runtime
+from cascade_core.cascade.walk import Cascade
+from cascade_core.datasets.loader import Dataset
+from cascade_core.records import Trace
+from cascade_core.store.connection import StoreError
+from cascade_core.store.store import Store
+
+
+@dataclass(frozen=True)
+class QueryOverrides:
+    """Which tiers take part (indexes into the configured tiers, in order), their thresholds, the signal."""
+
+    tiers: tuple[int, ...]
+    thresholds: tuple[float, ...]  # one per selected tier but the last
+    signal: str
+
+
+@dataclass
+class QueryResult:
+    trace: Trace
+    model_ms: float  # time spent waiting on model calls
+    cascade_ms: float  # the cascade's own work (parsing, decisions, accounting)
+    setup_ms: float  # overrides and item lookup
+    log_ms: float  # writing the run to the store
+    log_error: str | None = None
+
+    @property
+    def own_ms(self) -> float:
+        """What this run added beyond the model calls (the page adds its rendering on top)."""
+        return self.setup_ms + self.cascade_ms + self.log_ms
+
+
+def default_overrides(config: CascadeConfig) -> QueryOverrides:
+    return QueryOverrides(tuple(range(len(config.tiers))), tuple(config.thresholds), config.signal)
+
+
+def cascade_for(runtime: Runtime, overrides: QueryOverrides) -> Cascade:
+    """A cascade over the selected tiers (sharing the runtime's clients) with the signal overridden."""
+    config = runtime.config
+    if list(overrides.tiers) == list(range(len(config.tiers))):
+        if overrides.signal == config.signal:
+            return runtime.cascade
+        return Cascade(config.with_overrides(signal=overrides.signal), runtime.clients)
+    if len(overrides.tiers) < 2:
+        raise ValueError("pick at least two tiers: a cascade needs a tier to escalate to")
+    data = config.model_dump()
+    data["tiers"] = [data["tiers"][i] for i in overrides.tiers]
+    data["thresholds"] = list(overrides.thresholds)
+    data["signal"] = overrides.signal
+    return Cascade(validate_config(data, source="query overrides"), [runtime.clients[i] for i in overrides.tiers])
+
+
+def run_query(runtime: Runtime, store: Store | None, question: str, overrides: QueryOverrides,
+              dataset: Dataset | None = None) -> QueryResult:
+    """Run one question through the (overridden) cascade and log it with source "query"."""
+    started = time.perf_counter()
+    cascade = cascade_for(runtime, overrides)
+    item = dataset.by_question().get(question.strip()) if dataset is not None else None
+    setup_ms = (time.perf_counter() - started) * 1000
+    trace = cascade.run(question, item=item, source="query", dataset=dataset.name if item and dataset else None,
+                        thresholds=list(overrides.thresholds))
+    log_ms, log_error = 0.0, None
+    if store is not None:
+        logged = time.perf_counter()
+        try:
+            store.log_trace(trace)
+        except (StoreError, duckdb.Error) as err:  # the trace is still shown; the page says it was not logged
+            log_error = str(err)
+        log_ms = (time.perf_counter() - logged) * 1000
+    return QueryResult(trace=trace, model_ms=trace.latency_ms, cascade_ms=trace.overhead_ms, setup_ms=setup_ms,
+                       log_ms=log_ms, log_error=log_error)

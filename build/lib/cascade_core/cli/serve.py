@@ -1,0 +1,104 @@
+"""`serve`: the OpenAI-compatible cascade endpoint. Logs every request as Parquet segments beside the store
+file (it never opens the DuckDB file, so the dashboard can keep it open)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+from typing import Any
+
+from cascade_core.cascade.config import CascadeConfig
+from cascade_core.cli.common import add_config_options, config_from_args, open_store
+from cascade_core.store.segments import segments_dir
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("serve", help="serve the cascade as an OpenAI-compatible chat endpoint")
+    add_config_options(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: loopback only)")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--model-name", default="cascade", help="the model id clients use and /v1/models lists")
+    parser.add_argument("--threshold", type=float, help="one threshold in [0, 1] for every non-final tier")
+    parser.add_argument("--signal", choices=["self_rated", "logprob", "verify"], help="confidence signal")
+    parser.add_argument("--simulator-url", help="send 'embedded' tiers to an already running simulator at this "
+                        "base URL (e.g. http://127.0.0.1:9000/v1) instead of starting one in this process")
+    parser.add_argument("--token-env", default="CASCADE_SERVE_TOKEN",
+                        help="environment variable holding the bearer token; auth is on when it is set")
+    parser.add_argument("--flush-interval", type=float, default=0.5, help="seconds between log segment flushes")
+    parser.add_argument("--batch-size", type=int, default=500, help="runs per log segment at most")
+    parser.add_argument("--graceful-timeout", type=float, default=30.0,
+                        help="seconds to let in-flight requests finish on SIGTERM before the log is flushed")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server processes sharing the port; each logs its own segments (use with "
+                        "--simulator-url, or every worker starts its own embedded simulator)")
+    parser.add_argument("--access-log", action="store_true", help="log every request line to stderr")
+    parser.set_defaults(handler=run)
+    compact = subparsers.add_parser("compact", help="fold the endpoint's log segments into the DuckDB store "
+                                    "(exactly once; needs the store file, so not while the dashboard runs)")
+    add_config_options(compact)
+    compact.set_defaults(handler=run_compact)
+
+
+def _with_simulator_url(config: CascadeConfig, url: str | None) -> CascadeConfig:
+    if not url:
+        return config
+    tiers = [t.model_copy(update={"base_url": url.rstrip("/")}) if t.is_embedded else t for t in config.tiers]
+    return config.model_copy(update={"tiers": tiers})
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn  # imported here: only this command needs the server stack
+
+    from cascade_core.serve.app import ServeSettings, create_app
+    from cascade_core.serve.auth import token_from_env
+    from cascade_core.serve.factory import SPEC_ENV, dump_spec
+
+    config = config_from_args(args).with_overrides(threshold=args.threshold, signal=args.signal)
+    config = _with_simulator_url(config, args.simulator_url)
+    folder = segments_dir(config.store_path)
+    settings = ServeSettings(segments_dir=folder, model_name=args.model_name, token=token_from_env(args.token_env),
+                             flush_interval=args.flush_interval, batch_size=args.batch_size)
+    has = importlib.util.find_spec
+    options: dict[str, Any] = {
+        "host": args.host, "port": args.port, "loop": "uvloop" if has("uvloop") else "asyncio",
+        "http": "httptools" if has("httptools") else "h11", "access_log": args.access_log,
+        "log_level": "info" if args.verbose else "warning", "timeout_graceful_shutdown": args.graceful_timeout,
+        "timeout_keep_alive": 30, "backlog": 2048,
+    }
+    app = None
+    if args.workers > 1:  # uvicorn's supervisor spawns workers; each builds the app from the spec
+        os.environ[SPEC_ENV] = dump_spec(config, settings, args.token_env)
+        server = uvicorn.Server(uvicorn.Config("cascade_core.serve.factory:app_from_env", factory=True,
+                                               workers=args.workers, **options))
+    else:
+        app = create_app(config, settings)
+        server = uvicorn.Server(uvicorn.Config(app, **options))
+    auth = f"bearer token from ${args.token_env}" if settings.token else "off"
+    sys.stderr.write(f"cascade endpoint on http://{args.host}:{args.port}/v1 (model {args.model_name!r}, auth "
+                     f"{auth}); logging runs to {folder}\n")
+    if args.workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(server.config, sockets=[server.config.bind_socket()]).run()
+        return 0
+    try:
+        server.run()
+    finally:
+        state = getattr(app.state, "serve", None) if app is not None else None
+        if state is not None:  # lifespan shutdown already flushed; this covers a forced exit
+            state.writer.close()
+    return 0 if server.started else 2
+
+
+def run_compact(args: argparse.Namespace) -> int:
+    from cascade_core.store.segments import compact_segments
+
+    config = config_from_args(args)
+    with open_store(config) as store:
+        added = compact_segments(store)
+        total = store.count_runs()
+    sys.stdout.write(f"compacted {added} runs from {segments_dir(config.store_path)} into {config.store_path} "
+                     f"({total} runs in all)\n")
+    return 0

@@ -1,0 +1,148 @@
+"""Small typed result records shared by every module: TierCall, Step, Trace."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Decision = Literal["accepted", "escalated", "error", "final"]
+Source = Literal["query", "sweep", "audit", "api"]
+
+
+@dataclass(frozen=True)
+class TierCall:
+    """One HTTP chat-completion call (after retries) to one tier."""
+
+    tier_name: str
+    model: str
+    messages: list[dict[str, str]]
+    raw_output: str = ""
+    finish_reason: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost: float = 0.0
+    cost_source: str = "none"  # "usage.cost" | "price_table" | "none"
+    latency_ms: float = 0.0
+    attempts: int = 1
+    error: str | None = None
+    error_kind: str | None = None  # rate_limit | server | timeout | connection | bad_request | other
+    logprobs: list[tuple[str, float]] | None = None
+    simulated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class Confidence:
+    """A parsed answer with its confidence, raw (as the model gave it) and normalised to [0, 1]."""
+
+    answer: str | None
+    raw: float | None
+    normalised: float | None
+    parse_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one tier did inside a cascade run: its answer call, optional verify call, and the decision."""
+
+    tier_index: int
+    tier_name: str
+    model: str
+    endpoint: str
+    call: TierCall
+    confidence: Confidence
+    threshold: float | None  # None for the last tier, which always answers
+    decision: Decision
+    reason: str
+    verify_call: TierCall | None = None
+
+    @property
+    def cost(self) -> float:
+        return self.call.cost + (self.verify_call.cost if self.verify_call else 0.0)
+
+    @property
+    def tokens_in(self) -> int:
+        return self.call.tokens_in + (self.verify_call.tokens_in if self.verify_call else 0)
+
+    @property
+    def tokens_out(self) -> int:
+        return self.call.tokens_out + (self.verify_call.tokens_out if self.verify_call else 0)
+
+    @property
+    def latency_ms(self) -> float:
+        return self.call.latency_ms + (self.verify_call.latency_ms if self.verify_call else 0.0)
+
+    @property
+    def error(self) -> str | None:
+        return self.call.error or (self.verify_call.error if self.verify_call else None)
+
+
+@dataclass
+class Trace:
+    """A whole cascade run: every step in order, the final answer and the accounting."""
+
+    run_id: str
+    created_at: datetime
+    question: str
+    source: Source
+    signal: str
+    config_fingerprint: str
+    steps: list[Step] = field(default_factory=list)
+    final_answer: str | None = None
+    final_tier: str | None = None
+    final_tier_index: int | None = None
+    final_confidence: float | None = None
+    always_large_cost: float = 0.0
+    always_large_estimated: bool = False
+    error: str | None = None  # set when no tier could answer
+    item_id: str | None = None
+    dataset: str | None = None
+    category: str | None = None
+    gold: str | None = None
+    correct: bool | None = None
+    overhead_ms: float = 0.0  # the cascade's own work, model calls excluded
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_cost(self) -> float:
+        return sum(s.cost for s in self.steps)
+
+    @property
+    def tokens_in(self) -> int:
+        return sum(s.tokens_in for s in self.steps)
+
+    @property
+    def tokens_out(self) -> int:
+        return sum(s.tokens_out for s in self.steps)
+
+    @property
+    def latency_ms(self) -> float:
+        return sum(s.latency_ms for s in self.steps)
+
+    @property
+    def escalations(self) -> int:
+        # A failed non-final tier escalates; a failed last tier ends the run, it escalates nowhere.
+        return sum(1 for s in self.steps
+                   if s.decision == "escalated" or (s.decision == "error" and s.threshold is not None))
+
+    @property
+    def simulated(self) -> bool:
+        return any(s.call.simulated for s in self.steps)
+
+    @property
+    def savings(self) -> float:
+        return self.always_large_cost - self.total_cost
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created_at"] = self.created_at.isoformat()
+        data["total_cost"] = self.total_cost
+        data["tokens_in"] = self.tokens_in
+        data["tokens_out"] = self.tokens_out
+        data["latency_ms"] = self.latency_ms
+        data["simulated"] = self.simulated
+        return data

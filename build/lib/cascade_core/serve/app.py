@@ -1,0 +1,216 @@
+"""The OpenAI-compatible cascade endpoint: FastAPI app, lifespan (runtime + log writer) and the handlers.
+
+Hot paths are plain Starlette routes (no dependency injection or pydantic body model): the body is read with
+a size cap, parsed with orjson and validated by hand, then `Cascade.arun` walks the tiers on this event loop
+(one AsyncOpenAI client per tier, built lazily inside the loop). The finished trace is queued for the log
+writer, counted in the metrics, and answered as JSON or as SSE chunks.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from cascade_core.cascade.config import CascadeConfig
+from cascade_core.cascade.runtime import Runtime, build_runtime
+from cascade_core.serve.auth import check_bearer
+from cascade_core.serve.counters import Metrics
+from cascade_core.serve.errors import ApiError, error_response
+from cascade_core.serve.log_writer import LogWriter
+from cascade_core.serve.responses import cascade_extension, cascade_headers, completion_body, stream_events
+from cascade_core.serve.validate import MAX_BODY_BYTES, parse_chat_request
+
+log = logging.getLogger(__name__)
+CHAT_PATH = "/v1/chat/completions"
+
+
+@dataclass
+class ServeSettings:
+    segments_dir: Path
+    model_name: str = "cascade"
+    token: bytes | None = None  # bearer token; None = auth off
+    max_body_bytes: int = MAX_BODY_BYTES
+    flush_interval: float = 0.5
+    batch_size: int = 500
+
+
+@dataclass
+class ServeState:
+    settings: ServeSettings
+    runtime: Runtime
+    writer: LogWriter
+    metrics: Metrics
+    started: int = field(default_factory=lambda: int(time.time()))
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) anything over `limit` bytes without reading it all."""
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise ApiError(400, "invalid Content-Length header")
+        if int(length) > limit:
+            raise ApiError(413, f"request body too large: at most {limit} bytes", code="request_too_large")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"request body too large: at most {limit} bytes", code="request_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
+
+
+async def chat_completions(request: Request) -> Response:
+    state: ServeState = request.app.state.serve
+    metrics = state.metrics
+    started = time.perf_counter()
+    metrics.in_flight += 1
+    try:
+        check_bearer(request, state.settings.token)
+        chat = parse_chat_request(await read_body(request, state.settings.max_body_bytes))
+        trace = await state.runtime.cascade.arun(chat.question, source="api")
+    except ApiError as err:
+        metrics.observe_error("auth" if err.status == 401 else "bad_request")
+        metrics.observe_request(CHAT_PATH, err.status)
+        return err.response()
+    except Exception:  # a bug, not a bad request: answer OpenAI-style and keep serving
+        log.exception("chat completion failed")
+        metrics.observe_error("internal")
+        metrics.observe_request(CHAT_PATH, 500)
+        return error_response(500, "internal error in the cascade endpoint", type_="server_error")
+    finally:
+        metrics.in_flight -= 1
+    trace.meta = {"api": {"model": chat.model, "stream": chat.stream, "messages": chat.n_messages}}
+    state.writer.submit(trace)  # never blocks; the run is logged even when it failed
+    metrics.observe_run(trace, time.perf_counter() - started, chat.stream)
+    headers = cascade_headers(trace)
+    if trace.error:
+        metrics.observe_request(CHAT_PATH, 502)
+        body = {"error": {"message": trace.error, "type": "upstream_error", "param": None, "code": "cascade_failed"},
+                "cascade": cascade_extension(trace)}
+        return _json(body, 502, headers)
+    metrics.observe_request(CHAT_PATH, 200)
+    model = state.settings.model_name
+    if chat.stream:
+        events = stream_events(trace, model, chat.include_usage)
+
+        async def sse() -> AsyncIterator[bytes]:
+            for event in events:
+                yield event
+
+        headers.update({"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return StreamingResponse(sse(), media_type="text/event-stream", headers=headers)
+    return Response(completion_body(trace, model), media_type="application/json", headers=headers)
+
+
+def _model_card(state: ServeState) -> dict[str, Any]:
+    return {"id": state.settings.model_name, "object": "model", "created": state.started, "owned_by": "cascade-lab",
+            "tiers": [t.name for t in state.runtime.config.tiers]}
+
+
+async def list_models(request: Request) -> Response:
+    state: ServeState = request.app.state.serve
+    try:
+        check_bearer(request, state.settings.token)
+    except ApiError as err:
+        state.metrics.observe_request("/v1/models", 401)
+        return err.response()
+    state.metrics.observe_request("/v1/models", 200)
+    return _json({"object": "list", "data": [_model_card(state)]})
+
+
+async def get_model(request: Request) -> Response:
+    state: ServeState = request.app.state.serve
+    try:
+        check_bearer(request, state.settings.token)
+        if request.path_params["model"] != state.settings.model_name:
+            raise ApiError(404, f"The model '{request.path_params['model']}' does not exist", code="model_not_found")
+    except ApiError as err:
+        state.metrics.observe_request("/v1/models/{model}", err.status)
+        return err.response()
+    state.metrics.observe_request("/v1/models/{model}", 200)
+    return _json(_model_card(state))
+
+
+async def healthz(request: Request) -> Response:
+    state: ServeState = request.app.state.serve
+    return _json({"status": "ok", "model": state.settings.model_name, "log_backlog": state.writer.backlog,
+                  "embedded_simulator": state.runtime.simulated})
+
+
+async def metrics_text(request: Request) -> Response:
+    state: ServeState = request.app.state.serve
+    try:
+        check_bearer(request, state.settings.token)
+    except ApiError as err:
+        return err.response()
+    return Response(state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 500
+    message = {404: "Unknown path", 405: "Method not allowed"}.get(status, "Request failed")
+    return error_response(status, f"{message}: {request.method} {request.url.path}")
+
+
+async def _close_clients(runtime: Runtime) -> None:
+    for client in runtime.clients:
+        async_client = client._async  # built lazily in this loop; close it here, in the same loop
+        if async_client is not None:
+            await async_client.close()
+            client._async = None
+
+
+def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any = None) -> FastAPI:
+    """The app. The runtime (and the embedded simulator, if a tier needs it) and the log writer start in the
+    lifespan, inside the server's event loop; shutdown flushes the log after in-flight requests finished."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = build_runtime(config, simulator=simulator)
+        writer = LogWriter(settings.segments_dir, batch_size=settings.batch_size,
+                           interval=settings.flush_interval).start()
+        metrics = Metrics([t.name for t in config.tiers])
+        metrics.gauges["cascade_log_backlog_runs"] = lambda: writer.backlog
+        metrics.gauges["cascade_log_runs_written_total"] = lambda: writer.written_runs
+        metrics.gauges["cascade_log_segments_written_total"] = lambda: writer.segments
+        metrics.gauges["cascade_log_write_errors_total"] = lambda: writer.write_errors
+        app.state.serve = ServeState(settings=settings, runtime=runtime, writer=writer, metrics=metrics)
+        for client in runtime.clients:  # build each tier's AsyncOpenAI in this loop now, not on a first request
+            _ = client.async_client.chat.completions
+        # Long-lived startup objects (modules, pydantic schemas) leave the GC's view: full collections stay short.
+        gc.collect()
+        gc.freeze()
+        try:
+            yield
+        finally:
+            writer.close()
+            await _close_clients(runtime)
+            runtime.close()
+
+    app = FastAPI(title="Cascade Lab endpoint", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _http_error)
+    app.router.add_route(CHAT_PATH, chat_completions, methods=["POST"])
+    app.router.add_route("/v1/models", list_models, methods=["GET"])
+    app.router.add_route("/v1/models/{model:path}", get_model, methods=["GET"])
+    app.router.add_route("/healthz", healthz, methods=["GET"])
+    app.router.add_route("/metrics", metrics_text, methods=["GET"])
+    return app

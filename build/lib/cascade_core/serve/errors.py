@@ -1,0 +1,29 @@
+"""OpenAI-style error bodies: {"error": {"message", "type", "param", "code"}} with the matching status."""
+
+from __future__ import annotations
+
+import orjson
+from starlette.responses import Response
+
+
+class ApiError(Exception):
+    """A request problem that becomes an OpenAI-style error response (never a 500)."""
+
+    def __init__(self, status: int, message: str, *, type_: str = "invalid_request_error",
+                 param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type_
+        self.param = param
+        self.code = code
+
+    def response(self, headers: dict[str, str] | None = None) -> Response:
+        return error_response(self.status, self.message, type_=self.type, param=self.param, code=self.code,
+                              headers=headers)
+
+
+def error_response(status: int, message: str, *, type_: str = "invalid_request_error", param: str | None = None,
+                   code: str | None = None, headers: dict[str, str] | None = None) -> Response:
+    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)

@@ -1,0 +1,43 @@
+"""Build the app from an environment variable, so `uvicorn --workers N` can start it in every worker process.
+
+The spec holds the validated config and the settings, never a secret: the bearer token and API keys are read
+from their own environment variables inside each worker.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from cascade_core.cascade.config import CascadeConfig, validate_config
+from cascade_core.serve.app import ServeSettings, create_app
+from cascade_core.serve.auth import token_from_env
+from cascade_core.serve.validate import MAX_BODY_BYTES
+
+SPEC_ENV = "CASCADE_SERVE_SPEC"
+
+
+def dump_spec(config: CascadeConfig, settings: ServeSettings, token_env: str) -> str:
+    return json.dumps({
+        "config": config.model_dump(),
+        "segments_dir": str(settings.segments_dir),
+        "model_name": settings.model_name,
+        "token_env": token_env,
+        "flush_interval": settings.flush_interval,
+        "batch_size": settings.batch_size,
+        "max_body_bytes": settings.max_body_bytes,
+    })
+
+
+def app_from_env() -> FastAPI:
+    spec: dict[str, Any] = json.loads(os.environ[SPEC_ENV])
+    config = validate_config(spec["config"], source=SPEC_ENV)
+    settings = ServeSettings(segments_dir=Path(spec["segments_dir"]), model_name=spec["model_name"],
+                             token=token_from_env(spec["token_env"]), flush_interval=spec["flush_interval"],
+                             batch_size=spec["batch_size"],
+                             max_body_bytes=spec.get("max_body_bytes", MAX_BODY_BYTES))
+    return create_app(config, settings)

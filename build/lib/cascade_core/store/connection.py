@@ -1,0 +1,126 @@
+"""One DuckDB connection shared by a process's threads, opened on demand and optionally let go when idle.
+
+DuckDB allows one process at a time to open a file for writing. A dashboard that held its file for good would
+lock out the weekly cron audit and every CLI command, so long-lived processes pass `idle_release`: the file is
+closed after that many idle seconds and reopened on the next use. `lock_wait` makes an open wait (with short
+sleeps) for another process to let go before giving up with StoreLockedError.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+
+class StoreError(RuntimeError):
+    """A store problem with a message naming the file."""
+
+
+class StoreLockedError(StoreError):
+    """The DuckDB file is held by another process."""
+
+
+def _is_lock_error(err: duckdb.Error) -> bool:
+    return isinstance(err, duckdb.IOException) and "lock" in str(err).lower()
+
+
+def _locked_message(path: Path, err: duckdb.Error, waited: float) -> str:
+    wait = f" for {waited:.0f} s" if waited >= 1 else ""
+    return (
+        f"{path} is in use by another process{wait} (DuckDB allows one writer per file). Wait for it to finish, "
+        "stop the other Cascade Lab process (dashboard, CLI or server), or point this one at another store with "
+        f"CASCADE_STORE. DuckDB said: {err}"
+    )
+
+
+class SharedConnection:
+    """A lazily opened connection guarded by a re-entrant lock; `use()` yields it for one piece of work."""
+
+    def __init__(self, path: Path, *, read_only: bool, idle_release: float | None, lock_wait: float,
+                 on_open: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
+        self.path = path
+        self.read_only = read_only
+        self.idle_release = idle_release
+        self.lock_wait = lock_wait
+        self._on_open = on_open
+        self._lock = threading.RLock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._depth = 0
+        self._last_used = time.monotonic()
+        self._closed = False
+        self._reaper: threading.Thread | None = None
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        started = time.monotonic()
+        delay = 0.05
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=self.read_only)
+                break
+            except duckdb.Error as err:
+                waited = time.monotonic() - started
+                if _is_lock_error(err) and waited < self.lock_wait:
+                    time.sleep(min(delay, max(self.lock_wait - waited, 0.01)))
+                    delay = min(delay * 2, 0.5)
+                    continue
+                if _is_lock_error(err):
+                    raise StoreLockedError(_locked_message(self.path, err, waited)) from None
+                raise StoreError(f"{self.path}: cannot open store: {err}") from None
+        try:
+            self._on_open(con)
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    @contextmanager
+    def use(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"{self.path}: store is closed")
+            if self._con is None:
+                self._con = self._open()
+                self._start_reaper()
+            self._depth += 1
+            try:
+                yield self._con
+            finally:
+                self._depth -= 1
+                self._last_used = time.monotonic()
+
+    def _start_reaper(self) -> None:
+        if self.idle_release is None or self._reaper is not None:
+            return
+        self._reaper = threading.Thread(target=self._reap, name=f"store-idle-{self.path.name}", daemon=True)
+        self._reaper.start()
+
+    def _reap(self) -> None:
+        """Close the file once it has been idle for `idle_release` seconds, so other processes can open it."""
+        assert self.idle_release is not None
+        while True:
+            time.sleep(min(self.idle_release / 2, 1.0))
+            with self._lock:
+                if self._con is None or self._closed:
+                    self._reaper = None
+                    return
+                if self._depth == 0 and time.monotonic() - self._last_used >= self.idle_release:
+                    self._con.close()
+                    self._con = None
+                    self._reaper = None  # under the lock: the next open starts a new reaper
+                    return
+
+    @property
+    def is_open(self) -> bool:
+        return self._con is not None
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._con is not None:
+                self._con.close()
+                self._con = None

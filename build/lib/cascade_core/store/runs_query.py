@@ -1,0 +1,183 @@
+"""Every SQL of the Overview and Runs pages. Readers query the `all_runs` view (tables plus segments).
+
+Filtering, sorting and pagination happen in DuckDB; user input only ever reaches the SQL as parameters
+(sort keys go through a whitelist of column names in runs_filter.SORT_COLUMNS).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from cascade_core.store.run_filter import NO_ANSWER, RunFilter, RunSort, like_pattern
+from cascade_core.store.schema import RUN_COLUMNS
+from cascade_core.store.store import Store
+
+ExportFormat = Literal["csv", "parquet"]
+PREVIEW_CHARS = 300  # question / answer text shown in the table (the trace shows it whole)
+
+
+def _time_clause(start: datetime | None, end: datetime | None) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if start is not None:
+        clauses.append("created_at >= ?")
+        params.append(start)
+    if end is not None:
+        clauses.append("created_at <= ?")
+        params.append(end)
+    return clauses, params
+
+
+def _placeholders(values: tuple[str, ...]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def where_sql(f: RunFilter) -> tuple[str, list[Any]]:
+    """`WHERE ...` (or "") and its parameters for a filter."""
+    clauses, params = _time_clause(f.start, f.end)
+    if f.sources:
+        clauses.append(f"source IN ({_placeholders(f.sources)})")
+        params += list(f.sources)
+    if f.final_tiers:
+        names = tuple(t for t in f.final_tiers if t != NO_ANSWER)
+        parts = [f"final_tier IN ({_placeholders(names)})"] if names else []
+        params += list(names)
+        if NO_ANSWER in f.final_tiers:
+            parts.append("final_tier IS NULL")
+        clauses.append("(" + " OR ".join(parts) + ")")
+    if f.confidence is not None:
+        clauses.append("final_confidence BETWEEN ? AND ?")
+        params += [float(f.confidence[0]), float(f.confidence[1])]
+    if f.graded == "correct":
+        clauses.append("correct IS TRUE")
+    elif f.graded == "incorrect":
+        clauses.append("correct IS FALSE")
+    elif f.graded == "ungraded":
+        clauses.append("correct IS NULL")
+    if f.errors_only:
+        clauses.append("(had_error OR error IS NOT NULL)")
+    if f.text:
+        pattern = like_pattern(f.text)
+        clauses.append("(question ILIKE ? ESCAPE '\\' OR final_answer ILIKE ? ESCAPE '\\')")
+        params += [pattern, pattern]
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _order_sql(sort: RunSort) -> str:
+    direction = "DESC" if sort.descending else "ASC"
+    return f"ORDER BY {sort.column} {direction} NULLS LAST, run_id {direction}"
+
+
+# -- Runs page -------------------------------------------------------------------------------------------
+def newest_run_time(store: Store) -> datetime | None:
+    value = store.execute("SELECT max(created_at) FROM all_runs")[0][0]
+    return None if value is None else pd.Timestamp(value).to_pydatetime()
+
+
+def time_bounds(store: Store) -> tuple[datetime | None, datetime | None]:
+    low, high = store.execute("SELECT min(created_at), max(created_at) FROM all_runs")[0]
+    return (None if low is None else pd.Timestamp(low).to_pydatetime(),
+            None if high is None else pd.Timestamp(high).to_pydatetime())
+
+
+def final_tier_options(store: Store) -> list[str]:
+    """Final tiers seen in the log, in tier order, plus NO_ANSWER when some run had no answer."""
+    rows = store.execute(
+        "SELECT final_tier, min(final_tier_index) AS idx FROM all_runs GROUP BY final_tier ORDER BY idx NULLS LAST"
+    )
+    return [NO_ANSWER if name is None else str(name) for name, _ in rows]
+
+
+def count_runs(store: Store, f: RunFilter) -> int:
+    where, params = where_sql(f)
+    return int(store.execute(f"SELECT count(*) FROM all_runs {where}", params)[0][0])
+
+
+def runs_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, offset: int = 0) -> pd.DataFrame:
+    """One page of runs for the table: previews of the text, the figures, the run id."""
+    where, params = where_sql(f)
+    sql = (
+        f"SELECT created_at, source, left(question, {PREVIEW_CHARS}) AS question, final_tier, "
+        f"left(final_answer, {PREVIEW_CHARS}) AS answer, final_confidence AS confidence, correct, total_cost, "
+        "always_large_cost, latency_ms, escalations, (had_error OR error IS NOT NULL) AS error, simulated, run_id "
+        f"FROM all_runs {where} {_order_sql(sort)} LIMIT ? OFFSET ?"
+    )
+    return store.query_df(sql, [*params, int(limit), int(offset)])
+
+
+def export_runs(store: Store, f: RunFilter, sort: RunSort, fmt: ExportFormat, path: str | Path) -> int:
+    """Write every filtered run (all run columns) to `path` as CSV or Parquet with DuckDB COPY; the row count."""
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"unknown export format {fmt!r}; expected 'csv' or 'parquet'")
+    where, params = where_sql(f)
+    target = str(Path(path)).replace("'", "''")  # our own temp path, not user input
+    options = "FORMAT csv, HEADER" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
+    select = f"SELECT {', '.join(RUN_COLUMNS)} FROM all_runs {where} {_order_sql(sort)}"
+    rows = store.execute(f"COPY ({select}) TO '{target}' ({options})", params)
+    return int(rows[0][0]) if rows else count_runs(store, f)
+
+
+# -- Overview page -------------------------------------------------------------------------------------------
+def headline_row(store: Store, start: datetime | None, end: datetime | None) -> dict[str, Any]:
+    """One aggregate pass over the window: counts, spend, rates, latency percentiles."""
+    clauses, params = _time_clause(start, end)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    sql = f"""
+        SELECT count(*) AS runs,
+               coalesce(sum(total_cost), 0) AS spend,
+               coalesce(sum(always_large_cost), 0) AS always_large,
+               count(*) FILTER (WHERE always_large_estimated) AS estimated_runs,
+               count(*) FILTER (WHERE escalations > 0) AS escalated,
+               count(*) FILTER (WHERE had_parse_error) AS parse_errors,
+               count(*) FILTER (WHERE had_error OR error IS NOT NULL) AS errors,
+               count(*) FILTER (WHERE error IS NOT NULL) AS failed,
+               count(correct) AS graded,
+               count(*) FILTER (WHERE correct) AS correct,
+               count(*) FILTER (WHERE simulated) AS simulated,
+               quantile_cont(latency_ms, 0.5) AS p50_ms,
+               quantile_cont(latency_ms, 0.95) AS p95_ms,
+               min(created_at) AS first_at,
+               max(created_at) AS last_at
+        FROM all_runs {where}
+    """
+    frame = store.query_df(sql, params)
+    return dict(frame.iloc[0].to_dict())
+
+
+def tier_counts(store: Store, start: datetime | None, end: datetime | None) -> pd.DataFrame:
+    """Runs answered by each final tier (tier order), NO_ANSWER for runs no tier answered."""
+    clauses, params = _time_clause(start, end)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    sql = (
+        f"SELECT coalesce(final_tier, '{NO_ANSWER}') AS tier, min(final_tier_index) AS tier_index, count(*) AS runs "
+        f"FROM all_runs {where} GROUP BY final_tier ORDER BY tier_index NULLS LAST, tier"
+    )
+    return store.query_df(sql, params)
+
+
+def activity_over_time(store: Store, start: datetime | None, end: datetime | None, unit: str) -> pd.DataFrame:
+    """Per time bucket and final tier: runs, spend and always-large cost (long form, small)."""
+    if unit not in ("hour", "day", "week"):
+        raise ValueError(f"unknown bucket {unit!r}")
+    clauses, params = _time_clause(start, end)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    sql = (
+        f"SELECT date_trunc('{unit}', created_at) AS bucket, coalesce(final_tier, '{NO_ANSWER}') AS tier, "
+        "min(final_tier_index) AS tier_index, count(*) AS runs, sum(total_cost) AS spend, "
+        f"sum(always_large_cost) AS always_large FROM all_runs {where} "
+        "GROUP BY ALL ORDER BY bucket, tier_index NULLS LAST"
+    )
+    return store.query_df(sql, params)
+
+
+def export_bytes(store: Store, f: RunFilter, sort: RunSort, fmt: ExportFormat) -> tuple[bytes, int]:
+    """The filtered runs as a CSV or Parquet file's bytes (written by DuckDB to a temp file) and the row count."""
+    with tempfile.TemporaryDirectory(prefix="cascade-export-") as folder:
+        path = Path(folder) / f"runs.{fmt}"
+        rows = export_runs(store, f, sort, fmt, path)
+        return path.read_bytes(), rows

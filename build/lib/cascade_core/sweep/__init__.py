@@ -1,0 +1,72 @@
+"""Threshold sweeps: collection, the outcome table, importing, fronts, references, recommendation, calibration,
+summary metrics, saved sweeps and the background job."""
+
+from cascade_core.sweep.analysis import SweepResult, SweepSettings, analyse, result_to_json
+from cascade_core.sweep.calibration import TierCalibration, calibration_report
+from cascade_core.sweep.collect import CollectProgress, CollectResult
+from cascade_core.sweep.collect import acollect as acollect_dataset
+from cascade_core.sweep.collect import collect as collect_dataset
+from cascade_core.sweep.frontier import (
+    FrontierPoint,
+    answer_tiers,
+    evaluate,
+    items_worse_than_large,
+    per_tier_points,
+    shared_threshold_points,
+    threshold_grid,
+)
+from cascade_core.sweep.import_columns import ResultsImportError
+from cascade_core.sweep.importer import ImportResult, import_results
+from cascade_core.sweep.job import SweepJob
+from cascade_core.sweep.outcomes import OutcomeError, OutcomeMatrix, has_confidence, to_matrix, validate_outcomes
+from cascade_core.sweep.pareto import pareto_front, points_frame
+from cascade_core.sweep.recommend import Interval, Recommendation, recommend, split_masks
+from cascade_core.sweep.references import reference_points, versus_reference
+from cascade_core.sweep.replay_runs import log_sweep_runs
+from cascade_core.sweep.saved import SweepMeta, list_saved, reopen, save_result, saved_points
+from cascade_core.sweep.summary_metrics import SummaryMetrics, summary_metrics
+
+__all__ = [
+    "CollectProgress",
+    "CollectResult",
+    "FrontierPoint",
+    "ImportResult",
+    "Interval",
+    "OutcomeError",
+    "OutcomeMatrix",
+    "Recommendation",
+    "ResultsImportError",
+    "SummaryMetrics",
+    "SweepJob",
+    "SweepMeta",
+    "SweepResult",
+    "SweepSettings",
+    "TierCalibration",
+    "acollect_dataset",
+    "analyse",
+    "answer_tiers",
+    "calibration_report",
+    "collect_dataset",
+    "evaluate",
+    "has_confidence",
+    "import_results",
+    "items_worse_than_large",
+    "list_saved",
+    "log_sweep_runs",
+    "pareto_front",
+    "per_tier_points",
+    "points_frame",
+    "recommend",
+    "reference_points",
+    "reopen",
+    "result_to_json",
+    "save_result",
+    "saved_points",
+    "shared_threshold_points",
+    "split_masks",
+    "summary_metrics",
+    "threshold_grid",
+    "to_matrix",
+    "validate_outcomes",
+    "versus_reference",
+]

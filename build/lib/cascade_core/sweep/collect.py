@@ -1,0 +1,266 @@
+"""Live collection: every (item, tier) answer at most once, concurrently, cached by request hash in the store.
+
+- Bounded concurrency: `concurrency` worker coroutines share one queue of (item, tier) cells, item-major, so an
+  interrupted sweep leaves whole items behind it.
+- One fresh TierClient (and so one AsyncOpenAI) per tier per call of `acollect`: SDK clients bind to the event
+  loop they were first used on.
+- Cache first: a cell whose answer (and, for the verify signal, verify) response is cached costs nothing. The
+  last tier never gets a verify call (it always answers): under verify its confidence is missing (NaN). Each
+  response is written as it completes: a writer task commits whatever finished since its last commit, in one
+  small transaction off the event loop (at most every WRITE_GAP_S), so a kill loses at most the calls in
+  flight and the answers of the last few tens of milliseconds.
+- Errors: a call that still fails after the client's retries is written to the cache with its error, never as
+  a success; the next sweep retries it. In the outcome table it has no answer and counts as wrong.
+- Stop: `stop` (a threading.Event) is checked before every call; in-flight calls finish and are cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from cascade_core.cascade.client import TierClient
+from cascade_core.cascade.config import CascadeConfig
+from cascade_core.datasets.loader import Dataset, Item
+from cascade_core.records import TierCall
+from cascade_core.store.store import Store
+from cascade_core.store.sweeps import cached_calls, write_calls
+from cascade_core.sweep.call_cache import cache_endpoint, call_to_row, repriced, request_hash, row_to_call
+from cascade_core.sweep.collect_outcomes import (
+    Cell,
+    answer_request,
+    cell_confidence,
+    needs_verify,
+    outcome_frame,
+    verify_request,
+)
+
+
+@dataclass(frozen=True)
+class CollectProgress:
+    """Where a collection stands. `done`/`total` count (item, tier) cells; `calls` and `spend` only new calls."""
+
+    done: int
+    total: int
+    cached: int
+    calls: int
+    errors: int
+    spend: float  # USD spent on calls made by this collection
+    elapsed_s: float
+    eta_s: float | None  # None until a first new call has finished
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+    def describe(self) -> str:
+        eta = "—" if self.eta_s is None else f"{self.eta_s:,.0f} s"
+        return (f"{self.done:,}/{self.total:,} answers ({self.cached:,} cached, {self.calls:,} new calls, "
+                f"{self.errors:,} errors) · spent ${self.spend:.4f} · {self.elapsed_s:,.1f} s elapsed · "
+                f"time left {eta}")
+
+
+@dataclass
+class CollectResult:
+    dataset: str
+    tiers: tuple[str, ...]
+    signal: str
+    simulated: bool
+    outcomes: pd.DataFrame  # items with every tier collected (every item when `complete`)
+    complete: bool
+    stopped: bool
+    progress: CollectProgress
+    items: tuple[Item, ...]
+    calls: dict[str, TierCall] = field(default_factory=dict)  # request hash -> call, for replaying runs
+    endpoints: tuple[str, ...] = ()
+    error_examples: tuple[str, ...] = ()
+
+
+WRITE_GAP_S = 0.02  # pause between cache commits; a kill loses in-flight calls plus at most ~this much
+ProgressFn = Callable[[CollectProgress], None]
+
+
+class _Tracker:
+    def __init__(self, total: int, callback: ProgressFn | None) -> None:
+        self.total, self.callback = total, callback
+        self.done = self.cached = self.calls = self.errors = 0
+        self.fresh_cells = 0
+        self.spend = 0.0
+        self.started = time.perf_counter()
+
+    def snapshot(self) -> CollectProgress:
+        elapsed = time.perf_counter() - self.started
+        rate = self.fresh_cells / elapsed if self.fresh_cells and elapsed > 0 else None
+        eta = (self.total - self.done) / rate if rate else (0.0 if self.done == self.total else None)
+        return CollectProgress(self.done, self.total, self.cached, self.calls, self.errors, self.spend, elapsed, eta)
+
+    def record(self, new_calls: Sequence[TierCall], cached: bool, finished: bool = True) -> None:
+        self.done += int(finished)
+        self.cached += int(cached and finished)
+        self.fresh_cells += int(finished and not cached)
+        self.calls += len(new_calls)
+        self.errors += sum(1 for c in new_calls if not c.ok)
+        self.spend += sum(c.cost for c in new_calls)
+        if self.callback is not None:
+            self.callback(self.snapshot())
+
+
+class _Collector:
+    """State of one collection run inside one event loop."""
+
+    def __init__(self, config: CascadeConfig, clients: list[TierClient], endpoints: list[str], store: Store,
+                 dataset: str, stop: threading.Event) -> None:
+        self.config, self.clients, self.endpoints, self.store = config, clients, endpoints, store
+        self.dataset, self.stop, self.signal = dataset, stop, config.signal
+        self.cache: dict[str, TierCall] = {}  # successes only (cached or new)
+        self.used: dict[str, TierCall] = {}  # every call the cells rest on, errors included (for replays)
+        self.cells: dict[tuple[str, int], Cell] = {}
+        self.pending: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue()
+        self.errors: list[str] = []
+
+    async def lookup(self, requests: list[tuple[str, list[dict[str, str]]]]) -> None:
+        """Load cached successes for these (hash, messages) into memory."""
+        messages = dict(requests)
+        frame = await asyncio.to_thread(cached_calls, self.store, list(messages))
+        for row in frame.to_dict("records"):
+            self.cache[row["request_hash"]] = row_to_call(row, messages[row["request_hash"]])
+
+    async def _request(self, k: int, item: Item, kind: str, messages: list[dict[str, str]], params: dict[str, Any],
+                       new: list[TierCall]) -> TierCall:
+        key = request_hash(self.endpoints[k], params)
+        if key not in self.cache and kind == "verify":  # its hash was unknown until the answer came
+            await self.lookup([(key, messages)])
+        if key in self.cache:  # a price-table cost is recomputed at today's prices; a billed cost is kept
+            cached = repriced(self.cache[key], self.config.tiers[k])
+            self.used[key] = cached
+            return cached
+        call = await self.clients[k].acall(messages, json_mode=bool(params.get("response_format")),
+                                           logprobs=bool(params.get("logprobs")))
+        new.append(call)
+        self.used[key] = call
+        if call.ok:
+            self.cache[key] = call
+        elif len(self.errors) < 5:
+            self.errors.append(f"{item.id} / {call.tier_name}: {call.error}")
+        self.pending.put_nowait([call_to_row(call, request_hash=key, endpoint=self.endpoints[k], kind=kind,
+                                             item_id=item.id, dataset=self.dataset)])
+        return call
+
+    async def run_cell(self, item: Item, k: int, tracker: _Tracker) -> None:
+        new: list[TierCall] = []
+        messages, params = answer_request(self.clients[k], item.question, self.signal)
+        call = await self._request(k, item, "answer", messages, params, new)
+        confidence = cell_confidence(self.signal, call, None)
+        verify = None
+        if needs_verify(self.signal, call, confidence, last=k == len(self.clients) - 1):
+            if self.stop.is_set():  # stopped between the answer and its verify call: the cell stays open
+                tracker.record(new, cached=False, finished=False)
+                return
+            v_messages, v_params = verify_request(self.clients[k], item.question, str(confidence.answer))
+            verify = await self._request(k, item, "verify", v_messages, v_params, new)
+            confidence = cell_confidence(self.signal, call, verify)
+        self.cells[(item.id, k)] = Cell(item, k, call, verify, confidence)
+        tracker.record(new, cached=not new)
+
+    async def writer(self) -> None:
+        """Commit finished responses in small transactions, off the event loop."""
+        while True:
+            batch = await self.pending.get()
+            if batch is None:
+                return
+            rows = list(batch)
+            done = False
+            while not self.pending.empty():
+                more = self.pending.get_nowait()
+                if more is None:
+                    done = True
+                    break
+                rows.extend(more)
+            await asyncio.to_thread(write_calls, self.store, rows)
+            if done:
+                return
+            await asyncio.sleep(WRITE_GAP_S)  # let answers gather: fewer, larger commits hold the GIL less
+
+
+async def acollect(dataset: Dataset, config: CascadeConfig, base_urls: Sequence[str], store: Store, *,
+                   concurrency: int = 16, limit: int | None = None, progress: ProgressFn | None = None,
+                   stop: threading.Event | None = None) -> CollectResult:
+    """Collect every (item, tier) of `dataset` (the first `limit` items) on the configured tiers; see module doc."""
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+    stop = stop or threading.Event()
+    items = dataset.items[:limit] if limit is not None else dataset.items
+    clients = [TierClient(t, u, config.retry, seed=i) for i, (t, u) in enumerate(zip(config.tiers, base_urls,
+                                                                                      strict=True))]
+    endpoints = [cache_endpoint(config, t, u) for t, u in zip(config.tiers, base_urls, strict=True)]
+    col = _Collector(config, clients, endpoints, store, dataset.name, stop)
+    answers = []
+    for item in items:
+        for k, client in enumerate(clients):
+            messages, params = answer_request(client, item.question, config.signal)
+            answers.append((request_hash(endpoints[k], params), messages))
+    await col.lookup(answers)
+    if config.signal == "verify":  # prefetch the verify calls of cached answers
+        await col.lookup(_cached_verify_requests(col, items))
+    tracker = _Tracker(len(items) * len(clients), progress)
+    queue = [(item, k) for item in items for k in range(len(clients))]
+    position = iter(range(len(queue)))
+
+    async def worker() -> None:
+        for i in position:  # a shared iterator: each cell is taken by exactly one worker
+            if stop.is_set():
+                return
+            await col.run_cell(*queue[i], tracker)
+
+    writer = asyncio.create_task(col.writer())
+    try:
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, max(len(queue), 1)))))
+    finally:
+        col.pending.put_nowait(None)
+        await writer
+        for client in clients:
+            await client.aclose()  # the SDK client is bound to this loop
+    return _result(dataset, config, col, items, tracker, stop)
+
+
+def _cached_verify_requests(col: _Collector, items: Sequence[Item]) -> list[tuple[str, list[dict[str, str]]]]:
+    out = []
+    for item in items:
+        for k, client in enumerate(col.clients):
+            _, params = answer_request(client, item.question, col.signal)
+            call = col.cache.get(request_hash(col.endpoints[k], params))
+            if call is None:
+                continue
+            conf = cell_confidence(col.signal, call, None)
+            if needs_verify(col.signal, call, conf, last=k == len(col.clients) - 1):
+                v_messages, v_params = verify_request(client, item.question, str(conf.answer))
+                out.append((request_hash(col.endpoints[k], v_params), v_messages))
+    return out
+
+
+def _result(dataset: Dataset, config: CascadeConfig, col: _Collector, items: Sequence[Item], tracker: _Tracker,
+            stop: threading.Event) -> CollectResult:
+    t = len(config.tiers)
+    whole = [item for item in items if all((item.id, k) in col.cells for k in range(t))]
+    cells = [col.cells[(item.id, k)] for item in whole for k in range(t)]
+    outcomes = outcome_frame(cells, [tier.name for tier in config.tiers])
+    simulated = any(c.call.simulated for c in cells) or config.uses_embedded
+    return CollectResult(
+        dataset=dataset.name, tiers=tuple(tier.name for tier in config.tiers), signal=config.signal,
+        simulated=simulated, outcomes=outcomes, complete=len(whole) == len(items), stopped=stop.is_set(),
+        progress=tracker.snapshot(), items=tuple(whole), calls=dict(col.used), endpoints=tuple(col.endpoints),
+        error_examples=tuple(col.errors),
+    )
+
+
+def collect(
+    dataset: Dataset, config: CascadeConfig, base_urls: Sequence[str], store: Store, **kwargs: Any
+) -> CollectResult:
+    """Synchronous wrapper: runs `acollect` in a fresh event loop (call it from a worker thread in a web app)."""
+    return asyncio.run(acollect(dataset, config, base_urls, store, **kwargs))

@@ -1,0 +1,91 @@
+"""Saving, reopening and comparing sweeps (the SQL lives in store/sweeps.py)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from cascade_core.cascade.walk import utc_now
+from cascade_core.store import sweeps as sql
+from cascade_core.store.store import Store
+from cascade_core.sweep.analysis import (
+    SweepResult,
+    SweepSettings,
+    analyse,
+    metrics_dict,
+    on_front,
+    recommendation_dict,
+)
+from cascade_core.sweep.outcomes import OUTCOME_COLUMNS
+from cascade_core.sweep.pareto import points_frame
+
+
+@dataclass(frozen=True)
+class SweepMeta:
+    """Where a sweep's outcome table came from."""
+
+    name: str
+    dataset: str
+    source: str  # live | import
+    config_fingerprint: str | None = None
+    signal: str | None = None
+    simulated: bool = False
+
+
+def stored_points(result: SweepResult) -> pd.DataFrame:
+    """All points of a sweep as stored (JSON thresholds and shares) with an on_front flag."""
+    points = [*result.shared, *result.per_tier, *result.references]
+    frame = points_frame(points)
+    frame["on_front"] = on_front(result, points)
+    frame["thresholds"] = frame["thresholds"].map(lambda t: json.dumps(list(t)))
+    frame["tier_share"] = frame["tier_share"].map(lambda t: json.dumps(list(t)))
+    frame.insert(0, "point_index", range(len(frame)))
+    return frame
+
+
+def save_result(store: Store, result: SweepResult, meta: SweepMeta) -> str:
+    """Save a sweep (settings, points, recommendation, metrics and its outcome table); returns its id."""
+    sweep_id = uuid.uuid4().hex[:12]
+    s = result.settings
+    row: dict[str, Any] = {
+        "sweep_id": sweep_id, "created_at": utc_now(), "name": meta.name, "dataset": meta.dataset,
+        "config_fingerprint": meta.config_fingerprint, "source": meta.source, "signal": meta.signal,
+        "tiers": list(result.tiers), "grid": s.grid(), "target": s.target, "split": s.split, "seed": s.seed,
+        "n_items": result.matrix.n_items, "simulated": meta.simulated,
+        "recommendation": recommendation_dict(result.recommendation), "metrics": metrics_dict(result.metrics),
+        "notes": list(result.notes),
+    }
+    outcomes = result.outcomes[[c for c in OUTCOME_COLUMNS]]
+    sql.save_sweep(store, row, stored_points(result), outcomes)
+    return sweep_id
+
+
+def list_saved(store: Store) -> pd.DataFrame:
+    frame = sql.list_sweeps(store)
+    frame["tiers"] = frame["tiers"].map(lambda t: " → ".join(json.loads(t)))
+    return frame
+
+
+def reopen(store: Store, sweep_id: str, settings: SweepSettings | None = None) -> tuple[dict[str, Any], SweepResult]:
+    """A saved sweep recomputed from its stored outcome table (with its saved settings unless given)."""
+    row = sql.get_sweep(store, sweep_id)
+    if row is None:
+        raise KeyError(f"no saved sweep {sweep_id!r}")
+    if settings is None:
+        grid = row["grid"] or {}
+        settings = SweepSettings(target=float(row["target"]), split=row["split"], seed=int(row["seed"]),
+                                 shared_steps=int(grid.get("shared_steps", 101)),
+                                 per_tier_steps=int(grid.get("per_tier_steps", 21)))
+    return row, analyse(sql.sweep_outcomes(store, sweep_id), settings)
+
+
+def saved_points(store: Store, sweep_id: str) -> pd.DataFrame:
+    """Stored points with thresholds and tier shares decoded to tuples."""
+    frame = sql.sweep_points(store, sweep_id)
+    for col in ("thresholds", "tier_share"):
+        frame[col] = frame[col].map(lambda t: tuple(json.loads(t)))
+    return frame

@@ -1,0 +1,119 @@
+"""The Overview page's figures: headline numbers, tier mix and activity over time for one time window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from cascade_core.store.run_filter import bucket_unit, window_bounds
+from cascade_core.store.runs_query import activity_over_time, headline_row, newest_run_time, tier_counts
+from cascade_core.store.store import Store
+
+
+def _rate(part: Any, whole: int) -> float | None:
+    return None if whole == 0 else float(part) / whole
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """Headline numbers of the runs in one window. Rates are fractions in [0, 1]; None when there are no runs."""
+
+    runs: int
+    spend: float
+    always_large: float
+    estimated_runs: int  # runs whose always-large cost is an estimate
+    escalation_rate: float | None
+    parse_error_rate: float | None
+    error_rate: float | None  # runs where some tier call failed
+    failed_rate: float | None  # runs where no tier could answer
+    graded: int
+    accuracy: float | None
+    simulated_runs: int
+    p50_ms: float | None
+    p95_ms: float | None
+    first_at: datetime | None
+    last_at: datetime | None
+
+    @property
+    def savings(self) -> float:
+        return self.always_large - self.spend
+
+    @property
+    def savings_pct(self) -> float | None:
+        return None if self.always_large <= 0 else self.savings / self.always_large
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Headline:
+        runs = int(row["runs"])
+        graded = int(row["graded"])
+        return cls(
+            runs=runs,
+            spend=float(row["spend"]),
+            always_large=float(row["always_large"]),
+            estimated_runs=int(row["estimated_runs"]),
+            escalation_rate=_rate(row["escalated"], runs),
+            parse_error_rate=_rate(row["parse_errors"], runs),
+            error_rate=_rate(row["errors"], runs),
+            failed_rate=_rate(row["failed"], runs),
+            graded=graded,
+            accuracy=_rate(row["correct"], graded),
+            simulated_runs=int(row["simulated"]),
+            p50_ms=_float(row["p50_ms"]),
+            p95_ms=_float(row["p95_ms"]),
+            first_at=None if pd.isna(row["first_at"]) else pd.Timestamp(row["first_at"]).to_pydatetime(),
+            last_at=None if pd.isna(row["last_at"]) else pd.Timestamp(row["last_at"]).to_pydatetime(),
+        )
+
+
+@dataclass(frozen=True)
+class Overview:
+    window: str
+    start: datetime | None
+    end: datetime | None
+    headline: Headline
+    tiers: pd.DataFrame  # tier, tier_index, runs, share
+    activity: pd.DataFrame  # bucket, tier, tier_index, runs, spend, always_large
+    unit: str  # the activity's time bucket: hour | day | week
+
+
+def tier_shares(counts: pd.DataFrame) -> pd.DataFrame:
+    """Adds `share` (fraction of all runs) to tier counts."""
+    out = counts.copy()
+    total = int(out["runs"].sum()) if not out.empty else 0
+    out["share"] = out["runs"] / total if total else 0.0
+    return out
+
+
+def spend_by_bucket(activity: pd.DataFrame) -> pd.DataFrame:
+    """Per bucket: cascade spend and what always-large would have cost (for the spend chart)."""
+    if activity.empty:
+        return pd.DataFrame(columns=["bucket", "spend", "always_large"])
+    return activity.groupby("bucket", as_index=False)[["spend", "always_large"]].sum().sort_values("bucket")
+
+
+def tier_mix_by_bucket(activity: pd.DataFrame) -> pd.DataFrame:
+    """Per bucket and tier: the share of that bucket's runs the tier answered (for the tier-mix chart)."""
+    if activity.empty:
+        return pd.DataFrame(columns=["bucket", "tier", "tier_index", "runs", "share"])
+    out = activity[["bucket", "tier", "tier_index", "runs"]].copy()
+    out["share"] = out["runs"] / out.groupby("bucket")["runs"].transform("sum")
+    return out
+
+
+def compute_overview(store: Store, window: str) -> Overview:
+    """Every figure of the Overview page for a named window (relative to the newest run, see runs_filter)."""
+    start, end = window_bounds(window, newest_run_time(store))
+    headline = Headline.from_row(headline_row(store, start, end))
+    unit = bucket_unit(start or headline.first_at, end or headline.last_at)
+    return Overview(
+        window=window, start=start, end=end, headline=headline,
+        tiers=tier_shares(tier_counts(store, start, end)),
+        activity=activity_over_time(store, start, end, unit), unit=unit,
+    )

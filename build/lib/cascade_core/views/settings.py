@@ -1,0 +1,101 @@
+"""What the Settings page shows: tiers with prices and thresholds, where keys come from (never the keys), the
+store's location and size, and a one-call connection test per tier."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cascade_core.cascade.client import TierClient
+from cascade_core.cascade.config import CascadeConfig
+from cascade_core.store.segments import segments_dir
+
+PING_MESSAGES = [{"role": "user", "content": "Reply with the single word: ok"}]
+
+
+def tier_rows(config: CascadeConfig, endpoints: list[str] | None = None) -> list[dict[str, Any]]:
+    """One row per tier, in cascade order. `key_set` says whether the key's variable is set, never its value."""
+    rows = []
+    for index, tier in enumerate(config.tiers):
+        is_last = index == len(config.tiers) - 1
+        rows.append({
+            "order": index + 1,
+            "tier": tier.name,
+            "model": tier.model,
+            "endpoint": endpoints[index] if endpoints else tier.base_url,
+            "input_usd_per_mtok": tier.input_price,
+            "output_usd_per_mtok": tier.output_price,
+            "threshold": None if is_last else config.thresholds[index],
+            "key_variable": tier.api_key_env or "(none needed)",
+            "key_set": None if not tier.api_key_env else bool(os.environ.get(tier.api_key_env)),
+            "simulated": tier.is_embedded,
+        })
+    return rows
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    path: str
+    exists: bool
+    size_bytes: int  # the DuckDB file plus its write-ahead log
+    segments: int  # Parquet segment files appended by server processes
+    segments_bytes: int
+
+
+def store_info(store_path: str | Path) -> StoreInfo:
+    path = Path(store_path).resolve()
+    wal = path.with_name(path.name + ".wal")
+    size = sum(p.stat().st_size for p in (path, wal) if p.exists())
+    folder = segments_dir(path)
+    files = list(folder.glob("*.parquet")) if folder.is_dir() else []
+    return StoreInfo(str(path), path.exists(), size, len(files), sum(f.stat().st_size for f in files))
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"
+
+
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """One tiny chat call plus the model list of a tier's endpoint."""
+
+    tier: str
+    ok: bool
+    call_ms: float
+    reply: str
+    error: str | None
+    models: list[str] = field(default_factory=list)
+    models_error: str | None = None
+    models_ms: float = 0.0
+    model: str = ""
+
+    @property
+    def model_listed(self) -> bool | None:
+        """Whether the endpoint lists the tier's model (None when the list could not be read)."""
+        return None if self.models_error else self.model in self.models
+
+
+def check_connection(client: TierClient) -> ConnectionCheck:
+    """Make one tiny call (retries as configured) and list the endpoint's models; never raises."""
+    call = client.call(PING_MESSAGES)
+    started = time.perf_counter()
+    models: list[str] = []
+    models_error = None
+    try:
+        models = client.list_models()
+    except Exception as err:  # a connection test reports every failure instead of raising
+        models_error = f"{type(err).__name__}: {err}"
+    models_ms = (time.perf_counter() - started) * 1000
+    return ConnectionCheck(
+        tier=client.tier.name, model=client.tier.model, ok=call.ok, call_ms=call.latency_ms,
+        reply=call.raw_output[:200], error=call.error,
+        models=models, models_error=models_error, models_ms=models_ms,
+    )

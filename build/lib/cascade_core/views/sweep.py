@@ -1,0 +1,227 @@
+"""The Sweep page's tables and numbers as plain functions (tested without a browser)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cascade_core.sweep.analysis import SweepResult, on_front
+from cascade_core.sweep.calibration import TierCalibration
+from cascade_core.sweep.frontier import FrontierPoint, answer_tiers, items_worse_than_large
+from cascade_core.sweep.recommend import Recommendation
+from cascade_core.sweep.references import versus_reference
+from cascade_core.sweep.summary_metrics import SummaryMetrics
+
+FRONTS = {"per_tier": "per-tier thresholds", "shared": "one shared threshold"}
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    point: FrontierPoint
+    accuracy: float
+    cost_per_1k: float
+    savings: float  # vs always-large
+    quality_retained: float  # vs always-large
+    mean_latency_ms: float
+    tier_share: dict[str, float]
+
+
+def front_points(result: SweepResult, kind: str) -> list[FrontierPoint]:
+    """The Pareto front of `kind` ("per_tier" or "shared"), cheapest first: what the slider walks along."""
+    return list(result.per_tier_front if kind == "per_tier" else result.shared_front)
+
+
+def default_pick(front: Sequence[FrontierPoint], result: SweepResult, target: float | None = None) -> int:
+    """Index of the cheapest front point keeping `target` (default: the sweep's) of always-large accuracy."""
+    if not front:
+        return 0
+    goal = (target if target is not None else result.settings.target) * result.always_large.accuracy
+    for i, p in enumerate(front):
+        if p.accuracy >= goal - 1e-12:
+            return i
+    return len(front) - 1
+
+
+def operating_point(result: SweepResult, point: FrontierPoint) -> OperatingPoint:
+    savings, retained = versus_reference(point, result.always_large)
+    return OperatingPoint(
+        point=point, accuracy=point.accuracy, cost_per_1k=point.cost_per_1k, savings=savings,
+        quality_retained=retained, mean_latency_ms=point.mean_latency_ms,
+        tier_share=dict(zip(result.tiers, point.tier_share, strict=True)),
+    )
+
+
+def worse_items(result: SweepResult, point: FrontierPoint, questions: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Items answered wrongly at this point whose always-large answer is right, with both answers."""
+    m = result.matrix
+    if not point.thresholds:
+        return pd.DataFrame(columns=["item_id", "category", "answered_by", "answer", "large_answer", "question"])
+    tiers = answer_tiers(m, point.thresholds)
+    worse = np.flatnonzero(np.isin(m.item_ids, items_worse_than_large(m, point.thresholds)))
+    answers = result.outcomes.set_index(["item_id", "tier"])["answer"]
+    out = []
+    for i in worse:
+        item = str(m.item_ids[i])
+        tier = m.tiers[int(tiers[i])]
+        out.append({
+            "item_id": item, "category": m.categories[i], "answered_by": tier,
+            "answer": answers.get((item, tier)), "large_answer": answers.get((item, m.tiers[-1])),
+            "question": (questions or {}).get(item),
+        })
+    return pd.DataFrame(out, columns=["item_id", "category", "answered_by", "answer", "large_answer", "question"])
+
+
+def points_table(result: SweepResult) -> pd.DataFrame:
+    """Every point (clouds and references) for display and CSV export: one column per threshold and share."""
+    points = (*result.per_tier, *result.shared, *result.references)
+    rows = []
+    for p, front in zip(points, on_front(result, points), strict=True):
+        row: dict[str, object] = {"kind": p.kind, "label": p.label, "on_front": front}
+        for t, v in zip(result.tiers[:-1], p.thresholds or (None,) * (len(result.tiers) - 1), strict=True):
+            row[f"threshold_{t}"] = v
+        row.update({"accuracy": p.accuracy, "n_graded": p.n_graded, "cost_per_1k": p.cost_per_1k,
+                    "mean_latency_ms": p.mean_latency_ms})
+        for t, s in zip(result.tiers, p.tier_share, strict=True):
+            row[f"share_{t}"] = s
+        savings, retained = versus_reference(p, result.always_large)
+        row.update({"savings_vs_large": savings, "quality_retained": retained})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def points_csv(result: SweepResult) -> str:
+    return str(points_table(result).to_csv(index=False))
+
+
+def reference_table(result: SweepResult) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"reference": p.label, "accuracy": p.accuracy, "cost_per_1k": p.cost_per_1k,
+         "mean_latency_ms": p.mean_latency_ms}
+        for p in result.references
+    ])
+
+
+def recommendation_table(rec: Recommendation, tiers: Sequence[str]) -> pd.DataFrame:
+    """Held-out figures of the recommendation with their 95% bootstrap intervals."""
+    rows = [
+        ("accuracy", rec.accuracy), ("always-large accuracy", rec.large_accuracy),
+        ("cost per 1,000 (USD)", rec.cost_per_1k), ("savings vs always-large", rec.savings),
+        ("quality retained", rec.quality_retained),
+    ]
+    return pd.DataFrame([{"measure": name, "estimate": iv.estimate, "low (2.5%)": iv.low, "high (97.5%)": iv.high}
+                         for name, iv in rows])
+
+
+def describe_thresholds(thresholds: Sequence[float] | None, tiers: Sequence[str]) -> str:
+    if thresholds is None:
+        return f"call {tiers[-1]} alone"
+    return ", ".join(f"{t} accepts at confidence ≥ {v:.2f}" for t, v in zip(tiers, thresholds, strict=False))
+
+
+def calibration_table(report: Sequence[TierCalibration]) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"tier": c.tier, "answers with confidence": c.n, "accuracy": c.accuracy, "mean confidence": c.mean_confidence,
+         "ECE": c.ece, "AUROC": c.auroc, "wrong at top confidence": c.overconfidence,
+         "share of wrong given top confidence": c.top_share_of_wrong}
+        for c in report
+    ])
+
+
+def metrics_table(metrics: Mapping[str, SummaryMetrics]) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"thresholds": FRONTS.get(name, name), "APGR": m.apgr, "CPT50 (% of large cost)": m.cpt50.pct_of_large,
+         "CPT80 (% of large cost)": m.cpt80.pct_of_large, "CPT50 ($/1k)": m.cpt50.cost_per_1k,
+         "CPT80 ($/1k)": m.cpt80.cost_per_1k, "AIQ": m.aiq}
+        for name, m in metrics.items()
+    ])
+
+
+def cached_point_label(point: FrontierPoint, tiers: Sequence[str]) -> str:
+    """Short slider label of a front point."""
+    thr = " / ".join(f"{v:.2f}" for v in point.thresholds)
+    return f"{thr} → {point.accuracy:.1%} at ${point.cost_per_1k:,.3f}/1k"
+
+
+def parse_pairs(text: str, what: str) -> dict[str, str]:
+    """'name=value' pairs, one per line or comma-separated; raises ValueError naming the bad entry."""
+    out: dict[str, str] = {}
+    for raw in text.replace(",", "\n").splitlines():
+        entry = raw.strip()
+        if not entry:
+            continue
+        key, sep, value = entry.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"{what}: expected NAME=VALUE, got {entry!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def parse_costs(text: str, what: str = "costs") -> dict[str, float]:
+    """'model=USD per item' pairs (as `parse_pairs`); raises ValueError naming a value that is not a number."""
+    costs = {}
+    for model, value in parse_pairs(text, what).items():
+        try:
+            costs[model] = float(value)
+        except ValueError:
+            raise ValueError(f"{what}: {model}={value!r} is not a number (USD per item)") from None
+    return costs
+
+
+def parse_split(text: str) -> str | float:
+    """'auto', a column name, or a calibration fraction in (0, 1)."""
+    text = text.strip() or "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if not 0 < value < 1:
+        raise ValueError(f"a split fraction must lie strictly between 0 and 1, got {value}")
+    return value
+
+
+SPLIT_FIELD_NAMES = ("split", "fold")  # columns the importer reads as the split field without a mapping
+
+
+def import_split(split: str | float, mapping: Mapping[str, str]) -> tuple[dict[str, str], str | float]:
+    """(column mapping, split) for importing results that are to be split on a column.
+
+    The importer puts the split field in the outcome table's `split` column: a split column named anything but
+    split/fold is mapped to that field, and the sweep then splits on "split". Fractions and "auto" pass through.
+    """
+    out = dict(mapping)
+    if not isinstance(split, str) or split == "auto":
+        return out, split
+    if split.strip().lower() in SPLIT_FIELD_NAMES and "split" not in out:
+        return out, "split"
+    if out.setdefault("split", split) != split:
+        raise ValueError(f"split column {split!r} conflicts with the mapping split={out['split']!r}; give one")
+    return out, "split"
+
+
+def save_upload(name: str, data: bytes, folder: str) -> str:
+    """Write an uploaded file under `folder` keeping only its base name and suffix; returns the path."""
+    from pathlib import Path
+
+    safe = Path(name).name or "upload"
+    path = Path(folder) / safe
+    path.write_bytes(data)
+    return str(path)
+
+
+def clicked_front_point(selection: object) -> tuple[str, int] | None:
+    """(front kind, index on that front) of a point clicked on a front line, from st.plotly_chart's selection.
+
+    Front traces carry customdata ["per_tier_front" | "shared_front", index]; clicks elsewhere give None.
+    """
+    try:
+        points = selection["selection"]["points"]  # type: ignore[index]
+    except (KeyError, TypeError):
+        return None
+    for point in points or []:
+        custom = point.get("customdata") if isinstance(point, dict) else None
+        if isinstance(custom, list | tuple) and len(custom) == 2 and str(custom[0]).endswith("_front"):
+            return str(custom[0])[: -len("_front")], int(custom[1])
+    return None

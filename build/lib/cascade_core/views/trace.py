@@ -1,0 +1,79 @@
+"""Trace -> display rows and a plain-text table (the CLI prints it; the Query and Runs pages show the rows)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cascade_core.records import Trace
+
+
+def format_usd(value: float) -> str:
+    return f"${value:.6f}" if value < 0.01 else f"${value:,.4f}"
+
+
+def step_display_rows(trace: Trace) -> list[dict[str, Any]]:
+    """One dict per step, in order, with every figure a reader of the trace needs."""
+    rows = []
+    for step in trace.steps:
+        conf = step.confidence
+        rows.append({
+            "step": step.tier_index + 1,
+            "tier": step.tier_name,
+            "model": step.model,
+            "answer": conf.answer if conf.answer is not None else "",
+            "confidence_raw": conf.raw,
+            "confidence": conf.normalised,
+            "threshold": step.threshold,
+            "tokens_in": step.tokens_in,
+            "tokens_out": step.tokens_out,
+            "cost_usd": step.cost,
+            "latency_ms": round(step.latency_ms, 1),
+            "attempts": step.call.attempts,
+            "decision": step.decision,
+            "reason": step.reason,
+            "simulated": step.call.simulated,
+        })
+    return rows
+
+
+def _cell(value: Any, width: int) -> str:
+    text = "" if value is None else str(value)
+    text = text.replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_trace_table(trace: Trace) -> str:
+    """The trace as an aligned text table plus a summary, for terminals."""
+    headers = ["#", "tier", "model", "answer", "conf", "thr", "tok in/out", "cost", "ms", "decision"]
+    body = []
+    for row in step_display_rows(trace):
+        conf = "-" if row["confidence"] is None else f"{row['confidence']:.2f}"
+        thr = "last" if row["threshold"] is None else f"{row['threshold']:.2f}"
+        body.append([
+            str(row["step"]), row["tier"], _cell(row["model"], 28), _cell(row["answer"], 30), conf, thr,
+            f"{row['tokens_in']}/{row['tokens_out']}", format_usd(row["cost_usd"]), f"{row['latency_ms']:.0f}",
+            row["decision"],
+        ])
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in body]
+    lines.append("")
+    for step in trace.steps:
+        lines.append(f"  step {step.tier_index + 1} ({step.tier_name}): {step.reason}")
+    lines.append("")
+    estimated = " (estimated)" if trace.always_large_estimated else ""
+    if trace.error:
+        lines.append(f"ERROR: {trace.error}")
+    else:
+        lines.append(f"answer: {trace.final_answer}  (from {trace.final_tier})")
+    if trace.correct is not None:
+        lines.append(f"graded against gold {trace.gold!r}: {'correct' if trace.correct else 'incorrect'}")
+    saved = trace.savings
+    pct = f" ({saved / trace.always_large_cost:.0%})" if trace.always_large_cost > 0 else ""
+    lines.append(
+        f"cost: {format_usd(trace.total_cost)}  always-large: {format_usd(trace.always_large_cost)}{estimated}  "
+        f"saved: {format_usd(saved)}{pct}"
+    )
+    lines.append(f"run id: {trace.run_id}" + ("   [SIMULATED tiers]" if trace.simulated else ""))
+    return "\n".join(lines)
