@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -20,8 +21,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's wheel, built and installed (without dependencies: the test venv has them) into a folder."""
     work = tmp_path_factory.mktemp("wheel")
+    source = work / "source"  # a copy: an in-tree build would leave build/ in the checkout
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "cascade_core", source / "cascade_core", ignore=shutil.ignore_patterns("__pycache__"))
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(work), str(ROOT)], check=True,
+    subprocess.run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(work), str(source)], check=True,
                    cwd=work, env={**os.environ, "PIP_NO_INPUT": "1"})
     wheel = next(work.glob("cascade_lab-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
