@@ -7,7 +7,6 @@ Exit codes: 0 ok (below the alert rule), 1 some judge calls failed (resume with 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -16,22 +15,10 @@ from cascade_core.audit.report import headline, to_html, to_markdown
 from cascade_core.audit.runner import DEFAULT_SOURCES, AuditParams, judge_audit, make_judge
 from cascade_core.audit.service import latest_unfinished, load_report, run_audit
 from cascade_core.cascade.runtime import open_runtime
-from cascade_core.cli.common import add_config_options, config_from_args, open_store
+from cascade_core.cli.common import add_config_options, config_from_args, open_store, parse_span
 
 EXIT_ALERT = 3
 EXIT_JUDGE_ERRORS = 1
-_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$", re.IGNORECASE)
-_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_span(text: str) -> timedelta:
-    """'7d', '36h', '2w' -> a timedelta (argparse type)."""
-    match = _SPAN.match(text)
-    if not match or float(match.group(1)) <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive span like 7d, 36h or 2w, got {text!r}")
-    return timedelta(**{_UNITS[match.group(2).lower()]: float(match.group(1))})
-
-
 def parse_when(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text).replace(tzinfo=None)
@@ -59,7 +46,7 @@ def rate(text: str) -> float:
     return value
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "audit", help="audit accepted non-final-tier answers for overconfidence with an LLM judge",
         description="Sample accepted answers of non-final tiers, grade them with the judge model, write a report. "

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import re
+from datetime import timedelta
 
 from cascade_core.cascade.config import CascadeConfig, load_config
 from cascade_core.store.store import Store
@@ -28,3 +30,15 @@ CLI_LOCK_WAIT = 30.0
 def open_store(config: CascadeConfig) -> Store:
     """The run log for a command: waits for another process to let the file go, and lets go itself when idle."""
     return Store(config.store_path, lock_wait=CLI_LOCK_WAIT, idle_release=2.0)
+
+
+_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$", re.IGNORECASE)
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_span(text: str) -> timedelta:
+    """'7d', '36h', '2w' -> a timedelta (argparse type)."""
+    match = _SPAN.match(text)
+    if not match or float(match.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive span like 7d, 36h or 2w, got {text!r}")
+    return timedelta(**{_UNITS[match.group(2).lower()]: float(match.group(1))})

@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
 
-from cascade_core.cli.audit import parse_span
-from cascade_core.cli.common import add_config_options, config_from_args, open_store
+from cascade_core.cli.common import add_config_options, config_from_args, open_store, parse_span
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,13 +28,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from cascade_core.clock import utc_now
     from cascade_core.store.purging import PurgeCriteria, purge
     from cascade_core.store.retention import retention_cutoff
 
     config = config_from_args(args)
     cutoff = None
     if args.older_than is not None:
-        cutoff = datetime.now(UTC).replace(tzinfo=None) - args.older_than
+        cutoff = utc_now() - args.older_than
     if args.retention:
         cutoff = retention_cutoff(config)
         if cutoff is None:

@@ -7,9 +7,10 @@ import sys
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from cascade_core.clock import utc_now
 from cascade_core.store.connection import StoreError
 from cascade_core.store.purging import PurgeCriteria, PurgeReport, purge
 from cascade_core.store.store import Store
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # the store package does not import the cascade (and the open
 def retention_cutoff(config: CascadeConfig, now: datetime | None = None) -> datetime | None:
     """Rows created before this (naive UTC) are past retention; None when retention is off."""
     days = config.privacy.retention_days
-    return None if days is None else (now or datetime.now(UTC).replace(tzinfo=None)) - timedelta(days=days)
+    return None if days is None else (now or utc_now()) - timedelta(days=days)
 
 
 def purge_expired(store: Store, config: CascadeConfig, *, now: datetime | None = None) -> PurgeReport | None:

@@ -22,12 +22,13 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import CascadeConfig
-from cascade_core.cascade.walk import utc_now
+from cascade_core.clock import utc_now
 from cascade_core.datasets.loader import Dataset, Item
 from cascade_core.records import TierCall
 from cascade_core.store.intents import InFlight, drop_intents, take_in_flight
@@ -114,6 +115,9 @@ class _Tracker:
             self.callback(self.snapshot())
 
 
+_Pending = list[dict[str, Any]] | tuple[dict[str, Any], "asyncio.Future[None]"] | None
+
+
 class _Collector:
     """State of one collection run inside one event loop."""
 
@@ -125,7 +129,7 @@ class _Collector:
         self.used: dict[str, TierCall] = {}  # every call the cells rest on, errors included (for replays)
         self.cells: dict[tuple[str, int], Cell] = {}
         # Cache rows to write, intents (a request about to be sent, with the future its sender awaits), or None.
-        self.pending: asyncio.Queue[list[dict] | tuple[dict, asyncio.Future[None]] | None] = asyncio.Queue()
+        self.pending: asyncio.Queue[_Pending] = asyncio.Queue()
         self.owner = f"sweep:{dataset}"
         self.writer_task: asyncio.Task[None] | None = None
         self.errors: list[str] = []
@@ -137,7 +141,7 @@ class _Collector:
         for row in frame.to_dict("records"):
             self.cache[row["request_hash"]] = row_to_call(row, messages[row["request_hash"]])
 
-    async def _request(self, k: int, item: Item, kind: str, messages: list[dict[str, str]], params: dict,
+    async def _request(self, k: int, item: Item, kind: str, messages: list[dict[str, str]], params: dict[str, Any],
                        new: list[TierCall]) -> TierCall:
         key = request_hash(self.endpoints[k], params)
         if key not in self.cache and kind == "verify":  # its hash was unknown until the answer came
@@ -198,8 +202,8 @@ class _Collector:
             entries = [await self.pending.get()]
             while not self.pending.empty():
                 entries.append(self.pending.get_nowait())
-            rows: list[dict] = []
-            intents: list[dict] = []
+            rows: list[dict[str, Any]] = []
+            intents: list[dict[str, Any]] = []
             waiting: list[asyncio.Future[None]] = []
             for entry in entries:
                 if isinstance(entry, list):
@@ -297,6 +301,8 @@ def _result(dataset: Dataset, config: CascadeConfig, col: _Collector, items: Seq
     )
 
 
-def collect(dataset: Dataset, config: CascadeConfig, base_urls: Sequence[str], store: Store, **kwargs) -> CollectResult:
+def collect(
+    dataset: Dataset, config: CascadeConfig, base_urls: Sequence[str], store: Store, **kwargs: Any
+) -> CollectResult:
     """Synchronous wrapper: runs `acollect` in a fresh event loop (call it from a worker thread in a web app)."""
     return asyncio.run(acollect(dataset, config, base_urls, store, **kwargs))
