@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from cascade_core.cascade.config import CascadeConfig
 from cascade_core.datasets.loader import Dataset
+from cascade_core.security.redact import redact_exception
 from cascade_core.store.store import Store
 from cascade_core.sweep.collect import CollectProgress, CollectResult, collect
 
@@ -41,7 +42,7 @@ class SweepJob:
                                   concurrency=self.concurrency, limit=self.limit, progress=self._update,
                                   stop=self.stop)
         except Exception as err:  # shown on the page; the cache keeps every answer written so far
-            self.error = f"{type(err).__name__}: {err}"
+            self.error = redact_exception(err)
 
     def _update(self, progress: CollectProgress) -> None:
         self.progress = progress
