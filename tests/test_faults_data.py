@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +24,8 @@ from cascade_core.sweep import SweepMeta, analyse, save_result
 from cascade_core.sweep.collect import collect
 from tests.factories import make_trace
 from tests.hostile_endpoint import HostileServer
-from tests.page_support import ROOT
+from tests.page_support import ROOT, open_page
+from tests.polling import settled, wait_for
 
 MARKER = "Zebra-Quokka-7731 alice.w@example.org"
 PII = {"email": "alice.w@example.org", "phone": "+1 415 555 0132", "card": "4111 1111 1111 1111",
@@ -132,18 +132,48 @@ def test_retention_purges_old_runs_in_the_background(tmp_path: Path) -> None:
         store.log_traces([old, new])
         scheduler = RetentionScheduler.for_store(config, store).start()
         try:
-            deadline = time.time() + 30
-            while store.count_runs() != 1 and time.time() < deadline:
-                time.sleep(0.05)
+            wait_for(lambda: store.count_runs() == 1, what="the first scheduled purge")
             assert store.get_trace(old.run_id) is None and store.get_trace(new.run_id) is not None
             assert scheduler.last is not None and scheduler.last.removed["runs"] == 1
             store.log_trace(make_trace(1, when=now() - timedelta(days=31)))  # expires while it runs: next tick
-            deadline = time.time() + 30
-            while store.count_runs() != 1 and time.time() < deadline:
-                time.sleep(0.05)
-            assert store.count_runs() == 1 and scheduler.runs >= 2
+            wait_for(lambda: store.count_runs() == 1, what="the next scheduled purge")
+            assert scheduler.runs >= 2
         finally:
             scheduler.stop()
+
+
+def test_the_dashboard_purges_expired_runs_on_its_schedule(store_path: Path, tmp_path: Path,
+                                                          monkeypatch) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[privacy]\nretention_days = 7\n[[tiers]]\nname = "s"\nmodel = "sim-llama-3.1-8b"\n'
+                   'input_price = 0\noutput_price = 0\n[[tiers]]\nname = "l"\nmodel = "sim-llama-3.1-405b"\n'
+                   'input_price = 0\noutput_price = 0\n')
+    monkeypatch.setenv("CASCADE_CONFIG", str(cfg))
+    with Store(store_path) as store:
+        old = make_trace(1, question="old", when=now() - timedelta(days=10))
+        store.log_traces([old, make_trace(1, question="new", when=now())])
+    at = open_page("runs")
+    assert not at.exception
+
+    def remaining() -> int | None:
+        try:
+            with Store(store_path, read_only=True) as store:
+                return store.count_runs()
+        except Exception:  # the dashboard holds the file (it lets go after 2 s idle)
+            return None
+
+    wait_for(lambda: remaining() == 1, timeout=60, what="the dashboard's scheduled purge")
+
+
+def test_purge_in_place_deletes_the_same_rows(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        store.log_traces([make_trace(i % 3, question=f"q{i}", when=now() - timedelta(days=i)) for i in range(10)])
+        steps_before = store.execute("SELECT count(*) FROM steps")[0][0]
+        report = purge(store, PurgeCriteria(older_than=now() - timedelta(days=4, hours=12)), rewrite=False)
+        assert not report.rewritten and report.removed["runs"] == 5 and store.count_runs() == 5
+        steps_after = store.execute("SELECT count(*) FROM steps")[0][0]
+        assert report.removed["steps"] == steps_before - steps_after == sum(i % 3 + 1 for i in range(5, 10))
+        assert sorted(store.query_df("SELECT question FROM runs")["question"]) == [f"q{i}" for i in range(5)]
 
 
 def test_serve_purges_expired_runs_on_its_schedule(tmp_path: Path) -> None:
@@ -158,16 +188,16 @@ def test_serve_purges_expired_runs_on_its_schedule(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CASCADE_STORE": str(path)}
     proc = subprocess.Popen([sys.executable, "-m", "cascade_core", "serve", "--config", str(cfg), "--port", "0"],
                             env=env, cwd=tmp_path, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    def remaining() -> int | None:
+        assert proc.poll() is None, "serve exited"
+        try:
+            with Store(path, read_only=True) as store:
+                return store.count_runs()
+        except Exception:  # the server holds the file for its purge: look again
+            return None
+
     try:
-        deadline, remaining = time.time() + 90, 2
-        while remaining != 1 and time.time() < deadline and proc.poll() is None:
-            time.sleep(0.3)
-            try:
-                with Store(path, read_only=True) as store:
-                    remaining = store.count_runs()
-            except Exception:  # the server holds the file for its purge: look again
-                continue
-        assert remaining == 1, "serve did not purge the expired run"
+        wait_for(lambda: remaining() == 1, timeout=90, what="serve's scheduled purge")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
@@ -219,18 +249,11 @@ def _sim_config(tmp_path: Path, url: str, *, judge: bool = False) -> Path:
 
 def _kill_when(proc: subprocess.Popen[str], sim, calls: int) -> int:
     """SIGKILL `proc` once the simulator has received `calls` requests; then the settled request count."""
-    deadline = time.time() + 120
-    while sim.stats()["total"] < calls and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.02)
+    wait_for(lambda: sim.stats()["total"] >= calls or proc.poll() is not None, timeout=120)
     assert proc.poll() is None, proc.stderr.read() if proc.stderr else "exited early"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    settled, last = sim.stats()["total"], -1
-    while settled != last:  # requests already on the wire still arrive: wait until the count settles
-        last = settled
-        time.sleep(0.3)
-        settled = sim.stats()["total"]
-    return settled
+    return settled(lambda: sim.stats()["total"], quiet=0.3)  # requests already on the wire still arrive
 
 
 def _cli(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
