@@ -215,7 +215,8 @@ def test_redaction_at_log_time_keeps_the_original_for_the_model(tmp_path: Path) 
         assert any(PII["email"] in m["content"] for body in server.seen for m in body["messages"])  # model saw it
         assert PII["card"] in trace.steps[0].call.raw_output  # and the caller gets the original back
         dataset = Dataset("pii", "pii.jsonl", (Item("p1", question, "4", "text", "general", None, 1),))
-        collect(dataset, config, [t.base_url for t in config.tiers], store, concurrency=1)
+        swept = collect(dataset, config, [t.base_url for t in config.tiers], store, concurrency=1)
+        save_result(store, analyse(swept.outcomes), SweepMeta(name="pii live", dataset="pii", source="live"))
         served = make_trace(0, question=question, when=now() - timedelta(hours=1))
         served.redact = tuple(config.privacy.redact)  # as the walk sets it from the config
         store.log_trace(served)
@@ -231,7 +232,7 @@ def test_redaction_at_log_time_keeps_the_original_for_the_model(tmp_path: Path) 
         assert text_hits(path, value) == {} or kind == "never", f"{kind} stored: {text_hits(path, value)}"
     placeholders = text_hits(path, "[EMAIL]")
     assert {"runs.question", "steps.prompt", "steps.raw_output", "call_cache.raw_output",
-            "audit_items.judge_prompt"} <= set(placeholders), placeholders
+            "audit_items.judge_prompt", "sweep_outcomes.answer"} <= set(placeholders), placeholders
     for placeholder in ("[PHONE]", "[CARD]", "[SSN]", "[API_KEY]"):
         assert text_hits(path, placeholder).get("runs.question"), placeholder
 

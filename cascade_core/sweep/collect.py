@@ -31,6 +31,7 @@ from cascade_core.cascade.config import CascadeConfig
 from cascade_core.clock import utc_now
 from cascade_core.datasets.loader import Dataset, Item
 from cascade_core.records import TierCall
+from cascade_core.security.pii import redact_pii
 from cascade_core.store.intents import InFlight, drop_intents, take_in_flight
 from cascade_core.store.store import Store
 from cascade_core.store.sweeps import cached_calls, write_calls
@@ -292,6 +293,9 @@ def _result(dataset: Dataset, config: CascadeConfig, col: _Collector, items: Seq
     whole = [item for item in items if all((item.id, k) in col.cells for k in range(t))]
     cells = [col.cells[(item.id, k)] for item in whole for k in range(t)]
     outcomes = outcome_frame(cells, [tier.name for tier in config.tiers])
+    kinds = tuple(config.privacy.redact)
+    if kinds and "answer" in outcomes:  # graded on the original; what is saved and shown is redacted
+        outcomes["answer"] = outcomes["answer"].map(lambda a: redact_pii(a, kinds) if isinstance(a, str) else a)
     simulated = any(c.call.simulated for c in cells) or config.uses_embedded
     return CollectResult(
         dataset=dataset.name, tiers=tuple(tier.name for tier in config.tiers), signal=config.signal,
