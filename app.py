@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cascade_core.cascade import ConfigError
+from cascade_core.security import is_loopback
 from cascade_core.store import StoreError
 from ui.state import get_config, get_store
 
@@ -30,6 +31,11 @@ def sidebar_backend() -> None:
         st.sidebar.error(str(err))
         st.stop()
     with st.sidebar:
+        address = str(st.get_option("server.address") or "")  # ./run sets 127.0.0.1 (.streamlit/config.toml)
+        if address and not is_loopback(address):  # README "Data and security": put a login in front of it
+            st.warning(f"Listening on {address}: this dashboard has no login of its own. "
+                       "Anyone who reaches it can run paid queries and read every stored prompt; put it behind "
+                       "an authenticating reverse proxy.")
         if config.uses_embedded:
             st.markdown(":orange-badge[SIMULATED] tiers on the embedded simulator (127.0.0.1, no key, no network)")
         else:

@@ -119,6 +119,23 @@ def test_a_key_in_base_url_is_never_echoed(url: str, tmp_path: Path, monkeypatch
 
 
 # -- binding beyond loopback -----------------------------------------------------------------------------------
+def test_dashboard_bound_beyond_loopback_says_it_has_no_login(store_path: Path) -> None:
+    from streamlit import config as st_config
+
+    def dashboard() -> AppTest:
+        return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+
+    at = dashboard()
+    assert not any("no login" in w.value for w in at.sidebar.warning)  # 127.0.0.1 / unset: quiet
+    before = st_config.get_option("server.address")
+    st_config.set_option("server.address", "0.0.0.0")
+    try:
+        at = dashboard()
+    finally:
+        st_config.set_option("server.address", before)
+    assert any("no login of its own" in w.value and "reverse proxy" in w.value for w in at.sidebar.warning)
+
+
 def _serve(tmp_path: Path, *extra: str, token: str | None = None) -> subprocess.Popen[str]:
     env = {**os.environ, "CASCADE_STORE": str(tmp_path / "s.duckdb"), "PYTHONPATH": str(ROOT)}
     env.pop("CASCADE_SERVE_TOKEN", None)

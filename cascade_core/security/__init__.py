@@ -1,5 +1,6 @@
 """Secrets, personal data, file access and retention: what Cascade Lab keeps, shows and lets a browser reach."""
 
+from cascade_core.security.binding import is_loopback
 from cascade_core.security.paths import PathNotAllowedError, allowed_path, allowed_paths, data_folders
 from cascade_core.security.pii import PII_KINDS, PiiKind, redact_pii
 from cascade_core.security.redact import MASK, known_secrets, redact, redact_exception
@@ -12,6 +13,7 @@ __all__ = [
     "allowed_path",
     "allowed_paths",
     "data_folders",
+    "is_loopback",
     "known_secrets",
     "redact",
     "redact_exception",

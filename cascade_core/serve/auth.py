@@ -7,6 +7,7 @@ import os
 
 from starlette.requests import Request
 
+from cascade_core.security.binding import is_loopback
 from cascade_core.serve.errors import ApiError
 
 TOKEN_ENV = "CASCADE_SERVE_TOKEN"
@@ -28,21 +29,6 @@ def check_bearer(request: Request, token: bytes | None) -> None:
     scheme, _, given = header.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token):
         raise ApiError(401, "Incorrect API key provided.", type_="authentication_error", code="invalid_api_key")
-
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding `host` keeps the endpoint on this machine (127.0.0.0/8, ::1, localhost)."""
-    import ipaddress
-
-    if host.lower() in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False  # a host name: it may resolve to any interface
 
 
 def binding_refusal(host: str, token: bytes | None, token_env: str, allow_unauthenticated: bool) -> str | None:
