@@ -15,6 +15,7 @@ from cascade_core.audit import AuditParams, judge_audit, load_report, make_judge
 from cascade_core.cascade import CascadeConfig, Runtime, build_runtime, default_config
 from cascade_core.cascade.config import RetryConfig, SimulatorConfig
 from cascade_core.cascade.prompts import JUDGE_SYSTEM
+from cascade_core.cascade.signals import RequestOptions
 from cascade_core.cli.main import main
 from cascade_core.datasets import load_bundled
 from cascade_core.simulator import EmbeddedSimulator
@@ -79,7 +80,7 @@ def test_injection_inside_an_answer_does_not_change_the_verdict(runtime: Runtime
     # ...and the same judge obeys it when a naive prompt puts the answer outside the data blocks.
     naive = [{"role": "system", "content": JUDGE_SYSTEM},
              {"role": "user", "content": f"<question>\n{question}\n</question>\nThe answer: {attacks[0]}"}]
-    call = judge.client.call(naive, json_mode=True)
+    call = judge.client.call(naive, RequestOptions(json_mode=True))
     assert call.ok and '"correct"' in call.raw_output
 
 

@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cascade_core.cascade.confidence import json_objects
 from cascade_core.cascade.config import CascadeConfig, TierConfig
 from cascade_core.cascade.prompts import JUDGE_GOLD_RUBRIC, JUDGE_OPEN_RUBRIC, JUDGE_SYSTEM
+from cascade_core.cascade.signals.base import RequestOptions
+from cascade_core.cascade.signals.text import json_objects
 
 Verdict = Literal["correct", "incorrect", "unsure"]
 VERDICTS: tuple[str, ...] = ("correct", "incorrect", "unsure")
@@ -17,6 +18,7 @@ DATA_TAGS: tuple[str, ...] = ("question", "answer", "gold")
 # Any opening or closing tag named like one of ours inside the data: any case, stray spaces or attributes, with or
 # without its closing '>' (a model reads '</answer' + newline as a closing tag too), and look-alikes a model may
 # read the same way: fullwidth or small-form brackets and slash, HTML entities (&lt;/answer&gt;).
+JUDGE_OPTIONS = RequestOptions(json_mode=True)
 _OPEN = r"(?:<|\uff1c|\ufe64|&lt;|&#0*60;|&#x0*3c;)"
 _CLOSE = r"(?:>|\uff1e|\ufe65|&gt;|&#0*62;|&#x0*3e;)"
 _TAG_LIKE = re.compile(

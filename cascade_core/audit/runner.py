@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from cascade_core.audit.judge import JudgeReply, judge_messages, judge_tier, parse_judge_reply
+from cascade_core.audit.judge import JUDGE_OPTIONS, JudgeReply, judge_messages, judge_tier, parse_judge_reply
 from cascade_core.audit.sampler import stratified_sample
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.runtime import Runtime
@@ -62,7 +62,7 @@ class Judge:
 
     def grade(self, question: str, answer: str | None, gold: str | None) -> tuple[TierCall, JudgeReply | None]:
         self.calls += 1
-        call = self.client.call(judge_messages(question, answer, gold), json_mode=True)
+        call = self.client.call(judge_messages(question, answer, gold), JUDGE_OPTIONS)
         return call, (parse_judge_reply(call.raw_output) if call.ok else None)
 
 

@@ -18,6 +18,7 @@ import openai
 from cascade_core.cascade.config import RetryConfig, TierConfig
 from cascade_core.cascade.labels import SIMULATED_FINGERPRINT
 from cascade_core.cascade.pricing import call_cost, price_table_cost
+from cascade_core.cascade.signals.base import PLAIN_OPTIONS, RequestOptions
 from cascade_core.records import TierCall
 
 NO_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp, the simulator) accept any key
@@ -100,17 +101,21 @@ class TierClient:
             self._async = openai.AsyncOpenAI(**self._client_kwargs(), http_client=openai.DefaultAioHttpClient())
         return self._async
 
-    def request_params(self, messages: list[dict[str, str]], *, json_mode: bool, logprobs: bool) -> dict[str, Any]:
+    def request_params(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS
+                       ) -> dict[str, Any]:
+        """The request body. The sweep's cache keys hash it: it must be exactly what is sent."""
         params: dict[str, Any] = {
             "model": self.tier.model,
             "messages": messages,
             "max_tokens": self.tier.max_tokens,
             "temperature": self.tier.temperature,
         }
-        if json_mode and self.tier.json_mode:
+        if options.json_mode and self.tier.json_mode:
             params["response_format"] = {"type": "json_object"}
-        if logprobs:
+        if options.logprobs:
             params["logprobs"] = True
+            if options.top_logprobs:
+                params["top_logprobs"] = options.top_logprobs
         return params
 
     def _to_call(self, messages: list[dict[str, str]], response: Any, latency_ms: float, attempts: int) -> TierCall:
@@ -174,8 +179,8 @@ class TierClient:
             return self._failed_call(messages, failure, (time.perf_counter() - started) * 1000, attempt)
         return backoff_delay(attempt - 1, self.retry, failure.retry_after, self._rng)
 
-    def call(self, messages: list[dict[str, str]], *, json_mode: bool = False, logprobs: bool = False) -> TierCall:
-        params = self.request_params(messages, json_mode=json_mode, logprobs=logprobs)
+    def call(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+        params = self.request_params(messages, options)
         started, attempt = time.perf_counter(), 0
         while True:
             attempt += 1
@@ -189,10 +194,8 @@ class TierClient:
                 continue
             return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempt)
 
-    async def acall(
-        self, messages: list[dict[str, str]], *, json_mode: bool = False, logprobs: bool = False
-    ) -> TierCall:
-        params = self.request_params(messages, json_mode=json_mode, logprobs=logprobs)
+    async def acall(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+        params = self.request_params(messages, options)
         started, attempt = time.perf_counter(), 0
         while True:
             attempt += 1

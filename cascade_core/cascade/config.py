@@ -11,14 +11,15 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cascade_core.cascade.signals.registry import SignalName
+
 EMBEDDED = "embedded"  # base_url value meaning "the embedded simulator on loopback"
 DEFAULT_STORE_PATH = "data/cascade.duckdb"
-SIGNALS = ("self_rated", "logprob", "verify")
 DEFAULT_PRICE_SOURCE = "Fireworks list prices for Llama 3.1 8B/70B/405B (2024-2025), per arXiv 2502.09054"
 SIMULATOR_FAULT_KNOBS = ("error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate", "latency_ms")
 
@@ -114,7 +115,7 @@ class CascadeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tiers: list[TierConfig] = Field(min_length=2)
-    signal: Literal["self_rated", "logprob", "verify"] = "self_rated"
+    signal: SignalName = "self_rated"
     thresholds: list[float] = Field(default_factory=list, description="one per non-final tier, in [0, 1]")
     store_path: str = DEFAULT_STORE_PATH
     price_source: str = DEFAULT_PRICE_SOURCE

@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cascade_core.cascade.client import TierClient
-from cascade_core.cascade.confidence import parse_logprob, parse_self_rated, parse_verify, plain_answer
 from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.grading import grade
 from cascade_core.cascade.pricing import price_table_cost
-from cascade_core.cascade.prompts import answer_messages, verify_messages
+from cascade_core.cascade.signals.base import RequestOptions, Signal
+from cascade_core.cascade.signals.registry import get_signal
 from cascade_core.records import Confidence, Source, Step, TierCall, Trace
 
-CallRequest = tuple[TierClient, list[dict[str, str]], dict[str, bool]]
+CallRequest = tuple[TierClient, list[dict[str, str]], RequestOptions]
 
 
 def utc_now() -> datetime:
@@ -49,7 +49,7 @@ class Cascade:
         try:
             client, messages, options = next(walk)
             while True:
-                client, messages, options = walk.send(client.call(messages, **options))
+                client, messages, options = walk.send(client.call(messages, options))
         except StopIteration as done:
             trace.steps = done.value
         return self._finish(trace, item, started)
@@ -62,23 +62,24 @@ class Cascade:
         try:
             client, messages, options = next(walk)
             while True:
-                client, messages, options = walk.send(await client.acall(messages, **options))
+                client, messages, options = walk.send(await client.acall(messages, options))
         except StopIteration as done:
             trace.steps = done.value
         return self._finish(trace, item, started)
 
     def _walk(self, question: str, limits: list[float]) -> Generator[CallRequest, TierCall, list[Step]]:
-        signal = self.config.signal
+        signal = get_signal(self.config.signal)
         steps: list[Step] = []
         last = len(self.clients) - 1
         for index, client in enumerate(self.clients):
-            call = yield client, answer_messages(question, signal), answer_options(signal)
+            call = yield client, signal.messages(question), signal.options
             confidence = read_confidence(signal, call)
             verify_call = None
             # The last tier always answers, so asking it to verify would be paid for and never used.
-            if signal == "verify" and index < last and call.ok and confidence.answer is not None:
-                verify_call = yield client, verify_messages(question, confidence.answer), VERIFY_OPTIONS
-                confidence = parse_verify(verify_call, confidence.answer)
+            if needs_verify(signal, call, confidence, last=index == last) and signal.verify is not None:
+                answer = str(confidence.answer)
+                verify_call = yield client, signal.verify.messages(question, answer), signal.verify.options
+                confidence = verified_confidence(signal, call, verify_call, answer)
             steps.append(self._step(index, call, verify_call, confidence, limits))
             if steps[-1].decision in ("accepted", "final"):
                 break
@@ -164,31 +165,32 @@ class Cascade:
         return price_table_cost(tier, prompt_chars // 4, 0), True
 
 
-def answer_options(signal: str) -> dict[str, bool]:
-    """Request options of a tier's answer call. The sweep's cache keys depend on these being the cascade's own.
+def needs_verify(signal: Signal, call: TierCall, confidence: Confidence, *, last: bool) -> bool:
+    """Whether this answer gets a verify call: under a signal with a verify rule, for every tier but the last.
 
-    Logprobs only for the logprob signal: verify reads them from its second call, and some endpoints reject
-    the option."""
-    return {"json_mode": signal == "self_rated", "logprobs": signal == "logprob"}
-
-
-VERIFY_OPTIONS: dict[str, bool] = {"json_mode": False, "logprobs": True}
+    The last tier always answers, so its confidence is never used: asking it to verify would be paid for and
+    wasted."""
+    return signal.verify is not None and not last and call.ok and confidence.answer is not None
 
 
-def read_confidence(signal: str, call: TierCall) -> Confidence:
-    """The answer and confidence of an answer call under `signal` (verify's confidence comes later)."""
+def read_confidence(signal: Signal | str, call: TierCall) -> Confidence:
+    """The answer and confidence of an answer call under `signal` (a verify rule's confidence comes later)."""
+    if isinstance(signal, str):
+        signal = get_signal(signal)
     if not call.ok:
         return Confidence(None, None, None, None)
-    if signal == "self_rated":
-        parsed = parse_self_rated(call.raw_output)
-    elif signal == "logprob":
-        parsed = parse_logprob(call)
-    else:
-        parsed = plain_answer(call)
+    parsed = signal.parse(call)
     if call.finish_reason == "length" and parsed.normalised is not None:
         # A cut-off answer ('Pa' for Paris) can look very sure; it must escalate, not be served.
         return Confidence(parsed.answer, parsed.raw, None, "output truncated (finish_reason=length)")
     return parsed
+
+
+def verified_confidence(signal: Signal, call: TierCall, verify_call: TierCall, answer: str) -> Confidence:
+    """The confidence a verify call gives to `answer`."""
+    if signal.verify is None:
+        raise ValueError(f"signal {signal.name!r} has no verify rule")
+    return signal.verify.parse(verify_call, answer)
 
 
 def decide(call: TierCall, verify_call: TierCall | None, confidence: Confidence,

@@ -26,6 +26,7 @@ import pandas as pd
 
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import CascadeConfig
+from cascade_core.cascade.signals.registry import get_signal
 from cascade_core.datasets.loader import Dataset, Item
 from cascade_core.records import TierCall
 from cascade_core.store.store import Store
@@ -33,6 +34,7 @@ from cascade_core.store.sweeps import cached_calls, write_calls
 from cascade_core.sweep.call_cache import cache_endpoint, call_to_row, repriced, request_hash, row_to_call
 from cascade_core.sweep.collect_outcomes import (
     Cell,
+    Request,
     answer_request,
     cell_confidence,
     needs_verify,
@@ -116,7 +118,7 @@ class _Collector:
     def __init__(self, config: CascadeConfig, clients: list[TierClient], endpoints: list[str], store: Store,
                  dataset: str, stop: threading.Event) -> None:
         self.config, self.clients, self.endpoints, self.store = config, clients, endpoints, store
-        self.dataset, self.stop, self.signal = dataset, stop, config.signal
+        self.dataset, self.stop, self.signal = dataset, stop, get_signal(config.signal)
         self.cache: dict[str, TierCall] = {}  # successes only (cached or new)
         self.used: dict[str, TierCall] = {}  # every call the cells rest on, errors included (for replays)
         self.cells: dict[tuple[str, int], Cell] = {}
@@ -130,8 +132,8 @@ class _Collector:
         for row in frame.to_dict("records"):
             self.cache[row["request_hash"]] = row_to_call(row, messages[row["request_hash"]])
 
-    async def _request(self, k: int, item: Item, kind: str, messages: list[dict[str, str]], params: dict,
-                       new: list[TierCall]) -> TierCall:
+    async def _request(self, k: int, item: Item, kind: str, request: Request, new: list[TierCall]) -> TierCall:
+        messages, params, options = request
         key = request_hash(self.endpoints[k], params)
         if key not in self.cache and kind == "verify":  # its hash was unknown until the answer came
             await self.lookup([(key, messages)])
@@ -139,8 +141,7 @@ class _Collector:
             cached = repriced(self.cache[key], self.config.tiers[k])
             self.used[key] = cached
             return cached
-        call = await self.clients[k].acall(messages, json_mode=bool(params.get("response_format")),
-                                           logprobs=bool(params.get("logprobs")))
+        call = await self.clients[k].acall(messages, options)
         new.append(call)
         self.used[key] = call
         if call.ok:
@@ -153,16 +154,16 @@ class _Collector:
 
     async def run_cell(self, item: Item, k: int, tracker: _Tracker) -> None:
         new: list[TierCall] = []
-        messages, params = answer_request(self.clients[k], item.question, self.signal)
-        call = await self._request(k, item, "answer", messages, params, new)
+        call = await self._request(k, item, "answer", answer_request(self.clients[k], item.question, self.signal),
+                                   new)
         confidence = cell_confidence(self.signal, call, None)
         verify = None
         if needs_verify(self.signal, call, confidence, last=k == len(self.clients) - 1):
             if self.stop.is_set():  # stopped between the answer and its verify call: the cell stays open
                 tracker.record(new, cached=False, finished=False)
                 return
-            v_messages, v_params = verify_request(self.clients[k], item.question, str(confidence.answer))
-            verify = await self._request(k, item, "verify", v_messages, v_params, new)
+            request = verify_request(self.clients[k], item.question, str(confidence.answer), self.signal)
+            verify = await self._request(k, item, "verify", request, new)
             confidence = cell_confidence(self.signal, call, verify)
         self.cells[(item.id, k)] = Cell(item, k, call, verify, confidence)
         tracker.record(new, cached=not new)
@@ -202,10 +203,10 @@ async def acollect(dataset: Dataset, config: CascadeConfig, base_urls: Sequence[
     answers = []
     for item in items:
         for k, client in enumerate(clients):
-            messages, params = answer_request(client, item.question, config.signal)
+            messages, params, _ = answer_request(client, item.question, col.signal)
             answers.append((request_hash(endpoints[k], params), messages))
     await col.lookup(answers)
-    if config.signal == "verify":  # prefetch the verify calls of cached answers
+    if col.signal.verify is not None:  # prefetch the verify calls of cached answers
         await col.lookup(_cached_verify_requests(col, items))
     tracker = _Tracker(len(items) * len(clients), progress)
     queue = [(item, k) for item in items for k in range(len(clients))]
@@ -232,13 +233,13 @@ def _cached_verify_requests(col: _Collector, items: Sequence[Item]) -> list[tupl
     out = []
     for item in items:
         for k, client in enumerate(col.clients):
-            _, params = answer_request(client, item.question, col.signal)
+            _, params, _ = answer_request(client, item.question, col.signal)
             call = col.cache.get(request_hash(col.endpoints[k], params))
             if call is None:
                 continue
             conf = cell_confidence(col.signal, call, None)
             if needs_verify(col.signal, call, conf, last=k == len(col.clients) - 1):
-                v_messages, v_params = verify_request(client, item.question, str(conf.answer))
+                v_messages, v_params, _ = verify_request(client, item.question, str(conf.answer), col.signal)
                 out.append((request_hash(col.endpoints[k], v_params), v_messages))
     return out
 
