@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from cascade_core.cascade.config import SimulatorConfig
 from cascade_core.datasets.loader import Dataset, load_bundled
@@ -23,7 +23,8 @@ from cascade_core.simulator import faults
 from cascade_core.simulator.answers import Catalog
 from cascade_core.simulator.ladder import LADDER, MODEL_NAMES, PRICE_SOURCE, cost_usd
 from cascade_core.simulator.model import Mode, SimRequest, count_tokens, default_modes, simulate
-from cascade_core.simulator.protocol import FINGERPRINT, ApiError, completion_body, error_response, parse_chat
+from cascade_core.simulator.protocol import FINGERPRINT, completion_body, parse_chat
+from cascade_core.wire.errors import ApiError
 
 CREATED = 1721692800  # 2024-07-23, the Llama 3.1 release, as the models' "created" time
 
@@ -94,20 +95,20 @@ async def _get_settings(request: Request) -> JSONResponse:
     return JSONResponse(_state(request).settings.model_dump())
 
 
-async def _put_settings(request: Request) -> JSONResponse:
+async def _put_settings(request: Request) -> Response:
     try:
         changes = await request.json()
         if not isinstance(changes, dict):
             raise ValueError("expected a JSON object of settings")
         settings = _state(request).update(changes)
     except ValidationError as err:
-        return error_response(ApiError(400, f"invalid settings: {err.errors(include_url=False)}"))
+        return ApiError(400, f"invalid settings: {err.errors(include_url=False)}").response()
     except ValueError as err:
-        return error_response(ApiError(400, str(err)))
+        return ApiError(400, str(err)).response()
     return JSONResponse(settings.model_dump())
 
 
-async def _chat(request: Request) -> JSONResponse:
+async def _chat(request: Request) -> Response:
     state = _state(request)
     try:
         try:
@@ -121,7 +122,7 @@ async def _chat(request: Request) -> JSONResponse:
                            f"{', '.join(MODEL_NAMES)})", param="model", code="model_not_found")
     except ApiError as err:
         state.count_event("rejected")
-        return error_response(err)
+        return err.response()
     settings = state.settings
     state.count_call(chat.model)
     latency = faults.knob(settings, chat.model, "latency_ms")
@@ -132,12 +133,12 @@ async def _chat(request: Request) -> JSONResponse:
         state.count_event("rate_limit")
         wait = settings.retry_after
         headers = {"retry-after": f"{wait:g}", "retry-after-ms": str(round(wait * 1000))}
-        return error_response(ApiError(429, "Rate limit reached (simulated)", type_="rate_limit_exceeded",
-                                       code="rate_limit_exceeded"), headers)
+        return ApiError(429, "Rate limit reached (simulated)", type_="rate_limit_exceeded",
+                        code="rate_limit_exceeded").response(headers)
     if fault.status == 500:
         state.count_event("server_error")
-        return error_response(ApiError(500, "The server had an error processing your request (simulated)",
-                                       type_="server_error", code="simulated_fault"))
+        return ApiError(500, "The server had an error processing your request (simulated)",
+                        type_="server_error", code="simulated_fault").response()
     reply = simulate(SimRequest(chat.model, chat.messages, settings.seed, chat.json_mode, chat.max_tokens),
                      state.catalog, state.modes)
     pieces, finish, completion = reply.pieces, reply.finish_reason, reply.completion_tokens
