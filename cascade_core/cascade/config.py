@@ -21,7 +21,14 @@ from cascade_core.cascade.signals.registry import SignalName
 EMBEDDED = "embedded"  # base_url value meaning "the embedded simulator on loopback"
 DEFAULT_STORE_PATH = "data/cascade.duckdb"
 DEFAULT_PRICE_SOURCE = "Fireworks list prices for Llama 3.1 8B/70B/405B (2024-2025), per arXiv 2502.09054"
-SIMULATOR_FAULT_KNOBS = ("error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate", "latency_ms")
+SIMULATOR_FAULT_KNOBS = ("error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate", "latency_ms",
+                         "html_body_rate", "empty_body_rate", "cut_body_rate", "placeholder_rate")
+# Simulator settings added after fingerprints and cache identities were first stored: left out of both while
+# they hold their default, so existing runs and cached answers keep their identity.
+LATER_SIMULATOR_DEFAULTS: dict[str, Any] = {
+    "html_body_rate": 0.0, "empty_body_rate": 0.0, "cut_body_rate": 0.0, "placeholder_rate": 0.0,
+    "logprobs_need_top": False, "omit_usage": False, "single_slot": False,
+}
 
 
 class ConfigError(ValueError):
@@ -94,9 +101,25 @@ class SimulatorConfig(BaseModel):
     retry_after: float = Field(default=0.05, ge=0)
     malformed_rate: float = Field(default=0.0, ge=0, le=1)
     truncate_rate: float = Field(default=0.0, ge=0, le=1)
+    # HTTP 200 bodies that are not chat completions, as gateways and broken proxies send them.
+    html_body_rate: float = Field(default=0.0, ge=0, le=1)  # a text/html page
+    empty_body_rate: float = Field(default=0.0, ge=0, le=1)  # {}
+    cut_body_rate: float = Field(default=0.0, ge=0, le=1)  # the JSON cut off mid-way
+    placeholder_rate: float = Field(default=0.0, ge=0, le=1)  # the answer echoes the prompt's placeholder
+    logprobs_need_top: bool = False  # as llama.cpp's server: logprobs only when top_logprobs >= 1 is sent
+    omit_usage: bool = False  # no `usage` in replies (the client then estimates tokens)
+    single_slot: bool = False  # one request at a time per model, the others queue (a one-slot server)
     report_cost: bool = False  # put usage.cost (USD at the built-in list price) in every response
     # Per-model overrides of the knobs above, e.g. {"sim-llama-3.1-8b": {"error_rate": 1.0}}.
     faults_by_model: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+    def answer_settings(self) -> dict[str, Any]:
+        """The settings that change answers (not latency or queueing), without later knobs at their default."""
+        data = self.model_dump(exclude={"latency_ms", "single_slot"})
+        for name, default in LATER_SIMULATOR_DEFAULTS.items():
+            if name in data and data[name] == default:
+                del data[name]
+        return data
 
     @field_validator("faults_by_model")
     @classmethod
@@ -122,6 +145,9 @@ class CascadeConfig(BaseModel):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     judge: TierConfig | None = None  # the audit judge; None means the last tier
+    # When the last tier fails or gives no usable answer: serve the most confident earlier answer, marked as a
+    # fallback (true), or answer with an error (false, the default).
+    fallback_to_earlier: bool = False
 
     @model_validator(mode="after")
     def _thresholds_match_tiers(self) -> CascadeConfig:
@@ -162,9 +188,11 @@ class CascadeConfig(BaseModel):
         overrides the configured ones, as a run with overrides used them). Not the store, the judge (it grades,
         never answers), retries, timeouts or the simulator's added latency (they change speed, not answers)."""
         data = self.model_dump(exclude={"store_path", "price_source", "judge", "retry"})
+        if not data["fallback_to_earlier"]:
+            del data["fallback_to_earlier"]  # the default leaves the fingerprint of existing configs unchanged
+        data["simulator"] = self.simulator.answer_settings()
         for tier in data["tiers"]:
             tier.pop("timeout")
-        data["simulator"].pop("latency_ms")
         if thresholds is not None:
             data["thresholds"] = [float(t) for t in thresholds]
         blob = json.dumps(data, sort_keys=True).encode()

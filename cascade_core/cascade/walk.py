@@ -17,6 +17,7 @@ from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.grading import grade
 from cascade_core.cascade.pricing import price_table_cost
 from cascade_core.cascade.signals.base import RequestOptions, Signal
+from cascade_core.cascade.signals.non_answer import non_answer_reason
 from cascade_core.cascade.signals.registry import get_signal
 from cascade_core.records import Confidence, Decision, Source, Step, TierCall, Trace
 
@@ -115,6 +116,11 @@ class Cascade:
         is_last = index == len(self.clients) - 1
         threshold = None if is_last else limits[index]
         decision, reason = decide(call, verify_call, confidence, threshold)
+        lost = [c for c in (call, verify_call) if c is not None and c.lost_attempts]
+        if lost:
+            n, charged = sum(c.lost_attempts for c in lost), sum(c.estimated_cost for c in lost)
+            reason += (f"; {n} attempt(s) timed out or cut off, charged at an estimate (${charged:.6f}: prompt "
+                       "tokens plus max_tokens at list price)")
         return Step(
             tier_index=index,
             tier_name=tier.name,
@@ -131,13 +137,23 @@ class Cascade:
     def _finish(self, trace: Trace, item: Any, started: float) -> Trace:
         last = trace.steps[-1]
         if last.decision == "error":
-            trace.error = f"no tier could answer: the last tier '{last.tier_name}' failed ({last.error})"
+            why = last.error or last.confidence.parse_error or "no answer"
+            trace.error = f"no tier could answer: the last tier '{last.tier_name}' failed ({why})"
+            fallback = self._best_earlier(trace.steps) if self.config.fallback_to_earlier else None
+            if fallback is not None:
+                self._answer_from(trace, fallback)
+                trace.fallback = (f"served the best earlier answer (tier '{fallback.tier_name}') because "
+                                  f"{trace.error}")
+                trace.error = None
         else:
-            trace.final_answer = last.confidence.answer or last.call.raw_output.strip() or None
-            trace.final_tier = last.tier_name
-            trace.final_tier_index = last.tier_index
-            trace.final_confidence = last.confidence.normalised
+            self._answer_from(trace, last)
         trace.always_large_cost, trace.always_large_estimated = self._always_large(trace.steps)
+        retried = {str(i): [*s.call.attempt_log,
+                   *(s.verify_call.attempt_log if s.verify_call else ())]
+                   for i, s in enumerate(trace.steps) if s.call.attempts > 1 or s.call.lost_attempts
+                   or (s.verify_call is not None and (s.verify_call.attempts > 1 or s.verify_call.lost_attempts))}
+        if retried:  # every attempt of a retried call, by step index
+            trace.meta["attempts"] = retried
         if item is not None and trace.final_answer is not None:
             trace.correct = grade(trace.final_answer, item.gold, item.answer_type)
         elif item is not None:
@@ -145,6 +161,22 @@ class Cascade:
         # The cascade's own work: wall time of the walk minus time spent waiting on model calls.
         trace.overhead_ms = max(0.0, (time.perf_counter() - started) * 1000 - trace.latency_ms)
         return trace
+
+    @staticmethod
+    def _answer_from(trace: Trace, step: Step) -> None:
+        trace.final_answer = step.confidence.answer
+        trace.final_tier = step.tier_name
+        trace.final_tier_index = step.tier_index
+        trace.final_confidence = step.confidence.normalised
+        trace.final_finish_reason = step.call.finish_reason
+
+    @staticmethod
+    def _best_earlier(steps: list[Step]) -> Step | None:
+        """The earlier step with an answer and the highest confidence (cut-off answers last)."""
+        answered = [s for s in steps[:-1] if s.call.ok and s.confidence.answer is not None]
+        if not answered:
+            return None
+        return max(answered, key=lambda s: (s.call.finish_reason != "length", s.confidence.normalised or 0.0))
 
     def _always_large(self, steps: list[Step]) -> tuple[float, bool]:
         """The last tier's cost for this question: measured if it ran, otherwise estimated from tokens x price.
@@ -169,28 +201,43 @@ def needs_verify(signal: Signal, call: TierCall, confidence: Confidence, *, last
     """Whether this answer gets a verify call: under a signal with a verify rule, for every tier but the last.
 
     The last tier always answers, so its confidence is never used: asking it to verify would be paid for and
-    wasted."""
-    return signal.verify is not None and not last and call.ok and confidence.answer is not None
+    wasted. A cut-off answer is never verified: it cannot be confident, whatever a verifier says."""
+    return (signal.verify is not None and not last and call.ok and confidence.answer is not None
+            and call.finish_reason != "length")
+
+
+TRUNCATED = "output truncated (finish_reason=length)"
 
 
 def read_confidence(signal: Signal | str, call: TierCall) -> Confidence:
-    """The answer and confidence of an answer call under `signal` (a verify rule's confidence comes later)."""
+    """The answer and confidence of an answer call under `signal` (a verify rule's confidence comes later).
+
+    An answer that is not one (the prompt's placeholder, a chat-template token) has no answer; a cut-off
+    answer ('Pa' for Paris) keeps its text but never a confidence, under every signal."""
     if isinstance(signal, str):
         signal = get_signal(signal)
     if not call.ok:
         return Confidence(None, None, None, None)
     parsed = signal.parse(call)
-    if call.finish_reason == "length" and parsed.normalised is not None:
-        # A cut-off answer ('Pa' for Paris) can look very sure; it must escalate, not be served.
-        return Confidence(parsed.answer, parsed.raw, None, "output truncated (finish_reason=length)")
+    if parsed.answer is not None:
+        problem = non_answer_reason(parsed.answer)
+        if problem is not None:
+            return Confidence(None, None, None, problem)
+    if call.finish_reason == "length":
+        return Confidence(parsed.answer, parsed.raw, None, TRUNCATED)
     return parsed
 
 
 def verified_confidence(signal: Signal, call: TierCall, verify_call: TierCall, answer: str) -> Confidence:
-    """The confidence a verify call gives to `answer`."""
+    """The confidence a verify call gives to `answer` (none when the answer or the verify reply was cut off)."""
     if signal.verify is None:
         raise ValueError(f"signal {signal.name!r} has no verify rule")
-    return signal.verify.parse(verify_call, answer)
+    if call.finish_reason == "length":
+        return Confidence(answer, None, None, TRUNCATED)
+    parsed = signal.verify.parse(verify_call, answer)
+    if verify_call.finish_reason == "length" and parsed.normalised is not None:
+        return Confidence(answer, parsed.raw, None, "verify reply truncated (finish_reason=length)")
+    return parsed
 
 
 def decide(call: TierCall, verify_call: TierCall | None, confidence: Confidence,
@@ -203,6 +250,8 @@ def decide(call: TierCall, verify_call: TierCall | None, confidence: Confidence,
         tail = "no answer" if threshold is None else "escalating"
         return "error", f"{what} failed after {failed.attempts} attempt(s): {failed.error}; {tail}"
     if threshold is None:
+        if confidence.answer is None:
+            return "error", f"the last tier gave no usable answer ({confidence.parse_error or 'no answer'}); no answer"
         if confidence.parse_error:
             return "final", f"last tier always answers; parse error: {confidence.parse_error}{truncated}"
         shown = "none" if confidence.normalised is None else f"{confidence.normalised:.2f}"

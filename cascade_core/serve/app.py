@@ -97,7 +97,7 @@ async def chat_completions(request: Request) -> Response:
         return error_response(500, "internal error in the cascade endpoint", type_="server_error")
     finally:
         metrics.in_flight -= 1
-    trace.meta = {"api": {"model": chat.model, "stream": chat.stream, "messages": chat.n_messages}}
+    trace.meta["api"] = {"model": chat.model, "stream": chat.stream, "messages": chat.n_messages}
     state.writer.submit(trace)  # never blocks; the run is logged even when it failed
     metrics.observe_run(trace, time.perf_counter() - started, chat.stream)
     headers = cascade_headers(trace)

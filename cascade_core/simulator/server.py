@@ -21,9 +21,9 @@ from cascade_core.cascade.config import SimulatorConfig
 from cascade_core.datasets.loader import Dataset, load_bundled
 from cascade_core.simulator import faults
 from cascade_core.simulator.answers import Catalog
-from cascade_core.simulator.ladder import LADDER, MODEL_NAMES, PRICE_SOURCE, cost_usd
+from cascade_core.simulator.ladder import LADDER, MODEL_NAMES, PRICE_SOURCE, TierSpec, cost_usd
 from cascade_core.simulator.model import Mode, SimRequest, count_tokens, default_modes, simulate
-from cascade_core.simulator.protocol import FINGERPRINT, completion_body, parse_chat
+from cascade_core.simulator.protocol import FINGERPRINT, ChatRequest, completion_body, parse_chat
 from cascade_core.wire.errors import ApiError
 
 CREATED = 1721692800  # 2024-07-23, the Llama 3.1 release, as the models' "created" time
@@ -40,19 +40,27 @@ class SimState:
         self._lock = threading.Lock()  # stats are read from other threads (EmbeddedSimulator)
         self._calls: Counter[str] = Counter()
         self._events: Counter[str] = Counter()
+        self._slots: dict[str, asyncio.Lock] = {}
 
     def count_call(self, model: str) -> None:
         with self._lock:
             self._calls[model] += 1
 
     def count_event(self, event: str) -> None:
-        """rejected | rate_limit | server_error | malformed | truncated"""
+        """rejected | rate_limit | server_error | bad_body_{html,empty,cut} | placeholder | malformed | truncated"""
         with self._lock:
             self._events[event] += 1
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return {"total": sum(self._calls.values()), "by_model": dict(self._calls), "events": dict(self._events)}
+
+    def slot(self, model: str) -> asyncio.Lock:
+        """The one slot of `model` (single_slot servers); created in the server's event loop on first use."""
+        lock = self._slots.get(model)
+        if lock is None:
+            lock = self._slots[model] = asyncio.Lock()
+        return lock
 
     def reset(self) -> None:
         with self._lock:
@@ -126,6 +134,14 @@ async def _chat(request: Request) -> Response:
         return err.response()
     settings = state.settings
     state.count_call(chat.model)
+    if settings.single_slot:  # a one-slot server: requests to a model wait for the one before to finish
+        async with state.slot(chat.model):
+            return await _reply(state, chat, spec)
+    return await _reply(state, chat, spec)
+
+
+async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response:
+    settings = state.settings
     latency = faults.knob(settings, chat.model, "latency_ms")
     if latency > 0:
         await asyncio.sleep(latency / 1000)
@@ -140,9 +156,17 @@ async def _chat(request: Request) -> Response:
         state.count_event("server_error")
         return ApiError(500, "The server had an error processing your request (simulated)",
                         type_="server_error", code="simulated_fault").response()
+    if fault.body is not None:
+        state.count_event(f"bad_body_{fault.body}")
+        content, media_type = faults.BAD_BODIES[fault.body]
+        return Response(content, media_type=media_type)
     reply = simulate(SimRequest(chat.model, chat.messages, settings.seed, chat.json_mode, chat.max_tokens),
                      state.catalog, state.modes)
     pieces, finish, completion = reply.pieces, reply.finish_reason, reply.completion_tokens
+    if fault.placeholder:
+        state.count_event("placeholder")
+        pieces = faults.placeholder(chat.json_mode)
+        completion = count_tokens(pieces[0][0]) + spec.hidden_tokens
     if fault.malformed:
         state.count_event("malformed")
         pieces = faults.garbage(state.rng)
@@ -152,8 +176,13 @@ async def _chat(request: Request) -> Response:
         pieces, finish = faults.truncate(pieces), "length"
         completion = count_tokens("".join(text for text, _ in pieces)) + spec.hidden_tokens
     cost = cost_usd(spec, reply.prompt_tokens, completion) if settings.report_cost else None
-    content = "".join(text for text, _ in pieces)
-    return JSONResponse(completion_body(chat, content, pieces, finish, reply.prompt_tokens, completion, cost))
+    content_text = "".join(text for text, _ in pieces)
+    body = completion_body(chat, content_text, pieces, finish, reply.prompt_tokens, completion, cost)
+    if settings.logprobs_need_top and chat.top_logprobs < 1:  # llama.cpp: no logprobs without top_logprobs
+        body["choices"][0]["logprobs"] = None
+    if settings.omit_usage:
+        del body["usage"]
+    return JSONResponse(body)
 
 
 def create_app(settings: SimulatorConfig | None = None, dataset: Dataset | None = None) -> FastAPI:

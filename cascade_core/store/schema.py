@@ -244,4 +244,10 @@ MIGRATIONS: dict[int, list[str]] = {
         )
         """,
     ],
+    4: [  # real endpoints (issue 11): lost attempts (timed out, cut off) charged at an estimate
+        "ALTER TABLE call_cache ADD COLUMN lost_attempts INTEGER DEFAULT 0",
+        "ALTER TABLE call_cache ADD COLUMN lost_tokens_in BIGINT DEFAULT 0",
+        "ALTER TABLE call_cache ADD COLUMN lost_tokens_out BIGINT DEFAULT 0",
+        "ALTER TABLE call_cache ADD COLUMN estimated_cost DOUBLE DEFAULT 0",
+    ],
 }

@@ -122,6 +122,6 @@ def replay_traces(config: CascadeConfig, clients: Sequence[TierClient], endpoint
     traces = []
     for item in items:
         trace = cascade.run(item.question, item=item, source="sweep", dataset=dataset)
-        trace.meta = {"sweep_key": sweep_key, "replayed_from_cache": True}
+        trace.meta.update({"sweep_key": sweep_key, "replayed_from_cache": True})
         traces.append(trace)
     return traces
