@@ -27,7 +27,7 @@ def parse_logprob(call: TierCall) -> Confidence:
 LOGPROB = Signal(
     name="logprob",
     system_prompt=PLAIN_SYSTEM,
-    options=RequestOptions(logprobs=True),
+    options=RequestOptions(logprobs=True, top_logprobs=1),  # llama.cpp sends logprobs only with top_logprobs
     parse=parse_logprob,
     reply_style="plain",
 )

@@ -45,5 +45,6 @@ VERIFY = Signal(
     options=RequestOptions(),
     parse=plain_answer,
     reply_style="plain",
-    verify=VerifyRule(VERIFY_SYSTEM, VERIFY_USER_TEMPLATE, RequestOptions(logprobs=True), parse_verify),
+    verify=VerifyRule(VERIFY_SYSTEM, VERIFY_USER_TEMPLATE, RequestOptions(logprobs=True, top_logprobs=1),
+                      parse_verify),
 )
