@@ -27,7 +27,7 @@ SIMULATOR_FAULT_KNOBS = ("error_rate", "rate_limit_rate", "malformed_rate", "tru
 # they hold their default, so existing runs and cached answers keep their identity.
 LATER_SIMULATOR_DEFAULTS: dict[str, Any] = {
     "html_body_rate": 0.0, "empty_body_rate": 0.0, "cut_body_rate": 0.0, "placeholder_rate": 0.0,
-    "logprobs_need_top": False, "omit_usage": False, "single_slot": False,
+    "logprobs_need_top": False, "logprobs_supported": True, "omit_usage": False, "single_slot": False,
 }
 
 
@@ -107,6 +107,7 @@ class SimulatorConfig(BaseModel):
     cut_body_rate: float = Field(default=0.0, ge=0, le=1)  # the JSON cut off mid-way
     placeholder_rate: float = Field(default=0.0, ge=0, le=1)  # the answer echoes the prompt's placeholder
     logprobs_need_top: bool = False  # as llama.cpp's server: logprobs only when top_logprobs >= 1 is sent
+    logprobs_supported: bool = True  # false: never any logprobs, whatever the request asks
     omit_usage: bool = False  # no `usage` in replies (the client then estimates tokens)
     single_slot: bool = False  # one request at a time per model, the others queue (a one-slot server)
     report_cost: bool = False  # put usage.cost (USD at the built-in list price) in every response

@@ -64,9 +64,9 @@ def _transport_cause(err: BaseException, host: str, timeout: float) -> Failure |
         if isinstance(link, ConnectionRefusedError):
             return Failure("refused", f"{host}: connection refused (nothing listens there?)", True)
         if isinstance(link, socket.gaierror):
-            return Failure("dns", f"{host}: DNS lookup failed ({link.strerror or link})", True)
+            return Failure("dns", f"{host}: DNS lookup failed ({getattr(link, 'strerror', None) or link})", True)
         if isinstance(link, ssl.SSLError):
-            return Failure("tls", f"{host}: TLS handshake failed ({link.reason or link})", False)
+            return Failure("tls", f"{host}: TLS handshake failed ({getattr(link, 'reason', None) or link})", False)
         if isinstance(link, json.JSONDecodeError):
             return Failure("bad_response", f"{host}: answered HTTP 200 with cut-off or invalid JSON "
                            f"({link.msg} at character {link.pos})", True, billed=True)

@@ -172,11 +172,12 @@ class Cascade:
 
     @staticmethod
     def _best_earlier(steps: list[Step]) -> Step | None:
-        """The earlier step with an answer and the highest confidence (cut-off answers last)."""
-        answered = [s for s in steps[:-1] if s.call.ok and s.confidence.answer is not None]
+        """The earlier step with a whole answer (not cut off) and the highest confidence."""
+        answered = [s for s in steps[:-1]
+                    if s.call.ok and s.confidence.answer is not None and s.call.finish_reason != "length"]
         if not answered:
             return None
-        return max(answered, key=lambda s: (s.call.finish_reason != "length", s.confidence.normalised or 0.0))
+        return max(answered, key=lambda s: s.confidence.normalised or 0.0)
 
     def _always_large(self, steps: list[Step]) -> tuple[float, bool]:
         """The last tier's cost for this question: measured if it ran, otherwise estimated from tokens x price.

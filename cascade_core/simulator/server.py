@@ -178,7 +178,8 @@ async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response
     cost = cost_usd(spec, reply.prompt_tokens, completion) if settings.report_cost else None
     content_text = "".join(text for text, _ in pieces)
     body = completion_body(chat, content_text, pieces, finish, reply.prompt_tokens, completion, cost)
-    if settings.logprobs_need_top and chat.top_logprobs < 1:  # llama.cpp: no logprobs without top_logprobs
+    if not settings.logprobs_supported or (settings.logprobs_need_top and chat.top_logprobs < 1):
+        # llama.cpp's server sends logprobs only with top_logprobs; some servers never send them
         body["choices"][0]["logprobs"] = None
     if settings.omit_usage:
         del body["usage"]
