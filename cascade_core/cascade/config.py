@@ -36,7 +36,7 @@ class ConfigError(ValueError):
 
 
 class TierConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # no inf/NaN prices, timeouts, backoffs
 
     name: str = Field(min_length=1)
     model: str = Field(min_length=1)
@@ -81,7 +81,7 @@ class TierConfig(BaseModel):
 
 
 class RetryConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # no inf/NaN prices, timeouts, backoffs
 
     max_retries: int = Field(default=3, ge=0, le=10)
     backoff_base: float = Field(default=0.5, ge=0)
@@ -92,7 +92,7 @@ class RetryConfig(BaseModel):
 class SimulatorConfig(BaseModel):
     """Knobs of the embedded simulator (used only by tiers whose base_url is 'embedded')."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # no inf/NaN prices, timeouts, backoffs
 
     seed: int = 0
     latency_ms: float = Field(default=0.0, ge=0)
@@ -136,7 +136,7 @@ class SimulatorConfig(BaseModel):
 
 
 class CascadeConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # no inf/NaN prices, timeouts, backoffs
 
     tiers: list[TierConfig] = Field(min_length=2)
     signal: SignalName = "self_rated"
@@ -241,6 +241,28 @@ def validate_config(data: dict[str, Any], *, source: str = "config") -> CascadeC
         raise ConfigError(_format_validation_error(err, source, data)) from None
 
 
+def read_config_text(file: Path) -> str:
+    """The text of a config file, or a one-line ConfigError naming the file and what is wrong with it."""
+    try:
+        raw = file.read_bytes()
+    except IsADirectoryError:
+        raise ConfigError(f"{file}: is a directory, not a config file") from None
+    except PermissionError:
+        raise ConfigError(f"{file}: cannot be read (permission denied)") from None
+    except OSError as err:
+        raise ConfigError(f"{file}: cannot be read ({err.strerror or err})") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{file}: is UTF-16 text; save it as UTF-8 (TOML files are UTF-8)")
+    if b"\x00" in raw[:4096]:
+        raise ConfigError(f"{file}: is a binary file, not TOML text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ConfigError(f"{file}: line {line}: not UTF-8 (byte 0x{raw[err.start]:02x}; latin-1 or another "
+                          "encoding?); save it as UTF-8") from None
+
+
 def load_config(path: str | Path | None = None) -> CascadeConfig:
     """Load `path`, else $CASCADE_CONFIG, else ./cascade.toml, else the embedded default.
 
@@ -256,7 +278,7 @@ def load_config(path: str | Path | None = None) -> CascadeConfig:
         if not file.exists():
             raise ConfigError(f"{file}: config file not found")
         try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
+            data = tomllib.loads(read_config_text(file))
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{file}: not valid TOML: {err}") from None
         config = validate_config(data, source=str(file))

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from cascade_core.cascade.client import TierClient
@@ -30,6 +31,7 @@ from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.signals.registry import get_signal
 from cascade_core.datasets.loader import Dataset, Item
 from cascade_core.records import TierCall
+from cascade_core.store.connection import StoreError
 from cascade_core.store.store import Store
 from cascade_core.store.sweeps import cached_calls, write_calls
 from cascade_core.sweep.call_cache import cache_endpoint, call_to_row, repriced, request_hash, row_to_call
@@ -125,6 +127,7 @@ class _Collector:
         self.cells: dict[tuple[str, int], Cell] = {}
         self.pending: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue()
         self.errors: list[str] = []
+        self.write_error: str | None = None
 
     async def lookup(self, requests: list[tuple[str, list[dict[str, str]]]]) -> None:
         """Load cached successes for these (hash, messages) into memory."""
@@ -183,7 +186,12 @@ class _Collector:
                     done = True
                     break
                 rows.extend(more)
-            await asyncio.to_thread(write_calls, self.store, rows)
+            try:
+                await asyncio.to_thread(write_calls, self.store, rows)
+            except (duckdb.Error, OSError) as err:  # a full disk, a store gone read-only: stop, keep what is saved
+                self.write_error = f"{self.store.path}: could not save answers ({err}); the sweep stopped"
+                self.stop.set()
+                return
             if done:
                 return
             await asyncio.sleep(WRITE_GAP_S)  # let answers gather: fewer, larger commits hold the GIL less
@@ -227,6 +235,8 @@ async def acollect(dataset: Dataset, config: CascadeConfig, base_urls: Sequence[
         await writer
         for client in clients:
             await client.aclose()  # the SDK client is bound to this loop
+    if col.write_error is not None:
+        raise StoreError(col.write_error + "; answers saved before are kept, rerun to resume")
     return _result(dataset, config, col, items, tracker, stop)
 
 
