@@ -70,12 +70,15 @@ def format_trace_table(trace: Trace) -> str:
         lines.append(f"answer: {trace.final_answer}  (from {trace.final_tier})")
     if trace.correct is not None:
         lines.append(f"graded against gold {trace.gold!r}: {'correct' if trace.correct else 'incorrect'}")
-    saved = trace.savings
-    pct = f" ({saved / trace.always_large_cost:.0%})" if trace.always_large_cost > 0 else ""
-    lines.append(
-        f"cost: {format_usd(trace.total_cost)}  always-large: {format_usd(trace.always_large_cost)}{estimated}  "
-        f"saved: {format_usd(saved)}{pct}"
-    )
+    if trace.error:  # a failed run saved nothing: it only cost
+        lines.append(f"cost: {format_usd(trace.total_cost)}  saved: nothing (the run failed; not counted as savings)")
+    else:
+        saved = trace.savings
+        pct = f" ({saved / trace.always_large_cost:.0%})" if trace.always_large_cost > 0 else ""
+        lines.append(
+            f"cost: {format_usd(trace.total_cost)}  always-large: {format_usd(trace.always_large_cost)}{estimated}  "
+            f"saved: {format_usd(saved)}{pct}"
+        )
     lines.append(f"run id: {trace.run_id}" + ("   [SIMULATED tiers]" if trace.simulated else ""))
     return "\n".join(lines)
 
