@@ -48,8 +48,8 @@ if h.simulated_runs:
 row1 = st.columns(5)
 row1[0].metric("Runs", f"{h.runs:,}")
 row1[1].metric("Total spend", format_usd(h.total_spend),
-               help=f"{format_usd(h.spend)} on answered runs + {format_usd(h.failed_spend)} on {h.failed_runs:,} failed "
-                    "runs (no tier could answer; left out of always-large and savings)")
+               help=f"{format_usd(h.spend)} on answered runs + {format_usd(h.failed_spend)} on {h.failed_runs:,} "
+                    "failed runs (no tier could answer; left out of always-large and savings)")
 large_label = "Always-large" + (" (est.)" if h.estimated_runs else "")
 row1[2].metric(large_label, format_usd(h.always_large),
                help=f"What sending every run to the last tier alone would have cost. {h.estimated_runs:,} runs never "

@@ -28,7 +28,7 @@ _TAG_LIKE = re.compile(
 )
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _VERDICT_FIELD = re.compile(r'"?verdict"?\s*[:=]\s*"?([A-Za-z_]+(?:[ -](?:correct|sure))?)', re.IGNORECASE)
-_RATIONALE_FIELD = re.compile(r'"?rationale"?\s*[:=]\s*"((?:[^"\\]|\\.)*)', re.IGNORECASE)
+_RATIONALE_FIELD = re.compile(r'"?rationale"?\s*[:=]\s*"((?:[^"\\]|\\.)*)"?', re.IGNORECASE)
 _SYNONYMS: dict[str, str] = {
     "right": "correct", "true": "correct", "yes": "correct", "pass": "correct", "accurate": "correct",
     "wrong": "incorrect", "false": "incorrect", "no": "incorrect", "fail": "incorrect",
@@ -82,13 +82,19 @@ def _verdict_of(value: Any) -> tuple[Verdict | None, str | None]:
     return None, f"unknown verdict {value!r}"
 
 
-def _from_fields(verdict_raw: Any, rationale_raw: Any) -> JudgeReply:
+def _from_fields(verdict_raw: Any, rationale_raw: Any, *, cut: bool = False) -> JudgeReply:
+    """A reply from its fields. A malformed verdict or rationale (missing, cut off) counts as unsure: a verdict
+    the judge did not finish explaining is not evidence either way."""
     verdict, problem = _verdict_of(verdict_raw)
     rationale = "" if rationale_raw is None else str(rationale_raw).strip()
     problems = [problem] if problem else []
     if not rationale:
         problems.append("no rationale")
-    if verdict is None:
+    elif cut:
+        problems.append("rationale cut off")
+    if verdict is None or not rationale or cut:
+        if verdict is not None:
+            problems.append(f"verdict {verdict!r} counted as unsure")
         return JudgeReply("unsure", rationale, "; ".join(problems))
     return JudgeReply(verdict, rationale, "; ".join(problems) or None)
 
@@ -110,10 +116,11 @@ def parse_judge_reply(text: str | None) -> JudgeReply:
     if fields:
         field = fields[-1]
         rationale = _RATIONALE_FIELD.search(text, field.start()) or _RATIONALE_FIELD.search(text)
-        reply = _from_fields(field.group(1).strip(), rationale.group(1) if rationale else None)
+        cut = rationale is not None and not rationale.group(0).endswith('"')
+        reply = _from_fields(field.group(1).strip(), rationale.group(1) if rationale else None, cut=cut)
         note = "no JSON object; read the fields from text"
         return JudgeReply(reply.verdict, reply.rationale, f"{note}; {reply.parse_error}" if reply.parse_error else note)
     bare, _ = _verdict_of(text)
     if bare is not None:
-        return JudgeReply(bare, "", "bare verdict without JSON or rationale")
+        return JudgeReply("unsure", "", f"bare verdict without JSON or rationale ({bare!r} counted as unsure)")
     return JudgeReply("unsure", text.strip()[:500], "no JSON object with a 'verdict' field")

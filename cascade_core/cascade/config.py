@@ -22,11 +22,12 @@ EMBEDDED = "embedded"  # base_url value meaning "the embedded simulator on loopb
 DEFAULT_STORE_PATH = "data/cascade.duckdb"
 DEFAULT_PRICE_SOURCE = "Fireworks list prices for Llama 3.1 8B/70B/405B (2024-2025), per arXiv 2502.09054"
 SIMULATOR_FAULT_KNOBS = ("error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate", "latency_ms",
-                         "html_body_rate", "empty_body_rate", "cut_body_rate", "placeholder_rate")
+                         "html_body_rate", "empty_body_rate", "cut_body_rate", "placeholder_rate", "judge_flip_rate")
 # Simulator settings added after fingerprints and cache identities were first stored: left out of both while
 # they hold their default, so existing runs and cached answers keep their identity.
 LATER_SIMULATOR_DEFAULTS: dict[str, Any] = {
     "html_body_rate": 0.0, "empty_body_rate": 0.0, "cut_body_rate": 0.0, "placeholder_rate": 0.0,
+    "judge_flip_rate": 0.0,
     "logprobs_need_top": False, "logprobs_supported": True, "omit_usage": False, "single_slot": False,
 }
 
@@ -106,6 +107,7 @@ class SimulatorConfig(BaseModel):
     empty_body_rate: float = Field(default=0.0, ge=0, le=1)  # {}
     cut_body_rate: float = Field(default=0.0, ge=0, le=1)  # the JSON cut off mid-way
     placeholder_rate: float = Field(default=0.0, ge=0, le=1)  # the answer echoes the prompt's placeholder
+    judge_flip_rate: float = Field(default=0.0, ge=0, le=1)  # the audit judge says correct for incorrect and back
     logprobs_need_top: bool = False  # as llama.cpp's server: logprobs only when top_logprobs >= 1 is sent
     logprobs_supported: bool = True  # false: never any logprobs, whatever the request asks
     omit_usage: bool = False  # no `usage` in replies (the client then estimates tokens)

@@ -46,6 +46,7 @@ class Faults:
     malformed: bool = False
     truncated: bool = False
     placeholder: bool = False  # the answer is the prompt's own placeholder
+    judge_flip: bool = False  # a judge reply's verdict turned around (correct <-> incorrect)
 
 
 NO_FAULTS = Faults()
@@ -70,9 +71,10 @@ def draw(settings: SimulatorConfig, model: str, rng: random.Random) -> Faults:
     malformed = _hit(rng, knob(settings, model, "malformed_rate"))
     truncated = _hit(rng, knob(settings, model, "truncate_rate"))
     placeholder = _hit(rng, knob(settings, model, "placeholder_rate"))
-    if not (malformed or truncated or placeholder):
+    judge_flip = _hit(rng, knob(settings, model, "judge_flip_rate"))
+    if not (malformed or truncated or placeholder or judge_flip):
         return NO_FAULTS
-    return Faults(malformed=malformed, truncated=truncated, placeholder=placeholder)
+    return Faults(malformed=malformed, truncated=truncated, placeholder=placeholder, judge_flip=judge_flip)
 
 
 def garbage(rng: random.Random) -> tuple[Piece, ...]:
@@ -85,6 +87,19 @@ def placeholder(json_mode: bool) -> tuple[Piece, ...]:
     if json_mode:
         return ((f'{{"answer": "{PLACEHOLDER_ANSWER}", "confidence": 5}}', -0.01),)
     return ((PLACEHOLDER_ANSWER, -0.01),)
+
+
+def flip_verdict(pieces: tuple[Piece, ...]) -> tuple[Piece, ...]:
+    """A judge reply with correct and incorrect swapped (a judge that disagrees with the answer key)."""
+    swap = {'"verdict": "correct"': '"verdict": "incorrect"', '"verdict": "incorrect"': '"verdict": "correct"'}
+    out: list[Piece] = []
+    for text, logprob in pieces:
+        for old, new in swap.items():
+            if old in text:
+                text = text.replace(old, new)
+                break
+        out.append((text, logprob))
+    return tuple(out)
 
 
 def truncate(pieces: tuple[Piece, ...]) -> tuple[Piece, ...]:

@@ -163,6 +163,9 @@ async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response
     reply = simulate(SimRequest(chat.model, chat.messages, settings.seed, chat.json_mode, chat.max_tokens),
                      state.catalog, state.modes)
     pieces, finish, completion = reply.pieces, reply.finish_reason, reply.completion_tokens
+    if fault.judge_flip and reply.mode == "judge":
+        state.count_event("judge_flip")
+        pieces = faults.flip_verdict(pieces)
     if fault.placeholder:
         state.count_event("placeholder")
         pieces = faults.placeholder(chat.json_mode)
