@@ -1,7 +1,8 @@
 """Live collection: every (item, tier) answer at most once, concurrently, cached by request hash in the store.
 
 - Bounded concurrency: `concurrency` worker coroutines share one queue of (item, tier) cells, item-major, so an
-  interrupted sweep leaves whole items behind it.
+  interrupted sweep leaves whole items behind it. `concurrency` is the ceiling: each endpoint's in-flight calls
+  follow an adaptive (AIMD) limit (sweep/adaptive.py), and the time a call waits for it is its queue_ms.
 - One fresh TierClient (and so one AsyncOpenAI) per tier per call of `acollect`: SDK clients bind to the event
   loop they were first used on.
 - Cache first: a cell whose answer (and, for the verify signal, verify) response is cached costs nothing. The
@@ -17,6 +18,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +36,7 @@ from cascade_core.records import TierCall
 from cascade_core.store.connection import StoreError
 from cascade_core.store.store import Store
 from cascade_core.store.sweeps import cached_calls, write_calls
+from cascade_core.sweep.adaptive import Gates
 from cascade_core.sweep.call_cache import cache_endpoint, call_to_row, repriced, request_hash, row_to_call
 from cascade_core.sweep.collect_outcomes import (
     Cell,
@@ -119,7 +122,7 @@ class _Collector:
     """State of one collection run inside one event loop."""
 
     def __init__(self, config: CascadeConfig, clients: list[TierClient], endpoints: list[str], store: Store,
-                 dataset: str, stop: threading.Event) -> None:
+                 dataset: str, stop: threading.Event, concurrency: int) -> None:
         self.config, self.clients, self.endpoints, self.store = config, clients, endpoints, store
         self.dataset, self.stop, self.signal = dataset, stop, get_signal(config.signal)
         self.cache: dict[str, TierCall] = {}  # successes only (cached or new)
@@ -128,6 +131,7 @@ class _Collector:
         self.pending: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue()
         self.errors: list[str] = []
         self.write_error: str | None = None
+        self.gates = Gates(concurrency)
 
     async def lookup(self, requests: list[tuple[str, list[dict[str, str]]]]) -> None:
         """Load cached successes for these (hash, messages) into memory."""
@@ -145,7 +149,12 @@ class _Collector:
             cached = repriced(self.cache[key], self.config.tiers[k])
             self.used[key] = cached
             return cached
-        call = await self.clients[k].acall(messages, options)
+        client = self.clients[k]
+        gate = self.gates[f"{client.base_url}|{client.tier.model}"]
+        async with gate.slot() as queued_ms:
+            call = await client.acall(messages, options)
+        gate.observe(call)
+        call = dataclasses.replace(call, queue_ms=queued_ms)  # waiting for a slot is not model latency
         new.append(call)
         self.used[key] = call
         if call.ok:
@@ -208,7 +217,7 @@ async def acollect(dataset: Dataset, config: CascadeConfig, base_urls: Sequence[
     clients = [TierClient(t, u, config.retry, seed=i) for i, (t, u) in enumerate(zip(config.tiers, base_urls,
                                                                                       strict=True))]
     endpoints = [cache_endpoint(config, t, u) for t, u in zip(config.tiers, base_urls, strict=True)]
-    col = _Collector(config, clients, endpoints, store, dataset.name, stop)
+    col = _Collector(config, clients, endpoints, store, dataset.name, stop, concurrency)
     answers = []
     for item in items:
         for k, client in enumerate(clients):

@@ -79,6 +79,7 @@ def cell_row(cell: Cell, tier_name: str) -> dict[str, Any]:
         "tokens_out": sum(c.tokens_out for c in calls),
         "cost": sum(c.cost for c in calls),
         "latency_ms": sum(c.latency_ms for c in calls),
+        "queue_ms": sum(c.queue_ms for c in calls),  # waiting for a free slot at the endpoint, not the model
         "category": cell.item.category,
         "split": None,
         "error": next((c.error for c in calls if c.error), None),
