@@ -209,3 +209,14 @@ def test_refused_port_is_really_closed() -> None:
     port = int(url.split(":")[2].split("/")[0])
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_the_settings_connection_test_probes_logprobs(fresh_simulator) -> None:
+    from cascade_core.views.settings import check_connection
+
+    for supported in (True, False):
+        sim = fresh_simulator(logprobs_supported=supported, logprobs_need_top=True)
+        tier = default_config().tiers[0].model_copy(update={"base_url": sim.base_url})
+        check = check_connection(TierClient(tier, sim.base_url, ONE_RETRY))
+        assert check.ok and check.logprobs is supported, check.logprobs_note
+        assert ("returns logprobs" if supported else "returned no logprobs") in check.logprobs_note
