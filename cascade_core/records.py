@@ -8,6 +8,12 @@ from typing import Any, Literal
 
 Decision = Literal["accepted", "escalated", "error", "final"]
 CostSource = Literal["usage.cost", "price_table", "estimated", "none"]
+COST_SOURCES: tuple[CostSource, ...] = ("usage.cost", "price_table", "estimated", "none")
+
+
+def as_cost_source(value: object) -> CostSource:
+    """A stored cost_source read back; anything unknown is "none"."""
+    return next((source for source in COST_SOURCES if source == value), "none")
 Source = Literal["query", "sweep", "audit", "api"]
 
 

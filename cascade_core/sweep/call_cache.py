@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 from cascade_core.cascade.config import CascadeConfig, TierConfig
 from cascade_core.cascade.pricing import price_table_cost
 from cascade_core.clock import utc_now
-from cascade_core.records import TierCall
+from cascade_core.records import TierCall, as_cost_source
 
 
 def canonical_json(value: Any) -> str:
@@ -103,7 +103,7 @@ def row_to_call(row: dict[str, Any], messages: list[dict[str, str]]) -> TierCall
         tokens_in=int(row["tokens_in"]),
         tokens_out=int(row["tokens_out"]),
         cost=float(row["cost"]),
-        cost_source=str(row["cost_source"]),
+        cost_source=as_cost_source(row["cost_source"]),
         latency_ms=float(row["latency_ms"]),
         attempts=int(row["attempts"]),
         error=_opt(row.get("error")),
