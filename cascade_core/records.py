@@ -44,6 +44,7 @@ class TierCall:
     estimated_cost: float = 0.0  # the part of `cost` that is an estimate (lost attempts, replies without usage)
     queue_ms: float = 0.0  # time waiting for a free slot at the endpoint, not counted in latency_ms
     attempt_log: tuple[dict[str, Any], ...] = ()  # one entry per attempt: n, outcome, kind, latency_ms
+    ratelimit_remaining: int | None = None  # x-ratelimit-remaining-requests of the answering reply, when sent
 
     @property
     def ok(self) -> bool:

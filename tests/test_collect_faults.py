@@ -88,3 +88,28 @@ def test_cut_off_answers_are_never_confident_in_a_sweep(fresh_simulator, store: 
         small = result.outcomes[result.outcomes["tier"] == "small"]
         assert small["confidence"].map(math.isnan).all(), (signal, small["confidence"].tolist())
         assert small["parse_error"].str.contains("truncated").all()
+
+
+def test_x_ratelimit_headers_are_read_and_honoured(fresh_simulator) -> None:
+    import asyncio
+
+    from cascade_core.cascade import TierClient, default_config
+    from cascade_core.cascade.config import RetryConfig
+    from cascade_core.sweep.adaptive import EndpointGate
+
+    sim = fresh_simulator(ratelimit_requests=3)
+    tier = default_config().tiers[0].model_copy(update={"base_url": sim.base_url})
+    client = TierClient(tier, sim.base_url, RetryConfig(max_retries=0))
+    calls = [client.call([{"role": "user", "content": f"What is {i} + 1?"}]) for i in range(4)]
+    assert [c.ratelimit_remaining for c in calls[:3]] == [2, 1, 0]  # as the endpoint announced them
+    assert calls[3].error_kind == "rate_limit"  # the budget was spent
+    gate = EndpointGate(ceiling=16, limit=8.0)
+
+    async def observe() -> None:
+        gate.observe(calls[1])  # one request left: at most one in flight
+        assert gate.limit == 1.0
+        gate.limit = 8.0
+        gate.observe(calls[2])  # none left: halve
+        assert gate.limit == 4.0
+
+    asyncio.run(observe())

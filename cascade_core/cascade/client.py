@@ -30,6 +30,15 @@ from cascade_core.wire.completion import check_completion
 NO_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp, the simulator) accept any key
 
 
+def requests_left(headers: Any) -> int | None:
+    """x-ratelimit-remaining-requests, where an endpoint sends it (OpenAI, Together, many gateways)."""
+    try:
+        value = headers.get("x-ratelimit-remaining-requests")
+        return None if value is None else max(0, int(float(value)))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
 def prompt_tokens_estimate(messages: list[dict[str, str]]) -> int:
     """About four characters a token, for endpoints that send no usage and for lost attempts."""
     return sum(len(m.get("content") or "") for m in messages) // 4
@@ -122,7 +131,7 @@ class TierClient:
         return price_table_cost(self.tier, attempts.lost_in, attempts.lost_out)
 
     def _to_call(self, messages: list[dict[str, str]], response: Any, latency_ms: float,
-                 attempts: _Attempts) -> TierCall:
+                 attempts: _Attempts, ratelimit_remaining: int | None = None) -> TierCall:
         choice = response.choices[0]
         usage = response.usage
         tokens_in = (usage.prompt_tokens or 0) if usage else 0
@@ -159,6 +168,7 @@ class TierClient:
             lost_tokens_out=attempts.lost_out,
             estimated_cost=estimated + lost,
             attempt_log=tuple(attempts.log),
+            ratelimit_remaining=ratelimit_remaining,
         )
 
     def _failed_call(self, messages: list[dict[str, str]], failure: Failure, latency_ms: float,
@@ -203,7 +213,8 @@ class TierClient:
         while True:
             attempt_started = time.perf_counter()
             try:
-                response = self.sync_client.chat.completions.create(**params)
+                raw = self.sync_client.chat.completions.with_raw_response.create(**params)
+                response = raw.parse()
                 check_completion(response)
             except Exception as err:  # every failure becomes a recorded TierCall
                 outcome = self._retry_or_give_up(messages, err, started, attempt_started, attempts)
@@ -212,7 +223,8 @@ class TierClient:
                 time.sleep(outcome)
                 continue
             attempts.succeeded((time.perf_counter() - attempt_started) * 1000)
-            return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempts)
+            return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempts,
+                                 requests_left(raw.headers))
 
     async def acall(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
         params = self.request_params(messages, options)
@@ -220,7 +232,8 @@ class TierClient:
         while True:
             attempt_started = time.perf_counter()
             try:
-                response = await self.async_client.chat.completions.create(**params)
+                raw = await self.async_client.chat.completions.with_raw_response.create(**params)
+                response = raw.parse()
                 check_completion(response)
             except Exception as err:  # every failure becomes a recorded TierCall
                 outcome = self._retry_or_give_up(messages, err, started, attempt_started, attempts)
@@ -229,7 +242,8 @@ class TierClient:
                 await asyncio.sleep(outcome)
                 continue
             attempts.succeeded((time.perf_counter() - attempt_started) * 1000)
-            return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempts)
+            return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempts,
+                                 requests_left(raw.headers))
 
     def list_models(self) -> list[str]:
         """For the Settings page's connection test: the endpoint's model ids."""

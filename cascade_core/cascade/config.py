@@ -112,13 +112,14 @@ class SimulatorConfig(BaseModel):
     logprobs_supported: bool = True  # false: never any logprobs, whatever the request asks
     omit_usage: bool = False  # no `usage` in replies (the client then estimates tokens)
     single_slot: bool = False  # one request at a time per model, the others queue (a one-slot server)
+    ratelimit_requests: int = Field(default=0, ge=0)  # >0: requests per model per second, sent as x-ratelimit-*
     report_cost: bool = False  # put usage.cost (USD at the built-in list price) in every response
     # Per-model overrides of the knobs above, e.g. {"sim-llama-3.1-8b": {"error_rate": 1.0}}.
     faults_by_model: dict[str, dict[str, float]] = Field(default_factory=dict)
 
     def answer_settings(self) -> dict[str, Any]:
         """The settings that change answers (not latency or queueing), without later knobs at their default."""
-        data = self.model_dump(exclude={"latency_ms", "single_slot"})
+        data = self.model_dump(exclude={"latency_ms", "single_slot", "ratelimit_requests"})
         for name, default in LATER_SIMULATOR_DEFAULTS.items():
             if name in data and data[name] == default:
                 del data[name]

@@ -41,6 +41,7 @@ class SimState:
         self._calls: Counter[str] = Counter()
         self._events: Counter[str] = Counter()
         self._slots: dict[str, asyncio.Lock] = {}
+        self._windows: dict[str, tuple[float, int]] = {}  # model -> (window start, requests in it)
 
     def count_call(self, model: str) -> None:
         with self._lock:
@@ -61,6 +62,18 @@ class SimState:
         if lock is None:
             lock = self._slots[model] = asyncio.Lock()
         return lock
+
+    def take_request(self, model: str, budget: int) -> tuple[int, float]:
+        """Count one request against `model`'s per-second budget: (requests left after it, -1 if over; seconds
+        until the window resets)."""
+        now = time.monotonic()
+        with self._lock:
+            start, used = self._windows.get(model, (now, 0))
+            if now - start >= 1.0:
+                start, used = now, 0
+            used += 1
+            self._windows[model] = (start, used)
+        return budget - used, max(0.0, 1.0 - (now - start))
 
     def reset(self) -> None:
         with self._lock:
@@ -145,6 +158,16 @@ async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response
     latency = faults.knob(settings, chat.model, "latency_ms")
     if latency > 0:
         await asyncio.sleep(latency / 1000)
+    limit_headers: dict[str, str] = {}
+    if settings.ratelimit_requests:  # a request budget per second, announced as OpenAI does
+        left, reset = state.take_request(chat.model, settings.ratelimit_requests)
+        limit_headers = {"x-ratelimit-limit-requests": str(settings.ratelimit_requests),
+                         "x-ratelimit-remaining-requests": str(max(left, 0)),
+                         "x-ratelimit-reset-requests": f"{reset:.3f}s"}
+        if left < 0:
+            state.count_event("rate_limit")
+            return ApiError(429, "Rate limit reached: request budget spent (simulated)", type_="rate_limit_exceeded",
+                            code="rate_limit_exceeded").response({**limit_headers, "retry-after": f"{reset:.3f}"})
     fault = faults.draw(settings, chat.model, state.rng)
     if fault.status == 429:
         state.count_event("rate_limit")
@@ -186,7 +209,7 @@ async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response
         body["choices"][0]["logprobs"] = None
     if settings.omit_usage:
         del body["usage"]
-    return JSONResponse(body)
+    return JSONResponse(body, headers=limit_headers or None)
 
 
 def create_app(settings: SimulatorConfig | None = None, dataset: Dataset | None = None) -> FastAPI:

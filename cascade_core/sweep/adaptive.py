@@ -4,7 +4,8 @@
 serve; past its capacity every extra request only waits, and a request that waits past the timeout is retried
 while the server still generates the first one. The gate keeps each endpoint's in-flight calls near what it
 serves without queueing: latency within `LATENCY_SLACK` x the best seen lets the limit grow by about one per
-round trip; a rate limit or a timeout halves it. The time a call waits for the gate is its queue time, recorded
+round trip; a rate limit or a timeout halves it, and so does `x-ratelimit-remaining-requests: 0` (fewer
+requests left than the limit caps it there). The time a call waits for the gate is its queue time, recorded
 apart from the model's latency.
 """
 
@@ -55,8 +56,11 @@ class EndpointGate:
         """Adjust the limit after a finished call."""
         backed_off = call.error_kind in BACK_OFF_KINDS or any(
             a.get("kind") in BACK_OFF_KINDS for a in call.attempt_log)
-        if backed_off:
+        left = call.ratelimit_remaining
+        if backed_off or left == 0:  # a 429, a timeout, or the endpoint's request budget is spent
             self.limit = max(1.0, self.limit / 2)
+        elif left is not None and left < self.limit:  # x-ratelimit-*: never more in flight than requests left
+            self.limit = max(1.0, float(left))
         elif call.ok:
             per_attempt = call.attempt_log[-1]["latency_ms"] if call.attempt_log else call.latency_ms
             if self.best_ms is None or per_attempt < self.best_ms:
