@@ -4,7 +4,8 @@
 serve; past its capacity every extra request only waits, and a request that waits past the timeout is retried
 while the server still generates the first one. The gate keeps each endpoint's in-flight calls near what it
 serves without queueing: latency within `LATENCY_SLACK` x the best seen lets the limit grow by about one per
-round trip; a rate limit or a timeout halves it, and so does `x-ratelimit-remaining-requests: 0` (fewer
+round trip (doubling per round trip until the first sign of saturation: slow start); a rate limit or a timeout
+halves it, and so does `x-ratelimit-remaining-requests: 0` (fewer
 requests left than the limit caps it there). The time a call waits for the gate is its queue time, recorded
 apart from the model's latency.
 """
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from cascade_core.records import TierCall
 
 START = 2.0
-LATENCY_SLACK = 1.5
+LATENCY_SLACK = 2.0
 BACK_OFF_KINDS = frozenset({"rate_limit", "timeout"})
 
 
@@ -32,6 +33,7 @@ class EndpointGate:
     limit: float = START
     in_flight: int = 0
     best_ms: float | None = None
+    slow_start: bool = True  # +1 per good reply (doubling per round trip) until the first back-off, as TCP does
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     history: list[float] = field(default_factory=list)  # the limit after each change (for tests and progress)
 
@@ -59,6 +61,7 @@ class EndpointGate:
         left = call.ratelimit_remaining
         if backed_off or left == 0:  # a 429, a timeout, or the endpoint's request budget is spent
             self.limit = max(1.0, self.limit / 2)
+            self.slow_start = False
         elif left is not None and left < self.limit:  # x-ratelimit-*: never more in flight than requests left
             self.limit = max(1.0, float(left))
         elif call.ok:
@@ -66,7 +69,10 @@ class EndpointGate:
             if self.best_ms is None or per_attempt < self.best_ms:
                 self.best_ms = per_attempt
             if per_attempt <= LATENCY_SLACK * self.best_ms + 1.0:  # +1 ms: sub-millisecond replies are noise
-                self.limit = min(float(self.ceiling), self.limit + 1.0 / max(self.limit, 1.0))
+                step = 1.0 if self.slow_start else 1.0 / max(self.limit, 1.0)
+                self.limit = min(float(self.ceiling), self.limit + step)
+            else:
+                self.slow_start = False  # latency rose: the endpoint is near capacity, grow gently from here
         else:
             return
         self.history.append(self.limit)
