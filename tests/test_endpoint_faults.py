@@ -220,3 +220,17 @@ def test_the_settings_connection_test_probes_logprobs(fresh_simulator) -> None:
         check = check_connection(TierClient(tier, sim.base_url, ONE_RETRY))
         assert check.ok and check.logprobs is supported, check.logprobs_note
         assert ("returns logprobs" if supported else "returned no logprobs") in check.logprobs_note
+
+
+def test_finish_reason_is_passed_through_never_invented(fresh_simulator) -> None:
+    import json
+
+    from cascade_core.serve.responses import completion_body, stream_events
+
+    sim = fresh_simulator(omit_finish_reason=True)
+    for trace in run_both(config_for(sim.base_url), "What is 2 + 2?", thresholds=[0.0, 0.0]):
+        assert trace.final_answer and trace.steps[-1].call.finish_reason is None
+        body = json.loads(completion_body(trace, "cascade"))
+        assert body["choices"][0]["finish_reason"] is None  # not an invented "stop"
+        last = json.loads(stream_events(trace, "cascade", False)[-2].removeprefix(b"data: "))
+        assert last["choices"][0]["finish_reason"] is None

@@ -29,6 +29,7 @@ LATER_SIMULATOR_DEFAULTS: dict[str, Any] = {
     "html_body_rate": 0.0, "empty_body_rate": 0.0, "cut_body_rate": 0.0, "placeholder_rate": 0.0,
     "judge_flip_rate": 0.0,
     "logprobs_need_top": False, "logprobs_supported": True, "omit_usage": False, "single_slot": False,
+    "omit_finish_reason": False,
 }
 
 
@@ -111,6 +112,7 @@ class SimulatorConfig(BaseModel):
     logprobs_need_top: bool = False  # as llama.cpp's server: logprobs only when top_logprobs >= 1 is sent
     logprobs_supported: bool = True  # false: never any logprobs, whatever the request asks
     omit_usage: bool = False  # no `usage` in replies (the client then estimates tokens)
+    omit_finish_reason: bool = False  # finish_reason null in replies (some servers and proxies)
     single_slot: bool = False  # one request at a time per model, the others queue (a one-slot server)
     ratelimit_requests: int = Field(default=0, ge=0)  # >0: requests per model per second, sent as x-ratelimit-*
     report_cost: bool = False  # put usage.cost (USD at the built-in list price) in every response

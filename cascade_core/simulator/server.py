@@ -209,6 +209,8 @@ async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response
         body["choices"][0]["logprobs"] = None
     if settings.omit_usage:
         del body["usage"]
+    if settings.omit_finish_reason:
+        body["choices"][0]["finish_reason"] = None
     return JSONResponse(body, headers=limit_headers or None)
 
 
