@@ -28,12 +28,13 @@ from cascade_core.store import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-GOOD = """
+TWO_TIERS = """
 [[tiers]]
 name = "small"
 model = "sim-llama-3.1-8b"
 input_price = 0.20
 output_price = 0.20
+max_tokens = 256
 
 [[tiers]]
 name = "large"
@@ -59,8 +60,8 @@ def cli(*args: str, cwd: Path, limit_bytes: int | None = None) -> subprocess.Com
 
 @pytest.mark.parametrize(("content", "words"), [
     (b"\x00\x01\x02binary\x00" * 50, "binary file"),
-    (GOOD.format(price="3.00").replace('"large"', '"gr\u00f6\u00dfer"').encode("latin-1"), "not UTF-8"),
-    (GOOD.format(price="3.00").encode("utf-16"), "UTF-16"),
+    (TWO_TIERS.format(price="3.00").replace('"large"', '"gr\u00f6\u00dfer"').encode("latin-1"), "not UTF-8"),
+    (TWO_TIERS.format(price="3.00").encode("utf-16"), "UTF-16"),
 ])
 def test_unreadable_config_files_give_one_line_naming_the_file(tmp_path: Path, content: bytes, words: str) -> None:
     path = tmp_path / "cascade.toml"
@@ -81,13 +82,13 @@ def test_a_directory_as_config_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("value", ["inf", "nan", "-inf"])
 def test_inf_and_nan_prices_timeouts_and_backoffs_are_refused(tmp_path: Path, value: str) -> None:
     path = tmp_path / "cascade.toml"
-    path.write_text(GOOD.format(price=value), encoding="utf-8")
+    path.write_text(TWO_TIERS.format(price=value), encoding="utf-8")
     with pytest.raises(ConfigError, match="input_price"):
         load_config(path)
-    path.write_text(f"[retry]\nbackoff_max = {value}\n" + GOOD.format(price="3.0"), encoding="utf-8")
+    path.write_text(f"[retry]\nbackoff_max = {value}\n" + TWO_TIERS.format(price="3.0"), encoding="utf-8")
     with pytest.raises(ConfigError, match="backoff_max"):
         load_config(path)
-    path.write_text(GOOD.format(price="3.0") + f"timeout = {value}\n", encoding="utf-8")
+    path.write_text(TWO_TIERS.format(price="3.0") + f"timeout = {value}\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="timeout"):
         load_config(path)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import openai
 import pytest
 
+from tests.test_bad_files import TWO_TIERS
 from tests.test_serve_support import ServerProc, wait_for_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,19 +25,7 @@ backoff_max = 0.01
 
 [simulator.faults_by_model."{model}"]
 {knob} = 1.0
-
-[[tiers]]
-name = "small"
-model = "sim-llama-3.1-8b"
-input_price = 0.20
-output_price = 0.20
-
-[[tiers]]
-name = "large"
-model = "sim-llama-3.1-405b"
-input_price = 3.00
-output_price = 3.00
-"""
+""" + TWO_TIERS.format(price="3.00")
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
