@@ -19,6 +19,7 @@ from collections.abc import Iterable
 
 MASK = "***"
 MIN_PREFIX = 8  # a run of this many leading characters of a key counts as the key
+MIN_SECRET = 4  # a given secret shorter than this is not redacted (it would blank ordinary words)
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL)", re.IGNORECASE)
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s@?#]+)@")
 _QUERY_SECRET = re.compile(
@@ -70,10 +71,12 @@ def redact(text: str | None, secrets: Iterable[str] | None = None) -> str:
     environment's. Never raises; None becomes ''."""
     if not text:
         return ""
-    keys = sorted({*(s for s in (secrets or ()) if s and len(s) >= MIN_PREFIX), *known_secrets()},
-                  key=len, reverse=True)
+    given = [s for s in (secrets or ()) if s and len(s) >= MIN_SECRET]
+    keys = sorted({*(s for s in given if len(s) >= MIN_PREFIX), *known_secrets()}, key=len, reverse=True)
     for key in keys:
         text = _mask_key(text, key)
+    for short in (s for s in given if len(s) < MIN_PREFIX):  # a short key is removed whole (no prefix rule)
+        text = text.replace(short, MASK)
     text = _USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
     text = _QUERY_SECRET.sub(lambda m: f"{m['name']}{MASK}", text)
     text = _AUTH_HEADER.sub(lambda m: f"{m['name'] or m['bname']}{MASK}", text)

@@ -8,7 +8,7 @@ import os
 from starlette.requests import Request
 
 from cascade_core.security.binding import is_loopback
-from cascade_core.serve.errors import ApiError
+from cascade_core.wire.errors import ApiError
 
 TOKEN_ENV = "CASCADE_SERVE_TOKEN"
 

@@ -1,6 +1,12 @@
 """The one place that writes SQL: the DuckDB store and its query modules."""
 
-from cascade_core.store.connection import StoreError, StoreLockedError
+from cascade_core.store.connection import (
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+    StoreMissingError,
+    StoreReadOnlyError,
+)
 from cascade_core.store.intents import InFlight
 from cascade_core.store.purging import PURGED_TABLES, PurgeCriteria, PurgeReport, purge
 from cascade_core.store.retention import RetentionScheduler, purge_expired, retention_cutoff
@@ -32,8 +38,11 @@ __all__ = [
     "RunLogger",
     "RunSort",
     "Store",
+    "StoreCorruptError",
     "StoreError",
     "StoreLockedError",
+    "StoreMissingError",
+    "StoreReadOnlyError",
     "compact_if_many",
     "count_runs",
     "export_bytes",
