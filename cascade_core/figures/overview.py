@@ -57,7 +57,8 @@ def tier_mix_chart(mix: pd.DataFrame, unit: str) -> go.Figure:
         part = mix[mix["tier"] == tier]
         fig.add_bar(x=pd.to_datetime(part["bucket"]) + half, y=part["share"], width=_bucket_ms(unit) * 0.8,
                     name=str(tier), marker_color=TIER_PALETTE[n % len(TIER_PALETTE)],
-                    customdata=part["runs"], hovertemplate=f"{tier}: %{{y:.0%}} (%{{customdata:,}} runs)<extra></extra>")
+                    customdata=part["runs"],
+                    hovertemplate=f"{tier}: %{{y:.0%}} (%{{customdata:,}} runs)<extra></extra>")
     fig.update_layout(barmode="stack", title=f"Tier mix per {unit}", height=320, yaxis={"tickformat": ".0%"},
                       **LAYOUT)
     _time_axis(fig, mix["bucket"].drop_duplicates(), unit)

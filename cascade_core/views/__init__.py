@@ -44,4 +44,5 @@ __all__ = [
     "tier_mix_by_bucket",
     "tier_rows",
     "usd",
+    "why_empty",
 ]

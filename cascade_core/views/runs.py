@@ -83,7 +83,7 @@ def why_empty(store: Store, f: RunFilter, window: str | None = None) -> str:
     if not parts:
         return "No runs are logged yet."
     if len(parts) == 1:
-        (name, said), = parts.items()
+        said = next(iter(parts.values()))
         total = store_total(store)
         logged = "1 run is" if total == 1 else f"{total:,} runs are"
         return f"No run matches {said}; {logged} logged in all."
