@@ -4,7 +4,7 @@ from cascade_core.audit.judge import JudgeReply, judge_messages, judge_tier, neu
 from cascade_core.audit.recommend import Recommendation, recommend
 from cascade_core.audit.report import flagged_table, headline, to_html, to_markdown
 from cascade_core.audit.results import AuditResult, judge_agreement, summarise, weekly_trend
-from cascade_core.audit.runner import AuditParams, Judge, judge_audit, make_judge, start_audit
+from cascade_core.audit.runner import AuditParams, Judge, NothingToAudit, judge_audit, make_judge, start_audit
 from cascade_core.audit.sampler import confidence_level, stratified_sample
 from cascade_core.audit.service import (
     AuditReport,
@@ -32,6 +32,7 @@ __all__ = [
     "AuditReport",
     "AuditResult",
     "Judge",
+    "NothingToAudit",
     "JudgeReply",
     "Proportion",
     "Recommendation",
