@@ -87,7 +87,7 @@ def test_no_eligible_answer_says_why_and_saves_nothing(store: Store) -> None:
     with pytest.raises(NothingToAudit, match=r"\(4 sweep\) come from other sources"):
         start_audit(store, judge, week_params())
     store.log_traces([make_trace(2, question=f"escalated {i}", when=hours_ago(i + 1)) for i in range(3)])
-    with pytest.raises(NothingToAudit, match="of 3 query or api runs .* no answer was accepted by a non-final tier"):
+    with pytest.raises(NothingToAudit, match=r"of 3 query or api runs .* no answer was accepted by a non-final tier"):
         start_audit(store, judge, week_params())
     assert list_audits(store).empty
 

@@ -14,7 +14,7 @@ _TICKS = {"hour": "%H:%M<br>%b %d", "day": "%b %d", "week": "%b %d<br>%Y"}
 
 
 def _bucket_ms(unit: str) -> float:
-    return _BUCKET.get(unit, pd.Timedelta(hours=1)).total_seconds() * 1000
+    return float(_BUCKET.get(unit, pd.Timedelta(hours=1)).total_seconds()) * 1000
 
 
 def _time_axis(fig: go.Figure, buckets: pd.Series, unit: str) -> None:

@@ -24,7 +24,7 @@ def runs_table(page: pd.DataFrame) -> pd.DataFrame:
     """One page of runs, columns in the order people read them: what was asked, who answered, what it cost
     against always-large, escalations and errors; the question clipped, the run id last (it is the link)."""
     def correct(value: object) -> str:
-        return "" if value is None or pd.isna(value) else ("✓" if value else "✗")  # type: ignore[arg-type]
+        return "" if value is None or pd.isna(value) else ("✓" if value else "✗")
 
     return pd.DataFrame({
         "time (UTC)": page["created_at"],
@@ -65,14 +65,13 @@ def describe_filters(f: RunFilter, window: str | None) -> dict[str, str]:
     return parts
 
 
-_CLEARED: dict[str, object] = {"time": None, "sources": (), "final_tiers": (), "confidence": None, "graded": "any",
-                               "errors_only": False, "text": ""}
-
-
 def _without(f: RunFilter, name: str) -> RunFilter:
-    if name == "time":
-        return replace(f, start=None, end=None)
-    return replace(f, **{name: _CLEARED[name]})
+    """The filter with one of its parts (as named by describe_filters) cleared."""
+    cleared = {"time": replace(f, start=None, end=None), "sources": replace(f, sources=()),
+               "final_tiers": replace(f, final_tiers=()), "confidence": replace(f, confidence=None),
+               "graded": replace(f, graded="any"), "errors_only": replace(f, errors_only=False),
+               "text": replace(f, text="")}
+    return cleared[name]
 
 
 def why_empty(store: Store, f: RunFilter, window: str | None = None) -> str:

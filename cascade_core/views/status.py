@@ -79,21 +79,21 @@ def latest_sweep_summary(store: Store, tier_names: list[str], thresholds: list[f
     if sweeps.empty:
         return None
     row = sweeps.iloc[0]
-    base = {"sweeps": len(sweeps), "sweep_id": str(row["sweep_id"]), "name": str(row["name"]),
-            "questions": int(row["n_items"]), "simulated": bool(row["simulated"])}
+
+    def summary(retained: float | None, change: float | None, note: str) -> SweepSummary:
+        return SweepSummary(len(sweeps), str(row["sweep_id"]), str(row["name"]), int(row["n_items"]),
+                            bool(row["simulated"]), retained, change, note)
+
     tiers = json.loads(row["tiers"]) if isinstance(row["tiers"], str) else []
     if tiers != tier_names:
-        return SweepSummary(**base, quality_retained=None, cost_change=None,
-                            note=f"the latest sweep ran tiers {' → '.join(tiers)}, not the configured ones")
+        return summary(None, None, f"the latest sweep ran tiers {' → '.join(tiers)}, not the configured ones")
     points = sweep_points(store, str(row["sweep_id"]))
     always = points[points["kind"] == "always"].sort_values("cost_per_1k")
     mine = [p for p in points[points["kind"].isin(["per_tier", "shared"])].itertuples()
             if _close([float(t) for t in json.loads(p.thresholds)], thresholds)]
     if always.empty or not mine or pd.isna(mine[0].accuracy):
-        return SweepSummary(**base, quality_retained=None, cost_change=None,
-                            note="the latest sweep has no point at the configured thresholds")
+        return summary(None, None, "the latest sweep has no point at the configured thresholds")
     large = always.iloc[-1]
     retained = None if not large["accuracy"] else float(mine[0].accuracy) / float(large["accuracy"])
     change = None if not large["cost_per_1k"] else float(mine[0].cost_per_1k) / float(large["cost_per_1k"]) - 1
-    return SweepSummary(**base, quality_retained=retained, cost_change=change,
-                        note=f"from sweep “{row['name']}” ({int(row['n_items']):,} questions)")
+    return summary(retained, change, f"from sweep “{row['name']}” ({int(row['n_items']):,} questions)")
