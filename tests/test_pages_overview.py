@@ -7,6 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from cascade_core.store import Store
+from cascade_core.views import signed_pct
 from tests.factories import hours_ago, make_trace
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,9 +39,11 @@ def test_populated_store_shows_headline_and_window(store_path: Path) -> None:
     assert not at.exception
     figures = metrics(at)
     assert figures["Runs"] == "40"
-    assert figures["Accuracy (graded runs)"] == "50.0%"
+    assert figures["Accuracy"] == "50% of 40 graded"
     assert {"small", "mid", "large"} <= set(figures)
-    assert "Latency p95" in figures and "Savings" in figures
+    spend, large = sum(t.total_cost for t in traces), sum(t.always_large_cost for t in traces)
+    assert "Latency p95" in figures and figures["Cost vs always-large"] == signed_pct(spend / large - 1)
+    assert figures["Quality retained vs always-large"] == "unknown"  # no sweep has measured it
     assert len(at.get("plotly_chart")) == 2
     at.segmented_control(key="ov_window").set_value("last 24 hours").run()
     assert not at.exception
