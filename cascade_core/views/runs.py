@@ -87,7 +87,7 @@ def why_empty(store: Store, f: RunFilter, window: str | None = None) -> str:
         logged = "1 run is" if total == 1 else f"{total:,} runs are"
         return f"No run matches {said}; {logged} logged in all."
     freed = {name: count_runs(store, _without(f, name)) for name in parts}
-    culprits = [f"{parts[name]} (without it: {n:,} runs)" for name, n in freed.items() if n > 0]
+    culprits = [f"{parts[name]} (without it: {n:,} run{'' if n == 1 else 's'})" for name, n in freed.items() if n > 0]
     if culprits:
         return "No run matches. The filter that empties it: " + "; ".join(culprits) + "."
     return ("No run matches: no single filter is to blame, the combination of " + ", ".join(parts.values())
