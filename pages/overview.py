@@ -33,6 +33,10 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
+def _pct0(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
 def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f} ms"
 
@@ -86,10 +90,12 @@ row1[1].metric("Cost vs always-large", money.headline.replace(" vs always-large"
 row1[1].caption(md_escape(money.detail))
 row1[2].metric("Spend", usd(h.spend), help=per_1k(h.spend / h.runs if h.runs else None))
 row1[2].caption(per_1k(h.spend / h.runs if h.runs else None))
-row1[3].metric("Accuracy", "–" if h.accuracy is None else f"{h.accuracy:.0%} of {h.graded:,} graded",
+row1[3].metric("Accuracy", "–" if h.accuracy is None else f"{h.accuracy:.0%}",
                help=f"Runs graded against a gold answer: {h.graded:,} of {h.runs:,}. Ungraded runs are not counted.")
+row1[3].caption(f"{_pct0(h.accuracy)} of {h.graded:,} graded" + ("" if h.graded == h.runs else
+                                                                   f" ({h.runs - h.graded:,} runs ungraded)"))
 retained = None if sweep is None else sweep.quality_retained
-row1[4].metric("Quality retained vs always-large", "unknown" if retained is None else f"{retained:.0%}",
+row1[4].metric("Quality vs always-large", "unknown" if retained is None else f"{retained:.0%}",
                help="The configured thresholds' accuracy as a share of always-large's, measured by the newest "
                     "saved sweep on its questions (live runs rarely know what always-large would have answered).")
 row1[4].caption(md_escape(sweep.note if sweep is not None else "run a sweep to measure it")

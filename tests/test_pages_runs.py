@@ -50,8 +50,8 @@ def test_first_page_and_paging(populated: list) -> None:
     first = at.dataframe[0].value
     assert len(first) == 50 and first["question"].iloc[0] == "question number 0"  # newest first
     # cost, always-large, escalations and error come right after the question and the answering tier
-    assert list(first.columns)[:9] == ["time (UTC)", "question", "tier", "confidence", "correct", "cost",
-                                       "always-large", "escalations", "error"]
+    assert list(first.columns)[:10] == ["time (UTC)", "question", "tier", "confidence", "correct", "cost",
+                                        "always-large", "escalations", "error", "run"]
     assert first["cost"].iloc[0].startswith("$") and first["run"].iloc[0].startswith("/runs?run=")
     at.number_input(key="runs_page").set_value(2).run()
     second = at.dataframe[0].value
@@ -147,7 +147,7 @@ def test_hostile_text_renders_as_text(populated: list) -> None:
     for element in (*at.markdown, *at.caption, *at.error):
         assert "<script>" not in element.value and "<b>" not in element.value
     table = at.dataframe[-1].value
-    assert table["question"].str.len().max() <= 70  # clipped in the table, whole text in the trace
+    assert table["question"].str.len().max() <= 60  # clipped in the table, whole text in the trace
 
 
 def test_a_run_link_lands_on_its_trace(populated: list) -> None:

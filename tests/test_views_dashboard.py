@@ -84,7 +84,7 @@ def test_confidence_chart_draws_failed_and_unreadable_tiers() -> None:
     trace.steps[1] = replace(trace.steps[1], confidence=Confidence(None, None, None, "no JSON object"))
     fig = confidence_chart(trace)
     missing = next(bar for bar in fig.data if bar.name == "no confidence")
-    assert list(missing.y) == ["1. small", "2. mid"] and list(missing.x) == [1.0, 1.0]  # full-width, labelled
+    assert list(missing.y) == ["1. small", "2. mid"] and missing.base + missing.x[0] == 1.0  # full width, labelled
     assert list(missing.text) == ["error: 500 after 4 attempts", "escalated: unreadable reply"]
     assert list(fig.layout.xaxis.ticktext) == ["1", "2", "3", "4", "5"]  # self-rated on its own scale
 

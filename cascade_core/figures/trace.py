@@ -12,6 +12,7 @@ from cascade_core.views.steps import step_status
 
 DECISION_COLOURS = {"accepted": "#2e7d32", "final": "#1565c0", "escalated": "#ef6c00", "error": "#c62828"}
 TIER_PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#9c755f"]
+BASE = -0.08  # where the confidence bars start (left of 0)
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 60, "b": 10},
           "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"}}
 
@@ -30,13 +31,14 @@ def confidence_chart(trace: Trace) -> go.Figure:
             if s.confidence.normalised is not None]
     missing = [(lab, s, st) for lab, s, st in zip(labels, trace.steps, statuses, strict=True)
                if s.confidence.normalised is None]
-    if have:
-        fig.add_bar(y=[lab for lab, _, _ in have], x=[s.confidence.normalised for _, s, _ in have], orientation="h",
-                    text=[st.text for _, _, st in have], textposition="auto", cliponaxis=False,
-                    name="confidence", marker_color=[DECISION_COLOURS.get(s.decision, "#777") for _, s, _ in have],
+    if have:  # bars start a little left of 0, so the lowest rating (1 of 5 is 0) still shows as a stub
+        fig.add_bar(y=[lab for lab, _, _ in have], x=[(s.confidence.normalised or 0.0) - BASE for _, s, _ in have],
+                    base=BASE, orientation="h", text=[st.text for _, _, st in have], textposition="auto",
+                    cliponaxis=False, name="confidence",
+                    marker_color=[DECISION_COLOURS.get(s.decision, "#777") for _, s, _ in have],
                     hovertemplate="%{y}: %{text}<extra></extra>")
     if missing:
-        fig.add_bar(y=[lab for lab, _, _ in missing], x=[1.0] * len(missing), orientation="h",
+        fig.add_bar(y=[lab for lab, _, _ in missing], x=[1.0 - BASE] * len(missing), base=BASE, orientation="h",
                     text=[st.text for _, _, st in missing], textposition="inside", insidetextanchor="start",
                     name="no confidence", textfont={"color": "#222"},
                     marker={"color": ["#ffcdd2" if s.decision == "error" else "#e0e0e0" for _, s, _ in missing],
@@ -48,7 +50,7 @@ def confidence_chart(trace: Trace) -> go.Figure:
                         name="threshold", marker={"symbol": "line-ns", "size": 28, "line": {"width": 3},
                                                   "color": "black"},
                         hovertemplate="threshold %{x:.2f}<extra></extra>")
-    xaxis: dict[str, object] = {"range": [0, 1.05], "title": "confidence"}
+    xaxis: dict[str, object] = {"range": [BASE, 1.05], "title": "confidence"}
     if trace.signal == "self_rated":
         xaxis.update(tickvals=[0, 0.25, 0.5, 0.75, 1.0], ticktext=["1", "2", "3", "4", "5"],
                      title="self-rated confidence (1-5)")

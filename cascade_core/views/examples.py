@@ -1,5 +1,6 @@
-"""Example questions to start from on the Query page: one per difficulty of the bundled set (graded, since
-they are bundled items), so a first run shows an accepted answer and a harder one shows escalation."""
+"""Example questions to start from on the Query page: bundled items (so they are graded), chosen to show the
+cascade's range on the embedded simulator: one the small tier answers, one that escalates once, one that goes
+all the way to the last tier, and a hard multi-step one."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 from cascade_core.datasets.loader import Dataset
 
-PICKS = (("easy", "factual"), ("medium", "arithmetic"), ("hard", "factual"), ("hard", "multistep"))
+PICKS = ("fact-001", "arith-031", "fact-028", "multi-001")
 
 
 @dataclass(frozen=True)
@@ -17,11 +18,7 @@ class Example:
 
 
 def example_questions(dataset: Dataset) -> list[Example]:
-    """The first bundled item of each (difficulty, category) in PICKS that has one, single-line questions only."""
-    out: list[Example] = []
-    for difficulty, category in PICKS:
-        for item in dataset.items:
-            if item.difficulty == difficulty and item.category == category and "\n" not in item.question:
-                out.append(Example(f"{difficulty} · {category}", item.question))
-                break
-    return out
+    """The PICKS items present in `dataset`, labelled by difficulty and category."""
+    by_id = {item.id: item for item in dataset.items}
+    return [Example(f"{item.difficulty or 'any'} · {item.category}", item.question)
+            for item in (by_id.get(pick) for pick in PICKS) if item is not None]

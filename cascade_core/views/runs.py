@@ -11,7 +11,7 @@ from cascade_core.store.runs_query import count_runs
 from cascade_core.store.store import Store
 from cascade_core.views.money import usd
 
-QUESTION_CHARS = 70  # the table's question column; the full text is in the cell's tooltip and the trace
+QUESTION_CHARS = 60  # the table's question column; the full text is in the cell's tooltip and the trace
 ANSWER_CHARS = 40
 
 
@@ -36,10 +36,10 @@ def runs_table(page: pd.DataFrame) -> pd.DataFrame:
         "always-large": [usd(float(v)) for v in page["always_large_cost"]],
         "escalations": page["escalations"],
         "error": ["error" if bool(v) else "" for v in page["error"]],
+        "run": page["run_id"],
         "answer": [_clip(a, ANSWER_CHARS) for a in page["answer"]],
         "source": page["source"],
         "latency": [f"{v:,.0f} ms" if pd.notna(v) else "" for v in page["latency_ms"]],
-        "run": page["run_id"],
     })
 
 
