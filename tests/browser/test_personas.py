@@ -74,7 +74,8 @@ def test_find_why_a_run_escalated_then_share_its_link(app_url: str, page, browse
     settle(colleague)
     colleague.get_by_role("heading", name="Run trace").wait_for(timeout=30_000)
     settle(colleague)
-    question = colleague.locator('[data-testid="stCode"]', has_text="How many bones are in the typical adult human body?")
+    bones = "How many bones are in the typical adult human body?"
+    question = colleague.locator('[data-testid="stCode"]', has_text=bones)
     question.first.wait_for(timeout=30_000)
     settle(colleague)
     keep(colleague, "run-link")
