@@ -64,7 +64,7 @@ st.caption(f"{total:,} {noun}" + ("" if run_filter.is_empty() else " the filters
 
 if total == 0:
     st.info(why_empty(store, run_filter, st.session_state.get("runs_window")), icon=":material/filter_alt_off:")
-page = runs_page(store, run_filter, sort, limit=size, offset=offset)
+page = runs_page(store, run_filter, sort, limit=size if total else 0, offset=offset)  # LIMIT 0: no scan
 st.session_state["runs_page_ids"] = page["run_id"].tolist()
 table = runs_table(page)
 table["run"] = [f"/runs?run={run_id}" for run_id in page["run_id"]]

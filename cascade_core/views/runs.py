@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pandas as pd
 
 from cascade_core.store.run_filter import RunFilter
-from cascade_core.store.runs_query import count_runs
+from cascade_core.store.runs_query import count_runs, counts_without_each
 from cascade_core.store.store import Store
 from cascade_core.views.money import usd
 
@@ -65,19 +63,10 @@ def describe_filters(f: RunFilter, window: str | None) -> dict[str, str]:
     return parts
 
 
-def _without(f: RunFilter, name: str) -> RunFilter:
-    """The filter with one of its parts (as named by describe_filters) cleared."""
-    cleared = {"time": replace(f, start=None, end=None), "sources": replace(f, sources=()),
-               "final_tiers": replace(f, final_tiers=()), "confidence": replace(f, confidence=None),
-               "graded": replace(f, graded="any"), "errors_only": replace(f, errors_only=False),
-               "text": replace(f, text="")}
-    return cleared[name]
-
-
 def why_empty(store: Store, f: RunFilter, window: str | None = None) -> str:
     """For a filter that matches nothing: which filter emptied the result, with what removing it would show.
 
-    One count per active filter (only when the result is empty)."""
+    One pass over the runs, counting each "all filters but one" (only when the result is empty)."""
     parts = describe_filters(f, window)
     if not parts:
         return "No runs are logged yet."
@@ -86,7 +75,7 @@ def why_empty(store: Store, f: RunFilter, window: str | None = None) -> str:
         total = store_total(store)
         logged = "1 run is" if total == 1 else f"{total:,} runs are"
         return f"No run matches {said}; {logged} logged in all."
-    freed = {name: count_runs(store, _without(f, name)) for name in parts}
+    freed = counts_without_each(store, f)
     culprits = [f"{parts[name]} (without it: {n:,} run{'' if n == 1 else 's'})" for name, n in freed.items() if n > 0]
     if culprits:
         return "No run matches. The filter that empties it: " + "; ".join(culprits) + "."
