@@ -136,3 +136,20 @@ def test_hostile_question_renders_as_text(store_path: Path) -> None:
     assert any(c.value == hostile for c in at.code) or at.text_area(key="q_text").value == hostile
     for md in at.markdown:
         assert "<script>" not in md.value  # user text never reaches Markdown unescaped
+
+
+def test_a_failed_run_is_marked_failed_never_a_saving(store_path: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "dead.toml"
+    dead = ('[[tiers]]\nname = "{}"\nmodel = "m"\nbase_url = "http://127.0.0.1:9/v1"\ninput_price = 1\n'
+            "output_price = 1\ntimeout = 2\n")
+    config.write_text("thresholds = [0.75]\n[retry]\nmax_retries = 0\n" + dead.format("a") + dead.format("b"))
+    monkeypatch.setenv("CASCADE_CONFIG", str(config))
+    at = ask(query_page(), "What is 2+2?")
+    assert not at.exception
+    trace = at.session_state["q_result"].trace
+    assert trace.error
+    assert {m.label: m.value for m in at.metric}["Outcome"] == "Failed"
+    assert not any("vs always-large" in m.label or "Saved" in m.label for m in at.metric)
+    assert ":red-badge[:material/error: failed: no answer]" in [m.value for m in at.markdown]
+    assert at.get("status")[0].proto.label.startswith("Failed: no tier could answer")
