@@ -29,6 +29,7 @@ from cascade_core.store import (  # noqa: E402
     Store,
     count_runs,
     export_runs,
+    filter_counts,
     final_tier_options,
     runs_page,
     time_bounds,
@@ -100,10 +101,10 @@ def runs_page_render(store: Store, f: RunFilter, sort: RunSort, offset: int = 0)
     store.refresh_views()
     final_tier_options(store)
     time_bounds(store)
-    total = count_runs(store, f)
-    runs_table(runs_page(store, f, sort, limit=50 if total else 0, offset=offset))
-    if total == 0:
-        why_empty(store, f)
+    counts = filter_counts(store, f)
+    runs_table(runs_page(store, f, sort, limit=50 if counts.matching else 0, offset=offset))
+    if counts.matching == 0:
+        why_empty(counts, f)
 
 
 def overview_render(store: Store, window: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from cascade_core.figures import confidence_chart
 from cascade_core.records import Confidence, TierCall
-from cascade_core.store import RunFilter, Store
+from cascade_core.store import RunFilter, Store, count_runs, filter_counts
 from cascade_core.store.sweeps import OUTCOME_STORE_COLUMNS, save_sweep
 from cascade_core.views import (
     latest_audit_status,
@@ -107,11 +107,17 @@ def test_url_state_round_trips_and_drops_bad_values() -> None:
 def test_why_empty_names_the_filter(store: Store) -> None:
     store.log_traces([make_trace(i % 3, question=f"q {i}", source="query" if i % 2 else "api", when=hours_ago(i))
                       for i in range(10)])
-    assert why_empty(store, RunFilter(text="zzz")) == "No run matches text “zzz”; 10 runs are logged in all."
-    both = why_empty(store, RunFilter(sources=("query",), text="q 4"))  # q 4 is an api run
+    def why(f: RunFilter) -> str:
+        return why_empty(filter_counts(store, f), f)
+
+    assert why(RunFilter(text="zzz")) == "No run matches text “zzz”; 10 runs are logged in all."
+    both = why(RunFilter(sources=("query",), text="q 4"))  # q 4 is an api run
     assert both == "No run matches. The filter that empties it: source: query (without it: 1 run); " \
                    "text “q 4” (without it: 5 runs)."
-    assert "combination" in why_empty(store, RunFilter(sources=("audit",), text="zzz"))
+    assert "combination" in why(RunFilter(sources=("audit",), text="zzz"))
+    for f in (RunFilter(), RunFilter(sources=("query",)), RunFilter(sources=("api",), graded="any", text="q")):
+        counts = filter_counts(store, f)
+        assert counts.logged == 10 and counts.matching == count_runs(store, f)  # the same count, one pass
 
 
 def test_latest_audit_status(store: Store) -> None:

@@ -7,6 +7,7 @@ Filtering, sorting and pagination happen in DuckDB; user input only ever reaches
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -72,20 +73,29 @@ def where_sql(f: RunFilter) -> tuple[str, list[Any]]:
     return ("WHERE " + " AND ".join(sql for sql, _ in parts.values())) if parts else "", params
 
 
-def counts_without_each(store: Store, f: RunFilter) -> dict[str, int]:
-    """For each active part of the filter, how many runs match all the other parts: one pass over the runs
-    (why an empty result is empty)."""
+@dataclass(frozen=True)
+class FilterCounts:
+    """Runs logged, runs matching the filter, and for each active part of it the runs matching all the others."""
+
+    logged: int
+    matching: int
+    without: dict[str, int]
+
+
+def filter_counts(store: Store, f: RunFilter) -> FilterCounts:
+    """One pass over the runs that evaluates each filter condition once per row: the page's count and, should
+    it be zero, which filter emptied the result (a text search costs the same as a plain count)."""
     parts = filter_parts(f)
-    if not parts:
-        return {}
-    selects, params = [], []
-    for name in parts:
-        others = [(sql, values) for other, (sql, values) in parts.items() if other != name]
-        condition = " AND ".join(sql for sql, _ in others) or "TRUE"
-        selects.append(f"count(*) FILTER (WHERE {condition})")
-        params += [p for _, values in others for p in values]
-    row = store.execute(f"SELECT {', '.join(selects)} FROM all_runs", params)[0]
-    return {name: int(n) for name, n in zip(parts, row, strict=True)}
+    names = list(parts)
+    inner = ", ".join(f"coalesce({sql}, FALSE) AS p{i}" for i, (sql, _) in enumerate(parts.values())) or "1 AS p"
+    params = [p for _, values in parts.values() for p in values]
+    every = " AND ".join(f"p{i}" for i in range(len(names))) or "TRUE"
+    selects = ["count(*)", f"count(*) FILTER (WHERE {every})"]
+    for i in range(len(names)):
+        others = " AND ".join(f"p{j}" for j in range(len(names)) if j != i) or "TRUE"
+        selects.append(f"count(*) FILTER (WHERE {others})")
+    row = store.execute(f"SELECT {', '.join(selects)} FROM (SELECT {inner} FROM all_runs)", params)[0]
+    return FilterCounts(int(row[0]), int(row[1]), {name: int(n) for name, n in zip(names, row[2:], strict=True)})
 
 
 def _order_sql(sort: RunSort) -> str:

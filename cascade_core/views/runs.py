@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from cascade_core.store.run_filter import RunFilter
-from cascade_core.store.runs_query import count_runs, counts_without_each
-from cascade_core.store.store import Store
+from cascade_core.store.runs_query import FilterCounts
 from cascade_core.views.money import usd
 
 QUESTION_CHARS = 60  # the table's question column; the full text is in the cell's tooltip and the trace
@@ -63,25 +62,18 @@ def describe_filters(f: RunFilter, window: str | None) -> dict[str, str]:
     return parts
 
 
-def why_empty(store: Store, f: RunFilter, window: str | None = None) -> str:
-    """For a filter that matches nothing: which filter emptied the result, with what removing it would show.
-
-    One pass over the runs, counting each "all filters but one" (only when the result is empty)."""
+def why_empty(counts: FilterCounts, f: RunFilter, window: str | None = None) -> str:
+    """For a filter that matches nothing: which filter emptied the result, and what removing it would show."""
     parts = describe_filters(f, window)
-    if not parts:
+    if counts.logged == 0:
         return "No runs are logged yet."
     if len(parts) == 1:
         said = next(iter(parts.values()))
-        total = store_total(store)
-        logged = "1 run is" if total == 1 else f"{total:,} runs are"
+        logged = "1 run is" if counts.logged == 1 else f"{counts.logged:,} runs are"
         return f"No run matches {said}; {logged} logged in all."
-    freed = counts_without_each(store, f)
-    culprits = [f"{parts[name]} (without it: {n:,} run{'' if n == 1 else 's'})" for name, n in freed.items() if n > 0]
+    culprits = [f"{parts[name]} (without it: {n:,} run{'' if n == 1 else 's'})"
+                for name, n in counts.without.items() if n > 0 and name in parts]
     if culprits:
         return "No run matches. The filter that empties it: " + "; ".join(culprits) + "."
     return ("No run matches: no single filter is to blame, the combination of " + ", ".join(parts.values())
             + " is. Clear some of them.")
-
-
-def store_total(store: Store) -> int:
-    return count_runs(store, RunFilter())
