@@ -101,10 +101,10 @@ def runs_page_render(store: Store, f: RunFilter, sort: RunSort, offset: int = 0)
     store.refresh_views()
     final_tier_options(store)
     time_bounds(store)
-    counts = filter_counts(store, f)
-    runs_table(runs_page(store, f, sort, limit=50 if counts.matching else 0, offset=offset))
-    if counts.matching == 0:
-        why_empty(counts, f)
+    total = count_runs(store, f)
+    runs_table(runs_page(store, f, sort, limit=50 if total else 0, offset=offset))
+    if total == 0:
+        why_empty(filter_counts(store, f), f)
 
 
 def overview_render(store: Store, window: str) -> None:

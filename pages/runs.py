@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cascade_core.store import export_bytes, filter_counts, final_tier_options, runs_page, time_bounds
+from cascade_core.store import count_runs, export_bytes, filter_counts, final_tier_options, runs_page, time_bounds
 from cascade_core.views import runs_table, why_empty
 from ui.links import runs_state_from_url, runs_state_to_url
 from ui.run_filters import filter_choice, filter_widgets, pager, seed_defaults, sort_widgets
@@ -55,8 +55,7 @@ st.session_state["runs_filter"] = run_filter
 sort, size = sort_widgets()
 st.session_state["runs_sort_value"] = sort
 
-counts = filter_counts(store, run_filter)  # one pass: the count, and what each filter removes
-total = counts.matching
+total = count_runs(store, run_filter)  # a plain count: DuckDB prunes by time and skips text search where it can
 st.session_state["runs_count"] = total
 offset = pager(total, size)
 noun = "run matches" if total == 1 else "runs match"
@@ -64,6 +63,7 @@ st.caption(f"{total:,} {noun}" + ("" if run_filter.is_empty() else " the filters
            + (f" · showing {offset + 1:,}–{min(offset + size, total):,}" if total else ""))
 
 if total == 0:
+    counts = filter_counts(store, run_filter)  # one more pass, only when empty: what each filter removes
     st.info(why_empty(counts, run_filter, st.session_state.get("runs_window")), icon=":material/filter_alt_off:")
 page = runs_page(store, run_filter, sort, limit=size if total else 0, offset=offset)  # LIMIT 0: no scan
 st.session_state["runs_page_ids"] = page["run_id"].tolist()
