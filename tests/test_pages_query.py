@@ -53,6 +53,8 @@ def test_query_run_shows_trace_and_new_row_on_runs(store_path: Path) -> None:
     pills = step_pills(at)
     assert len(pills) == len(trace.steps) and pills[0].startswith(":green-badge[accepted: ")  # a status pill each
     assert len(at.expander) >= len(trace.steps)  # raw output per step
+    progress = [m.value for m in at.get("status")[0].markdown] if at.get("status") else []
+    assert len([p for p in progress if "replied in" in p]) == len(trace.steps)  # per-tier progress while it ran
     assert at.session_state["q_own_ms"] >= 0
     assert not any("own time" in c.value for c in at.caption)  # developer timing is behind its toggle
     at.sidebar.toggle(key="q_dev_timing").set_value(True).run()
