@@ -44,7 +44,7 @@ def _use_example() -> None:
 
 
 examples = {e.question: e.label for e in example_questions(get_bundled())}
-st.pills("Try an example (bundled questions, graded against their gold answer)", list(examples),
+st.pills("Try an example (bundled items, graded against their gold answers)", list(examples),
          format_func=lambda q: f"{examples[q]}: {q if len(q) <= 60 else q[:59] + '…'}", key="q_example",
          on_change=_use_example)
 question = st.text_area("Question", key="q_text", height=100, placeholder="What is the capital of Australia?")
