@@ -84,12 +84,14 @@ money = run_money(h.spend, h.always_large, estimated=h.estimated_runs > 0)
 row1 = st.columns(5)
 row1[0].metric("Runs", f"{h.runs:,}")
 row1[1].metric("Cost vs always-large", money.headline.replace(" vs always-large", ""), border=False,
-               help=f"{money.detail}. What sending every run to the last tier alone would have cost; "
+               help=f"{money.detail}. What sending every answered run to the last tier alone would have cost; "
                     f"{h.estimated_runs:,} runs never reached the last tier, for those it is estimated from tokens "
-                    "and the last tier's price. Negative is cheaper.")
+                    "and the last tier's price. Failed runs saved nothing and are left out. Negative is cheaper.")
 row1[1].caption(md_escape(money.detail))
-row1[2].metric("Spend", usd(h.spend), help=per_1k(h.spend / h.runs if h.runs else None))
-row1[2].caption(per_1k(h.spend / h.runs if h.runs else None))
+row1[2].metric("Spend", usd(h.total_spend),
+               help=f"{usd(h.spend)} on answered runs + {usd(h.failed_spend)} on {h.failed_runs:,} failed runs (no "
+                    "tier could answer; left out of always-large and the comparison)")
+row1[2].caption(per_1k(h.total_spend / h.runs if h.runs else None))
 row1[3].metric("Accuracy", "–" if h.accuracy is None else f"{h.accuracy:.0%}",
                help=f"Runs graded against a gold answer: {h.graded:,} of {h.runs:,}. Ungraded runs are not counted.")
 row1[3].caption(f"{_pct0(h.accuracy)} of {h.graded:,} graded" + ("" if h.graded == h.runs else

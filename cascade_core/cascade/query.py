@@ -16,6 +16,7 @@ import duckdb
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import CascadeConfig, validate_config
 from cascade_core.cascade.runtime import Runtime
+from cascade_core.cascade.signals.base import PLAIN_OPTIONS, RequestOptions
 from cascade_core.cascade.walk import Cascade
 from cascade_core.datasets.loader import Dataset
 from cascade_core.records import TierCall, Trace
@@ -68,10 +69,10 @@ class _ReportingClient(TierClient):
         self.__dict__.update(inner.__dict__)
         self._inner, self._index, self._report = inner, index, report
 
-    def call(self, messages: list[dict[str, str]], *, json_mode: bool = False, logprobs: bool = False) -> TierCall:
+    def call(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
         tier = self._inner.tier
         self._report(CallProgress("start", self._index, tier.name, tier.model))
-        done = self._inner.call(messages, json_mode=json_mode, logprobs=logprobs)
+        done = self._inner.call(messages, options)
         self._report(CallProgress("done", self._index, tier.name, tier.model, done))
         return done
 

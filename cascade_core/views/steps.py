@@ -16,6 +16,10 @@ COLOURS: dict[str, PillColour] = {"accepted": "green", "final": "blue", "escalat
 _STATUS = re.compile(r"\b([45]\d\d)\b")
 
 
+_KIND_WORDS = {"timeout": "timeout", "connection": "connection failed", "refused": "connection refused",
+               "dns": "host not found", "tls": "TLS error", "bad_response": "unreadable response"}
+
+
 @dataclass(frozen=True)
 class StepStatus:
     decision: str
@@ -52,10 +56,8 @@ def call_failure(call: TierCall) -> str:
         what = "429"
     elif call.error_kind in ("server", "bad_request", "auth") and found:
         what = found.group(1)
-    elif call.error_kind == "timeout":
-        what = "timeout"
-    elif call.error_kind == "connection":
-        what = "connection failed"
+    elif call.error_kind in _KIND_WORDS:
+        what = _KIND_WORDS[call.error_kind]
     else:
         what = found.group(1) if found else "call failed"
     return f"{what} {attempts}"
