@@ -125,7 +125,7 @@ def test_endpoint_error_is_shown_in_the_trace(store_path: Path, tmp_path: Path,
     assert trace.final_tier == "large"
     assert "dead" in at.dataframe[0].value["Tier"].tolist()
     assert any(trace.steps[0].error in c.value for c in at.code)
-    assert ":red-badge[error: connection failed after 1 attempt]" in [m.value for m in at.markdown]
+    assert ":red-badge[error: connection refused after 1 attempt]" in [m.value for m in at.markdown]
     with Store(store_path) as store:  # the failed call is logged with the run
         assert store.execute("SELECT count(*) FROM steps WHERE decision = 'error'") == [(1,)]
 
