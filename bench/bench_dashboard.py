@@ -29,12 +29,19 @@ from cascade_core.store import (  # noqa: E402
     Store,
     count_runs,
     export_runs,
+    filter_counts,
     final_tier_options,
     runs_page,
     time_bounds,
     window_bounds,
 )
-from cascade_core.views import compute_overview  # noqa: E402
+from cascade_core.views import (  # noqa: E402
+    compute_overview,
+    latest_audit_status,
+    latest_sweep_summary,
+    runs_table,
+    why_empty,
+)
 
 NEWEST = datetime(2026, 11, 20, 12, 0, 0)
 TIERS = "['small', 'mid', 'large']"
@@ -90,12 +97,22 @@ def report(label: str, first: float, median: float, target_ms: float) -> None:
 
 
 def runs_page_render(store: Store, f: RunFilter, sort: RunSort, offset: int = 0) -> None:
-    """What the Runs page asks the store on every render."""
+    """What the Runs page asks the store on every render (and, for an empty result, why it is empty)."""
     store.refresh_views()
     final_tier_options(store)
     time_bounds(store)
-    count_runs(store, f)
-    runs_page(store, f, sort, limit=50, offset=offset)
+    total = count_runs(store, f)
+    runs_table(runs_page(store, f, sort, limit=50 if total else 0, offset=offset))
+    if total == 0:
+        why_empty(filter_counts(store, f), f)
+
+
+def overview_render(store: Store, window: str) -> None:
+    """What the Overview asks on every render: the window's figures, the latest sweep and audit."""
+    store.refresh_views()
+    latest_sweep_summary(store, ["small", "mid", "large"], [0.75, 0.75])
+    latest_audit_status(store)
+    compute_overview(store, window)
 
 
 def bench_query_page(store_path: Path, queries: int) -> None:
@@ -139,9 +156,9 @@ def main() -> None:
     total = store.count_runs()
     print(f"store: {path}  runs: {total:,}  steps: {store.execute('SELECT count(*) FROM steps')[0][0]:,}")
 
-    print("Overview (refresh_views + every headline figure, tier shares, activity over time):")
+    print("Overview (refresh_views, latest sweep and audit, every headline figure, tier shares, activity):")
     for window in ("all time", "last 7 days"):
-        first, median = timed(lambda w=window: (store.refresh_views(), compute_overview(store, w)))
+        first, median = timed(lambda w=window: overview_render(store, w))
         report(f"window '{window}'", first, median, 1000)
 
     print("Runs page (refresh_views, tier options, time bounds, count, one page of 50):")
@@ -155,9 +172,16 @@ def main() -> None:
         ("page 1,000 (offset 49,950)", RunFilter(), RunSort(), 49_950),
         ("filtered page (6 filters + text search)", filtered, RunSort(), 0),
         ("text search only ('50%' literal)", RunFilter(text="50%"), RunSort(), 0),
+        ("empty result, says which filter emptied it", RunFilter(sources=("audit",), graded="correct",
+                                                                  text="no such words"), RunSort(), 0),
+        ("open a run by link (its trace)", RunFilter(), RunSort(), -1),
     ]
+    linked = str(store.execute("SELECT run_id FROM runs ORDER BY created_at DESC LIMIT 1 OFFSET 500000")[0][0])
     for label, f, sort, offset in cases:
-        first, median = timed(lambda f=f, s=sort, o=offset: runs_page_render(store, f, s, o))
+        if offset < 0:  # /runs?run=<id>: the trace above the first page
+            first, median = timed(lambda f=f, s=sort: (store.get_trace(linked), runs_page_render(store, f, s)))
+        else:
+            first, median = timed(lambda f=f, s=sort, o=offset: runs_page_render(store, f, s, o))
         report(label, first, median, 1000)
     print(f"  (filtered page matches {count_runs(store, filtered):,} runs)")
 

@@ -12,6 +12,7 @@ import streamlit as st
 from cascade_core.audit import (
     AuditParams,
     AuditReport,
+    NothingToAudit,
     audit_label,
     flagged_display,
     group_figure,
@@ -81,9 +82,14 @@ with st.expander("Run a new audit", expanded=audits.empty, icon=":material/gavel
     if submitted:
         params = AuditParams(since=timedelta(days=int(days)), sample=int(sample), seed=int(seed),
                              alert_rate=float(alert), include_audited=include)
-        audit_id = run_audit(store, make_judge(get_runtime()), params, on_item=_progress_runner("Judging"))
-        st.session_state["audit_selected"] = audit_id
-        st.rerun()
+        try:
+            audit_id = run_audit(store, make_judge(get_runtime()), params, on_item=_progress_runner("Judging"))
+        except NothingToAudit as err:  # nothing eligible: say why; nothing was saved
+            st.warning(md_escape(str(err)), icon=":material/search_off:")
+        else:
+            st.session_state["audit_selected"] = audit_id
+            st.query_params["audit"] = audit_id
+            st.rerun()
 
 if audits.empty:
     st.info("No audits yet. Run one above, or from cron: `python -m cascade_core audit --since 7d --sample 50 "
@@ -92,9 +98,19 @@ if audits.empty:
 
 labels = {audit_label(row): row["audit_id"] for row in audits.to_dict("records")}
 ids = list(labels.values())
+linked = st.query_params.get("audit")  # /audit?audit=<id> opens that audit
+if linked in ids and st.session_state.get("audit_linked") != linked:
+    st.session_state["audit_selected"] = linked
+    st.session_state["audit_linked"] = linked
 selected = st.session_state.get("audit_selected")
 chosen = st.selectbox("Audit", list(labels), index=ids.index(selected) if selected in ids else 0)
 audit_id = labels[chosen]
+st.session_state["audit_selected"] = audit_id
+if st.query_params.get("audit") != audit_id:
+    st.query_params["audit"] = audit_id  # the address opens this audit (share it)
+st.session_state["audit_linked"] = audit_id
+if linked is not None and linked not in ids:
+    st.warning("The linked audit is not in this store; showing the newest.", icon=":material/search_off:")
 row = audits[audits["audit_id"] == audit_id].iloc[0]
 
 if row["status"] != "done":
@@ -197,8 +213,7 @@ else:
         agree_col, disagree_col, trace_col = st.columns(3)
         key = f"{audit_id}_{picked['run_id']}_{picked['step_index']}"
         if trace_col.button("Open the run's trace", key=f"trace_{key}", icon=":material/open_in_new:"):
-            st.session_state["runs_open_id"] = picked["run_id"]  # the Runs page opens the run with this id
-            st.switch_page("pages/runs.py")
+            st.switch_page("pages/runs.py", query_params={"run": str(picked["run_id"])})  # lands on the trace
         if agree_col.button("Agree with the judge", key=f"agree_{key}", icon=":material/thumb_up:"):
             record_review(store, audit_id, picked["run_id"], int(picked["step_index"]), True)
             st.rerun()

@@ -1,26 +1,56 @@
-"""Overview: headline numbers, tier mix and spend over time for a chosen window of the run log."""
+"""Overview: headline numbers, tier mix and spend over time for a chosen window of the run log, the latest
+audit's status, and where sweep results live."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from cascade_core.figures.overview import spend_chart, tier_mix_chart
+from cascade_core.figures import spend_chart, tier_mix_chart
 from cascade_core.store import WINDOWS
-from cascade_core.views import compute_overview, format_usd, spend_by_bucket, tier_mix_by_bucket
-from ui.state import get_store
+from cascade_core.views import (
+    compute_overview,
+    latest_audit_status,
+    latest_sweep_summary,
+    per_1k,
+    run_money,
+    signed_pct,
+    spend_by_bucket,
+    tier_mix_by_bucket,
+    usd,
+)
+from ui.state import get_config, get_store
 from ui.text import md_escape
 
 store = get_store()
 store.refresh_views()  # pick up segments appended by API servers since the last render
+config = get_config()
 st.title("Overview")
+sweep = latest_sweep_summary(store, [t.name for t in config.tiers], list(config.thresholds))
+audit = latest_audit_status(store)
 
 
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
+def _pct0(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
 def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f} ms"
+
+
+def _sweep_pointer() -> None:
+    """Step 2 of getting started kept: where saved sweeps live, and a link to the newest."""
+    if sweep is None:
+        return
+    simulated = " (simulated)" if sweep.simulated else ""
+    st.markdown(f"**Sweep results** live on the Sweep page under *Saved sweeps*: {sweep.sweeps:,} saved, the "
+                f"newest “{md_escape(sweep.name)}” over {sweep.questions:,} questions{simulated}. Reopen one there "
+                "to see its cost/quality frontier, recommendation and calibration.")
+    st.page_link("pages/sweep.py", label=f"Open sweep “{sweep.name}”", icon=":material/query_stats:",
+                 query_params={"sweep": sweep.sweep_id})
 
 
 if store.count_runs() == 0:
@@ -30,6 +60,11 @@ if store.count_runs() == 0:
     st.markdown("2. **Run a sweep**: send a dataset (the bundled 314 questions, or your own) through every tier "
                 "and see the cost/quality frontier over thresholds against always-large.")
     st.page_link("pages/sweep.py", label="Open the Sweep page", icon=":material/tune:")
+    if sweep is not None:
+        st.success("Step 2 done.", icon=":material/check_circle:")
+        _sweep_pointer()
+        st.caption("A sweep answers questions to measure tiers; it logs no runs here unless run with --log-runs. "
+                   "Runs come from queries, the API endpoint (`serve`) and audits.")
     st.caption("Every run you make is logged in the store and shows up here and on the Runs page.")
     st.stop()
 
@@ -45,18 +80,42 @@ if h.simulated_runs:
     st.badge(f"{h.simulated_runs:,} of {h.runs:,} runs answered by simulated tiers", icon=":material/science:",
              color="orange")
 
+money = run_money(h.spend, h.always_large, estimated=h.estimated_runs > 0)
 row1 = st.columns(5)
 row1[0].metric("Runs", f"{h.runs:,}")
-row1[1].metric("Total spend", format_usd(h.total_spend),
-               help=f"{format_usd(h.spend)} on answered runs + {format_usd(h.failed_spend)} on {h.failed_runs:,} "
-                    "failed runs (no tier could answer; left out of always-large and savings)")
-large_label = "Always-large" + (" (est.)" if h.estimated_runs else "")
-row1[2].metric(large_label, format_usd(h.always_large),
-               help=f"What sending every run to the last tier alone would have cost. {h.estimated_runs:,} runs never "
-                    "reached the last tier; for those it is estimated from tokens and the last tier's price.")
-row1[3].metric("Savings", format_usd(h.savings), delta=_pct(h.savings_pct) if h.savings_pct is not None else None,
-               help="always-large minus spend, over answered runs only: a failed run saved nothing")
-row1[4].metric("Accuracy (graded runs)", _pct(h.accuracy), help=f"{h.graded:,} graded runs")
+row1[1].metric("Cost vs always-large", money.headline.replace(" vs always-large", ""), border=False,
+               help=f"{money.detail}. What sending every answered run to the last tier alone would have cost; "
+                    f"{h.estimated_runs:,} runs never reached the last tier, for those it is estimated from tokens "
+                    "and the last tier's price. Failed runs saved nothing and are left out. Negative is cheaper.")
+row1[1].caption(md_escape(money.detail))
+row1[2].metric("Spend", usd(h.total_spend),
+               help=f"{usd(h.spend)} on answered runs + {usd(h.failed_spend)} on {h.failed_runs:,} failed runs (no "
+                    "tier could answer; left out of always-large and the comparison)")
+row1[2].caption(per_1k(h.total_spend / h.runs if h.runs else None))
+row1[3].metric("Accuracy", "–" if h.accuracy is None else f"{h.accuracy:.0%}",
+               help=f"Runs graded against a gold answer: {h.graded:,} of {h.runs:,}. Ungraded runs are not counted.")
+row1[3].caption(f"{_pct0(h.accuracy)} of {h.graded:,} graded" + ("" if h.graded == h.runs else
+                                                                   f" ({h.runs - h.graded:,} runs ungraded)"))
+retained = None if sweep is None else sweep.quality_retained
+row1[4].metric("Quality vs always-large", "unknown" if retained is None else f"{retained:.0%}",
+               help="The configured thresholds' accuracy as a share of always-large's, measured by the newest "
+                    "saved sweep on its questions (live runs rarely know what always-large would have answered).")
+row1[4].caption(md_escape(sweep.note if sweep is not None else "run a sweep to measure it")
+                + ("" if sweep is None or sweep.cost_change is None else
+                   f"; cost {signed_pct(sweep.cost_change)} there"))
+
+if audit is None:
+    st.caption("No audit yet: the Audit page judges a sample of accepted small-tier answers for overconfidence.")
+    st.page_link("pages/audit.py", label="Open the Audit page", icon=":material/gavel:")
+else:
+    icon = {"ok": ":material/check_circle:", "above": ":material/warning:", "alert": ":material/notifications_active:",
+            "unfinished": ":material/pause_circle:", "empty": ":material/info:"}[audit.level]
+    colour = {"ok": "green", "above": "orange", "alert": "red", "unfinished": "orange", "empty": "gray"}[audit.level]
+    cols = st.columns([3, 1], vertical_alignment="center")
+    cols[0].markdown(f":{colour}[{icon} **Latest audit** ({audit.created_at:%Y-%m-%d %H:%M} UTC): "
+                     f"{md_escape(audit.text)}]")
+    cols[1].page_link("pages/audit.py", label="Open this audit", icon=":material/gavel:",
+                      query_params={"audit": audit.audit_id})
 
 row2 = st.columns(5)
 row2[0].metric("Escalation rate", _pct(h.escalation_rate), help="runs where the first tier did not answer")
@@ -74,3 +133,5 @@ for col, tier in zip(share_cols, data.tiers.itertuples(), strict=False):
 left, right = st.columns(2)
 left.plotly_chart(spend_chart(spend_by_bucket(data.activity), data.unit), key="ov_spend")
 right.plotly_chart(tier_mix_chart(tier_mix_by_bucket(data.activity), data.unit), key="ov_mix")
+_sweep_pointer()
+st.page_link("pages/runs.py", label="Browse every run", icon=":material/list:")

@@ -6,7 +6,9 @@ import time
 
 import streamlit as st
 
-from cascade_core.cascade import QueryOverrides, QueryResult, run_query
+from cascade_core.cascade import CallProgress, QueryOverrides, QueryResult, run_query
+from cascade_core.views import example_questions
+from cascade_core.views.steps import call_failure
 from ui.state import get_bundled, get_config, get_runtime, get_store
 from ui.text import md_escape
 from ui.trace import render_trace
@@ -27,10 +29,24 @@ with st.sidebar:
     for i in chosen[:-1]:
         default = config.thresholds[i] if i < len(config.thresholds) else config.thresholds[-1]
         thresholds.append(st.slider(f"threshold of {md_escape(config.tiers[i].name)}", 0.0, 1.0, float(default),
-                                    0.05, key=f"q_thr_{i}"))
+                                    0.05, key=f"q_thr_{i}",
+                                    help="On confidence normalised to 0-1; self-rated 1-5 maps to 0, 0.25, 0.5, "
+                                         "0.75, 1 (0.75 accepts 4 or 5)."))
     if len(chosen) >= 2:
         st.caption(f"Always-large here means the last chosen tier ({md_escape(config.tiers[chosen[-1]].name)}).")
+    show_timing = st.toggle("Developer timing", key="q_dev_timing", help="What this page adds beyond the model calls")
 
+
+def _use_example() -> None:
+    picked = st.session_state.get("q_example")
+    if picked:
+        st.session_state["q_text"] = picked
+
+
+examples = {e.question: e.label for e in example_questions(get_bundled())}
+st.pills("Try an example (bundled items, graded against their gold answers)", list(examples),
+         format_func=lambda q: f"{examples[q]}: {q if len(q) <= 60 else q[:59] + '…'}", key="q_example",
+         on_change=_use_example)
 question = st.text_area("Question", key="q_text", height=100, placeholder="What is the capital of Australia?")
 ready = len(chosen) >= 2 and bool(question.strip())
 clicked = st.button("Run", type="primary", disabled=not ready, key="q_run", icon=":material/play_arrow:")
@@ -40,19 +56,41 @@ if len(chosen) < 2:
 if clicked and ready:
     started = time.perf_counter()
     overrides = QueryOverrides(tuple(chosen), tuple(thresholds), signal)
-    try:
-        with st.spinner("Running the cascade…"):
-            result = run_query(get_runtime(), get_store(), question, overrides, get_bundled())
-    except Exception as err:  # a failure must show on the page, never as a crash
-        st.error(f"The run failed: {md_escape(f'{type(err).__name__}: {err}', limit=1000)}")
-    else:
-        st.session_state["q_result"] = result
-        st.session_state["q_started"] = started
+    with st.status("Running the cascade…", expanded=True) as status:
+
+        def progress(event: CallProgress) -> None:
+            """Per-tier progress while the query runs: which tier is being asked, how its call went."""
+            name = f"{event.tier_index + 1}. {md_escape(event.tier_name)} ({md_escape(event.model, limit=60)})"
+            if event.stage == "start":
+                status.update(label=f"Asking {name}…")
+                return
+            call = event.call
+            if call is not None and not call.ok:
+                st.write(f":red[{name}: {call_failure(call)}]")
+            elif call is not None:
+                st.write(f"{name}: replied in {call.latency_ms:,.0f} ms")
+
+        try:
+            result = run_query(get_runtime(), get_store(), question, overrides, get_bundled(), on_call=progress)
+        except Exception as err:  # a failure must show on the page, never as a crash
+            status.update(label="The run failed", state="error")
+            st.error(f"The run failed: {md_escape(f'{type(err).__name__}: {err}', limit=1000)}")
+        else:
+            trace = result.trace
+            done = (f"Failed: no tier could answer ({len(trace.steps)} called)" if trace.error else
+                    f"Answered by {md_escape(trace.final_tier or '?')} after {len(trace.steps)} tier"
+                    f"{'s' if len(trace.steps) != 1 else ''}")
+            status.update(label=done, state="error" if trace.error else "complete", expanded=False)
+            st.session_state["q_result"] = result
+            st.session_state["q_started"] = started
 
 result: QueryResult | None = st.session_state.get("q_result")
 if result is not None:
     if result.log_error:
         st.warning("The run could not be logged: " + md_escape(result.log_error, limit=500))
+    else:
+        st.page_link("pages/runs.py", label="Open this run on the Runs page", icon=":material/link:",
+                     query_params={"run": result.trace.run_id})
     render_trace(result.trace, key="q_trace")
     started = st.session_state.pop("q_started", None)
     if started is not None:  # only right after a click: what this page added beyond the model calls
@@ -62,7 +100,7 @@ if result is not None:
                                         st.session_state["q_own_ms"], "cascade_ms": result.cascade_ms,
                                         "log_ms": result.log_ms, "setup_ms": result.setup_ms}
     timing = st.session_state.get("q_timing")
-    if timing:
+    if timing and show_timing:
         st.caption(f"This page's own time: {timing['own_ms']:.0f} ms beyond {timing['model_ms']:.0f} ms of model "
                    f"calls (cascade {timing['cascade_ms']:.1f} ms, store write {timing['log_ms']:.1f} ms, "
                    "rendering the rest).")

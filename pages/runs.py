@@ -1,45 +1,95 @@
-"""Runs: browse every logged run (filtered, sorted and paged in DuckDB), open its trace, export the selection."""
+"""Runs: browse every logged run (filtered, sorted and paged in DuckDB), open its trace, export the selection.
+
+The URL carries the filters, sort, page and the open run (`/runs?run=<id>` lands on that run's trace)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from cascade_core.store import count_runs, export_bytes, final_tier_options, runs_page, time_bounds
-from ui.run_filters import filter_choice, filter_widgets, pager, sort_widgets
+from cascade_core.store import count_runs, export_bytes, filter_counts, final_tier_options, runs_page, time_bounds
+from cascade_core.views import runs_table, why_empty
+from ui.links import runs_state_from_url, runs_state_to_url
+from ui.run_filters import filter_choice, filter_widgets, pager, seed_defaults, sort_widgets
 from ui.state import get_store
 from ui.trace import render_trace
 
 store = get_store()
 store.refresh_views()  # pick up segments appended by API servers since the last render
-st.title("Runs")
+runs_state_from_url()
+seed_defaults()
+
+
+def _open_selected() -> None:
+    """A row picked in the table opens that run (and puts it in the URL)."""
+    rows = st.session_state["runs_table"]["selection"]["rows"]
+    ids = st.session_state.get("runs_page_ids", [])
+    if rows and rows[0] < len(ids):
+        st.session_state["runs_open_id"] = ids[rows[0]]
+
+
+def _close_run() -> None:
+    st.session_state["runs_open_id"] = ""
+
+
+open_id = str(st.session_state.get("runs_open_id") or "").strip()
+if open_id:  # a link or a picked row lands on the trace itself, above the list
+    trace = store.get_trace(open_id)
+    if trace is None:
+        st.title("Runs")
+        st.warning("No run with that id in this store.", icon=":material/search_off:")
+    else:
+        st.title("Run trace")
+        render_trace(trace, key="runs_trace", show_question=True)
+    st.button("Back to all runs", on_click=_close_run, icon=":material/arrow_back:", key="runs_close")
+    st.divider()
+    st.subheader("All runs")
+else:
+    st.title("Runs")
 
 run_filter = filter_widgets(final_tier_options(store), time_bounds(store))
 choice = filter_choice(run_filter)  # the widgets' values, not a relative window's moving bounds
-if st.session_state.get("runs_filter_choice") != choice:  # a new filter starts again at page 1
+if st.session_state.get("runs_filter_choice") not in (None, choice):  # a new filter starts again at page 1
     st.session_state["runs_page"] = 1
 st.session_state["runs_filter_choice"] = choice
 st.session_state["runs_filter"] = run_filter
 sort, size = sort_widgets()
 st.session_state["runs_sort_value"] = sort
 
-total = count_runs(store, run_filter)
+total = count_runs(store, run_filter)  # a plain count: DuckDB prunes by time and skips text search where it can
 st.session_state["runs_count"] = total
 offset = pager(total, size)
 noun = "run matches" if total == 1 else "runs match"
 st.caption(f"{total:,} {noun}" + ("" if run_filter.is_empty() else " the filters")
            + (f" · showing {offset + 1:,}–{min(offset + size, total):,}" if total else ""))
 
-page = runs_page(store, run_filter, sort, limit=size, offset=offset)
-event = st.dataframe(
-    page, hide_index=True, key="runs_table", on_select="rerun", selection_mode="single-row",
-    column_config={
-        "created_at": st.column_config.DatetimeColumn("time (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-        "confidence": st.column_config.NumberColumn(format="%.2f"),
-        "total_cost": st.column_config.NumberColumn("cost", format="$%.6f"),
-        "always_large_cost": st.column_config.NumberColumn("always-large", format="$%.6f"),
-        "latency_ms": st.column_config.NumberColumn("latency ms", format="%.0f"),
-    },
-)
+if total == 0:
+    counts = filter_counts(store, run_filter)  # one more pass, only when empty: what each filter removes
+    st.info(why_empty(counts, run_filter, st.session_state.get("runs_window")), icon=":material/filter_alt_off:")
+page = runs_page(store, run_filter, sort, limit=size if total else 0, offset=offset)  # LIMIT 0: no scan
+st.session_state["runs_page_ids"] = page["run_id"].tolist()
+table = runs_table(page)
+table["run"] = [f"/runs?run={run_id}" for run_id in page["run_id"]]
+if total:
+    st.dataframe(
+        table, hide_index=True, key="runs_table", on_select=_open_selected, selection_mode="single-row",
+        column_config={  # the first ten columns fit a 1,400 px window beside the sidebar, no scrolling
+            "time (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", width=120),
+            "question": st.column_config.TextColumn(width=210, help="Clipped; open the run for the full text"),
+            "tier": st.column_config.TextColumn(width=60, help="The tier whose answer was served"),
+            "confidence": st.column_config.NumberColumn(format="%.2f", width=75),
+            "correct": st.column_config.TextColumn(width=60, help="Graded against a gold answer (blank: ungraded)"),
+            "cost": st.column_config.TextColumn(width=85, help="What the cascade spent on this run"),
+            "always-large": st.column_config.TextColumn(width=95, help="What the last tier alone would have cost"),
+            "escalations": st.column_config.NumberColumn(width=80),
+            "error": st.column_config.TextColumn(width=50),
+            "run": st.column_config.LinkColumn("link", display_text="open", width=45,
+                                               help="A link that opens this run's trace (share it)"),
+            "answer": st.column_config.TextColumn(width=150),
+            "source": st.column_config.TextColumn(width=60),
+            "latency": st.column_config.TextColumn(width=75),
+        },
+    )
+    st.caption("Select a row to open its trace; the *open* link is the run's own address to share.")
 
 export = st.columns([1, 1, 4])
 for col, fmt, mime in ((export[0], "csv", "text/csv"), (export[1], "parquet", "application/vnd.apache.parquet")):
@@ -50,13 +100,5 @@ for col, fmt, mime in ((export[0], "csv", "text/csv"), (export[1], "parquet", "a
         icon=":material/download:", disabled=total == 0, help=f"All {total:,} filtered runs, every run column",
     )
 
-selected = event.selection.rows if event is not None else []
-typed = st.text_input("Open a run by id (or select a row above)", key="runs_open_id", max_chars=64).strip()
-run_id = str(page.iloc[selected[0]]["run_id"]) if selected and selected[0] < len(page) else typed
-if run_id:
-    trace = store.get_trace(run_id)
-    if trace is None:
-        st.warning("No run with that id.")
-    else:
-        st.subheader("Trace")
-        render_trace(trace, key="runs_trace", show_question=True)
+st.text_input("Open a run by id (or select a row above)", key="runs_open_id", max_chars=64)
+runs_state_to_url(dict(st.session_state))

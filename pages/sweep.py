@@ -97,6 +97,9 @@ def _column_split(data: dict, split):
 
 
 # -- source ---------------------------------------------------------------------------------------------------
+linked = st.query_params.get("sweep")  # /sweep?sweep=<id> (the Overview links here) opens that saved sweep
+if linked and ss.get("sweep_linked") != linked:
+    ss["sweep_linked"], ss["sweep_source"], ss["sweep_open_linked"] = linked, "Saved sweeps", linked
 source = st.radio("Source", ["Live on the configured tiers", "Import recorded results", "Saved sweeps"],
                   horizontal=True, key="sweep_source")
 
@@ -209,8 +212,13 @@ else:
     else:
         labels = {r.sweep_id: f"{r.name} · {r.source} · {r.n_items} items · {r.created_at:%Y-%m-%d %H:%M}"
                   f"{' · SIMULATED' if r.simulated else ''} · {r.sweep_id}" for r in saved.itertuples()}
+        opening = ss.pop("sweep_open_linked", None)
+        if opening in labels:
+            ss["sweep_reopen"] = opening
+        elif opening:
+            st.warning("The linked sweep is not in this store.")
         pick = st.selectbox("Reopen", list(labels), format_func=labels.get, key="sweep_reopen")
-        if st.button("Open", key="sweep_open"):
+        if st.button("Open", key="sweep_open") or opening in labels:
             try:
                 _reopened(*reopen(store, pick))
             except (OutcomeError, ValueError, KeyError) as err:

@@ -11,6 +11,7 @@ import pytest
 
 from cascade_core.audit import (
     AuditParams,
+    NothingToAudit,
     audit_items,
     judge_audit,
     list_audits,
@@ -46,9 +47,10 @@ def test_audited_answers_are_skipped_unless_asked(store: Store) -> None:
     assert len(a) == 20 and len(b) == accepted - 20 and not a & b
     third = start_audit(store, judge, week_params(sample=20, include_audited=True))
     assert len(audit_items(store, third)) == 20  # re-audit allowed on request
-    empty = start_audit(store, judge, week_params(sample=5))  # nothing unaudited left: an empty audit
-    judge_audit(store, judge, empty)
-    assert to_markdown(load_report(store, empty)).count("_(none)_") >= 2
+    before = len(list_audits(store))
+    with pytest.raises(NothingToAudit, match="were audited before"):  # nothing unaudited left: says so
+        start_audit(store, judge, week_params(sample=5))
+    assert len(list_audits(store)) == before  # and saves nothing
 
 
 def test_start_audit_reads_the_accepted_answers_once(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,8 +75,21 @@ def test_start_audit_reads_the_accepted_answers_once(store: Store, monkeypatch: 
     assert audits.loc[first, "accepted_volume"] == accepted and audits.loc[first, "candidates"] == accepted
     assert audits.loc[again, "accepted_volume"] == accepted and audits.loc[again, "candidates"] == accepted
     assert bool(audits.loc[first, "simulated"])  # the logged answers are simulated
-    empty = start_audit(store, judge, AuditParams(until=hours_ago(24 * 30), since=timedelta(days=1)))
-    assert list_audits(store).set_index("audit_id").loc[empty, "accepted_volume"] == 0
+    with pytest.raises(NothingToAudit, match="no runs were logged"):
+        start_audit(store, judge, AuditParams(until=hours_ago(24 * 30), since=timedelta(days=1)))
+    assert len(list_audits(store)) == 2
+
+
+def test_no_eligible_answer_says_why_and_saves_nothing(store: Store) -> None:
+    """Runs of other sources only, or runs whose answers all came from the last tier: each named, nothing saved."""
+    store.log_traces([make_trace(0, question=f"swept {i}", when=hours_ago(i + 1), source="sweep") for i in range(4)])
+    judge = OfflineJudge()
+    with pytest.raises(NothingToAudit, match=r"\(4 sweep\) come from other sources"):
+        start_audit(store, judge, week_params())
+    store.log_traces([make_trace(2, question=f"escalated {i}", when=hours_ago(i + 1)) for i in range(3)])
+    with pytest.raises(NothingToAudit, match=r"of 3 query or api runs .* no answer was accepted by a non-final tier"):
+        start_audit(store, judge, week_params())
+    assert list_audits(store).empty
 
 
 def test_rates_unsure_and_wrong_served(store: Store) -> None:

@@ -117,3 +117,37 @@ def test_reruns_reuse_the_report_and_read_items_once(store_path: Path, monkeypat
     assert not app.exception, [e.message for e in app.exception]
     assert next(m for m in app.metric if m.label == "Reviews").value == "1"
     assert calls == {"audit_items": 2, "accepted_confidences": 2}
+
+
+def test_no_eligible_answer_says_why_and_saves_nothing(store_path: Path) -> None:
+    """Only sweep runs in the window: the page says so, and no empty audit is stored."""
+    from tests.factories import make_trace
+
+    with Store(store_path) as store:
+        trace = make_trace(0, question="swept", source="sweep")
+        trace.created_at = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1)
+        store.log_trace(trace)
+    app = render()
+    next(b for b in app.button if b.label == "Run audit").click().run(timeout=60)
+    assert not app.exception
+    assert any("Nothing to audit" in w.value and "other sources" in w.value for w in app.warning)
+    with Store(store_path) as store:
+        assert store.execute("SELECT count(*) FROM audits") == [(0,)]
+
+
+def test_an_audit_link_opens_that_audit_and_the_trace_button_lands_on_the_trace(store_path: Path) -> None:
+    from tests.page_support import ROOT
+
+    with Store(store_path) as store:
+        ids = seed_audits(store, 3, wrong_share=0.5)
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    app.switch_page("pages/audit.py")
+    app.query_params["audit"] = ids[0]  # not the newest
+    app.run()
+    assert not app.exception
+    assert ids[0] in app.selectbox[0].value and app.query_params["audit"] == ids[0]
+    opened = next(b for b in app.button if b.label == "Open the run's trace")
+    opened.click().run()
+    assert not app.exception
+    assert app.title[0].value == "Run trace"  # the Runs page, opened on the trace itself
+    assert app.query_params["run"] == app.session_state["runs_open_id"]

@@ -7,7 +7,9 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from cascade_core.store import Store
+from cascade_core.views import signed_pct
 from tests.factories import hours_ago, make_trace
+from tests.test_audit_support import seed_audits
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,9 +40,11 @@ def test_populated_store_shows_headline_and_window(store_path: Path) -> None:
     assert not at.exception
     figures = metrics(at)
     assert figures["Runs"] == "40"
-    assert figures["Accuracy (graded runs)"] == "50.0%"
+    assert figures["Accuracy"] == "50%" and any(c.value == "50% of 40 graded" for c in at.caption)
     assert {"small", "mid", "large"} <= set(figures)
-    assert "Latency p95" in figures and "Savings" in figures
+    spend, large = sum(t.total_cost for t in traces), sum(t.always_large_cost for t in traces)
+    assert "Latency p95" in figures and figures["Cost vs always-large"] == signed_pct(spend / large - 1)
+    assert figures["Quality vs always-large"] == "unknown"  # no sweep has measured it
     assert len(at.get("plotly_chart")) == 2
     at.segmented_control(key="ov_window").set_value("last 24 hours").run()
     assert not at.exception
@@ -56,3 +60,24 @@ def test_hostile_tier_and_text_do_not_break_overview(store_path: Path) -> None:
     at = overview()
     assert not at.exception
     assert "\\<b\\>tier\\</b\\> \\:red\\[x\\]" in metrics(at)
+
+
+def test_after_a_sweep_the_overview_says_where_results_live(store_path: Path) -> None:
+    """Getting started, step 2 done but no runs logged: the Overview points to the saved sweep, and with runs
+    it shows the quality retained that the sweep measured at the configured thresholds."""
+    from tests.test_views_dashboard import save_small_sweep
+
+    with Store(store_path) as store:
+        save_small_sweep(store, ["small", "mid", "large"], [0.75, 0.75])
+    at = overview()
+    assert not at.exception
+    assert any("Step 2 done" in s.value for s in at.success)
+    assert any("Sweep results" in m.value and "nightly" in m.value for m in at.markdown)
+    links = [link for link in at.get("page_link") if "nightly" in link.proto.label]
+    assert links and links[0].proto.page.endswith("sweep") and "sweep=s1" in links[0].proto.query_string
+    with Store(store_path) as store:
+        store.log_traces([make_trace(0, when=hours_ago(1))])
+        seed_audits(store, 1, wrong_share=0.0)
+    at = overview()
+    assert metrics(at)["Quality vs always-large"] == "95%"
+    assert any("Latest audit" in m.value and "below the 10% line" in m.value for m in at.markdown)

@@ -40,7 +40,7 @@ def test_empty_store(store_path: Path) -> None:
     at = runs_page()
     assert not at.exception
     assert at.session_state["runs_count"] == 0
-    assert at.dataframe[0].value.empty
+    assert not at.dataframe and [i.value for i in at.info] == ["No runs are logged yet."]
 
 
 def test_first_page_and_paging(populated: list) -> None:
@@ -49,9 +49,14 @@ def test_first_page_and_paging(populated: list) -> None:
     assert at.session_state["runs_count"] == 61
     first = at.dataframe[0].value
     assert len(first) == 50 and first["question"].iloc[0] == "question number 0"  # newest first
+    # cost, always-large, escalations and error come right after the question and the answering tier
+    assert list(first.columns)[:10] == ["time (UTC)", "question", "tier", "confidence", "correct", "cost",
+                                        "always-large", "escalations", "error", "run"]
+    assert first["cost"].iloc[0].startswith("$") and first["run"].iloc[0].startswith("/runs?run=")
     at.number_input(key="runs_page").set_value(2).run()
     second = at.dataframe[0].value
-    assert len(second) == 11 and not set(first["run_id"]) & set(second["run_id"])
+    assert len(second) == 11 and not set(first["run"]) & set(second["run"])
+    assert at.query_params["page"] == "2"  # the page is in the URL
 
 
 def test_page_stays_when_new_runs_arrive_in_a_relative_window(populated: list, store_path: Path) -> None:
@@ -124,8 +129,10 @@ def test_open_a_run_shows_its_trace(populated: list) -> None:
     at.text_input(key="runs_open_id").input(target.run_id).run()
     assert not at.exception
     assert any(c.value == target.question for c in at.code)
-    steps = at.dataframe[1].value
-    assert steps["tier"].tolist() == [s.tier_name for s in target.steps]
+    assert at.title[0].value == "Run trace"  # the trace comes first, above the list
+    steps = at.dataframe[0].value
+    assert steps["Tier"].tolist() == [s.tier_name for s in target.steps]
+    assert at.query_params["run"] == target.run_id  # the address opens this run
     at.text_input(key="runs_open_id").input("no-such-run' OR '1'='1").run()
     assert at.warning and not at.exception
 
@@ -139,5 +146,59 @@ def test_hostile_text_renders_as_text(populated: list) -> None:
     assert any(c.value == hostile.final_answer for c in at.code)
     for element in (*at.markdown, *at.caption, *at.error):
         assert "<script>" not in element.value and "<b>" not in element.value
-    table = at.dataframe[0].value
-    assert table["question"].str.len().max() <= 300  # previews in the table, whole text in the trace
+    table = at.dataframe[-1].value
+    assert table["question"].str.len().max() <= 60  # clipped in the table, whole text in the trace
+
+
+def test_a_run_link_lands_on_its_trace(populated: list) -> None:
+    """/runs?run=<id>, as shared: the page opens on that run's trace, with the steps' decisions as pills."""
+    target = populated[4]  # answered by the mid tier: small escalated
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params["run"] = target.run_id
+    at.run()
+    at.switch_page("pages/runs.py")
+    at.query_params["run"] = target.run_id
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Run trace"
+    assert any(c.value == target.question for c in at.code)
+    assert ":orange-badge[escalated: 3 of 5 < 4]" in [m.value for m in at.markdown]
+    at.button(key="runs_close").click().run()  # back to the list; the link no longer names a run
+    assert at.title[0].value == "Runs" and "run" not in at.query_params
+
+
+def test_filters_live_in_the_url_both_ways(populated: list) -> None:
+    at = runs_page()
+    at.multiselect(key="runs_sources").set_value(["sweep"]).run()
+    at.selectbox(key="runs_graded").select("correct").run()
+    assert at.query_params["source"] == "sweep" and at.query_params["graded"] == "correct"
+    shared = dict(at.query_params)
+    other = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    other.switch_page("pages/runs.py")
+    for key, value in shared.items():
+        other.query_params[key] = value
+    other.run()
+    assert not other.exception
+    assert other.session_state["runs_count"] == 5 and other.multiselect(key="runs_sources").value == ["sweep"]
+
+
+def test_selecting_a_row_opens_its_trace(populated: list) -> None:
+    at = runs_page()
+    ids = at.session_state["runs_page_ids"]
+    at.session_state["runs_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    at.session_state["runs_open_id"] = ids[2]  # what the table's on_select callback does with row 2
+    at.run()
+    assert not at.exception and at.title[0].value == "Run trace"
+    assert at.query_params["run"] == ids[2]
+
+
+def test_an_empty_result_names_the_filter_that_emptied_it(populated: list) -> None:
+    at = runs_page()
+    at.multiselect(key="runs_sources").set_value(["sweep"]).run()
+    at.checkbox(key="runs_errors").check().run()  # the one errored run (i = 5) has source 'sweep' (5 % 4 == 1)
+    assert at.session_state["runs_count"] == 1
+    at.text_input(key="runs_text").input("no such words").run()
+    assert at.session_state["runs_count"] == 0
+    message = at.info[0].value
+    assert message.startswith("No run matches. The filter that empties it: text “no such words”")
+    assert "source: sweep" not in message  # removing the source filter alone still finds nothing

@@ -1,4 +1,7 @@
-"""The Runs page's filter, sort and pager widgets. They only build RunFilter / RunSort values."""
+"""The Runs page's filter, sort and pager widgets. They only build RunFilter / RunSort values.
+
+Each widget's value lives in session state under its key (seeded from the URL by ui.links, else the defaults),
+so no widget is given a default of its own."""
 
 from __future__ import annotations
 
@@ -8,9 +11,12 @@ from datetime import datetime, time
 import streamlit as st
 
 from cascade_core.store import SORT_COLUMNS, SOURCES, WINDOWS, RunFilter, RunSort, window_bounds
+from cascade_core.views.links import CUSTOM, DEFAULTS, GRADED_CHOICES, ORDERS, PAGE_SIZES
 
-CUSTOM = "custom dates"
-GRADED = {"any": "any", "correct": "correct", "incorrect": "incorrect", "ungraded": "ungraded"}
+
+def seed_defaults() -> None:
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
 
 
 def _time_range(bounds: tuple[datetime | None, datetime | None]) -> tuple[datetime | None, datetime | None]:
@@ -19,9 +25,9 @@ def _time_range(bounds: tuple[datetime | None, datetime | None]) -> tuple[dateti
                           help="Windows end at the newest logged run, not at the wall clock.")
     if window != CUSTOM:
         return window_bounds(window, high)
-    first = (low or datetime.now()).date()
-    last = (high or datetime.now()).date()
-    picked = st.date_input("From / to (UTC)", value=(first, last), key="runs_dates")
+    if "runs_dates" not in st.session_state:
+        st.session_state["runs_dates"] = ((low or datetime.now()).date(), (high or datetime.now()).date())
+    picked = st.date_input("From / to (UTC)", key="runs_dates")
     if isinstance(picked, tuple) and len(picked) == 2:
         return datetime.combine(picked[0], time.min), datetime.combine(picked[1], time.max)
     if isinstance(picked, tuple) and len(picked) == 1:  # the user picked the first day only, so far
@@ -31,17 +37,19 @@ def _time_range(bounds: tuple[datetime | None, datetime | None]) -> tuple[dateti
 
 def filter_widgets(tier_options: list[str], bounds: tuple[datetime | None, datetime | None]) -> RunFilter:
     """Every filter of the Runs page, laid out in two rows."""
+    chosen_tiers = st.session_state.get("runs_tiers") or []
+    options = tier_options + [t for t in chosen_tiers if t not in tier_options]  # a linked tier stays visible
     top = st.columns([1.2, 1.4, 1.4, 2])
     with top[0]:
         start, end = _time_range(bounds)
     sources = top[1].multiselect("Source", list(SOURCES), key="runs_sources", placeholder="any source")
-    tiers = top[2].multiselect("Final tier", tier_options, key="runs_tiers", placeholder="any tier")
+    tiers = top[2].multiselect("Final tier", options, key="runs_tiers", placeholder="any tier")
     text = top[3].text_input("Search question or answer", key="runs_text", placeholder="text to find",
                              max_chars=500)
     bottom = st.columns([1.2, 1.4, 1.4, 2])
-    low, high = bottom[0].slider("Final confidence", 0.0, 1.0, (0.0, 1.0), 0.05, key="runs_conf",
+    low, high = bottom[0].slider("Final confidence", 0.0, 1.0, step=0.05, key="runs_conf",
                                  help="The full range also keeps runs without a confidence.")
-    graded = bottom[1].selectbox("Graded", list(GRADED), key="runs_graded")
+    graded = bottom[1].selectbox("Graded", list(GRADED_CHOICES), key="runs_graded")
     with bottom[2]:
         st.write("")  # aligns the checkbox with the inputs beside it
         errors_only = st.checkbox("Errors only", key="runs_errors")
@@ -64,8 +72,8 @@ def filter_choice(run_filter: RunFilter) -> tuple[object, ...]:
 def sort_widgets() -> tuple[RunSort, int]:
     cols = st.columns([1.2, 1, 1, 3])
     key = cols[0].selectbox("Sort by", list(SORT_COLUMNS), key="runs_sort")
-    order = cols[1].selectbox("Order", ["descending", "ascending"], key="runs_order")
-    size = cols[2].selectbox("Rows per page", [25, 50, 100, 200], index=1, key="runs_size")
+    order = cols[1].selectbox("Order", list(ORDERS), key="runs_order")
+    size = cols[2].selectbox("Rows per page", list(PAGE_SIZES), key="runs_size")
     return RunSort(key, order == "descending"), int(size)
 
 

@@ -11,15 +11,16 @@ import pandas as pd
 import streamlit as st
 
 from cascade_core.cascade import Trace
-from cascade_core.figures.overview import confidence_chart, cost_chart
-from cascade_core.views import format_usd, step_display_rows
-from ui.text import md_escape
+from cascade_core.figures import confidence_chart, cost_chart
+from cascade_core.views import run_money, step_status, step_table, usd
+from ui.links import run_url
+from ui.text import md_escape, preview
 
-TABLE_TEXT = 500  # characters of an answer shown in the steps table (the expander has it all)
+ANSWER_PREVIEW = 160  # characters of an answer on a step's line (the expander has it all)
 
 
 def trace_badges(trace: Trace) -> None:
-    """SIMULATED whenever a simulated tier answered (or was called); graded result; error."""
+    """SIMULATED whenever a simulated tier answered (or was called); graded result; failed; error."""
     cols = st.columns([1, 1, 1, 5])
     if trace.simulated:
         cols[0].badge("simulated", icon=":material/science:", color="orange")
@@ -29,31 +30,47 @@ def trace_badges(trace: Trace) -> None:
         cols[1].badge("incorrect", icon=":material/close:", color="red")
     else:
         cols[1].badge("ungraded", color="gray")
-    if trace.error or any(s.error for s in trace.steps):
+    if trace.error:
+        cols[2].badge("failed: no answer", icon=":material/error:", color="red")
+    elif any(s.error for s in trace.steps):
         cols[2].badge("endpoint error", icon=":material/error:", color="red")
 
 
-def _steps_frame(trace: Trace) -> pd.DataFrame:
-    rows = step_display_rows(trace)
-    for row, step in zip(rows, trace.steps, strict=True):
-        answer = row["answer"]
-        row["answer"] = answer if len(answer) <= TABLE_TEXT else answer[: TABLE_TEXT - 1] + "…"
-        row["error"] = step.error or ""
-    return pd.DataFrame(rows)
-
-
 def _summary(trace: Trace) -> None:
-    cols = st.columns(5)
-    cols[0].metric("Cascade cost", format_usd(trace.total_cost))
+    money = run_money(trace.total_cost, trace.always_large_cost, estimated=trace.always_large_estimated,
+                      failed=trace.error is not None)
+    cols = st.columns(4)
+    if money.status == "failed":
+        cols[0].metric("Outcome", "Failed", help="No tier could answer; the run is logged as failed, never as a "
+                       "saving.")
+    else:
+        cols[0].metric("Cost vs always-large", money.headline.replace(" vs always-large", ""),
+                       help="The cascade's cost as a change against sending the question to the last tier alone"
+                       + (" (estimated from tokens: the last tier did not run)" if trace.always_large_estimated
+                          else "") + ". Negative is cheaper.")
+    cols[0].caption(md_escape(money.detail))
+    cols[1].metric("Cascade cost", usd(trace.total_cost), help=f"{usd(trace.total_cost * 1000)} per 1,000 "
+                   "questions like this one")
     large = "Always-large (estimated)" if trace.always_large_estimated else "Always-large"
-    cols[1].metric(large, format_usd(trace.always_large_cost))
-    pct = f"{trace.savings / trace.always_large_cost:.0%}" if trace.always_large_cost > 0 else None
-    cols[2].metric("Saved", format_usd(trace.savings), delta=pct)
-    cols[3].metric("Model latency", f"{trace.latency_ms:,.0f} ms")
-    cols[4].metric("Tiers called", f"{len(trace.steps)}")
+    cols[2].metric(large, usd(trace.always_large_cost))
+    cols[3].metric("Tiers called", f"{len(trace.steps)}", help=f"model latency {trace.latency_ms:,.0f} ms in all")
 
 
-def _step_details(trace: Trace, key: str) -> None:
+def _step_lines(trace: Trace) -> None:
+    """One line per step: tier, the decision as a pill with its reason, the answer, the cost and latency."""
+    for step in trace.steps:
+        status = step_status(step, trace.signal)
+        with st.container(border=True):
+            cols = st.columns([1.1, 2.2, 3, 1.2], vertical_alignment="center")
+            cols[0].markdown(f"**{step.tier_index + 1}. {md_escape(step.tier_name)}**")
+            cols[0].caption(md_escape(step.model, limit=60))
+            cols[1].badge(status.text, color=status.colour)
+            answer = step.confidence.answer
+            cols[2].text(preview(answer, ANSWER_PREVIEW) if answer else ("(no answer)" if step.error else "(empty)"))
+            cols[3].caption(f"{usd(step.cost)} · {step.latency_ms:,.0f} ms")
+
+
+def _step_details(trace: Trace) -> None:
     for i, step in enumerate(trace.steps):
         label = f"Step {i + 1}: {md_escape(step.tier_name)} · {md_escape(step.model)} · {step.decision}"
         with st.expander(f"{label} — raw model output"):
@@ -73,32 +90,28 @@ def _step_details(trace: Trace, key: str) -> None:
 
 
 def render_trace(trace: Trace, *, key: str, show_question: bool = False) -> None:
-    """The whole trace: badges, final answer, summary, steps in order, the two charts, raw outputs."""
+    """The whole trace: badges, final answer, money, steps in order with their decisions, the two charts, raw
+    outputs, and a link that opens this run directly."""
     trace_badges(trace)
     if show_question:
         st.caption("Question")
         st.code(trace.question, language=None, wrap_lines=True, height="content" if len(trace.question) < 2000
                 else 200)
     if trace.error:
-        st.error("No tier could answer. " + md_escape(trace.error, limit=2000), icon=":material/error:")
+        st.error("Failed: no tier could answer. " + md_escape(trace.error, limit=2000), icon=":material/error:")
     else:
         st.caption(f"Final answer from tier {md_escape(trace.final_tier or '?')}"
                    + ("" if trace.gold is None else f" · gold answer: {md_escape(trace.gold, limit=200)}"))
         st.code(trace.final_answer or "(empty)", language=None, wrap_lines=True)
     _summary(trace)
-    st.dataframe(
-        _steps_frame(trace), hide_index=True, key=f"{key}_steps",
-        column_config={
-            "step": st.column_config.NumberColumn("#", width="small"),
-            "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0,
-                                                          format="%.2f"),
-            "threshold": st.column_config.NumberColumn("threshold", format="%.2f"),
-            "cost_usd": st.column_config.NumberColumn("cost (USD)", format="$%.6f"),
-        },
-    )
+    st.markdown("**Steps**")
+    _step_lines(trace)
     left, right = st.columns(2)
     left.plotly_chart(confidence_chart(trace), key=f"{key}_conf", config={"displayModeBar": False})
     right.plotly_chart(cost_chart(trace), key=f"{key}_cost", config={"displayModeBar": False})
-    _step_details(trace, key)
+    with st.expander("Every figure per step"):
+        st.dataframe(pd.DataFrame(step_table(trace)), hide_index=True, key=f"{key}_steps")
+    _step_details(trace)
     st.caption(f"run id {trace.run_id} · {trace.created_at:%Y-%m-%d %H:%M:%S} UTC · source {trace.source} · "
                f"signal {md_escape(trace.signal)}")
+    st.markdown("Link to this run (opens its trace): " + run_url(trace.run_id))

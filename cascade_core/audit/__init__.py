@@ -3,7 +3,7 @@
 from cascade_core.audit.judge import JudgeReply, judge_messages, judge_tier, neutralise, parse_judge_reply
 from cascade_core.audit.report import flagged_table, headline, to_html, to_markdown
 from cascade_core.audit.results import AuditResult, judge_agreement, summarise, weekly_trend
-from cascade_core.audit.runner import AuditParams, Judge, judge_audit, make_judge, start_audit
+from cascade_core.audit.runner import AuditParams, Judge, NothingToAudit, judge_audit, make_judge, start_audit
 from cascade_core.audit.sampler import confidence_level, stratified_sample
 from cascade_core.audit.service import (
     AuditReport,
@@ -33,6 +33,7 @@ __all__ = [
     "AuditResult",
     "Judge",
     "JudgeReply",
+    "NothingToAudit",
     "Proportion",
     "ThresholdChange",
     "audit_items",

@@ -87,12 +87,43 @@ def make_judge(runtime: Runtime) -> Judge:
     return Judge(TierClient(tier, base_url, config.retry, seed=len(config.tiers)), redact)
 
 
+class NothingToAudit(ValueError):
+    """No answer in the window is eligible for an audit; the message says why. Nothing was saved."""
+
+
+def why_nothing_to_audit(store: Store, start: datetime, end: datetime, params: AuditParams, volume: int) -> str:
+    """Why a window holds no eligible answer: no runs, runs of other sources only, nothing accepted early, or
+    everything already audited."""
+    span = f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+    wanted = " or ".join(params.sources)
+    if volume:
+        return (f"Nothing to audit: all {volume:,} answers that a non-final tier accepted from {span} were audited "
+                "before. Re-audit them on purpose (the page's 'Re-audit answers audited before', the CLI's "
+                "--include-audited) or widen the window.")
+    by_source = sql.runs_by_source(store, start, end)
+    if not by_source:
+        return (f"Nothing to audit: no runs were logged from {span}. An audit judges answers from {wanted} runs; "
+                "run some queries (or serve traffic) first, or widen the window.")
+    others = ", ".join(f"{n:,} {src}" for src, n in by_source.items() if src not in params.sources)
+    mine = sum(n for src, n in by_source.items() if src in params.sources)
+    if not mine:
+        return (f"Nothing to audit: the runs from {span} ({others}) come from other sources; an audit judges "
+                f"answers from {wanted} runs.")
+    return (f"Nothing to audit: of {mine:,} {wanted} runs from {span}, no answer was accepted by a non-final "
+            "tier (every run escalated to the last tier, or failed), and the last tier's answers are not audited."
+            + (f" Runs of other sources: {others}." if others else ""))
+
+
 def start_audit(store: Store, judge: Judge, params: AuditParams, *, now: datetime | None = None) -> str:
-    """Sample the window and record the audit with its pending items. Returns the audit id."""
+    """Sample the window and record the audit with its pending items. Returns the audit id.
+
+    Raises NothingToAudit (and saves nothing) when the window holds no eligible answer."""
     end = params.until or now or utc_now()
     start = end - params.since
     volume, any_simulated = sql.accepted_volume(store, start, end, params.sources)  # a count, not the rows
     candidates = sql.accepted_steps(store, start, end, params.sources, exclude_audited=not params.include_audited)
+    if candidates.empty:
+        raise NothingToAudit(why_nothing_to_audit(store, start, end, params, volume))
     sample = stratified_sample(candidates, params.sample, params.seed) if not candidates.empty else candidates
     if sample.empty:
         sample = pd.DataFrame(columns=[*candidates.columns, "confidence_level"])

@@ -14,7 +14,7 @@ from cascade_core.cascade.config import (
 )
 from cascade_core.cascade.grading import grade
 from cascade_core.cascade.pricing import call_cost, price_table_cost
-from cascade_core.cascade.query import QueryOverrides, QueryResult, run_query
+from cascade_core.cascade.query import CallProgress, QueryOverrides, QueryResult, run_query
 from cascade_core.cascade.runtime import Runtime, build_runtime, open_runtime
 from cascade_core.cascade.signals import (
     SIGNAL_NAMES,
@@ -32,6 +32,7 @@ from cascade_core.records import Confidence, Step, TierCall, Trace
 __all__ = [
     "EMBEDDED",
     "SIGNAL_NAMES",
+    "CallProgress",
     "Cascade",
     "CascadeConfig",
     "Confidence",

@@ -7,15 +7,19 @@ of the model calls.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import duckdb
 
+from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import CascadeConfig, validate_config
 from cascade_core.cascade.runtime import Runtime
+from cascade_core.cascade.signals.base import PLAIN_OPTIONS, RequestOptions
 from cascade_core.cascade.walk import Cascade
 from cascade_core.datasets.loader import Dataset
-from cascade_core.records import Trace
+from cascade_core.records import TierCall, Trace
 from cascade_core.store.connection import StoreError
 from cascade_core.store.store import Store
 
@@ -44,6 +48,41 @@ class QueryResult:
         return self.setup_ms + self.cascade_ms + self.log_ms
 
 
+@dataclass(frozen=True)
+class CallProgress:
+    """One tier call starting or finished, for a page that shows progress while a slow query runs."""
+
+    stage: Literal["start", "done"]
+    tier_index: int  # position among the tiers taking part
+    tier_name: str
+    model: str
+    call: TierCall | None = None  # set when done
+
+
+ProgressHook = Callable[[CallProgress], None]
+
+
+class _ReportingClient(TierClient):
+    """A tier client that reports each call before and after making it, with the wrapped client's settings."""
+
+    def __init__(self, inner: TierClient, index: int, report: ProgressHook) -> None:
+        self.__dict__.update(inner.__dict__)
+        self._inner, self._index, self._report = inner, index, report
+
+    def call(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+        tier = self._inner.tier
+        self._report(CallProgress("start", self._index, tier.name, tier.model))
+        done = self._inner.call(messages, options)
+        self._report(CallProgress("done", self._index, tier.name, tier.model, done))
+        return done
+
+
+def with_progress(cascade: Cascade, report: ProgressHook) -> Cascade:
+    """The same cascade whose tier calls report their progress (the clients and their connections are shared)."""
+    clients: list[TierClient] = [_ReportingClient(c, i, report) for i, c in enumerate(cascade.clients)]
+    return Cascade(cascade.config, clients)
+
+
 def default_overrides(config: CascadeConfig) -> QueryOverrides:
     return QueryOverrides(tuple(range(len(config.tiers))), tuple(config.thresholds), config.signal)
 
@@ -65,10 +104,13 @@ def cascade_for(runtime: Runtime, overrides: QueryOverrides) -> Cascade:
 
 
 def run_query(runtime: Runtime, store: Store | None, question: str, overrides: QueryOverrides,
-              dataset: Dataset | None = None) -> QueryResult:
-    """Run one question through the (overridden) cascade and log it with source "query"."""
+              dataset: Dataset | None = None, *, on_call: ProgressHook | None = None) -> QueryResult:
+    """Run one question through the (overridden) cascade and log it with source "query". `on_call` hears of
+    each tier call as it starts and ends."""
     started = time.perf_counter()
     cascade = cascade_for(runtime, overrides)
+    if on_call is not None:
+        cascade = with_progress(cascade, on_call)
     item = dataset.by_question().get(question.strip()) if dataset is not None else None
     setup_ms = (time.perf_counter() - started) * 1000
     trace = cascade.run(question, item=item, source="query", dataset=dataset.name if item and dataset else None,

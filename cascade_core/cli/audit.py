@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cascade_core.audit.report import headline, to_html, to_markdown
-from cascade_core.audit.runner import DEFAULT_SOURCES, AuditParams, judge_audit, make_judge
+from cascade_core.audit.runner import DEFAULT_SOURCES, AuditParams, NothingToAudit, judge_audit, make_judge
 from cascade_core.audit.service import latest_unfinished, load_report, run_audit
 from cascade_core.cascade.runtime import open_runtime
 from cascade_core.cli.common import add_config_options, config_from_args, open_store, parse_span
@@ -101,7 +101,11 @@ def run(args: argparse.Namespace) -> int:
             if judge.in_flight is not None and judge.in_flight.calls:
                 sys.stderr.write(f"warning: {judge.in_flight.describe()}\n")
         else:
-            audit_id = run_audit(store, judge, params, concurrency=args.concurrency)
+            try:
+                audit_id = run_audit(store, judge, params, concurrency=args.concurrency)
+            except NothingToAudit as err:  # not a failure: the window had nothing eligible, and nothing is saved
+                sys.stdout.write(f"{err}\n")
+                return 0
         report = load_report(store, audit_id, alert_rate=args.alert_rate, thresholds=config.thresholds,
                              tier_names=[t.name for t in config.tiers])
     markdown = to_markdown(report)

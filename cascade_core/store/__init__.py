@@ -14,9 +14,11 @@ from cascade_core.store.rows import trace_from_rows, trace_rows
 from cascade_core.store.run_filter import NO_ANSWER, SORT_COLUMNS, SOURCES, WINDOWS, RunFilter, RunSort, window_bounds
 from cascade_core.store.run_logger import RunLogger
 from cascade_core.store.runs_query import (
+    FilterCounts,
     count_runs,
     export_bytes,
     export_runs,
+    filter_counts,
     final_tier_options,
     runs_page,
     time_bounds,
@@ -30,6 +32,7 @@ __all__ = [
     "SORT_COLUMNS",
     "SOURCES",
     "WINDOWS",
+    "FilterCounts",
     "InFlight",
     "PurgeCriteria",
     "PurgeReport",
@@ -47,6 +50,7 @@ __all__ = [
     "count_runs",
     "export_bytes",
     "export_runs",
+    "filter_counts",
     "final_tier_options",
     "purge",
     "purge_expired",

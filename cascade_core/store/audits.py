@@ -59,6 +59,13 @@ def accepted_volume(store: Store, start: datetime, end: datetime, sources: Seque
     return int(rows[0][0]), bool(rows[0][1])
 
 
+def runs_by_source(store: Store, start: datetime, end: datetime) -> dict[str, int]:
+    """Runs logged in [start, end) per source (why an audit window holds nothing eligible)."""
+    rows = store.execute("SELECT source, count(*) FROM all_runs WHERE created_at >= ? AND created_at < ? "
+                         "GROUP BY source ORDER BY source", [start, end])
+    return {str(src): int(n) for src, n in rows}
+
+
 def accepted_confidences(store: Store, start: datetime, end: datetime, sources: Sequence[str]) -> pd.DataFrame:
     """The slim form of accepted_steps for recommendations: tier_index, tier_name, confidence, threshold."""
     return store.query_df(f"""

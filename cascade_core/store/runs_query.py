@@ -7,6 +7,7 @@ Filtering, sorting and pagination happen in DuckDB; user input only ever reaches
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -37,35 +38,64 @@ def _placeholders(values: tuple[str, ...]) -> str:
     return ", ".join("?" for _ in values)
 
 
-def where_sql(f: RunFilter) -> tuple[str, list[Any]]:
-    """`WHERE ...` (or "") and its parameters for a filter."""
+def filter_parts(f: RunFilter) -> dict[str, tuple[str, list[Any]]]:
+    """Each active part of a filter as (SQL condition, parameters), keyed like RunFilter's fields ("time" for
+    start/end together)."""
+    parts: dict[str, tuple[str, list[Any]]] = {}
     clauses, params = _time_clause(f.start, f.end)
+    if clauses:
+        parts["time"] = (" AND ".join(clauses), params)
     if f.sources:
-        clauses.append(f"source IN ({_placeholders(f.sources)})")
-        params += list(f.sources)
+        parts["sources"] = (f"source IN ({_placeholders(f.sources)})", list(f.sources))
     if f.final_tiers:
         names = tuple(t for t in f.final_tiers if t != NO_ANSWER)
-        parts = [f"final_tier IN ({_placeholders(names)})"] if names else []
-        params += list(names)
+        either = [f"final_tier IN ({_placeholders(names)})"] if names else []
         if NO_ANSWER in f.final_tiers:
-            parts.append("final_tier IS NULL")
-        clauses.append("(" + " OR ".join(parts) + ")")
+            either.append("final_tier IS NULL")
+        parts["final_tiers"] = ("(" + " OR ".join(either) + ")", list(names))
     if f.confidence is not None:
-        clauses.append("final_confidence BETWEEN ? AND ?")
-        params += [float(f.confidence[0]), float(f.confidence[1])]
-    if f.graded == "correct":
-        clauses.append("correct IS TRUE")
-    elif f.graded == "incorrect":
-        clauses.append("correct IS FALSE")
-    elif f.graded == "ungraded":
-        clauses.append("correct IS NULL")
+        parts["confidence"] = ("final_confidence BETWEEN ? AND ?", [float(f.confidence[0]), float(f.confidence[1])])
+    graded = {"correct": "correct IS TRUE", "incorrect": "correct IS FALSE", "ungraded": "correct IS NULL"}
+    if f.graded in graded:
+        parts["graded"] = (graded[f.graded], [])
     if f.errors_only:
-        clauses.append("(had_error OR error IS NOT NULL)")
+        parts["errors_only"] = ("(had_error OR error IS NOT NULL)", [])
     if f.text:
         pattern = like_pattern(f.text)
-        clauses.append("(question ILIKE ? ESCAPE '\\' OR final_answer ILIKE ? ESCAPE '\\')")
-        params += [pattern, pattern]
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+        parts["text"] = ("(question ILIKE ? ESCAPE '\\' OR final_answer ILIKE ? ESCAPE '\\')", [pattern, pattern])
+    return parts
+
+
+def where_sql(f: RunFilter) -> tuple[str, list[Any]]:
+    """`WHERE ...` (or "") and its parameters for a filter."""
+    parts = filter_parts(f)
+    params = [p for _, values in parts.values() for p in values]
+    return ("WHERE " + " AND ".join(sql for sql, _ in parts.values())) if parts else "", params
+
+
+@dataclass(frozen=True)
+class FilterCounts:
+    """Runs logged, runs matching the filter, and for each active part of it the runs matching all the others."""
+
+    logged: int
+    matching: int
+    without: dict[str, int]
+
+
+def filter_counts(store: Store, f: RunFilter) -> FilterCounts:
+    """One pass over the runs that evaluates each filter condition once per row: the page's count and, should
+    it be zero, which filter emptied the result (a text search costs the same as a plain count)."""
+    parts = filter_parts(f)
+    names = list(parts)
+    inner = ", ".join(f"coalesce({sql}, FALSE) AS p{i}" for i, (sql, _) in enumerate(parts.values())) or "1 AS p"
+    params = [p for _, values in parts.values() for p in values]
+    every = " AND ".join(f"p{i}" for i in range(len(names))) or "TRUE"
+    selects = ["count(*)", f"count(*) FILTER (WHERE {every})"]
+    for i in range(len(names)):
+        others = " AND ".join(f"p{j}" for j in range(len(names)) if j != i) or "TRUE"
+        selects.append(f"count(*) FILTER (WHERE {others})")
+    row = store.execute(f"SELECT {', '.join(selects)} FROM (SELECT {inner} FROM all_runs)", params)[0]
+    return FilterCounts(int(row[0]), int(row[1]), {name: int(n) for name, n in zip(names, row[2:], strict=True)})
 
 
 def _order_sql(sort: RunSort) -> str:

@@ -1,21 +1,48 @@
 """What the pages display, as plain functions and records (tested without a browser). No streamlit here."""
 
+from cascade_core.views.examples import Example, example_questions
+from cascade_core.views.links import params_from_state, run_link, state_from_params
+from cascade_core.views.money import RunMoney, change_vs_large, per_1k, run_money, signed_pct, usd
 from cascade_core.views.overview import Headline, Overview, compute_overview, spend_by_bucket, tier_mix_by_bucket
+from cascade_core.views.runs import describe_filters, runs_table, why_empty
 from cascade_core.views.settings import ConnectionCheck, check_connection, human_bytes, store_info, tier_rows
+from cascade_core.views.status import AuditStatus, SweepSummary, latest_audit_status, latest_sweep_summary
+from cascade_core.views.steps import StepStatus, step_status, step_table
 from cascade_core.views.trace import format_trace_table, format_usd, step_display_rows
 
 __all__ = [
+    "AuditStatus",
     "ConnectionCheck",
+    "Example",
     "Headline",
     "Overview",
+    "RunMoney",
+    "StepStatus",
+    "SweepSummary",
+    "change_vs_large",
     "check_connection",
     "compute_overview",
+    "describe_filters",
+    "example_questions",
     "format_trace_table",
     "format_usd",
     "human_bytes",
+    "latest_audit_status",
+    "latest_sweep_summary",
+    "params_from_state",
+    "per_1k",
+    "run_link",
+    "run_money",
+    "runs_table",
+    "signed_pct",
     "spend_by_bucket",
+    "state_from_params",
     "step_display_rows",
+    "step_status",
+    "step_table",
     "store_info",
     "tier_mix_by_bucket",
     "tier_rows",
+    "usd",
+    "why_empty",
 ]

@@ -6,10 +6,12 @@ from typing import Any
 
 from cascade_core.cascade.signals.logprob import NO_LOGPROBS
 from cascade_core.records import Trace
+from cascade_core.views.money import run_money, usd
 
 
 def format_usd(value: float) -> str:
-    return f"${value:.6f}" if value < 0.01 else f"${value:,.4f}"
+    """Dollars with a sensible precision (three significant digits below $1)."""
+    return usd(value)
 
 
 def step_display_rows(trace: Trace) -> list[dict[str, Any]]:
@@ -63,22 +65,15 @@ def format_trace_table(trace: Trace) -> str:
     for step in trace.steps:
         lines.append(f"  step {step.tier_index + 1} ({step.tier_name}): {step.reason}")
     lines.append("")
-    estimated = " (estimated)" if trace.always_large_estimated else ""
     if trace.error:
         lines.append(f"ERROR: {trace.error}")
     else:
         lines.append(f"answer: {trace.final_answer}  (from {trace.final_tier})")
     if trace.correct is not None:
         lines.append(f"graded against gold {trace.gold!r}: {'correct' if trace.correct else 'incorrect'}")
-    if trace.error:  # a failed run saved nothing: it only cost
-        lines.append(f"cost: {format_usd(trace.total_cost)}  saved: nothing (the run failed; not counted as savings)")
-    else:
-        saved = trace.savings
-        pct = f" ({saved / trace.always_large_cost:.0%})" if trace.always_large_cost > 0 else ""
-        lines.append(
-            f"cost: {format_usd(trace.total_cost)}  always-large: {format_usd(trace.always_large_cost)}{estimated}  "
-            f"saved: {format_usd(saved)}{pct}"
-        )
+    money = run_money(trace.total_cost, trace.always_large_cost, estimated=trace.always_large_estimated,
+                      failed=trace.error is not None)
+    lines.append(f"cost: {money.headline} ({money.detail})")
     lines.append(f"run id: {trace.run_id}" + ("   [SIMULATED tiers]" if trace.simulated else ""))
     return "\n".join(lines)
 

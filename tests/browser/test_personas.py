@@ -1,0 +1,124 @@
+"""Each persona's main task, walked in headless chromium on a fresh store (the app started as `./run` does):
+an engineer finds why a run escalated, shares the run's link and a colleague lands on its trace; an audit owner
+runs the weekly audit and opens a judged answer's trace. Screenshots go to test-output/ and, with
+CASCADE_DOCS_SCREENSHOTS=1, to docs/screenshots/ for the README."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+
+from tests.browser.test_browser import (  # noqa: F401  (fixtures are found by name in this module)
+    OUT,
+    ROOT,
+    app_url,
+    assert_clean,
+    browser,
+    open_title,
+    page,
+    settle,
+    shoot,
+)
+
+pytestmark = pytest.mark.browser
+DOCS = ROOT / "docs" / "screenshots"
+HEALTH_PROBE = re.compile(r"_stcore/health.*404|404.*_stcore/health|status of 404")
+
+
+def keep(tab, name: str) -> None:
+    """A screenshot in test-output/, copied to docs/screenshots/ when asked (to refresh the README's), once
+    every chart on the page has drawn."""
+    tab.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        .every(chart => chart.querySelector('svg.main-svg'))""", timeout=30_000)
+    tab.wait_for_timeout(500)
+    shoot(tab, name)
+    if os.environ.get("CASCADE_DOCS_SCREENSHOTS"):
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copy(OUT / f"{name}.png", DOCS / f"{name}.png")
+
+
+def ask_example(tab, label_start: str) -> None:
+    tab.locator('[data-testid="stButtonGroup"] button', has_text=label_start).first.click()
+    settle(tab)
+    tab.get_by_role("button", name="Run", exact=True).click()
+    tab.get_by_text("Confidence vs threshold").first.wait_for(timeout=60_000)
+    settle(tab)
+
+
+def test_find_why_a_run_escalated_then_share_its_link(app_url: str, page, browser) -> None:  # noqa: F811
+    page.goto(app_url)
+    settle(page)
+    open_title(page, "Query")
+    ask_example(page, "medium · factual")  # on the simulator: small and mid unsure, the large tier answers
+    # Each step's decision reads as a pill with its reason, in the signal's own units, no scrolling sideways.
+    pill = page.get_by_text(re.compile(r"^escalated: \d of 5 < 4$")).first
+    assert pill.is_visible()
+    assert page.get_by_text(re.compile(r"^final: last tier answers")).first.is_visible()
+    assert page.get_by_text(re.compile(r"vs always-large|Cost vs always-large")).first.is_visible()
+    width = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollWidth")
+    assert width <= 1400, f"the page scrolls sideways ({width}px)"
+    keep(page, "query-escalated")
+    assert_clean(page)
+
+    link = page.locator('a[href*="/runs?run="]').last
+    url = link.get_attribute("href")
+    assert url and url.startswith(app_url + "/runs?run=")
+    colleague = browser.new_context(viewport={"width": 1400, "height": 1600}).new_page()
+    errors: list[str] = []
+    colleague.on("console", lambda msg: msg.type == "error" and not HEALTH_PROBE.search(
+        f"{msg.text} {msg.location.get('url')}") and errors.append(msg.text))
+    colleague.goto(url)
+    settle(colleague)
+    colleague.get_by_role("heading", name="Run trace").wait_for(timeout=30_000)
+    settle(colleague)
+    bones = "How many bones are in the typical adult human body?"
+    question = colleague.locator('[data-testid="stCode"]', has_text=bones)
+    question.first.wait_for(timeout=30_000)
+    settle(colleague)
+    keep(colleague, "run-link")
+    assert colleague.get_by_text(re.compile(r"^escalated: \d of 5 < 4$")).first.is_visible()
+    assert colleague.locator('[data-testid="stException"]').count() == 0 and errors == []
+    colleague.context.close()
+
+
+def test_weekly_audit_then_open_a_trace(app_url: str, page) -> None:  # noqa: F811
+    page.goto(app_url)
+    settle(page)
+    open_title(page, "Query")
+    for example in ("easy · factual", "hard · multistep"):  # answers the small tier accepts: audit material
+        ask_example(page, example)
+    open_title(page, "Audit")
+    page.get_by_role("button", name="Run audit").click()
+    page.get_by_text("Trend by week").first.wait_for(timeout=120_000)
+    settle(page)
+    assert page.get_by_text("Overconfidence rate").first.is_visible()
+    assert "audit=" in page.url  # the audit's own address
+    keep(page, "audit")
+    assert_clean(page)
+    page.get_by_role("button", name="Open the run's trace").click()
+    page.get_by_role("heading", name="Run trace").wait_for(timeout=30_000)
+    settle(page)
+    assert "run=" in page.url
+    assert page.get_by_text(re.compile(r"^accepted: \d of 5 ≥ 4$")).first.is_visible()
+    assert_clean(page)
+
+    open_title(page, "Overview")
+    assert page.get_by_text("Latest audit").first.is_visible()
+    assert page.get_by_text(re.compile(r"^\d+% of \d+ graded")).first.is_visible()
+    keep(page, "overview")
+    assert_clean(page)
+
+    open_title(page, "Runs")
+    page.get_by_label("Search question or answer").fill("no such words")
+    page.keyboard.press("Enter")
+    settle(page)
+    assert page.get_by_text("No run matches text").first.is_visible()
+    assert "q=no+such+words" in page.url or "q=no%20such%20words" in page.url
+    page.get_by_label("Search question or answer").fill("")
+    page.keyboard.press("Enter")
+    settle(page)
+    keep(page, "runs")
+    assert_clean(page)
