@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cascade_core.cascade.routes_config import EmbeddingConfig, RecertifyConfig, RouteConfig, ShadowConfig
+
 EMBEDDED = "embedded"  # base_url value meaning "the embedded simulator on loopback"
 DEFAULT_STORE_PATH = "data/cascade.duckdb"
 SIGNALS = ("self_rated", "logprob", "verify")
@@ -72,6 +74,9 @@ class TierConfig(BaseModel):
         return os.environ.get(self.api_key_env) if self.api_key_env else None
 
 
+RouteConfig.model_rebuild(_types_namespace={"TierConfig": TierConfig})  # a route's separate model is a tier
+
+
 class RetryConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -121,6 +126,10 @@ class CascadeConfig(BaseModel):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     judge: TierConfig | None = None  # the audit judge; None means the last tier
+    routes: list[RouteConfig] = Field(default_factory=list)  # semantic routes, tried before the cascade
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    shadow: ShadowConfig = Field(default_factory=ShadowConfig)
+    recertify: RecertifyConfig = Field(default_factory=RecertifyConfig)
 
     @model_validator(mode="after")
     def _thresholds_match_tiers(self) -> CascadeConfig:
@@ -137,11 +146,20 @@ class CascadeConfig(BaseModel):
         names = [t.name for t in self.tiers]
         if len(set(names)) != len(names):
             raise ValueError(f"tiers: names must be unique, got {names}")
+        route_names = [r.name for r in self.routes]
+        if len(set(route_names)) != len(route_names):
+            raise ValueError(f"routes: names must be unique, got {route_names}")
+        for i, route in enumerate(self.routes):
+            if route.tier is not None and route.tier not in names:
+                raise ValueError(f"routes[{i}] (name {route.name!r}).tier: expected one of {names}, "
+                                 f"got {route.tier!r}")
         return self
 
     @property
     def uses_embedded(self) -> bool:
-        return any(t.is_embedded for t in self.tiers)
+        return (any(t.is_embedded for t in self.tiers)
+                or any(r.model is not None and r.model.is_embedded for r in self.routes)
+                or (bool(self.routes) and self.embedding.base_url == EMBEDDED))
 
     def with_overrides(
         self, *, threshold: float | None = None, thresholds: list[float] | None = None, signal: str | None = None
@@ -160,7 +178,10 @@ class CascadeConfig(BaseModel):
         """A short stable hash of what changes answers and costs: tiers, prices, signal, thresholds (`thresholds`
         overrides the configured ones, as a run with overrides used them). Not the store, the judge (it grades,
         never answers), retries, timeouts or the simulator's added latency (they change speed, not answers)."""
-        data = self.model_dump(exclude={"store_path", "price_source", "judge", "retry"})
+        data = self.model_dump(exclude={"store_path", "price_source", "judge", "retry", "shadow", "recertify"})
+        if not data["routes"]:  # configs without routes keep the fingerprint they had before routes existed
+            data.pop("routes")
+            data.pop("embedding")
         for tier in data["tiers"]:
             tier.pop("timeout")
         data["simulator"].pop("latency_ms")

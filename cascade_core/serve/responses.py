@@ -24,6 +24,8 @@ def cascade_extension(trace: Trace) -> dict[str, Any]:
         "escalations": trace.escalations,
         "tiers_called": [s.tier_name for s in trace.steps],
         "simulated": trace.simulated,
+        "route": trace.route,
+        "route_similarity": trace.route_similarity,
     }
 
 
@@ -36,6 +38,7 @@ def cascade_headers(trace: Trace) -> dict[str, str]:
         "X-Cascade-Cost": f"{trace.total_cost:.10f}",
         "X-Cascade-Escalations": str(trace.escalations),
         "X-Cascade-Simulated": "true" if trace.simulated else "false",
+        "X-Cascade-Route": trace.route or "",
     }
 
 
