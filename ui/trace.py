@@ -12,7 +12,7 @@ import streamlit as st
 
 from cascade_core.cascade import Trace
 from cascade_core.figures.overview import confidence_chart, cost_chart
-from cascade_core.views import format_usd, step_display_rows
+from cascade_core.views import format_usd, route_line, step_display_rows
 from ui.text import md_escape
 
 TABLE_TEXT = 500  # characters of an answer shown in the steps table (the expander has it all)
@@ -85,6 +85,9 @@ def render_trace(trace: Trace, *, key: str, show_question: bool = False) -> None
         st.caption(f"Final answer from tier {md_escape(trace.final_tier or '?')}"
                    + ("" if trace.gold is None else f" · gold answer: {md_escape(trace.gold, limit=200)}"))
         st.code(trace.final_answer or "(empty)", language=None, wrap_lines=True)
+    routed = route_line(trace)
+    if routed:
+        st.caption(md_escape(routed[0].upper() + routed[1:]))
     _summary(trace)
     st.dataframe(
         _steps_frame(trace), hide_index=True, key=f"{key}_steps",

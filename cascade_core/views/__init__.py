@@ -2,7 +2,7 @@
 
 from cascade_core.views.overview import Headline, Overview, compute_overview, spend_by_bucket, tier_mix_by_bucket
 from cascade_core.views.settings import ConnectionCheck, check_connection, human_bytes, store_info, tier_rows
-from cascade_core.views.trace import format_trace_table, format_usd, step_display_rows
+from cascade_core.views.trace import format_trace_table, format_usd, route_line, step_display_rows
 
 __all__ = [
     "ConnectionCheck",
@@ -13,6 +13,7 @@ __all__ = [
     "format_trace_table",
     "format_usd",
     "human_bytes",
+    "route_line",
     "spend_by_bucket",
     "step_display_rows",
     "store_info",
