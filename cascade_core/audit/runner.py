@@ -137,13 +137,13 @@ def judge_audit(store: Store, judge: Judge, audit_id: str, *, concurrency: int =
     total, done = len(items), 0
     _ = judge.client.sync_client  # build the SDK client once, before the worker threads share it
 
-    def save(item: dict[str, Any], future: Future) -> None:
+    def save(item: dict[str, Any], future: Future[Any]) -> None:
         call, reply = future.result()
         sql.save_judgement(store, audit_id, item["run_id"], int(item["step_index"]),
                            judgement_values(item, call, reply))
 
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="audit-judge")
-    running: dict[Future, dict[str, Any]] = {}
+    running: dict[Future[Any], dict[str, Any]] = {}
     queue = list(reversed(items))
     try:
         while queue or running:
