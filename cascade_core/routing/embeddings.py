@@ -42,7 +42,8 @@ def normalise(matrix: np.ndarray) -> np.ndarray:
         raise EmbeddingError(f"expected a 2-d array of vectors, got shape {out.shape}")
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return out / norms
+    normalised: np.ndarray = out / norms
+    return normalised
 
 
 class MemoryCache:

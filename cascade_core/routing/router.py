@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from cascade_core.cascade.client import TierClient
+from cascade_core.cascade.prompts import answer_messages
 from cascade_core.cascade.routes_config import RouteConfig
 from cascade_core.cascade.walk import Cascade, answer_options, decide, read_confidence
-from cascade_core.cascade.prompts import answer_messages
 from cascade_core.records import Source, Step, Trace
 from cascade_core.routing.embeddings import Embedder
 
