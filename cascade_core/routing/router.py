@@ -112,7 +112,8 @@ class RoutedCascade:
         names = [t.name for t in cascade.config.tiers]
         self._start = {r.name: names.index(r.tier) for r in router.routes if r.tier is not None}
         # Who answers alone: a route's own model (indexed after the tiers), or a tier that may not escalate.
-        self._model_index = {r.name: len(names) + i for i, r in enumerate(router.routes) if r.model is not None}
+        own = [r.name for r in router.routes if r.model is not None]
+        self._model_index = {name: len(names) + i for i, name in enumerate(own)}
         for route in router.routes:
             if route.tier is not None and not route.escalate:
                 self._model_index[route.name] = self._start[route.name]
