@@ -41,7 +41,9 @@ def test_populated_store_shows_headline_and_window(store_path: Path) -> None:
     assert figures["Accuracy (graded runs)"] == "50.0%"
     assert {"small", "mid", "large"} <= set(figures)
     assert "Latency p95" in figures and "Savings" in figures
-    assert len(at.get("plotly_chart")) == 2
+    charts = [c.key for c in at.get("plotly_chart")]
+    assert charts[:2] == ["ov_spend", "ov_mix"]
+    assert set(charts[2:]) == {"ov_drift_route", "ov_drift_tier", "ov_drift_band"}  # weekly drift of live traffic
     at.segmented_control(key="ov_window").set_value("last 24 hours").run()
     assert not at.exception
     assert metrics(at)["Runs"] == "13"  # hours 0, 2, ..., 24 before the newest run

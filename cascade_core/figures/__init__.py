@@ -1,5 +1,13 @@
 """Every plotly figure the dashboard and the exports show. No streamlit here."""
 
+from cascade_core.figures.routing import drift_chart, router_comparison_figure
 from cascade_core.figures.sweep import comparison_figure, figure_html, frontier_figure, reliability_figure
 
-__all__ = ["comparison_figure", "figure_html", "frontier_figure", "reliability_figure"]
+__all__ = [
+    "comparison_figure",
+    "drift_chart",
+    "figure_html",
+    "frontier_figure",
+    "reliability_figure",
+    "router_comparison_figure",
+]

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cascade_core.store.routing_tables import accepted_steps
+from cascade_core.store.routing_tables import accepted_steps, newest_labelled_time
 from cascade_core.store.store import Store
 
 BAND_EDGES: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0000001)
@@ -24,6 +24,7 @@ PSI_ALERT = 0.2
 PSI_EDGES = np.linspace(0.0, 1.0000001, 11)
 MIN_WEEK_RUNS = 30  # fewer small-tier confidences than this in either week: no PSI (too noisy)
 NO_ROUTE = "(no route)"
+DRIFT_WEEKS = 8
 
 
 def psi(old: np.ndarray, new: np.ndarray, edges: np.ndarray = PSI_EDGES, eps: float = 1e-4) -> float:
@@ -94,5 +95,8 @@ def weekly_drift(runs: pd.DataFrame) -> Drift:
                  [pd.Timestamp(w).to_pydatetime() for w in weeks], value, pair, counts_pair)
 
 
-def drift(store: Store, start: datetime | None = None, end: datetime | None = None) -> Drift:
+def drift(store: Store, end: datetime | None = None, weeks: int = DRIFT_WEEKS) -> Drift:
+    """Drift over the `weeks` weeks of api/query traffic ending at `end` (default: the newest such run)."""
+    end = end or newest_labelled_time(store)
+    start = end - timedelta(weeks=weeks) if end is not None else None
     return weekly_drift(accepted_steps(store, start, end))

@@ -16,9 +16,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from cascade_core.audit.stats import wilson_interval
 from cascade_core.cascade.config import CascadeConfig
-from cascade_core.routing.binomial import error_rate_p_value, fixed_sequence_test
+from cascade_core.routing.binomial import error_rate_p_value, fixed_sequence_test, wilson
 from cascade_core.store.routing_tables import accepted_steps, audit_labels, newest_labelled_time, shadow_labels
 from cascade_core.store.store import Store
 
@@ -49,7 +48,8 @@ def collect_labels(store: Store, start: datetime | None, end: datetime | None) -
     shadow = shadow_labels(store, start, end)
     if not shadow.empty:
         graded = shadow["correct"].astype("boolean").fillna(shadow["agree"].astype("boolean"))
-        shadow = shadow.assign(correct=graded).rename(columns={"run_created_at": "created_at"})
+        shadow = shadow.drop(columns="created_at").assign(correct=graded).rename(
+            columns={"run_created_at": "created_at"})
         parts.append(_frame(shadow[shadow["correct"].notna() & shadow["confidence"].notna()], "shadow"))
     if not parts:
         return pd.DataFrame(columns=LABEL_COLUMNS)
@@ -115,7 +115,7 @@ def recertify_labels(labels: pd.DataFrame, config: CascadeConfig, *, target: flo
         p = error_rate_p_value(errors, n, 1.0 - target) if n else None
         status: Status = ("too_few_labels" if n < min_labels
                           else "certified" if p is not None and p <= risk else "not_certified")
-        low, high = wilson_interval(n - errors, n) if n else (None, None)
+        low, high = wilson(n - errors, n) if n else (None, None)
         tests = fixed_sequence_test(conf, correct, [*np.unique(conf).tolist(), threshold], target=target, risk=risk,
                                     min_labels=min_labels)
         passed = [t for t in tests if t.passed]
