@@ -101,7 +101,8 @@ else:
     sim = " (simulated tiers)" if shadow.simulated else ""
     agreement = "–" if shadow.agreement is None else f"{shadow.agreement:.1%}"
     st.caption(f"Shadow labels{sim}: {shadow.labels:,} in the window, agreement with the last tier {agreement}, "
-               f"{shadow.graded:,} graded against gold, shadow spend {format_usd(shadow.spend)} (not in the spend above).")
+               f"{shadow.graded:,} graded against gold, shadow spend {format_usd(shadow.spend)} "
+               "(not in the spend above).")
     d = live.drift
     if d.psi is not None and d.psi_weeks is not None:
         text = (f"Small tier's confidence, week of {d.psi_weeks[1]:%Y-%m-%d} against the week before: PSI {d.psi:.3f}")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 Z95 = 1.959963984540054
 
 
