@@ -28,6 +28,10 @@ with st.sidebar:
         default = config.thresholds[i] if i < len(config.thresholds) else config.thresholds[-1]
         thresholds.append(st.slider(f"threshold of {md_escape(config.tiers[i].name)}", 0.0, 1.0, float(default),
                                     0.05, key=f"q_thr_{i}"))
+    shadow = st.checkbox("Shadow label", value=False, key="q_shadow",
+                         help="When a cheaper tier's answer is accepted, also ask the last tier in the background "
+                              "(charged, recorded apart as a shadow label) and store whether the two agree: a label "
+                              "for re-certifying the thresholds.")
     if len(chosen) >= 2:
         st.caption(f"Always-large here means the last chosen tier ({md_escape(config.tiers[chosen[-1]].name)}).")
 
@@ -42,7 +46,7 @@ if clicked and ready:
     overrides = QueryOverrides(tuple(chosen), tuple(thresholds), signal)
     try:
         with st.spinner("Running the cascade…"):
-            result = run_query(get_runtime(), get_store(), question, overrides, get_bundled())
+            result = run_query(get_runtime(), get_store(), question, overrides, get_bundled(), shadow=shadow)
     except Exception as err:  # a failure must show on the page, never as a crash
         st.error(f"The run failed: {md_escape(f'{type(err).__name__}: {err}', limit=1000)}")
     else:
@@ -54,6 +58,9 @@ if result is not None:
     if result.log_error:
         st.warning("The run could not be logged: " + md_escape(result.log_error, limit=500))
     render_trace(result.trace, key="q_trace")
+    if result.shadow is not None:
+        st.caption("Shadow label: the last tier is being asked in the background; its answer, agreement and cost "
+                   "are stored apart from this run (see Overview → Thresholds on live traffic).")
     started = st.session_state.pop("q_started", None)
     if started is not None:  # only right after a click: what this page added beyond the model calls
         total_ms = (time.perf_counter() - started) * 1000

@@ -1,0 +1,49 @@
+"""AppTest: the Query page with semantic routes (local embedding model loaded) and the opt-in shadow label."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cascade_core.store import Store
+from cascade_core.store.routing_tables import shadow_labels
+from tests.page_support import open_page
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.text_area(key="q_text").input(question).run()
+    return at.button(key="q_run").click().run()
+
+
+def test_route_shown_and_shadow_label_stored(store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CASCADE_CONFIG", str(ROOT / "examples" / "routes.toml"))
+    at = open_page("query", timeout=120)
+    at = ask(at, "hello there")
+    assert not at.exception
+    trace = at.session_state["q_result"].trace
+    assert trace.route == "chitchat" and [s.tier_name for s in trace.steps] == ["small"]
+    assert any("Route: 'chitchat' (similarity 0.9" in c.value.replace("\\", "") for c in at.caption)
+    assert at.session_state["q_result"].shadow is None  # not opted in: no shadow call
+    at.sidebar.checkbox(key="q_shadow").check().run()
+    at.sidebar.slider(key="q_thr_0").set_value(0.0).run()  # the small tier accepts: an answer to shadow
+    at = ask(at, "What is the capital of France?")
+    result = at.session_state["q_result"]
+    assert result.trace.steps[0].decision == "accepted" and result.shadow is not None
+    assert any("Shadow label" in c.value for c in at.caption)
+    deadline = time.monotonic() + 30
+    labels = None
+    while time.monotonic() < deadline:
+        result.shadow.join(0.1)
+        with Store(store_path) as store:
+            labels = shadow_labels(store)
+        if len(labels):
+            break
+    assert labels is not None and labels["run_id"].tolist() == [result.trace.run_id]
+    row = labels.iloc[0]
+    assert row["shadow_tier"] == "large" and row["cost"] > 0 and row["gold"] == "Paris"
+    assert bool(row["shadow_correct"]) and row["agree"] == row["correct"]
