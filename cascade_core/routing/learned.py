@@ -71,7 +71,7 @@ def route_tiers(probabilities: np.ndarray, tau: float) -> np.ndarray:
     """Per question, the cheapest tier whose predicted P(right) >= tau; the last tier when none is."""
     k = probabilities.shape[1]
     ok = probabilities >= tau
-    chosen = np.where(ok.any(axis=1), ok.argmax(axis=1), k)
+    chosen: np.ndarray = np.where(ok.any(axis=1), ok.argmax(axis=1), k)
     return chosen
 
 
