@@ -17,7 +17,9 @@ def drift_chart(shares: pd.DataFrame, dimension: str) -> go.Figure:
     """Share of each week's runs per value of `dimension` (route | tier | band), stacked."""
     part = shares[shares["dimension"] == dimension] if not shares.empty else shares
     fig = go.Figure()
-    for i, (value, rows) in enumerate(part.groupby("value", sort=True) if not part.empty else []):
+    values = list(dict.fromkeys(part["value"])) if not part.empty else []  # in the order drift sorted them
+    for i, value in enumerate(values):
+        rows = part[part["value"] == value]
         fig.add_bar(x=rows["week"], y=rows["share"], name=str(value), marker_color=TIER_PALETTE[i % len(TIER_PALETTE)],
                     customdata=rows["runs"], hovertemplate=f"{value}: %{{y:.1%}} (%{{customdata}} runs)<extra></extra>")
     title = {"route": "Share per route", "tier": "Share per answering tier",

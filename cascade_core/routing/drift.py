@@ -21,6 +21,7 @@ from cascade_core.store.store import Store
 BAND_EDGES: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0000001)
 BAND_LABELS: tuple[str, ...] = ("<0.25", "0.25-0.5", "0.5-0.75", "0.75-0.9", ">=0.9")
 PSI_ALERT = 0.2
+PSI_MODERATE = 0.1
 PSI_EDGES = np.linspace(0.0, 1.0000001, 11)
 MIN_WEEK_RUNS = 30  # fewer small-tier confidences than this in either week: no PSI (too noisy)
 NO_ROUTE = "(no route)"
@@ -81,6 +82,9 @@ def weekly_drift(runs: pd.DataFrame) -> Drift:
         counts["share"] = counts["runs"] / counts.groupby("week")["runs"].transform("sum")
         parts.append(counts.rename(columns={dimension: "value"}).assign(dimension=dimension))
     shares = pd.concat(parts, ignore_index=True)[["week", "dimension", "value", "runs", "share"]]
+    order = {label: i for i, label in enumerate(BAND_LABELS)}  # bands low to high, other values by name
+    shares["_order"] = [order.get(v, 0) if d == "band" else 0 for d, v in zip(shares["dimension"], shares["value"],
+                                                                                strict=True)]
     weeks = sorted(frame["week"].unique())
     value, pair, counts_pair = None, None, None
     if len(weeks) >= 2:
@@ -91,7 +95,8 @@ def weekly_drift(runs: pd.DataFrame) -> Drift:
         pair = (pd.Timestamp(weeks[-2]).to_pydatetime(), pd.Timestamp(weeks[-1]).to_pydatetime())
         if min(counts_pair) >= MIN_WEEK_RUNS:
             value = psi(old, new)
-    return Drift(shares.sort_values(["dimension", "week", "value"]).reset_index(drop=True),
+    shares = shares.sort_values(["dimension", "week", "_order", "value"]).drop(columns="_order")
+    return Drift(shares.reset_index(drop=True),
                  [pd.Timestamp(w).to_pydatetime() for w in weeks], value, pair, counts_pair)
 
 

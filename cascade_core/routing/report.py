@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cascade_core.routing.drift import PSI_ALERT, Drift
+from cascade_core.routing.drift import PSI_ALERT, PSI_MODERATE, Drift
 from cascade_core.routing.recertify import Recertification, TierRecert
 
 STATUS_TEXT = {"certified": "still certified", "not_certified": "NOT certified",
@@ -48,7 +48,8 @@ def drift_markdown(drift: Drift) -> list[str]:
         lines.append(f"Small-tier confidence: too few runs to compare the week of {old:%Y-%m-%d} ({counts[0]}) with "
                      f"the week of {new:%Y-%m-%d} ({counts[1]}).")
     else:
-        verdict = "SHIFTED (alert)" if drift.alert else "stable"
+        verdict = ("SHIFTED (alert)" if drift.alert else "a moderate shift" if drift.psi >= PSI_MODERATE
+                   else "stable")
         lines.append(f"Small-tier confidence, week of {new:%Y-%m-%d} ({counts[1]} runs) against the week of "
                      f"{old:%Y-%m-%d} ({counts[0]} runs): PSI {drift.psi:.3f} — {verdict} (alert at {PSI_ALERT}).")
     last = drift.shares[drift.shares["week"] == drift.shares["week"].max()]
