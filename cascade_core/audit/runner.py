@@ -20,7 +20,7 @@ from cascade_core.audit.judge import JudgeReply, judge_messages, judge_tier, par
 from cascade_core.audit.sampler import stratified_sample
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.runtime import Runtime
-from cascade_core.cascade.walk import utc_now
+from cascade_core.clock import utc_now
 from cascade_core.records import TierCall
 from cascade_core.store import audits as sql
 from cascade_core.store.store import Store

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Generator
-from datetime import UTC, datetime
 from typing import Any
 
 from cascade_core.cascade.client import TierClient
@@ -18,14 +17,10 @@ from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.grading import grade
 from cascade_core.cascade.pricing import price_table_cost
 from cascade_core.cascade.prompts import answer_messages, verify_messages
+from cascade_core.clock import utc_now
 from cascade_core.records import Confidence, Decision, Source, Step, TierCall, Trace
 
 CallRequest = tuple[TierClient, list[dict[str, str]], dict[str, bool]]
-
-
-def utc_now() -> datetime:
-    """Naive UTC, the form the store keeps."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Cascade:
