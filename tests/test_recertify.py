@@ -123,6 +123,7 @@ def test_drift_alerts_when_the_small_tiers_confidence_shifts() -> None:
     assert psi(np.full(50, 0.9), np.full(50, 0.9)) == pytest.approx(0.0)
 
 
+@pytest.mark.pages
 def test_overview_shows_recertification(store_path: Path) -> None:
     traces = [make_trace(0, when=hours_ago(i), correct=i % 3 != 0) for i in range(60)]  # 67% right
     with Store(store_path) as store:
