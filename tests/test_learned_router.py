@@ -10,6 +10,7 @@ from cascade_core.cascade.config import default_config
 from cascade_core.routing.learned import evaluate_learned_router, mean_gain, route_tiers, split_mask
 from cascade_core.routing.logistic import fit_logistic
 from cascade_core.routing.recertify import recertify_labels
+from cascade_core.routing.route_sweep import route_threshold_points, walk_from
 from cascade_core.sweep.outcomes import to_matrix
 
 
@@ -72,3 +73,25 @@ def test_recertify_labels_certified_and_too_few() -> None:
     assert small.status == "certified" and small.n_at_threshold == 300 and small.by_source == {"shadow": 300}
     assert small.certified_threshold is not None and small.certified_threshold <= 0.6 + 1e-9
     assert mid.status == "too_few_labels" and mid.n_labels == 0 and not recert.alert
+
+
+def test_route_sweep_replays_the_walk_from_the_routes_tier() -> None:
+    # Three tiers; item 0 is easy (small confident and right), item 1 hard (only large right, small confident).
+    table = pd.DataFrame([
+        {"item_id": "easy", "tier": "s", "tier_index": 0, "correct": True, "confidence": 0.9, "cost": 1.0},
+        {"item_id": "easy", "tier": "m", "tier_index": 1, "correct": True, "confidence": 0.9, "cost": 10.0},
+        {"item_id": "easy", "tier": "l", "tier_index": 2, "correct": True, "confidence": 0.9, "cost": 100.0},
+        {"item_id": "hard", "tier": "s", "tier_index": 0, "correct": False, "confidence": 0.9, "cost": 1.0},
+        {"item_id": "hard", "tier": "m", "tier_index": 1, "correct": False, "confidence": 0.2, "cost": 10.0},
+        {"item_id": "hard", "tier": "l", "tier_index": 2, "correct": True, "confidence": 0.9, "cost": 100.0},
+    ])
+    matrix = to_matrix(table)
+    tier, cost = walk_from(matrix, 1, [0.5, 0.5])
+    assert tier.tolist() == [1, 2] and cost.tolist() == [10.0, 110.0]
+    alone, alone_cost = walk_from(matrix, 2, [0.5, 0.5], escalate=False)
+    assert alone.tolist() == [2, 2] and alone_cost.tolist() == [100.0, 100.0]
+    # The hard question is the one similar to the route's examples: routing it to large fixes it.
+    points = route_threshold_points(matrix, np.array([0.2, 0.95]), 2, [0.5, 0.5], [1.0, 0.9, 0.1])
+    assert points["routed_share"].tolist() == [0.0, 0.5, 1.0]
+    assert points["accuracy"].tolist() == [0.5, 1.0, 1.0]
+    assert points["cost_per_1k"].tolist() == [1000.0, (1.0 + 100.0) / 2 * 1000, 100_000.0]

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from cascade_core.store import Store
 from cascade_core.store.routing_tables import shadow_labels
+from tests.factories import hours_ago, make_trace
 from tests.page_support import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,3 +48,16 @@ def test_route_shown_and_shadow_label_stored(store_path: Path, monkeypatch: pyte
     row = labels.iloc[0]
     assert row["shadow_tier"] == "large" and row["cost"] > 0 and row["gold"] == "Paris"
     assert bool(row["shadow_correct"]) and row["agree"] == row["correct"]
+
+
+def test_runs_page_lists_the_route(store_path: Path) -> None:
+    routed = make_trace(0, question="hello there", when=hours_ago(1))
+    routed.meta["route"] = {"name": "chitchat", "closest": "chitchat", "similarity": 0.959, "start": "small (alone)"}
+    plain = make_trace(2, question="What is 2+2?", when=hours_ago(2))
+    with Store(store_path) as store:
+        store.log_traces([routed, plain])
+    at = open_page("runs", timeout=60)
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert dict(zip(table["run_id"], table["route"], strict=True))[routed.run_id] == "chitchat"
+    assert table.set_index("run_id").loc[plain.run_id, "route"] is None
