@@ -119,3 +119,15 @@ def _routes_of(path: Path) -> list[dict[str, object]]:
     import tomllib
 
     return list(tomllib.loads(path.read_text(encoding="utf-8"))["routes"])
+
+
+def test_unreachable_embeddings_fall_back_to_the_cascade(simulator) -> None:
+    config = validate_config(_config(
+        embedding={"provider": "openai", "base_url": "embedded", "model": "no-such-embedder"},
+        routes=[{"name": "greet", "tier": "mid", "threshold": 0.5, "examples": GREETINGS}],
+    ))
+    with open_runtime(config, simulator=simulator) as runtime:
+        trace = runtime.answerer.run("hello there")
+    assert trace.error is None and trace.final_answer is not None
+    assert trace.route is None and trace.steps[0].tier_name == "small"  # the cascade from its start
+    assert "no-such-embedder" in trace.meta["route"]["error"]

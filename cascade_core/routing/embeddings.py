@@ -104,7 +104,11 @@ class Embedder:
 
     def _embed_local(self, texts: list[str]) -> np.ndarray:
         # query() on both sides: the E5 card's advice for symmetric similarity (it ranks better than passage()).
-        return normalise(self._local_model().query(texts))
+        model = self._local_model()
+        try:
+            return normalise(model.query(texts))
+        except (RuntimeError, ValueError, OSError) as err:
+            raise EmbeddingError(f"local embedding model failed: {type(err).__name__}: {err}") from None
 
     def _embed_http(self, texts: list[str]) -> np.ndarray:
         import openai

@@ -7,6 +7,7 @@ same model); the best-scoring route is taken when its score reaches that route's
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -19,7 +20,9 @@ from cascade_core.cascade.prompts import answer_messages
 from cascade_core.cascade.routes_config import RouteConfig
 from cascade_core.cascade.walk import Cascade, answer_options, decide, read_confidence
 from cascade_core.records import Source, Step, Trace
-from cascade_core.routing.embeddings import Embedder
+from cascade_core.routing.embeddings import Embedder, EmbeddingError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,18 @@ class RouteMatch:
     similarity: float | None  # the closest route's score
     scores: dict[str, float]
     embed_ms: float
+    error: str | None = None  # the question could not be embedded: no route, the cascade from its start
 
     def meta(self, start: str) -> dict[str, Any]:
-        return {"name": self.name, "closest": self.closest, "similarity": self.similarity, "start": start,
-                "embed_ms": round(self.embed_ms, 3)}
+        out: dict[str, Any] = {"name": self.name, "closest": self.closest, "similarity": self.similarity,
+                               "start": start, "embed_ms": round(self.embed_ms, 3)}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+def unrouted(error: str, started: float) -> RouteMatch:
+    return RouteMatch(None, None, None, {}, (time.perf_counter() - started) * 1000, error)
 
 
 def route_scores(question_vec: np.ndarray, example_vecs: list[np.ndarray], names: list[str]) -> dict[str, float]:
@@ -129,9 +140,13 @@ class RoutedCascade:
 
     def run(self, question: str, *, item: Any = None, source: Source = "query", dataset: str | None = None,
             thresholds: list[float] | None = None) -> Trace:
-        match = self.router.match(question)
+        started = time.perf_counter()
+        try:
+            match = self.router.match(question)
+        except EmbeddingError as err:  # routing is an optimisation: without it the cascade still answers
+            match = unrouted(str(err), started)
         if match.name is not None and match.name in self.route_clients:
-            trace = self._single(question, match.name, item, source, dataset, thresholds, sync=True)
+            trace = self._single(question, match.name, item, source, dataset, thresholds)
         else:
             trace = self.cascade.run(question, item=item, source=source, dataset=dataset, thresholds=thresholds,
                                      start=self._start.get(match.name or "", 0))
@@ -140,7 +155,12 @@ class RoutedCascade:
 
     async def arun(self, question: str, *, item: Any = None, source: Source = "query", dataset: str | None = None,
                    thresholds: list[float] | None = None) -> Trace:
-        match = await self.router.amatch(question)
+        started = time.perf_counter()
+        try:
+            match = await self.router.amatch(question)
+        except EmbeddingError as err:
+            log.warning("routing skipped: %s", err)
+            match = unrouted(str(err), started)
         if match.name is not None and match.name in self.route_clients:
             trace = await self._asingle(question, match.name, item, source, dataset, thresholds)
         else:
@@ -159,7 +179,7 @@ class RoutedCascade:
                     reason=f"route {name!r} sends it to {client.tier.name!r} alone; {reason}")
 
     def _single(self, question: str, name: str, item: Any, source: Source, dataset: str | None,
-                thresholds: list[float] | None, *, sync: bool) -> Trace:
+                thresholds: list[float] | None) -> Trace:
         started = time.perf_counter()
         trace = self.cascade._new_trace(question, item, source, dataset, thresholds)
         signal = self.config.signal
