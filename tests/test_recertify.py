@@ -75,6 +75,12 @@ def test_low_threshold_is_not_certified_and_the_audit_alerts(tmp_path: Path) -> 
     assert "**small** at threshold 0.00: NOT certified" in done.stdout
     assert "ALERT: a configured threshold is no longer certified" in done.stdout
     assert done.returncode == 3, done.stderr
+    alone = subprocess.run([sys.executable, "-m", "cascade_core", "recertify", "--config", str(toml)], cwd=ROOT,
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert alone.returncode == 3 and "NOT certified" in alone.stdout, alone.stderr
+    lenient = subprocess.run([sys.executable, "-m", "cascade_core", "recertify", "--config", str(toml), "--target",
+                              "0.3"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert lenient.returncode == 0 and "still certified at 30%" in lenient.stdout, lenient.stderr
 
 
 def _tiers() -> str:
