@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -60,4 +61,4 @@ def test_runs_page_lists_the_route(store_path: Path) -> None:
     assert not at.exception
     table = at.dataframe[0].value
     assert dict(zip(table["run_id"], table["route"], strict=True))[routed.run_id] == "chitchat"
-    assert table.set_index("run_id").loc[plain.run_id, "route"] is None
+    assert pd.isna(table.set_index("run_id").loc[plain.run_id, "route"])  # no route: empty cell
