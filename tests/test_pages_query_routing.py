@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +12,7 @@ from cascade_core.store import Store
 from cascade_core.store.routing_tables import shadow_labels
 from tests.factories import hours_ago, make_trace
 from tests.page_support import open_page
+from tests.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,15 +37,13 @@ def test_route_shown_and_shadow_label_stored(store_path: Path, monkeypatch: pyte
     result = at.session_state["q_result"]
     assert result.trace.steps[0].decision == "accepted" and result.shadow is not None
     assert any("Shadow label" in c.value for c in at.caption)
-    deadline = time.monotonic() + 30
-    labels = None
-    while time.monotonic() < deadline:
-        result.shadow.join(0.1)
+    def stored() -> list[pd.DataFrame]:  # a list: wait_for needs a truth value, a DataFrame has none
         with Store(store_path) as store:
             labels = shadow_labels(store)
-        if len(labels):
-            break
-    assert labels is not None and labels["run_id"].tolist() == [result.trace.run_id]
+        return [labels] if len(labels) else []
+
+    labels = wait_for(stored, 30, 0.1, "the shadow label")[0]
+    assert labels["run_id"].tolist() == [result.trace.run_id]
     row = labels.iloc[0]
     assert row["shadow_tier"] == "large" and row["cost"] > 0 and row["gold"] == "Paris"
     assert bool(row["shadow_correct"]) and row["agree"] == row["correct"]

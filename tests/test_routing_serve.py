@@ -3,16 +3,17 @@ model loaded) -> simulator; shadow labels land beside the run log and are read b
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import openai
+import pandas as pd
 import pytest
 
 from cascade_core.datasets.loader import load_bundled
 from cascade_core.store import Store
 from cascade_core.store.routing_tables import shadow_labels
+from tests.polling import wait_for
 from tests.test_serve_support import FAST_CONFIG, ServerProc, wait_for_run
 
 ROUTES = FAST_CONFIG.replace("[retry]", """thresholds = [0.5, 0.5]
@@ -39,15 +40,15 @@ def server(simulator, tmp_path_factory) -> Iterator[ServerProc]:
     proc.stop()
 
 
-def _labels(store_path: Path, run_ids: set[str], timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
+def _labels(store_path: Path, run_ids: set[str], timeout: float = 30.0) -> pd.DataFrame:
+    """The shadow labels of `run_ids` once all are written (the endpoint writes them in the background)."""
+    def read() -> list[pd.DataFrame]:  # a list: wait_for needs a truth value, a DataFrame has none
         with Store(store_path) as store:
             labels = shadow_labels(store)
         found = labels[labels["run_id"].isin(run_ids)]
-        if len(found) == len(run_ids) or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
+        return [found] if len(found) == len(run_ids) else []
+
+    return wait_for(read, timeout, 0.1, "every accepted answer's shadow label")[0]
 
 
 def test_route_taken_and_shown_by_serve(server: ServerProc) -> None:
