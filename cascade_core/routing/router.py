@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from cascade_core.cascade.client import TierClient
-from cascade_core.cascade.prompts import answer_messages
 from cascade_core.cascade.routes_config import RouteConfig
-from cascade_core.cascade.walk import Cascade, answer_options, decide, read_confidence
+from cascade_core.cascade.signals.registry import get_signal
+from cascade_core.cascade.walk import Cascade, decide, read_confidence
 from cascade_core.records import Source, Step, Trace
 from cascade_core.routing.embeddings import Embedder, EmbeddingError
 
@@ -182,8 +182,8 @@ class RoutedCascade:
                 thresholds: list[float] | None) -> Trace:
         started = time.perf_counter()
         trace = self.cascade._new_trace(question, item, source, dataset, thresholds)
-        signal = self.config.signal
-        call = self.route_clients[name].call(answer_messages(question, signal), **answer_options(signal))
+        signal = get_signal(self.config.signal)
+        call = self.route_clients[name].call(signal.messages(question), signal.options)
         trace.steps = [self._step(name, call)]
         return self.cascade._finish(trace, item, started)
 
@@ -191,7 +191,7 @@ class RoutedCascade:
                        thresholds: list[float] | None) -> Trace:
         started = time.perf_counter()
         trace = self.cascade._new_trace(question, item, source, dataset, thresholds)
-        signal = self.config.signal
-        call = await self.route_clients[name].acall(answer_messages(question, signal), **answer_options(signal))
+        signal = get_signal(self.config.signal)
+        call = await self.route_clients[name].acall(signal.messages(question), signal.options)
         trace.steps = [self._step(name, call)]
         return self.cascade._finish(trace, item, started)

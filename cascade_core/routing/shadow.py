@@ -16,8 +16,9 @@ from typing import Any
 
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.grading import grade
-from cascade_core.cascade.prompts import answer_messages
-from cascade_core.cascade.walk import answer_options, read_confidence
+from cascade_core.cascade.signals.base import RequestOptions
+from cascade_core.cascade.signals.registry import get_signal
+from cascade_core.cascade.walk import read_confidence
 from cascade_core.records import Step, TierCall, Trace
 
 log = logging.getLogger(__name__)
@@ -108,8 +109,9 @@ class ShadowSampler:
         self.spend += call.cost
         return label
 
-    def _request(self, trace: Trace) -> tuple[list[dict[str, str]], dict[str, bool]]:
-        return answer_messages(trace.question, self.signal), answer_options(self.signal)
+    def _request(self, trace: Trace) -> tuple[list[dict[str, str]], RequestOptions]:
+        signal = get_signal(self.signal)
+        return signal.messages(trace.question), signal.options
 
     def submit_async(self, trace: Trace, sink: Any) -> bool:
         """From inside the event loop: schedule the shadow call as a task (never awaited by the request)."""
@@ -121,7 +123,7 @@ class ShadowSampler:
         async def shadow() -> None:
             messages, options = self._request(trace)
             try:
-                call = await self.last.acall(messages, **options)
+                call = await self.last.acall(messages, options)
                 sink.submit(self._label(trace, step, call))
             except Exception:  # a shadow must never hurt serving; it is counted and logged
                 self.failed += 1
@@ -148,7 +150,7 @@ class ShadowSampler:
         def shadow() -> None:
             messages, options = self._request(trace)
             try:
-                write(self._label(trace, step, self.last.call(messages, **options)))
+                write(self._label(trace, step, self.last.call(messages, options)))
             except Exception:
                 self.failed += 1
                 log.exception("shadow call for run %s failed", trace.run_id)

@@ -27,10 +27,10 @@ from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.runtime import Runtime, build_runtime
 from cascade_core.serve.auth import check_bearer
 from cascade_core.serve.counters import Metrics
-from cascade_core.serve.errors import ApiError, error_response
 from cascade_core.serve.log_writer import LogWriter
 from cascade_core.serve.responses import cascade_extension, cascade_headers, completion_body, stream_events
 from cascade_core.serve.validate import MAX_BODY_BYTES, parse_chat_request
+from cascade_core.wire.errors import ApiError, error_response
 
 log = logging.getLogger(__name__)
 CHAT_PATH = "/v1/chat/completions"

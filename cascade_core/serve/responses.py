@@ -26,6 +26,7 @@ def cascade_extension(trace: Trace) -> dict[str, Any]:
         "simulated": trace.simulated,
         "route": trace.route,
         "route_similarity": trace.route_similarity,
+        "fallback": trace.fallback,  # set when the best earlier answer was served because the last tier failed
     }
 
 
@@ -39,6 +40,7 @@ def cascade_headers(trace: Trace) -> dict[str, str]:
         "X-Cascade-Escalations": str(trace.escalations),
         "X-Cascade-Simulated": "true" if trace.simulated else "false",
         "X-Cascade-Route": trace.route or "",
+        **({"X-Cascade-Fallback": "true"} if trace.fallback else {}),
     }
 
 
@@ -47,9 +49,9 @@ def _usage(trace: Trace) -> dict[str, int]:
             "total_tokens": trace.tokens_in + trace.tokens_out}
 
 
-def _finish_reason(trace: Trace) -> str:
-    last = trace.steps[-1] if trace.steps else None
-    return "length" if last is not None and last.call.finish_reason == "length" else "stop"
+def _finish_reason(trace: Trace) -> str | None:
+    """The answering call's finish_reason as its endpoint sent it: never an invented "stop"."""
+    return trace.final_finish_reason
 
 
 def completion_body(trace: Trace, model: str) -> bytes:

@@ -12,9 +12,9 @@ import re
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
-from cascade_core.simulator.protocol import ApiError, error_response
+from cascade_core.wire.errors import ApiError
 
 EMBED_MODEL = "sim-embed-hash"
 DIM = 256
@@ -46,7 +46,7 @@ def _inputs(body: Any) -> list[str]:
     return texts
 
 
-async def embeddings_endpoint(request: Request) -> JSONResponse:
+async def embeddings_endpoint(request: Request) -> Response:
     state = request.app.state.sim
     try:
         try:
@@ -56,7 +56,7 @@ async def embeddings_endpoint(request: Request) -> JSONResponse:
         texts = _inputs(body)
     except ApiError as err:
         state.count_event("rejected")
-        return error_response(err)
+        return err.response()
     state.count_call(EMBED_MODEL)
     data = [{"object": "embedding", "index": i, "embedding": hashed_vector(t)} for i, t in enumerate(texts)]
     tokens = sum(len(t.split()) for t in texts)

@@ -1,6 +1,12 @@
 """The one place that writes SQL: the DuckDB store and its query modules."""
 
-from cascade_core.store.connection import StoreError, StoreLockedError
+from cascade_core.store.connection import (
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+    StoreMissingError,
+    StoreReadOnlyError,
+)
 from cascade_core.store.rows import trace_from_rows, trace_rows
 from cascade_core.store.run_filter import NO_ANSWER, SORT_COLUMNS, SOURCES, WINDOWS, RunFilter, RunSort, window_bounds
 from cascade_core.store.run_logger import RunLogger
@@ -24,8 +30,11 @@ __all__ = [
     "RunLogger",
     "RunSort",
     "Store",
+    "StoreCorruptError",
     "StoreError",
     "StoreLockedError",
+    "StoreMissingError",
+    "StoreReadOnlyError",
     "compact_if_many",
     "count_runs",
     "export_bytes",

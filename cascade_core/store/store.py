@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 
 from cascade_core.records import Trace
-from cascade_core.store.connection import SharedConnection, StoreError
+from cascade_core.store.connection import SharedConnection, StoreError, StoreMissingError, open_error
 from cascade_core.store.rows import trace_from_rows, trace_rows, traces_rows
 from cascade_core.store.schema import MIGRATIONS, RUN_COLUMNS, STEP_COLUMNS
 
@@ -32,10 +32,15 @@ class Store:
                  lock_wait: float = 0.0) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        if self.path.is_dir():
+            raise StoreError(f"{self.path}: is a directory, not a store file")
         if not read_only:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise open_error(self.path, err) from None
         elif not self.path.exists():
-            raise StoreError(f"{self.path}: store file does not exist")
+            raise StoreMissingError(f"{self.path}: no store file there (nothing has been logged to it yet?)")
         self._migrated = read_only
         self._conn = SharedConnection(self.path, read_only=read_only, idle_release=idle_release,
                                       lock_wait=lock_wait, on_open=self._prepare)
