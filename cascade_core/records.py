@@ -158,6 +158,19 @@ class Trace:
     def savings(self) -> float:
         return self.always_large_cost - self.total_cost
 
+    @property
+    def route(self) -> str | None:
+        """The semantic route that took this question (kept in meta["route"]); None when none matched."""
+        info = self.meta.get("route")
+        return info.get("name") if isinstance(info, dict) else None
+
+    @property
+    def route_similarity(self) -> float | None:
+        """Cosine similarity to the closest route's examples (whether or not it matched)."""
+        info = self.meta.get("route")
+        value = info.get("similarity") if isinstance(info, dict) else None
+        return float(value) if value is not None else None
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["created_at"] = self.created_at.isoformat()
@@ -166,4 +179,6 @@ class Trace:
         data["tokens_out"] = self.tokens_out
         data["latency_ms"] = self.latency_ms
         data["simulated"] = self.simulated
+        data["route"] = self.route
+        data["route_similarity"] = self.route_similarity
         return data

@@ -32,6 +32,10 @@ with st.sidebar:
                                     0.05, key=f"q_thr_{i}",
                                     help="On confidence normalised to 0-1; self-rated 1-5 maps to 0, 0.25, 0.5, "
                                          "0.75, 1 (0.75 accepts 4 or 5)."))
+    shadow = st.checkbox("Shadow label", value=False, key="q_shadow",
+                         help="When a cheaper tier's answer is accepted, also ask the last tier in the background "
+                              "(charged, recorded apart as a shadow label) and store whether the two agree: a label "
+                              "for re-certifying the thresholds.")
     if len(chosen) >= 2:
         st.caption(f"Always-large here means the last chosen tier ({md_escape(config.tiers[chosen[-1]].name)}).")
     show_timing = st.toggle("Developer timing", key="q_dev_timing", help="What this page adds beyond the model calls")
@@ -71,7 +75,8 @@ if clicked and ready:
                 st.write(f"{name}: replied in {call.latency_ms:,.0f} ms")
 
         try:
-            result = run_query(get_runtime(), get_store(), question, overrides, get_bundled(), on_call=progress)
+            result = run_query(get_runtime(), get_store(), question, overrides, get_bundled(), on_call=progress,
+                               shadow=shadow)
         except Exception as err:  # a failure must show on the page, never as a crash
             status.update(label="The run failed", state="error")
             st.error(f"The run failed: {md_escape(f'{type(err).__name__}: {err}', limit=1000)}")
@@ -92,6 +97,9 @@ if result is not None:
         st.page_link("pages/runs.py", label="Open this run on the Runs page", icon=":material/link:",
                      query_params={"run": result.trace.run_id})
     render_trace(result.trace, key="q_trace")
+    if result.shadow is not None:
+        st.caption("Shadow label: the last tier is being asked in the background; its answer, agreement and cost "
+                   "are stored apart from this run (see Overview → Thresholds on live traffic).")
     started = st.session_state.pop("q_started", None)
     if started is not None:  # only right after a click: what this page added beyond the model calls
         total_ms = (time.perf_counter() - started) * 1000

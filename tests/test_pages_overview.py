@@ -45,7 +45,9 @@ def test_populated_store_shows_headline_and_window(store_path: Path) -> None:
     spend, large = sum(t.total_cost for t in traces), sum(t.always_large_cost for t in traces)
     assert "Latency p95" in figures and figures["Cost vs always-large"] == signed_pct(spend / large - 1)
     assert figures["Quality vs always-large"] == "unknown"  # no sweep has measured it
-    assert len(at.get("plotly_chart")) == 2
+    charts = [c.key for c in at.get("plotly_chart")]
+    assert charts[:2] == ["ov_spend", "ov_mix"]
+    assert set(charts[2:]) == {"ov_drift_route", "ov_drift_tier", "ov_drift_band"}  # weekly drift of live traffic
     at.segmented_control(key="ov_window").set_value("last 24 hours").run()
     assert not at.exception
     assert metrics(at)["Runs"] == "13"  # hours 0, 2, ..., 24 before the newest run

@@ -33,7 +33,9 @@ def test_query_page_renders_with_empty_store(store_path: Path) -> None:
     at = query_page()
     assert not at.exception
     assert at.button(key="q_run").disabled  # nothing to run yet
-    assert [c.label for c in at.sidebar.checkbox] == ["use tier small", "use tier mid", "use tier large"]
+    assert [c.label for c in at.sidebar.checkbox] == ["use tier small", "use tier mid", "use tier large",
+                                                      "Shadow label"]
+    assert at.sidebar.checkbox(key="q_shadow").value is False  # shadow labels are opt-in
 
 
 def test_query_run_shows_trace_and_new_row_on_runs(store_path: Path) -> None:

@@ -49,11 +49,12 @@ output_price = 3.00
 class ServerProc:
     """One `serve` process on a free port, logging next to `store_path`."""
 
-    def __init__(self, store_path: Path, simulator_url: str, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, store_path: Path, simulator_url: str, *args: str, env: dict[str, str] | None = None,
+                 config_text: str = FAST_CONFIG, ready_timeout: float = 30.0) -> None:
         self.port = free_port()
         self.store_path = store_path
         config = store_path.parent / "serve.toml"
-        config.write_text(FAST_CONFIG, encoding="utf-8")
+        config.write_text(config_text, encoding="utf-8")
         full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         if env is None or "CASCADE_SERVE_TOKEN" not in env:
             full_env.pop("CASCADE_SERVE_TOKEN", None)
@@ -64,7 +65,7 @@ class ServerProc:
              "--config", str(config), "--simulator-url", simulator_url, "--flush-interval", "0.2", *args],
             cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=self._stderr,
         )
-        self.wait_ready()
+        self.wait_ready(ready_timeout)
 
     @property
     def root(self) -> str:

@@ -12,7 +12,7 @@ import streamlit as st
 
 from cascade_core.cascade import Trace
 from cascade_core.figures import confidence_chart, cost_chart
-from cascade_core.views import run_money, step_status, step_table, usd
+from cascade_core.views import route_line, run_money, step_status, step_table, usd
 from ui.links import run_url
 from ui.text import md_escape, preview
 
@@ -103,6 +103,9 @@ def render_trace(trace: Trace, *, key: str, show_question: bool = False) -> None
         st.caption(f"Final answer from tier {md_escape(trace.final_tier or '?')}"
                    + ("" if trace.gold is None else f" · gold answer: {md_escape(trace.gold, limit=200)}"))
         st.code(trace.final_answer or "(empty)", language=None, wrap_lines=True)
+    routed = route_line(trace)
+    if routed:
+        st.caption(md_escape(routed[0].upper() + routed[1:]))
     _summary(trace)
     st.markdown("**Steps**")
     _step_lines(trace)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cascade_core.cascade.routes_config import EmbeddingConfig, RecertifyConfig, RouteConfig, ShadowConfig
 from cascade_core.cascade.signals.registry import SignalName
 from cascade_core.security.pii import PII_KINDS, PiiKind
 from cascade_core.security.redact import redact
@@ -82,6 +83,9 @@ class TierConfig(BaseModel):
     def api_key(self) -> str | None:
         """The key from the environment, read at call time (never stored on the object)."""
         return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
+RouteConfig.model_rebuild(_types_namespace={"TierConfig": TierConfig})  # a route's separate model is a tier
 
 
 class RetryConfig(BaseModel):
@@ -175,6 +179,10 @@ class CascadeConfig(BaseModel):
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     judge: TierConfig | None = None  # the audit judge; None means the last tier
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    routes: list[RouteConfig] = Field(default_factory=list)  # semantic routes, tried before the cascade
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    shadow: ShadowConfig = Field(default_factory=ShadowConfig)
+    recertify: RecertifyConfig = Field(default_factory=RecertifyConfig)
     # When the last tier fails or gives no usable answer: serve the most confident earlier answer, marked as a
     # fallback (true), or answer with an error (false, the default).
     fallback_to_earlier: bool = False
@@ -194,11 +202,20 @@ class CascadeConfig(BaseModel):
         names = [t.name for t in self.tiers]
         if len(set(names)) != len(names):
             raise ValueError(f"tiers: names must be unique, got {names}")
+        route_names = [r.name for r in self.routes]
+        if len(set(route_names)) != len(route_names):
+            raise ValueError(f"routes: names must be unique, got {route_names}")
+        for i, route in enumerate(self.routes):
+            if route.tier is not None and route.tier not in names:
+                raise ValueError(f"routes[{i}] (name {route.name!r}).tier: expected one of {names}, "
+                                 f"got {route.tier!r}")
         return self
 
     @property
     def uses_embedded(self) -> bool:
-        return any(t.is_embedded for t in self.tiers)
+        return (any(t.is_embedded for t in self.tiers)
+                or any(r.model is not None and r.model.is_embedded for r in self.routes)
+                or (bool(self.routes) and self.embedding.base_url == EMBEDDED))
 
     def with_overrides(
         self, *, threshold: float | None = None, thresholds: list[float] | None = None, signal: str | None = None
@@ -217,7 +234,12 @@ class CascadeConfig(BaseModel):
         """A short stable hash of what changes answers and costs: tiers, prices, signal, thresholds (`thresholds`
         overrides the configured ones, as a run with overrides used them). Not the store, the judge (it grades,
         never answers), retries, timeouts or the simulator's added latency (they change speed, not answers)."""
-        data = self.model_dump(exclude={"store_path", "price_source", "judge", "retry", "privacy"})
+        data = self.model_dump(
+            exclude={"store_path", "price_source", "judge", "retry", "privacy", "shadow", "recertify"}
+        )
+        if not data["routes"]:  # configs without routes keep the fingerprint they had before routes existed
+            data.pop("routes")
+            data.pop("embedding")
         if not data["fallback_to_earlier"]:
             del data["fallback_to_earlier"]  # the default leaves the fingerprint of existing configs unchanged
         data["simulator"] = self.simulator.answer_settings()

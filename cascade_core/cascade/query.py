@@ -6,10 +6,11 @@ of the model calls.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 
@@ -41,6 +42,7 @@ class QueryResult:
     setup_ms: float  # overrides and item lookup
     log_ms: float  # writing the run to the store
     log_error: str | None = None
+    shadow: threading.Thread | None = None  # the background shadow call, when one was started
 
     @property
     def own_ms(self) -> float:
@@ -87,12 +89,13 @@ def default_overrides(config: CascadeConfig) -> QueryOverrides:
     return QueryOverrides(tuple(range(len(config.tiers))), tuple(config.thresholds), config.signal)
 
 
-def cascade_for(runtime: Runtime, overrides: QueryOverrides) -> Cascade:
-    """A cascade over the selected tiers (sharing the runtime's clients) with the signal overridden."""
+def cascade_for(runtime: Runtime, overrides: QueryOverrides) -> Any:
+    """A cascade over the selected tiers (sharing the runtime's clients) with the signal overridden; behind the
+    router when routes are configured and every tier takes part."""
     config = runtime.config
     if list(overrides.tiers) == list(range(len(config.tiers))):
         if overrides.signal == config.signal:
-            return runtime.cascade
+            return runtime.answerer
         return Cascade(config.with_overrides(signal=overrides.signal), runtime.clients)
     if len(overrides.tiers) < 2:
         raise ValueError("pick at least two tiers: a cascade needs a tier to escalate to")
@@ -104,12 +107,14 @@ def cascade_for(runtime: Runtime, overrides: QueryOverrides) -> Cascade:
 
 
 def run_query(runtime: Runtime, store: Store | None, question: str, overrides: QueryOverrides,
-              dataset: Dataset | None = None, *, on_call: ProgressHook | None = None) -> QueryResult:
+              dataset: Dataset | None = None, *, on_call: ProgressHook | None = None,
+              shadow: bool = False) -> QueryResult:
     """Run one question through the (overridden) cascade and log it with source "query". `on_call` hears of
-    each tier call as it starts and ends."""
+    each tier call as it starts and ends. `shadow` (opt-in): when a non-final tier accepted, also ask the last
+    tier in a background thread and store the shadow label."""
     started = time.perf_counter()
     cascade = cascade_for(runtime, overrides)
-    if on_call is not None:
+    if on_call is not None and isinstance(cascade, Cascade):  # a routed cascade reports no per-tier progress
         cascade = with_progress(cascade, on_call)
     item = dataset.by_question().get(question.strip()) if dataset is not None else None
     setup_ms = (time.perf_counter() - started) * 1000
@@ -123,5 +128,15 @@ def run_query(runtime: Runtime, store: Store | None, question: str, overrides: Q
         except (StoreError, duckdb.Error) as err:  # the trace is still shown; the page says it was not logged
             log_error = str(err)
         log_ms = (time.perf_counter() - logged) * 1000
+    thread = _shadow(runtime, store, trace, item) if shadow and store is not None and log_error is None else None
     return QueryResult(trace=trace, model_ms=trace.latency_ms, cascade_ms=trace.overhead_ms, setup_ms=setup_ms,
-                       log_ms=log_ms, log_error=log_error)
+                       log_ms=log_ms, log_error=log_error, shadow=thread)
+
+
+def _shadow(runtime: Runtime, store: Store, trace: Trace, item: Any) -> threading.Thread | None:
+    from cascade_core.routing.shadow import ShadowSampler
+    from cascade_core.store.routing_tables import insert_shadow_labels
+
+    gold = {trace.question.strip(): (item.gold, item.answer_type)} if item is not None else {}
+    sampler = ShadowSampler(1.0, runtime.clients[-1], trace.signal, gold=gold)
+    return sampler.submit_thread(trace, lambda label: insert_shadow_labels(store, [label]), force=True)

@@ -38,10 +38,10 @@ class Cascade:
     # The walk is written once, as a generator that yields each call it needs (client, messages, options) and
     # is sent back the TierCall; run() and arun() only differ in how they make that call.
     def run(self, question: str, *, item: Any = None, source: Source = "query", dataset: str | None = None,
-            thresholds: list[float] | None = None) -> Trace:
+            thresholds: list[float] | None = None, start: int = 0) -> Trace:
         started = time.perf_counter()
         trace = self._new_trace(question, item, source, dataset, thresholds)
-        walk = self._walk(question, self._thresholds(thresholds))
+        walk = self._walk(question, self._thresholds(thresholds), start)
         try:
             client, messages, options = next(walk)
             while True:
@@ -51,10 +51,10 @@ class Cascade:
         return self._finish(trace, item, started)
 
     async def arun(self, question: str, *, item: Any = None, source: Source = "query", dataset: str | None = None,
-                   thresholds: list[float] | None = None) -> Trace:
+                   thresholds: list[float] | None = None, start: int = 0) -> Trace:
         started = time.perf_counter()
         trace = self._new_trace(question, item, source, dataset, thresholds)
-        walk = self._walk(question, self._thresholds(thresholds))
+        walk = self._walk(question, self._thresholds(thresholds), start)
         try:
             client, messages, options = next(walk)
             while True:
@@ -63,11 +63,16 @@ class Cascade:
             trace.steps = done.value
         return self._finish(trace, item, started)
 
-    def _walk(self, question: str, limits: list[float]) -> Generator[CallRequest, TierCall, list[Step]]:
+    def _walk(self, question: str, limits: list[float], start: int = 0) -> Generator[CallRequest, TierCall, list[Step]]:
+        """`start`: the first tier asked (a semantic route may skip the cheaper ones)."""
         signal = get_signal(self.config.signal)
         steps: list[Step] = []
         last = len(self.clients) - 1
+        if not 0 <= start <= last:
+            raise ValueError(f"start: expected a tier index in [0, {last}], got {start}")
         for index, client in enumerate(self.clients):
+            if index < start:
+                continue
             call = yield client, signal.messages(question), signal.options
             confidence = read_confidence(signal, call)
             verify_call = None

@@ -1,21 +1,28 @@
 """`audit`: sample accepted answers, have a judge grade them, write the report; exit 3 on an alert.
 
 Exit codes: 0 ok (below the alert rule), 1 some judge calls failed (resume with --resume), 2 bad input,
-3 the overconfidence rate's Wilson lower bound is above the alert line.
+3 the overconfidence rate's Wilson lower bound is above the alert line, or a configured threshold is no longer
+certified on the last days of labelled live traffic (re-certification, see cascade_core/routing/recertify.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cascade_core.audit.report import headline, to_html, to_markdown
 from cascade_core.audit.runner import DEFAULT_SOURCES, AuditParams, NothingToAudit, judge_audit, make_judge
 from cascade_core.audit.service import latest_unfinished, load_report, run_audit
 from cascade_core.cascade.runtime import open_runtime
 from cascade_core.cli.common import add_config_options, config_from_args, open_store, parse_span
+
+if TYPE_CHECKING:
+    from cascade_core.cascade.config import CascadeConfig
+    from cascade_core.store.store import Store
 
 EXIT_ALERT = 3
 EXIT_JUDGE_ERRORS = 1
@@ -51,7 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "audit", help="audit accepted non-final-tier answers for overconfidence with an LLM judge",
         description="Sample accepted answers of non-final tiers, grade them with the judge model, write a report. "
                     "Exit 0 ok, 1 some judge calls failed, 2 bad input, 3 the rate's Wilson lower bound is above "
-                    "the alert line.")
+                    "the alert line, or a configured threshold is no longer certified on recent live traffic.")
     parser.add_argument("--since", type=parse_span, default=timedelta(days=7), help="window length (default 7d)")
     parser.add_argument("--until", type=parse_when, help="window end, ISO UTC (default now)")
     parser.add_argument("--sample", type=positive_int, default=50, help="answers to audit (default 50)")
@@ -67,6 +74,26 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--concurrency", type=positive_int, default=4, help="judge calls in flight (default 4)")
     add_config_options(parser)
     parser.set_defaults(handler=run)
+
+
+@dataclass(frozen=True)
+class _Live:
+    lines: list[str]
+    html: str
+    alert: bool
+
+
+def _live_traffic_sections(store: Store, config: CascadeConfig) -> _Live:
+    """Re-certification of the configured thresholds on recent labelled traffic, and drift (issue 14)."""
+    import html
+
+    from cascade_core.routing.drift import drift
+    from cascade_core.routing.recertify import recertify
+    from cascade_core.routing.report import drift_markdown, recert_markdown
+
+    recert = recertify(store, config)
+    lines = [*recert_markdown(recert), "", *drift_markdown(drift(store, recert.end))]
+    return _Live(lines, "<pre>" + html.escape("\n".join(lines)) + "</pre>", recert.alert)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,14 +135,15 @@ def run(args: argparse.Namespace) -> int:
                 return 0
         report = load_report(store, audit_id, alert_rate=args.alert_rate, thresholds=config.thresholds,
                              tier_names=[t.name for t in config.tiers])
-    markdown = to_markdown(report)
+        live = _live_traffic_sections(store, config)
+    markdown = to_markdown(report) + "\n" + "\n".join(live.lines) + "\n"
     if args.report:
         args.report.write_text(markdown, encoding="utf-8")
         sys.stdout.write("\n".join(headline(report)) + f"\nreport: {args.report}\n")
     else:
         sys.stdout.write(markdown)
     if args.html:
-        args.html.write_text(to_html(report), encoding="utf-8")
-    if report.result.alert_fired:
+        args.html.write_text(to_html(report).replace("</body>", live.html + "</body>"), encoding="utf-8")
+    if report.result.alert_fired or live.alert:  # a threshold no longer certified on live traffic alerts too
         return EXIT_ALERT
     return EXIT_JUDGE_ERRORS if report.result.errors else 0

@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "query": ("cascade_core.cli.query", "run one question through the cascade and print its trace"),
     "sweep": ("cascade_core.cli.sweep", "sweep thresholds over a dataset: cost/quality frontier and recommendation"),
     "audit": ("cascade_core.cli.audit", "have a judge re-grade accepted small-tier answers; report overconfidence"),
+    "recertify": ("cascade_core.cli.recertify", "re-certify the thresholds on recent labelled live traffic; drift"),
     "serve": ("cascade_core.cli.serve", "serve the cascade as an OpenAI-compatible chat endpoint"),
     "compact": ("cascade_core.cli.serve", "fold the endpoint's log segments into the DuckDB store"),
     "purge": ("cascade_core.cli.purge", "delete stored prompts by age, run id or text and every row pointing at them"),

@@ -8,10 +8,12 @@ import sys
 
 import duckdb
 
+from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.runtime import open_runtime
 from cascade_core.cli.common import add_config_options, config_from_args, open_store
 from cascade_core.datasets.loader import load_bundled
 from cascade_core.store.connection import StoreError
+from cascade_core.store.store import Store
 from cascade_core.views.trace import format_trace_table, trace_notes
 
 
@@ -25,12 +27,21 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(handler=run)
 
 
+def _cache(config: CascadeConfig, store: Store) -> object | None:
+    """Route embeddings are kept in the store, so each example and question is embedded once."""
+    if not config.routes:
+        return None
+    from cascade_core.store.routing_tables import StoreEmbeddingCache
+
+    return StoreEmbeddingCache(store)
+
+
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args).with_overrides(threshold=args.threshold, signal=args.signal)
     item = load_bundled().by_question().get(args.question.strip())  # graded when it is a bundled question
     not_logged = None
-    with open_store(config) as store, open_runtime(config) as runtime:
-        trace = runtime.cascade.run(args.question, item=item, source="query",
+    with open_store(config) as store, open_runtime(config, embedding_cache=_cache(config, store)) as runtime:
+        trace = runtime.answerer.run(args.question, item=item, source="query",
                                     dataset=load_bundled().name if item is not None else None)
         try:
             store.log_trace(trace)

@@ -35,6 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         "--simulator-url, or every worker starts its own embedded simulator)")
     parser.add_argument("--allow-unauthenticated", action="store_true",
                         help="allow binding beyond loopback without a token (only behind a proxy that authenticates)")
+    parser.add_argument("--shadow-rate", type=float, help="share in [0, 1] of answers accepted by a non-final tier "
+                        "also asked of the last tier in the background (default: the config's shadow.rate)")
     parser.add_argument("--access-log", action="store_true", help="log every request line to stderr")
     parser.set_defaults(handler=run)
     compact = subparsers.add_parser("compact", help="fold the endpoint's log segments into the DuckDB store "
@@ -64,6 +66,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     config = config_from_args(args).with_overrides(threshold=args.threshold, signal=args.signal)
     config = _with_simulator_url(config, args.simulator_url)
+    if args.shadow_rate is not None:
+        from cascade_core.cascade.config import validate_config
+
+        data = config.model_dump()
+        data["shadow"]["rate"] = args.shadow_rate
+        config = validate_config(data, source="--shadow-rate")
     folder = segments_dir(config.store_path)
     settings = ServeSettings(segments_dir=folder, model_name=args.model_name, token=token_from_env(args.token_env),
                              flush_interval=args.flush_interval, batch_size=args.batch_size)

@@ -52,6 +52,8 @@ class ServeState:
     runtime: Runtime
     writer: LogWriter
     metrics: Metrics
+    shadow: Any = None  # ShadowSampler when config.shadow.rate > 0
+    shadow_sink: Any = None
     started: int = field(default_factory=lambda: int(time.time()))
 
 
@@ -85,7 +87,7 @@ async def chat_completions(request: Request) -> Response:
     try:
         check_bearer(request, state.settings.token)
         chat = parse_chat_request(await read_body(request, state.settings.max_body_bytes))
-        trace = await state.runtime.cascade.arun(chat.question, source="api")
+        trace = await state.runtime.answerer.arun(chat.question, source="api")
     except ApiError as err:
         metrics.observe_error("auth" if err.status == 401 else "bad_request")
         metrics.observe_request(CHAT_PATH, err.status)
@@ -99,6 +101,8 @@ async def chat_completions(request: Request) -> Response:
         metrics.in_flight -= 1
     trace.meta["api"] = {"model": chat.model, "stream": chat.stream, "messages": chat.n_messages}
     state.writer.submit(trace)  # never blocks; the run is logged even when it failed
+    if state.shadow is not None:  # a background task: the response does not wait for it
+        state.shadow.submit_async(trace, state.shadow_sink)
     metrics.observe_run(trace, time.perf_counter() - started, chat.stream)
     headers = cascade_headers(trace)
     if trace.error:
@@ -171,11 +175,30 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _close_clients(runtime: Runtime) -> None:
-    for client in runtime.clients:
+    if runtime.router is not None:
+        await runtime.router.router.embedder.aclose()
+    routed = [c for c in runtime.router.route_clients.values() if c not in runtime.clients] if runtime.router else []
+    for client in runtime.clients + routed:
         async_client = client._async  # built lazily in this loop; close it here, in the same loop
         if async_client is not None:
             await async_client.close()
             client._async = None
+
+
+def _start_shadow(state: ServeState, config: CascadeConfig) -> None:
+    from cascade_core.datasets.loader import load_bundled
+    from cascade_core.routing.shadow import ShadowSampler
+    from cascade_core.routing.shadow_sink import ShadowSink
+
+    gold = {item.question.strip(): (item.gold, item.answer_type) for item in load_bundled().items}
+    state.shadow = shadow = ShadowSampler(config.shadow.rate, state.runtime.clients[-1], config.signal,
+                                          seed=config.shadow.seed, gold=gold)
+    state.shadow_sink = sink = ShadowSink(state.settings.segments_dir, state.writer.writer_id).start()
+    gauges = state.metrics.gauges
+    gauges["cascade_shadow_sampled_total"] = lambda: shadow.sampled
+    gauges["cascade_shadow_labels_written_total"] = lambda: sink.written
+    gauges["cascade_shadow_failed_total"] = lambda: shadow.failed
+    gauges["cascade_shadow_spend_usd_total"] = lambda: shadow.spend
 
 
 def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any = None) -> FastAPI:
@@ -192,7 +215,11 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
         metrics.gauges["cascade_log_runs_written_total"] = lambda: writer.written_runs
         metrics.gauges["cascade_log_segments_written_total"] = lambda: writer.segments
         metrics.gauges["cascade_log_write_errors_total"] = lambda: writer.write_errors
-        app.state.serve = ServeState(settings=settings, runtime=runtime, writer=writer, metrics=metrics)
+        app.state.serve = state = ServeState(settings=settings, runtime=runtime, writer=writer, metrics=metrics)
+        if runtime.router is not None:  # embed the routes' examples now, not on the first request
+            await runtime.router.router.aprepare()
+        if config.shadow.rate > 0:
+            _start_shadow(state, config)
         for client in runtime.clients:  # build each tier's AsyncOpenAI in this loop now, not on a first request
             _ = client.async_client.chat.completions
         # Long-lived startup objects (modules, pydantic schemas) leave the GC's view: full collections stay short.
@@ -201,6 +228,9 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
         try:
             yield
         finally:
+            if state.shadow is not None:  # let shadow calls in flight finish, then write their labels
+                await state.shadow.drain()
+                state.shadow_sink.close()
             writer.close()
             await _close_clients(runtime)
             runtime.close()

@@ -24,6 +24,8 @@ def cascade_extension(trace: Trace) -> dict[str, Any]:
         "escalations": trace.escalations,
         "tiers_called": [s.tier_name for s in trace.steps],
         "simulated": trace.simulated,
+        "route": trace.route,
+        "route_similarity": trace.route_similarity,
         "fallback": trace.fallback,  # set when the best earlier answer was served because the last tier failed
     }
 
@@ -37,6 +39,7 @@ def cascade_headers(trace: Trace) -> dict[str, str]:
         "X-Cascade-Cost": f"{trace.total_cost:.10f}",
         "X-Cascade-Escalations": str(trace.escalations),
         "X-Cascade-Simulated": "true" if trace.simulated else "false",
+        "X-Cascade-Route": trace.route or "",
         **({"X-Cascade-Fallback": "true"} if trace.fallback else {}),
     }
 

@@ -21,6 +21,7 @@ from cascade_core.cascade.config import SimulatorConfig
 from cascade_core.datasets.loader import Dataset, load_bundled
 from cascade_core.simulator import faults
 from cascade_core.simulator.answers import Catalog
+from cascade_core.simulator.embeddings import embeddings_endpoint
 from cascade_core.simulator.ladder import LADDER, MODEL_NAMES, PRICE_SOURCE, TierSpec, cost_usd
 from cascade_core.simulator.model import Mode, SimRequest, count_tokens, default_modes, simulate
 from cascade_core.simulator.protocol import FINGERPRINT, ChatRequest, completion_body, parse_chat
@@ -225,6 +226,7 @@ def create_app(settings: SimulatorConfig | None = None, dataset: Dataset | None 
     routes: list[tuple[str, Any, str]] = [
         ("/v1/models", _models, "GET"),
         ("/v1/chat/completions", _chat, "POST"),
+        ("/v1/embeddings", embeddings_endpoint, "POST"),
         ("/healthz", _healthz, "GET"),
         ("/sim/stats", _stats, "GET"),
         ("/sim/reset", _reset, "POST"),

@@ -133,6 +133,7 @@ def runs_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, off
     where, params = where_sql(f)
     sql = (
         f"SELECT created_at, source, left(question, {PREVIEW_CHARS}) AS question, final_tier, "
+        "json_extract_string(meta, '$.route.name') AS route, "
         f"left(final_answer, {PREVIEW_CHARS}) AS answer, final_confidence AS confidence, correct, total_cost, "
         "always_large_cost, latency_ms, escalations, (had_error OR error IS NOT NULL) AS error, simulated, run_id "
         f"FROM all_runs {where} {_order_sql(sort)} LIMIT ? OFFSET ?"

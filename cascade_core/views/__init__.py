@@ -4,19 +4,22 @@ from cascade_core.views.examples import Example, example_questions
 from cascade_core.views.links import params_from_state, run_link, state_from_params
 from cascade_core.views.money import RunMoney, change_vs_large, per_1k, run_money, signed_pct, usd
 from cascade_core.views.overview import Headline, Overview, compute_overview, spend_by_bucket, tier_mix_by_bucket
+from cascade_core.views.routing import LiveHealth, ShadowSummary, live_health, recert_table
 from cascade_core.views.runs import describe_filters, runs_table, why_empty
 from cascade_core.views.settings import ConnectionCheck, check_connection, human_bytes, store_info, tier_rows
 from cascade_core.views.status import AuditStatus, SweepSummary, latest_audit_status, latest_sweep_summary
 from cascade_core.views.steps import StepStatus, step_status, step_table
-from cascade_core.views.trace import format_trace_table, format_usd, step_display_rows
+from cascade_core.views.trace import format_trace_table, format_usd, route_line, step_display_rows
 
 __all__ = [
     "AuditStatus",
     "ConnectionCheck",
     "Example",
     "Headline",
+    "LiveHealth",
     "Overview",
     "RunMoney",
+    "ShadowSummary",
     "StepStatus",
     "SweepSummary",
     "change_vs_large",
@@ -29,8 +32,11 @@ __all__ = [
     "human_bytes",
     "latest_audit_status",
     "latest_sweep_summary",
+    "live_health",
     "params_from_state",
     "per_1k",
+    "recert_table",
+    "route_line",
     "run_link",
     "run_money",
     "runs_table",

@@ -45,6 +45,19 @@ def _cell(value: Any, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def route_line(trace: Trace) -> str | None:
+    """Which semantic route took the question (None when the config has no routes)."""
+    info = trace.meta.get("route")
+    if not isinstance(info, dict):
+        return None
+    similarity = info.get("similarity")
+    shown = "-" if similarity is None else f"{similarity:.3f}"
+    if info.get("name") is None:
+        return (f"route: none matched (closest {info.get('closest')!r} at similarity {shown}); "
+                f"the cascade started at {info.get('start')}")
+    return f"route: {info['name']!r} (similarity {shown}), started at {info.get('start')}"
+
+
 def format_trace_table(trace: Trace) -> str:
     """The trace as an aligned text table plus a summary, for terminals."""
     headers = ["#", "tier", "model", "answer", "conf", "thr", "tok in/out", "cost", "ms", "decision"]
@@ -62,6 +75,9 @@ def format_trace_table(trace: Trace) -> str:
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in body]
     lines.append("")
+    routed = route_line(trace)
+    if routed:
+        lines.append(f"  {routed}")
     for step in trace.steps:
         lines.append(f"  step {step.tier_index + 1} ({step.tier_name}): {step.reason}")
     lines.append("")

@@ -1,0 +1,47 @@
+"""Routing figures: weekly traffic shares (drift) and the learned router against the threshold cascade."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from cascade_core.figures.trace import TIER_PALETTE
+
+_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+           "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"}}
+
+
+def drift_chart(shares: pd.DataFrame, dimension: str) -> go.Figure:
+    """Share of each week's runs per value of `dimension` (route | tier | band), stacked."""
+    part = shares[shares["dimension"] == dimension] if not shares.empty else shares
+    fig = go.Figure()
+    values = list(dict.fromkeys(part["value"])) if not part.empty else []  # in the order drift sorted them
+    for i, value in enumerate(values):
+        rows = part[part["value"] == value]
+        fig.add_bar(x=rows["week"], y=rows["share"], name=str(value), marker_color=TIER_PALETTE[i % len(TIER_PALETTE)],
+                    customdata=rows["runs"], hovertemplate=f"{value}: %{{y:.1%}} (%{{customdata}} runs)<extra></extra>")
+    title = {"route": "Share per route", "tier": "Share per answering tier",
+             "band": "Small tier's confidence bands"}.get(dimension, dimension)
+    fig.update_layout(title=f"{title}, week by week", barmode="stack", yaxis={"tickformat": ".0%", "range": [0, 1]},
+                      xaxis={"title": "week starting"}, height=320, **_LAYOUT)
+    return fig
+
+
+def router_comparison_figure(curves: Sequence[tuple[str, pd.DataFrame]], *, title: str,
+                             references: Sequence[tuple[str, float, float]] = ()) -> go.Figure:
+    """Held-out accuracy against cost per 1k questions, one line per policy (frames with cost_per_1k, accuracy),
+    plus reference points (name, cost_per_1k, accuracy) such as always-small and always-large."""
+    fig = go.Figure()
+    for i, (name, frame) in enumerate(curves):
+        ordered = frame.sort_values("cost_per_1k")
+        fig.add_scatter(x=ordered["cost_per_1k"], y=ordered["accuracy"], mode="lines+markers", name=name,
+                        marker={"size": 5}, line={"color": TIER_PALETTE[i % len(TIER_PALETTE)]},
+                        hovertemplate=f"{name}: %{{y:.1%}} at $%{{x:.4f}} per 1k<extra></extra>")
+    for name, cost, accuracy in references:
+        fig.add_scatter(x=[cost], y=[accuracy], mode="markers+text", name=name, text=[name], textposition="top center",
+                        marker={"size": 11, "symbol": "diamond", "color": "black"}, showlegend=False)
+    fig.update_layout(title=title, xaxis={"title": "cost per 1,000 questions (USD)"},
+                      yaxis={"title": "accuracy on held-out questions", "tickformat": ".0%"}, height=440, **_LAYOUT)
+    return fig
