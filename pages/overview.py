@@ -11,7 +11,6 @@ from ui.state import get_store
 from ui.text import md_escape
 
 store = get_store()
-store.refresh_views()  # pick up segments appended by API servers since the last render
 st.title("Overview")
 
 

@@ -10,7 +10,6 @@ from ui.state import get_store
 from ui.trace import render_trace
 
 store = get_store()
-store.refresh_views()  # pick up segments appended by API servers since the last render
 st.title("Runs")
 
 run_filter = filter_widgets(final_tier_options(store), time_bounds(store))

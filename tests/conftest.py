@@ -46,3 +46,27 @@ def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     st.cache_resource.clear()
     yield path
     st.cache_resource.clear()  # the next test must not get this store
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL on a free loopback port for the session (skipped only if the server binaries are
+    absent: `apt-get install postgresql`, as .ci/run does)."""
+    from tests.pg import LocalPostgres, pg_bindir
+
+    if pg_bindir() is None:
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    server = LocalPostgres().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def lake(postgres: Any, tmp_path: Path) -> Any:
+    """A fresh DuckLake: catalog in a new PostgreSQL database, data files under tmp_path."""
+    from cascade_core.store.lake import LakeTarget
+
+    return LakeTarget(catalog="postgres", dsn=postgres.new_database(), data_path=str(tmp_path / "lake"),
+                      maintenance_every=0)

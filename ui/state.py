@@ -14,7 +14,7 @@ import streamlit as st
 
 from cascade_core.cascade import CascadeConfig, Runtime, build_runtime, load_config
 from cascade_core.datasets import Dataset, load_bundled
-from cascade_core.store import Store, compact_if_many
+from cascade_core.store import Store, store_location
 
 
 @st.cache_resource(show_spinner=False)
@@ -26,21 +26,21 @@ def get_config() -> CascadeConfig:
     return _config_for(os.environ.get("CASCADE_CONFIG"), os.environ.get("CASCADE_STORE"))
 
 
-# The dashboard lets the file go after 2 s idle, so the weekly cron audit and CLI commands can write to it;
-# it waits up to 10 s for them in turn.
+# With the embedded DuckDB file the dashboard lets the file go after 2 s idle, so the weekly cron audit, CLI
+# commands and API servers can write to it; it waits up to 10 s for them in turn. (A DuckLake needs no turns.)
 STORE_IDLE_RELEASE = 2.0
 STORE_LOCK_WAIT = 10.0
 
 
 @st.cache_resource(show_spinner=False)
-def _store_for(path: str) -> Store:
-    return Store(path, idle_release=STORE_IDLE_RELEASE, lock_wait=STORE_LOCK_WAIT)
+def _store_for(key: str, _config: CascadeConfig) -> Store:
+    return Store(store_location(_config), idle_release=STORE_IDLE_RELEASE, lock_wait=STORE_LOCK_WAIT)
 
 
 def get_store() -> Store:
-    store = _store_for(get_config().store_path)
-    compact_if_many(store)  # fold API servers' log segments into the tables once enough have piled up
-    return store
+    config = get_config()
+    key = config.store_path if config.store.backend == "duckdb" else config.store.model_dump_json()
+    return _store_for(key, config)
 
 
 @st.cache_resource(show_spinner="Starting the cascade tiers…")

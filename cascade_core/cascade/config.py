@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cascade_core.cascade.store_config import StoreConfig
+
 EMBEDDED = "embedded"  # base_url value meaning "the embedded simulator on loopback"
 DEFAULT_STORE_PATH = "data/cascade.duckdb"
 SIGNALS = ("self_rated", "logprob", "verify")
@@ -117,6 +119,7 @@ class CascadeConfig(BaseModel):
     signal: Literal["self_rated", "logprob", "verify"] = "self_rated"
     thresholds: list[float] = Field(default_factory=list, description="one per non-final tier, in [0, 1]")
     store_path: str = DEFAULT_STORE_PATH
+    store: StoreConfig = Field(default_factory=StoreConfig)  # [store]: the engine (default: the file above)
     price_source: str = DEFAULT_PRICE_SOURCE
     retry: RetryConfig = Field(default_factory=RetryConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
@@ -160,7 +163,7 @@ class CascadeConfig(BaseModel):
         """A short stable hash of what changes answers and costs: tiers, prices, signal, thresholds (`thresholds`
         overrides the configured ones, as a run with overrides used them). Not the store, the judge (it grades,
         never answers), retries, timeouts or the simulator's added latency (they change speed, not answers)."""
-        data = self.model_dump(exclude={"store_path", "price_source", "judge", "retry"})
+        data = self.model_dump(exclude={"store_path", "store", "price_source", "judge", "retry"})
         for tier in data["tiers"]:
             tier.pop("timeout")
         data["simulator"].pop("latency_ms")
@@ -214,7 +217,7 @@ def validate_config(data: dict[str, Any], *, source: str = "config") -> CascadeC
 def load_config(path: str | Path | None = None) -> CascadeConfig:
     """Load `path`, else $CASCADE_CONFIG, else ./cascade.toml, else the embedded default.
 
-    $CASCADE_STORE overrides the store path in every case.
+    $CASCADE_STORE overrides the store in every case (a DuckDB file at that path).
     """
     chosen = path or os.environ.get("CASCADE_CONFIG")
     if chosen is None and Path("cascade.toml").exists():
@@ -231,6 +234,6 @@ def load_config(path: str | Path | None = None) -> CascadeConfig:
             raise ConfigError(f"{file}: not valid TOML: {err}") from None
         config = validate_config(data, source=str(file))
     store = os.environ.get("CASCADE_STORE")
-    if store:
-        config = config.model_copy(update={"store_path": store})
+    if store:  # a DuckDB file, whatever [store] says
+        config = config.model_copy(update={"store_path": store, "store": StoreConfig()})
     return config

@@ -17,6 +17,7 @@ COMMAND_MODULES: dict[str, str] = {
     "sweep": "cascade_core.cli.sweep",
     "audit": "cascade_core.cli.audit",
     "serve": "cascade_core.cli.serve",
+    "store": "cascade_core.cli.store",
 }
 
 

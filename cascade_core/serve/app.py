@@ -14,7 +14,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -31,6 +30,10 @@ from cascade_core.serve.errors import ApiError, error_response
 from cascade_core.serve.log_writer import LogWriter
 from cascade_core.serve.responses import cascade_extension, cascade_headers, completion_body, stream_events
 from cascade_core.serve.validate import MAX_BODY_BYTES, parse_chat_request
+from cascade_core.store.lake import LakeTarget
+from cascade_core.store.location import describe_location, store_location
+from cascade_core.store.maintenance import MaintenanceTimer
+from cascade_core.store.store import Store
 
 log = logging.getLogger(__name__)
 CHAT_PATH = "/v1/chat/completions"
@@ -38,7 +41,6 @@ CHAT_PATH = "/v1/chat/completions"
 
 @dataclass
 class ServeSettings:
-    segments_dir: Path
     model_name: str = "cascade"
     token: bytes | None = None  # bearer token; None = auth off
     max_body_bytes: int = MAX_BODY_BYTES
@@ -185,12 +187,15 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = build_runtime(config, simulator=simulator)
-        writer = LogWriter(settings.segments_dir, batch_size=settings.batch_size,
-                           interval=settings.flush_interval).start()
+        location = store_location(config)  # the run log: the DuckDB file, or a DuckLake shared by every server
+        writer = LogWriter(lambda: Store(location, lock_wait=5.0), batch_size=settings.batch_size,
+                           interval=settings.flush_interval, name=describe_location(location)).start()
+        upkeep = None
+        if isinstance(location, LakeTarget) and location.maintenance_every > 0:
+            upkeep = MaintenanceTimer(Store(location), location.maintenance_every).start()
         metrics = Metrics([t.name for t in config.tiers])
         metrics.gauges["cascade_log_backlog_runs"] = lambda: writer.backlog
         metrics.gauges["cascade_log_runs_written_total"] = lambda: writer.written_runs
-        metrics.gauges["cascade_log_segments_written_total"] = lambda: writer.segments
         metrics.gauges["cascade_log_write_errors_total"] = lambda: writer.write_errors
         app.state.serve = ServeState(settings=settings, runtime=runtime, writer=writer, metrics=metrics)
         for client in runtime.clients:  # build each tier's AsyncOpenAI in this loop now, not on a first request
@@ -202,6 +207,9 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
             yield
         finally:
             writer.close()
+            if upkeep is not None:
+                upkeep.stop()
+                upkeep.store.close()
             await _close_clients(runtime)
             runtime.close()
 

@@ -1,6 +1,9 @@
 """The one place that writes SQL: the DuckDB store and its query modules."""
 
 from cascade_core.store.connection import StoreError, StoreLockedError
+from cascade_core.store.lake import LakeTarget
+from cascade_core.store.location import describe_location, store_location
+from cascade_core.store.maintenance import MaintenanceReport, data_file_count, maintain
 from cascade_core.store.rows import trace_from_rows, trace_rows
 from cascade_core.store.run_filter import NO_ANSWER, SORT_COLUMNS, SOURCES, WINDOWS, RunFilter, RunSort, window_bounds
 from cascade_core.store.run_logger import RunLogger
@@ -12,7 +15,6 @@ from cascade_core.store.runs_query import (
     runs_page,
     time_bounds,
 )
-from cascade_core.store.segments import compact_if_many, segments_dir
 from cascade_core.store.store import Store
 
 __all__ = [
@@ -20,19 +22,23 @@ __all__ = [
     "SORT_COLUMNS",
     "SOURCES",
     "WINDOWS",
+    "LakeTarget",
+    "MaintenanceReport",
     "RunFilter",
     "RunLogger",
     "RunSort",
     "Store",
     "StoreError",
     "StoreLockedError",
-    "compact_if_many",
     "count_runs",
+    "data_file_count",
+    "describe_location",
     "export_bytes",
     "export_runs",
     "final_tier_options",
+    "maintain",
     "runs_page",
-    "segments_dir",
+    "store_location",
     "time_bounds",
     "trace_from_rows",
     "trace_rows",

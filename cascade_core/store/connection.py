@@ -41,9 +41,11 @@ def _locked_message(path: Path, err: duckdb.Error, waited: float) -> str:
 class SharedConnection:
     """A lazily opened connection guarded by a re-entrant lock; `use()` yields it for one piece of work."""
 
-    def __init__(self, path: Path, *, read_only: bool, idle_release: float | None, lock_wait: float,
-                 on_open: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
-        self.path = path
+    def __init__(self, path: Path | str, *, read_only: bool, idle_release: float | None, lock_wait: float,
+                 on_open: Callable[[duckdb.DuckDBPyConnection], None],
+                 connect: Callable[[], duckdb.DuckDBPyConnection] | None = None) -> None:
+        self.path = path  # what to name in messages (a file, or a lake's description)
+        self._connect = connect or (lambda: duckdb.connect(str(path), read_only=read_only))
         self.read_only = read_only
         self.idle_release = idle_release
         self.lock_wait = lock_wait
@@ -60,7 +62,7 @@ class SharedConnection:
         delay = 0.05
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=self.read_only)
+                con = self._connect()
                 break
             except duckdb.Error as err:
                 waited = time.monotonic() - started
@@ -96,7 +98,7 @@ class SharedConnection:
     def _start_reaper(self) -> None:
         if self.idle_release is None or self._reaper is not None:
             return
-        self._reaper = threading.Thread(target=self._reap, name=f"store-idle-{self.path.name}", daemon=True)
+        self._reaper = threading.Thread(target=self._reap, name="store-idle", daemon=True)
         self._reaper.start()
 
     def _reap(self) -> None:
@@ -113,6 +115,14 @@ class SharedConnection:
                     self._con = None
                     self._reaper = None  # under the lock: the next open starts a new reaper
                     return
+
+    def release(self) -> None:
+        """Close the connection now if no thread is using it (the next use reopens it): lets another process
+        take its turn at a DuckDB file."""
+        with self._lock:
+            if self._con is not None and self._depth == 0:
+                self._con.close()
+                self._con = None
 
     @property
     def is_open(self) -> bool:

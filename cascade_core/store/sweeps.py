@@ -35,14 +35,28 @@ OUTCOME_STORE_COLUMNS: tuple[str, ...] = (
 def _insert_frame(store: Store, table: str, columns: Sequence[str], frame: pd.DataFrame, *,
                   replace: bool = False) -> None:
     """Bulk insert through a registered DataFrame, inside the caller's transaction."""
-    verb = "INSERT OR REPLACE" if replace else "INSERT"
     cols = ", ".join(columns)
-    with store.transaction() as con:
+    keys = _KEYS[table]
+    # DuckLake has no keys to replace by: delete the rows with the same key first (same transaction).
+    verb = "INSERT OR REPLACE" if replace and store.enforces_keys else "INSERT"
+
+    def work(con: duckdb.DuckDBPyConnection) -> None:
         con.register("_sweep_frame", frame[list(columns)])
         try:
+            if replace and not store.enforces_keys:
+                match = " AND ".join(f"{table}.{k} = f.{k}" for k in keys)
+                con.execute(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM _sweep_frame f WHERE {match})")
             con.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM _sweep_frame")
         finally:
             con.unregister("_sweep_frame")
+
+    store.write(work)
+
+
+_KEYS: dict[str, tuple[str, ...]] = {
+    "sweeps": ("sweep_id",), "sweep_points": ("sweep_id", "point_index"),
+    "sweep_outcomes": ("sweep_id", "item_id", "tier"), "call_cache": ("request_hash",),
+}
 
 
 # -- call cache -------------------------------------------------------------------------------------------------
@@ -96,14 +110,20 @@ def write_calls(store: Store, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     latest = list({row["request_hash"]: row for row in rows}.values())
+    hashes = [row["request_hash"] for row in latest]
+
+    def replace(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute(f"DELETE FROM call_cache WHERE request_hash IN ({', '.join('?' * len(hashes))})", hashes)
+        _insert_cache_rows(con, latest)
+
+    if not store.enforces_keys:  # DuckLake: no key to collide on, so always delete first
+        store.write(replace)
+        return
     try:
         with store.transaction() as con:
             _insert_cache_rows(con, latest)
     except duckdb.ConstraintException:
-        hashes = [row["request_hash"] for row in latest]
-        with store.transaction() as con:
-            con.execute(f"DELETE FROM call_cache WHERE request_hash IN ({', '.join('?' * len(hashes))})", hashes)
-            _insert_cache_rows(con, latest)
+        store.write(replace)
 
 
 def cache_stats(store: Store) -> dict[str, float]:
