@@ -77,6 +77,12 @@ class LogWriter:
     # -- the thread -----------------------------------------------------------------------------------------
     def _run(self) -> None:
         pending: list[Trace] = []
+        try:  # open (and migrate) now, not on the first request's commit; a failure is retried on each flush
+            self.store = self._open_store()
+            if self.store.backend == "duckdb":
+                self.store.release()
+        except Exception as err:
+            log.warning("request log: %s not available yet (%s); will retry", self.name, err)
         while True:
             self._wake.wait(self.interval)
             self._wake.clear()
