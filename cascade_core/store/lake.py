@@ -31,8 +31,8 @@ class LakeTarget:
     catalog: Literal["postgres", "sqlite"]
     dsn: str  # postgres: libpq DSN; sqlite: the catalog file
     data_path: str
-    inline_rows: int = 10_000
-    maintenance_every: float = 300.0
+    inline_rows: int = 100
+    maintenance_every: float = 60.0
     keep_snapshots: float = 3600.0
 
     def describe(self) -> str:
@@ -76,6 +76,7 @@ def connect_lake(target: LakeTarget, *, read_only: bool = False) -> duckdb.DuckD
     con = duckdb.connect(":memory:", config=offline_config())
     try:
         con.execute("LOAD ducklake")
+        con.execute("SET enable_progress_bar = false")  # no bars on a server's stderr
         options = [f"DATA_PATH {_sql_string(target.data_path)}"]
         if read_only:
             options.append("READ_ONLY")

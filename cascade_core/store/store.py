@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from cascade_core.records import Trace
 from cascade_core.store.connection import SharedConnection, StoreError
@@ -157,11 +158,10 @@ class Store:
         runs, steps = traces_rows(traces)
         if not runs:
             return 0
-        self.append_frames(pd.DataFrame(runs, columns=list(RUN_COLUMNS)),
-                           pd.DataFrame(steps, columns=list(STEP_COLUMNS)))
+        self.append_frames(_arrow(runs, RUN_COLUMNS), _arrow(steps, STEP_COLUMNS))
         return len(runs)
 
-    def append_frames(self, runs: pd.DataFrame, steps: pd.DataFrame) -> None:
+    def append_frames(self, runs: pd.DataFrame | pa.Table, steps: pd.DataFrame | pa.Table) -> None:
         """Bulk-insert already-flattened rows (columns as in schema.RUN_COLUMNS / STEP_COLUMNS), atomically."""
         def work(con: duckdb.DuckDBPyConnection) -> None:
             con.register("_new_runs", runs)
@@ -226,6 +226,12 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _arrow(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pa.Table:
+    """Rows as an Arrow table, built column-wise (several times cheaper than a DataFrame for a server's batch);
+    DuckDB casts each column to the table's type on INSERT."""
+    return pa.table({name: [row[name] for row in rows] for name in columns})
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
