@@ -91,7 +91,6 @@ def report(label: str, first: float, median: float, target_ms: float) -> None:
 
 def runs_page_render(store: Store, f: RunFilter, sort: RunSort, offset: int = 0) -> None:
     """What the Runs page asks the store on every render."""
-    store.refresh_views()
     final_tier_options(store)
     time_bounds(store)
     count_runs(store, f)
@@ -139,12 +138,12 @@ def main() -> None:
     total = store.count_runs()
     print(f"store: {path}  runs: {total:,}  steps: {store.execute('SELECT count(*) FROM steps')[0][0]:,}")
 
-    print("Overview (refresh_views + every headline figure, tier shares, activity over time):")
+    print("Overview (every headline figure, tier shares, activity over time):")
     for window in ("all time", "last 7 days"):
-        first, median = timed(lambda w=window: (store.refresh_views(), compute_overview(store, w)))
+        first, median = timed(lambda w=window: compute_overview(store, w))
         report(f"window '{window}'", first, median, 1000)
 
-    print("Runs page (refresh_views, tier options, time bounds, count, one page of 50):")
+    print("Runs page (tier options, time bounds, count, one page of 50):")
     newest = time_bounds(store)[1]
     start, end = window_bounds("last 30 days", newest)
     filtered = RunFilter(start=start, end=end, sources=("query", "api"), final_tiers=("small", "mid"),

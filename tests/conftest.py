@@ -48,6 +48,31 @@ def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     st.cache_resource.clear()  # the next test must not get this store
 
 
+KINDS = ("unit", "integration", "pages", "browser")
+# Fixtures that put a real server on loopback: a test using one is an integration test.
+SERVER_FIXTURES = {"simulator", "fresh_simulator", "postgres", "lake"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test gets one kind marker (`-m unit`, `-m integration`, `-m pages`, `-m browser`): its own when it
+    declares one, else browser/pages by folder and module name, integration when it starts a server or a
+    subprocess, unit otherwise."""
+    for item in items:
+        if any(item.get_closest_marker(kind) for kind in KINDS):
+            continue
+        path = Path(str(item.fspath))
+        source = path.read_text(encoding="utf-8") if path.suffix == ".py" else ""
+        if "browser" in path.parts:
+            kind = "browser"
+        elif path.name.startswith("test_page"):
+            kind = "pages"
+        elif SERVER_FIXTURES & set(getattr(item, "fixturenames", ())) or "subprocess" in source or "serve" in path.name:
+            kind = "integration"
+        else:
+            kind = "unit"
+        item.add_marker(getattr(pytest.mark, kind))
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Any]:
     """A real PostgreSQL on a free loopback port for the session (skipped only if the server binaries are

@@ -20,7 +20,7 @@ from cascade_core.audit import (
     to_html,
     to_markdown,
 )
-from cascade_core.audit.recommend import recommend, sweep_cost_note
+from cascade_core.audit.threshold_change import propose_threshold_change, sweep_cost_note
 from cascade_core.store import Store
 from tests.factories import hours_ago, make_trace
 from tests.test_audit_support import OfflineJudge, log_week, seed_audits
@@ -138,7 +138,7 @@ def test_recommend_picks_the_change_escalating_most() -> None:
                             "confidence": [0.75, 0.75, 1.0, 0.8], "threshold": [0.75, 0.75, 0.75, 0.6]})
     accepted = pd.DataFrame({"tier_index": [0] * 10 + [1] * 4, "tier_name": ["small"] * 10 + ["mid"] * 4,
                              "confidence": [0.75] * 4 + [1.0] * 6 + [0.6, 0.8, 0.9, 0.9]})
-    rec = recommend(flagged, accepted)
+    rec = propose_threshold_change(flagged, accepted)
     assert (rec.tier_name, rec.proposed, rec.escalated, rec.would_escalate) == ("small", 1.0, 2, 4)
     assert rec.unreachable == 1 and "confidence 1.0" in rec.text
 

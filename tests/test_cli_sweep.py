@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +15,7 @@ import pytest
 from cascade_core.cli.main import main
 from cascade_core.store import Store
 from cascade_core.store.sweeps import cache_stats
+from tests.polling import settled, wait_for
 from tests.sweep_support import config_toml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,13 +66,10 @@ def test_kill_mid_collection_then_resume_makes_no_duplicate_calls(fresh_simulato
             str(n_items), "--concurrency", str(concurrency), "--json"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while sim.stats()["total"] < 60 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.01)
+    wait_for(lambda: sim.stats()["total"] >= 60 or proc.poll() is not None, timeout=60, interval=0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
-    time.sleep(0.2)
-    at_kill = sim.stats()["total"]
+    at_kill = settled(lambda: sim.stats()["total"])  # requests already on the wire still arrive
     assert 0 < at_kill < n_items * tiers, "the kill should land mid-collection"
     with Store(store) as s:
         cached = cache_stats(s)["ok"]

@@ -72,7 +72,7 @@ def test_four_servers_a_sweep_an_audit_and_the_dashboard_at_once(
         with ThreadPoolExecutor(8) as pool:
             ids = list(pool.map(lambda i: ask(clients[i % 4], f"What is {i} squared?"), range(200)))
         sweep_out, sweep_err = sweep.communicate(timeout=300)
-        audit_out, audit_err = audit.communicate(timeout=300)
+        _, audit_err = audit.communicate(timeout=300)
         for server in servers:
             assert server.stop() in (0, -15), server.stderr()
         done.set()

@@ -1,7 +1,6 @@
 """Overconfidence audits: sample accepted non-final-tier answers, judge them, report rates with intervals."""
 
 from cascade_core.audit.judge import JudgeReply, judge_messages, judge_tier, neutralise, parse_judge_reply
-from cascade_core.audit.recommend import Recommendation, recommend
 from cascade_core.audit.report import flagged_table, headline, to_html, to_markdown
 from cascade_core.audit.results import AuditResult, judge_agreement, summarise, weekly_trend
 from cascade_core.audit.runner import AuditParams, Judge, judge_audit, make_judge, start_audit
@@ -17,6 +16,7 @@ from cascade_core.audit.service import (
     run_audit,
 )
 from cascade_core.audit.stats import Agreement, Proportion, cohen_kappa, proportion, wilson_interval
+from cascade_core.audit.threshold_change import ThresholdChange, propose_threshold_change
 from cascade_core.figures.audit import group_figure, trend_figure
 from cascade_core.views.audit import (
     audit_label,
@@ -34,7 +34,7 @@ __all__ = [
     "Judge",
     "JudgeReply",
     "Proportion",
-    "Recommendation",
+    "ThresholdChange",
     "audit_items",
     "audit_label",
     "cohen_kappa",
@@ -54,8 +54,8 @@ __all__ = [
     "neutralise",
     "parse_judge_reply",
     "proportion",
+    "propose_threshold_change",
     "rate_display",
-    "recommend",
     "record_review",
     "report_stamp",
     "review_label",

@@ -20,7 +20,7 @@ from cascade_core.audit.judge import JudgeReply, judge_messages, judge_tier, par
 from cascade_core.audit.sampler import stratified_sample
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.runtime import Runtime
-from cascade_core.cascade.walk import utc_now
+from cascade_core.clock import utc_now
 from cascade_core.records import TierCall
 from cascade_core.store import audits as sql
 from cascade_core.store.store import Store
@@ -137,13 +137,13 @@ def judge_audit(store: Store, judge: Judge, audit_id: str, *, concurrency: int =
     total, done = len(items), 0
     _ = judge.client.sync_client  # build the SDK client once, before the worker threads share it
 
-    def save(item: dict[str, Any], future: Future) -> None:
+    def save(item: dict[str, Any], future: Future[Any]) -> None:
         call, reply = future.result()
         sql.save_judgement(store, audit_id, item["run_id"], int(item["step_index"]),
                            judgement_values(item, call, reply))
 
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="audit-judge")
-    running: dict[Future, dict[str, Any]] = {}
+    running: dict[Future[Any], dict[str, Any]] = {}
     queue = list(reversed(items))
     try:
         while queue or running:

@@ -9,17 +9,17 @@ from datetime import datetime
 
 import pandas as pd
 
-from cascade_core.audit.recommend import (
-    Recommendation,
-    current_thresholds,
-    recommend,
-    sweep_cost_note,
-    tier_position,
-)
 from cascade_core.audit.results import AuditResult, judge_agreement, summarise, weekly_trend
 from cascade_core.audit.runner import AuditParams, Judge, judge_audit, start_audit
 from cascade_core.audit.stats import Agreement
-from cascade_core.cascade.walk import utc_now
+from cascade_core.audit.threshold_change import (
+    ThresholdChange,
+    current_thresholds,
+    propose_threshold_change,
+    sweep_cost_note,
+    tier_position,
+)
+from cascade_core.clock import utc_now
 from cascade_core.store import audits as sql
 from cascade_core.store.store import Store
 
@@ -31,7 +31,7 @@ class AuditReport:
     result: AuditResult
     trend: pd.DataFrame
     agreement: Agreement
-    recommendation: Recommendation | None
+    recommendation: ThresholdChange | None
     items: pd.DataFrame  # the audit's items with their reviews (the page's review queue reads these)
 
     @property
@@ -76,7 +76,7 @@ def load_report(store: Store, audit_id: str, *, alert_rate: float | None = None,
         start = pd.Timestamp(audit["window_start"]).to_pydatetime()
         end = pd.Timestamp(audit["window_end"]).to_pydatetime()
         accepted = sql.accepted_confidences(store, start, end, sources)  # four columns, not the answers
-        recommendation = recommend(result.flagged, accepted)
+        recommendation = propose_threshold_change(result.flagged, accepted)
         if recommendation is not None:
             if thresholds and tier_names:  # the configured cascade: find the tier there by name
                 current = list(thresholds)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Generator
-from datetime import UTC, datetime
 from typing import Any
 
 from cascade_core.cascade.client import TierClient
@@ -18,14 +17,10 @@ from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.grading import grade
 from cascade_core.cascade.pricing import price_table_cost
 from cascade_core.cascade.prompts import answer_messages, verify_messages
-from cascade_core.records import Confidence, Source, Step, TierCall, Trace
+from cascade_core.clock import utc_now
+from cascade_core.records import Confidence, Decision, Source, Step, TierCall, Trace
 
 CallRequest = tuple[TierClient, list[dict[str, str]], dict[str, bool]]
-
-
-def utc_now() -> datetime:
-    """Naive UTC, the form the store keeps."""
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Cascade:
@@ -192,7 +187,7 @@ def read_confidence(signal: str, call: TierCall) -> Confidence:
 
 
 def decide(call: TierCall, verify_call: TierCall | None, confidence: Confidence,
-           threshold: float | None) -> tuple[str, str]:
+           threshold: float | None) -> tuple[Decision, str]:
     """Decision and reason for one tier. `threshold` is None for the last tier, which always answers."""
     truncated = " (output truncated: finish_reason=length)" if call.finish_reason == "length" else ""
     failed = call if not call.ok else verify_call if verify_call is not None and not verify_call.ok else None

@@ -59,7 +59,7 @@ def rate(text: str) -> float:
     return value
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "audit", help="audit accepted non-final-tier answers for overconfidence with an LLM judge",
         description="Sample accepted answers of non-final tiers, grade them with the judge model, write a report. "

@@ -15,7 +15,7 @@ from cascade_core.store.connection import StoreError
 from cascade_core.views.trace import format_trace_table
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("query", help="run one question through the cascade and print its trace")
     parser.add_argument("question", help="the question to ask")
     add_config_options(parser)

@@ -13,7 +13,7 @@ from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cli.common import add_config_options, config_from_args
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("serve", help="serve the cascade as an OpenAI-compatible chat endpoint")
     add_config_options(parser)
     parser.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: loopback only)")

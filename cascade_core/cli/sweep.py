@@ -9,13 +9,14 @@ import sys
 import threading
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import Any
 
 from cascade_core.cascade.config import CascadeConfig, validate_config
 from cascade_core.cascade.runtime import open_runtime
 from cascade_core.cli.common import add_config_options, config_from_args, open_store
 from cascade_core.cli.sweep_output import export, human_report
 from cascade_core.datasets.loader import Dataset, load_bundled, load_dataset
-from cascade_core.sweep.analysis import AUTO_SPLIT, SweepSettings, analyse, result_to_json
+from cascade_core.sweep.analysis import AUTO_SPLIT, SweepResult, SweepSettings, analyse, result_to_json
 from cascade_core.sweep.collect import CollectProgress, collect
 from cascade_core.sweep.import_columns import ResultsImportError
 from cascade_core.sweep.importer import import_results
@@ -25,7 +26,7 @@ from cascade_core.sweep.saved import SweepMeta, save_result
 from cascade_core.views.sweep import import_split, parse_costs, parse_pairs, parse_split
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "sweep", help="sweep thresholds over a dataset (live, cached) or over imported recorded results",
         description="Live: each (item, tier) is called at most once and cached in the store; Ctrl-C stops cleanly "
@@ -95,7 +96,7 @@ def _dataset(arg: str) -> Dataset:
     return load_bundled() if arg == "bundled" else load_dataset(arg)
 
 
-def _progress_bar(total: int):
+def _progress_bar(total: int) -> Any:
     from tqdm import tqdm
 
     bar = tqdm(total=total, unit="answer", file=sys.stderr, dynamic_ncols=True, mininterval=0.2)
@@ -179,7 +180,7 @@ def _imported(args: argparse.Namespace, settings: SweepSettings) -> int:
     return _finish(args, sweep, sweep_id, meta, extra={"import_notes": list(imported.notes)})
 
 
-def _finish(args: argparse.Namespace, sweep, sweep_id: str, meta: SweepMeta, extra: dict) -> int:
+def _finish(args: argparse.Namespace, sweep: SweepResult, sweep_id: str, meta: SweepMeta, extra: dict[str, Any]) -> int:
     export(sweep, args.export_points, args.export_html, simulated=meta.simulated)
     if args.json:
         payload = {"sweep_id": sweep_id, "name": meta.name, "source": meta.source, "simulated": meta.simulated,

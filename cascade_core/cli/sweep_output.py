@@ -29,7 +29,7 @@ def export(result: SweepResult, points_path: str | None, html_path: str | None, 
 
 
 def _fmt(frame: pd.DataFrame) -> str:
-    return frame.to_string(index=False, float_format=lambda v: f"{v:,.4g}")
+    return str(frame.to_string(index=False, float_format=lambda v: f"{v:,.4g}"))
 
 
 def human_report(result: SweepResult, sweep_id: str, meta: SweepMeta) -> str:

@@ -157,4 +157,4 @@ def comparison_figure(a: pd.DataFrame, a_name: str, b: pd.DataFrame, b_name: str
 
 def figure_html(fig: go.Figure) -> str:
     """A self-contained HTML page of the figure (plotly.js embedded, so it opens offline)."""
-    return fig.to_html(full_html=True, include_plotlyjs=True)
+    return str(fig.to_html(full_html=True, include_plotlyjs=True))

@@ -53,7 +53,7 @@ class Catalog:
 def _wrong_choice(item: Item, draw: float) -> str:
     letters = list(dict.fromkeys(_OPTION.findall(item.question))) or ["A", "B", "C", "D"]
     others = [letter for letter in letters if letter != item.gold.strip().upper()] or ["A", "B", "C", "D"]
-    return others[int(draw * len(others))]
+    return str(others[int(draw * len(others))])
 
 
 def _format_like(value: float, decimals: int) -> str:

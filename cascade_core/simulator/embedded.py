@@ -6,7 +6,7 @@ import importlib.util
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import httpx
 import uvicorn
@@ -18,9 +18,14 @@ from cascade_core.simulator.server import SimState, create_app
 HOST = "127.0.0.1"
 
 
-def fast_server_options() -> dict[str, str]:
+class ServerOptions(TypedDict):
+    loop: Literal["asyncio", "uvloop"]
+    http: Literal["h11", "httptools"]
+
+
+def fast_server_options() -> ServerOptions:
     """uvloop and httptools when installed (several times faster), else uvicorn's pure-Python defaults."""
-    options = {"loop": "asyncio", "http": "h11"}
+    options: ServerOptions = {"loop": "asyncio", "http": "h11"}
     if importlib.util.find_spec("uvloop") is not None:
         options["loop"] = "uvloop"
     if importlib.util.find_spec("httptools") is not None:
@@ -42,13 +47,14 @@ class EmbeddedSimulator:
 
     @property
     def state(self) -> SimState:
-        return self.app.state.sim
+        state: SimState = self.app.state.sim
+        return state
 
     @property
     def port(self) -> int:
         if self._socket is None:
             raise RuntimeError("the simulator is not running")
-        return self._socket.getsockname()[1]
+        return int(self._socket.getsockname()[1])
 
     @property
     def root_url(self) -> str:

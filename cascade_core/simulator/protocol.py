@@ -71,7 +71,7 @@ def _optional_int(body: dict[str, Any], name: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ApiError(400, f"{name}: expected a non-negative integer, got {value!r}", param=name)
-    return value
+    return int(value)
 
 
 def parse_chat(body: Any) -> ChatRequest:

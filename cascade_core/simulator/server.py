@@ -68,7 +68,8 @@ class SimState:
 
 
 def _state(request: Request) -> SimState:
-    return request.app.state.sim
+    state: SimState = request.app.state.sim
+    return state
 
 
 async def _models(request: Request) -> JSONResponse:

@@ -29,7 +29,7 @@ def _is_lock_error(err: duckdb.Error) -> bool:
     return isinstance(err, duckdb.IOException) and "lock" in str(err).lower()
 
 
-def _locked_message(path: Path, err: duckdb.Error, waited: float) -> str:
+def _locked_message(path: Path | str, err: duckdb.Error, waited: float) -> str:
     wait = f" for {waited:.0f} s" if waited >= 1 else ""
     return (
         f"{path} is in use by another process{wait} (DuckDB allows one writer per file). Wait for it to finish, "

@@ -55,7 +55,7 @@ def extension_dir() -> str:
     return str(dist.locate_file("duckdb_ext/extensions"))
 
 
-def offline_config() -> dict[str, str | bool]:
+def offline_config() -> dict[str, str | bool | int | float | list[str]]:
     """Connection config that loads extensions from the wheels and never tries the network."""
     return {"extension_directory": extension_dir(), "autoinstall_known_extensions": False,
             "autoload_known_extensions": True}

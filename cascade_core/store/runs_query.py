@@ -146,7 +146,7 @@ def headline_row(store: Store, start: datetime | None, end: datetime | None) -> 
         FROM all_runs {where}
     """
     frame = store.query_df(sql, params)
-    return frame.iloc[0].to_dict()
+    return dict(frame.iloc[0].to_dict())
 
 
 def tier_counts(store: Store, start: datetime | None, end: datetime | None) -> pd.DataFrame:

@@ -97,10 +97,11 @@ class Store:
         with self._use() as con:
             exists = con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
-            ).fetchone()[0]
-            if not exists:
+            ).fetchone() or (0,)
+            if not exists[0]:
                 return 0
-            return int(con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+            row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+            return int(row[0]) if row else 0
 
     def migrate(self) -> list[int]:
         """Apply every migration the store has not had yet, each in its own transaction."""
@@ -190,7 +191,8 @@ class Store:
 
     def count_runs(self) -> int:
         with self._use() as con:
-            return int(con.execute("SELECT count(*) FROM all_runs").fetchone()[0])
+            row = con.execute("SELECT count(*) FROM all_runs").fetchone()
+            return int(row[0]) if row else 0
 
     def recent_runs(self, limit: int = 20) -> pd.DataFrame:
         with self._use() as con:

@@ -180,7 +180,7 @@ def get_sweep(store: Store, sweep_id: str) -> dict[str, Any] | None:
     frame = store.query_df(f"SELECT {', '.join(SWEEP_COLUMNS)} FROM sweeps WHERE sweep_id = ?", [sweep_id])
     if frame.empty:
         return None
-    row = frame.iloc[0].to_dict()
+    row: dict[str, Any] = frame.iloc[0].to_dict()
     for col in ("tiers", "grid", "split", "recommendation", "metrics", "notes"):
         row[col] = json.loads(row[col]) if isinstance(row[col], str) else None
     return row

@@ -170,7 +170,8 @@ def _clean(value: Any) -> Any:
 
 
 def point_dict(point: FrontierPoint) -> dict[str, Any]:
-    return _clean(asdict(point))
+    clean: dict[str, Any] = _clean(asdict(point))
+    return clean
 
 
 def recommendation_dict(rec: Recommendation | None) -> dict[str, Any] | None:
@@ -178,7 +179,8 @@ def recommendation_dict(rec: Recommendation | None) -> dict[str, Any] | None:
 
 
 def metrics_dict(metrics: dict[str, SummaryMetrics]) -> dict[str, Any]:
-    return _clean({name: asdict(m) for name, m in metrics.items()})
+    clean: dict[str, Any] = _clean({name: asdict(m) for name, m in metrics.items()})
+    return clean
 
 
 def calibration_dicts(report: list[TierCalibration]) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from cascade_core.cascade.config import CascadeConfig, TierConfig
 from cascade_core.cascade.pricing import price_table_cost
-from cascade_core.cascade.walk import utc_now
+from cascade_core.clock import utc_now
 from cascade_core.records import TierCall
 
 

@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -120,7 +121,7 @@ class _Collector:
         self.cache: dict[str, TierCall] = {}  # successes only (cached or new)
         self.used: dict[str, TierCall] = {}  # every call the cells rest on, errors included (for replays)
         self.cells: dict[tuple[str, int], Cell] = {}
-        self.pending: asyncio.Queue[list[dict] | None] = asyncio.Queue()
+        self.pending: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue()
         self.errors: list[str] = []
 
     async def lookup(self, requests: list[tuple[str, list[dict[str, str]]]]) -> None:
@@ -130,7 +131,7 @@ class _Collector:
         for row in frame.to_dict("records"):
             self.cache[row["request_hash"]] = row_to_call(row, messages[row["request_hash"]])
 
-    async def _request(self, k: int, item: Item, kind: str, messages: list[dict[str, str]], params: dict,
+    async def _request(self, k: int, item: Item, kind: str, messages: list[dict[str, str]], params: dict[str, Any],
                        new: list[TierCall]) -> TierCall:
         key = request_hash(self.endpoints[k], params)
         if key not in self.cache and kind == "verify":  # its hash was unknown until the answer came
@@ -258,6 +259,8 @@ def _result(dataset: Dataset, config: CascadeConfig, col: _Collector, items: Seq
     )
 
 
-def collect(dataset: Dataset, config: CascadeConfig, base_urls: Sequence[str], store: Store, **kwargs) -> CollectResult:
+def collect(
+    dataset: Dataset, config: CascadeConfig, base_urls: Sequence[str], store: Store, **kwargs: Any
+) -> CollectResult:
     """Synchronous wrapper: runs `acollect` in a fresh event loop (call it from a worker thread in a web app)."""
     return asyncio.run(acollect(dataset, config, base_urls, store, **kwargs))

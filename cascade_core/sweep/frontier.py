@@ -164,7 +164,7 @@ def _summarise(totals: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
     }
 
 
-def answer_tiers(matrix: OutcomeMatrix, thresholds: Sequence[float]) -> np.ndarray:
+def answer_tiers(matrix: OutcomeMatrix, thresholds: Sequence[float] | np.ndarray) -> np.ndarray:
     """Index of the answering tier for every item under one setting (n,)."""
     thr = _check_thresholds(matrix, np.asarray(thresholds, dtype=float))[0]
     accept = matrix.confidence[:, :-1] >= thr  # NaN compares False: escalates
@@ -173,11 +173,12 @@ def answer_tiers(matrix: OutcomeMatrix, thresholds: Sequence[float]) -> np.ndarr
     return np.where(accept.any(axis=1), np.argmax(accept, axis=1), matrix.n_tiers - 1)
 
 
-def items_worse_than_large(matrix: OutcomeMatrix, thresholds: Sequence[float]) -> np.ndarray:
+def items_worse_than_large(matrix: OutcomeMatrix, thresholds: Sequence[float] | np.ndarray) -> np.ndarray:
     """Item ids whose answer at this setting is wrong while the largest tier's answer is right."""
     tiers = answer_tiers(matrix, thresholds)
     got = matrix.correct[np.arange(matrix.n_items), tiers]
-    return matrix.item_ids[(got == 0) & (matrix.correct[:, -1] == 1)]
+    worse: np.ndarray = matrix.item_ids[(got == 0) & (matrix.correct[:, -1] == 1)]
+    return worse
 
 
 def _points(matrix: OutcomeMatrix, thr: np.ndarray, kind: PointKind) -> list[FrontierPoint]:
@@ -196,19 +197,18 @@ def _points(matrix: OutcomeMatrix, thr: np.ndarray, kind: PointKind) -> list[Fro
     ]
 
 
-def shared_thresholds(matrix: OutcomeMatrix, grid: Sequence[float] | None = None) -> np.ndarray:
+def shared_thresholds(matrix: OutcomeMatrix, grid: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
     """Settings (m, t-1) with one threshold for every non-final tier."""
     g = threshold_grid() if grid is None else np.asarray(grid, dtype=float)
     return np.repeat(g.reshape(-1, 1), matrix.n_tiers - 1, axis=1)
 
 
 def per_tier_thresholds(
-    matrix: OutcomeMatrix, grids: Sequence[float] | Sequence[Sequence[float]] | None = None
+    matrix: OutcomeMatrix, grids: Sequence[float] | Sequence[Sequence[float]] | np.ndarray | None = None
 ) -> np.ndarray:
     """Full grid (m, t-1) over each non-final tier's threshold; one 1-D grid is reused for every tier."""
     d = matrix.n_tiers - 1
-    if grids is None:
-        grids = threshold_grid()
+    grids = threshold_grid() if grids is None else grids
     if len(grids) and np.ndim(grids[0]) == 0:
         axes = [np.asarray(grids, dtype=float)] * d
     else:
@@ -221,13 +221,15 @@ def per_tier_thresholds(
     return np.stack([a.ravel() for a in mesh], axis=1)
 
 
-def shared_threshold_points(matrix: OutcomeMatrix, grid: Sequence[float] | None = None) -> list[FrontierPoint]:
+def shared_threshold_points(
+    matrix: OutcomeMatrix, grid: Sequence[float] | np.ndarray | None = None
+) -> list[FrontierPoint]:
     """One point per threshold value, the same threshold used at every non-final tier."""
     return _points(matrix, shared_thresholds(matrix, grid), "shared")
 
 
 def per_tier_points(
-    matrix: OutcomeMatrix, grids: Sequence[float] | Sequence[Sequence[float]] | None = None
+    matrix: OutcomeMatrix, grids: Sequence[float] | Sequence[Sequence[float]] | np.ndarray | None = None
 ) -> list[FrontierPoint]:
     """One point per combination of per-tier thresholds (for 3 tiers, a 2-D grid; any number of tiers works)."""
     return _points(matrix, per_tier_thresholds(matrix, grids), "per_tier")

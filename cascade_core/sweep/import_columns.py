@@ -83,7 +83,7 @@ def parse_float(
     series: pd.Series, column: str, locate: Locate, lo: float = -np.inf, hi: float = np.inf, what: str = "a number"
 ) -> np.ndarray:
     """Numbers (empty -> NaN); a non-number or a value outside [lo, hi] is an error naming the line."""
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
+    values: np.ndarray = pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64")
     bad = (series.notna().to_numpy() & np.isnan(values)) | (values < lo) | (values > hi)
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])

@@ -94,7 +94,9 @@ def _parse_fields(raw: pd.DataFrame, columns: Mapping[str, str | None], locate: 
     return out
 
 
-def _canonical_long(raw: pd.DataFrame, mapping: Mapping[str, str], locate: Locate) -> tuple[pd.DataFrame, dict]:
+def _canonical_long(
+    raw: pd.DataFrame, mapping: Mapping[str, str], locate: Locate
+) -> tuple[pd.DataFrame, dict[str, str | None]]:
     cols = [c for c in raw.columns if not c.startswith("_")]
     found = {f: find_column(cols, f, mapping) for f in ("item_id", "model", "correct", *_NUMERIC, *_TEXT)}
     for field in ("item_id", "model", "correct"):
@@ -119,7 +121,7 @@ def _wide_attributes(cols: list[str]) -> dict[tuple[str, str], str]:
 
 def _canonical_wide(
     raw: pd.DataFrame, mapping: Mapping[str, str], tiers: Sequence[str] | None, locate: Locate
-) -> tuple[pd.DataFrame, dict, list[str]]:
+) -> tuple[pd.DataFrame, dict[str, str | None], list[str]]:
     cols = [c for c in raw.columns if not c.startswith("_")]
     found = {f: find_column(cols, f, mapping) for f in ("item_id", "split", "category")}
     if found["item_id"] is None:
@@ -186,7 +188,7 @@ def import_results(
             notes.append(f"ignored columns that are neither an id, a split, a category nor a model: {ignored}")
     else:
         raise ResultsImportError(f"format must be 'auto', 'long' or 'wide', not {format!r}")
-    canon = _finish_ids(canon, found["item_id"], mapping, files, notes)
+    canon = _finish_ids(canon, found["item_id"] or "item_id", mapping, files, notes)
     if len(files) > 1 and found.get("category") is None and _one_file_per_item(canon):
         canon["category"] = canon["_file"].map(lambda i: files[int(i)].stem)  # one category per file
     outcomes, order = _to_outcomes(canon, tiers, default_costs, files, notes)
@@ -206,7 +208,9 @@ def _one_file_per_item(canon: pd.DataFrame) -> bool:
     return bool((canon.groupby("item_id", sort=False)["_file"].nunique() <= 1).all())
 
 
-def _finish_ids(canon: pd.DataFrame, id_col: str, mapping: Mapping[str, str], files: list[Path], notes: list[str]):
+def _finish_ids(
+    canon: pd.DataFrame, id_col: str, mapping: Mapping[str, str], files: list[Path], notes: list[str]
+) -> pd.DataFrame:
     locate = _locator(canon, files)
     for col, label in (("key", id_col), ("model", "model")):
         bad = canon[col].isna().to_numpy()
@@ -269,7 +273,9 @@ def _to_outcomes(
     return out, order
 
 
-def _fill_costs(canon: pd.DataFrame, default_costs: Mapping[str, float] | None, files: list[Path], notes: list[str]):
+def _fill_costs(
+    canon: pd.DataFrame, default_costs: Mapping[str, float] | None, files: list[Path], notes: list[str]
+) -> pd.DataFrame:
     costs = dict(default_costs or {})
     models = list(pd.unique(canon["model"]))
     unknown = [m for m in costs if m not in models]

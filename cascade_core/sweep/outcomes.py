@@ -186,7 +186,8 @@ def _per_item(df: pd.DataFrame, col: str, items: pd.Index) -> np.ndarray:
         item = vals.loc[clash, "item_id"].iloc[0]
         raise OutcomeError(f"column {col!r}: item {item!r} has different values on different tiers")
     mapped = vals.set_index("item_id")[col].reindex(items)
-    return _to_text(mapped).to_numpy(dtype=object)
+    values: np.ndarray = _to_text(mapped).to_numpy(dtype=object)
+    return values
 
 
 def to_matrix(df: pd.DataFrame) -> OutcomeMatrix:

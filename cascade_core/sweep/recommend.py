@@ -94,7 +94,8 @@ def _split_values(data: OutcomeMatrix | pd.DataFrame, column: str) -> np.ndarray
         raise ValueError(f"split column {column!r} not found; columns are {list(data.columns)}")
     items = pd.Index(pd.unique(data["item_id"]))
     per_item = data[["item_id", column]].dropna().drop_duplicates("item_id").set_index("item_id")[column]
-    return per_item.reindex(items).to_numpy(dtype=object)
+    values: np.ndarray = per_item.reindex(items).to_numpy(dtype=object)
+    return values
 
 
 def _random_masks(item_ids: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

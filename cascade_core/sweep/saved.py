@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from cascade_core.cascade.walk import utc_now
+from cascade_core.clock import utc_now
 from cascade_core.store import sweeps as sql
 from cascade_core.store.store import Store
 from cascade_core.sweep.analysis import (

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from cascade_core.audit.report import pct
 
 
-def audit_label(row: dict) -> str:
+def audit_label(row: dict[str, Any]) -> str:
     """One line per audit for a select box."""
     days = (pd.Timestamp(row["window_end"]) - pd.Timestamp(row["window_start"])).total_seconds() / 86400
     return (f"{pd.Timestamp(row['created_at']):%Y-%m-%d %H:%M} · {row['status']} · {int(row['flagged'])} flagged "
@@ -39,7 +41,7 @@ def review_queue(items: pd.DataFrame) -> pd.DataFrame:
     return judged.sort_values(["_flag", "_seen", "item_index"]).drop(columns=["_flag", "_seen"])
 
 
-def review_label(row: dict) -> str:
+def review_label(row: dict[str, Any]) -> str:
     flag = "FLAGGED · " if row.get("overconfident") else ""
     agrees = row.get("review_agrees")
     seen = "" if agrees is None or pd.isna(agrees) else (" · reviewed: agree" if agrees else " · reviewed: disagree")

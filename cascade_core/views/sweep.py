@@ -93,7 +93,7 @@ def points_table(result: SweepResult) -> pd.DataFrame:
 
 
 def points_csv(result: SweepResult) -> str:
-    return points_table(result).to_csv(index=False)
+    return str(points_table(result).to_csv(index=False))
 
 
 def reference_table(result: SweepResult) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import pandas as pd
 
 
 @dataclass(frozen=True)
-class Recommendation:
+class ThresholdChange:
     tier_index: int  # the tier's logged position (most common); see tier_position for the configured one
     tier_name: str  # what the recommendation is keyed on: positions differ between runs (a deselected tier)
     current: float | None  # the threshold the flagged answers were accepted at (most common)
@@ -53,7 +53,7 @@ def _proposals(confidences: pd.Series, observed: pd.Series) -> list[float]:
     return sorted(out)
 
 
-def recommend(flagged: pd.DataFrame, accepted: pd.DataFrame) -> Recommendation | None:
+def propose_threshold_change(flagged: pd.DataFrame, accepted: pd.DataFrame) -> ThresholdChange | None:
     """The single-tier threshold change escalating the most flagged answers (ties: the smaller disruption).
 
     `flagged`: flagged audit items (tier_index, tier_name, confidence, threshold); `accepted`: the window's
@@ -62,7 +62,7 @@ def recommend(flagged: pd.DataFrame, accepted: pd.DataFrame) -> Recommendation |
     Tiers are matched by name: a run logged from the Query page with a tier deselected numbers its tiers by
     position in that run, so the same tier_index can name different tiers in different runs.
     """
-    best: tuple[tuple[int, int], Recommendation] | None = None
+    best: tuple[tuple[int, int], ThresholdChange] | None = None
     tiers = sorted((int(group["tier_index"].mode().iloc[0]), str(name), group)
                    for name, group in flagged.groupby("tier_name", sort=False))
     for tier_index, tier_name, group in tiers:
@@ -71,7 +71,7 @@ def recommend(flagged: pd.DataFrame, accepted: pd.DataFrame) -> Recommendation |
         thresholds = group["threshold"].dropna()
         current = float(thresholds.mode().iloc[0]) if not thresholds.empty else None
         for proposed in _proposals(conf, tier_accepted):
-            rec = Recommendation(
+            rec = ThresholdChange(
                 tier_index=tier_index, tier_name=tier_name, current=current, proposed=proposed,
                 escalated=int((conf < proposed).sum()), flagged=len(flagged),
                 would_escalate=int((tier_accepted < proposed).sum()), tier_accepted=len(tier_accepted),
