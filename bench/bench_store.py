@@ -180,7 +180,7 @@ def cmd_scale(args: argparse.Namespace) -> None:
             store.execute("PRAGMA create_fts_index('memory.main.search_copy', 'run_id', 'question', "
                           "overwrite=1)")
             print(f"  full-text index on a local copy built in {time.perf_counter() - started:.1f} s")
-            sql = ("SELECT count(*) FROM (SELECT fts_main_search_copy.match_bm25(run_id, 'photosynthesis') AS s "
+            sql = ("SELECT count(*) FROM (SELECT memory.fts_main_search_copy.match_bm25(run_id, 'photosynthesis') AS s "
                    "FROM memory.main.search_copy) WHERE s IS NOT NULL")
             first, median = timed(lambda: store.execute(sql), repeat=3)
             report("text search (fts BM25 on the local copy)", first, median, 1000)

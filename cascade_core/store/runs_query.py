@@ -1,4 +1,4 @@
-"""Every SQL of the Overview and Runs pages. Readers query the `all_runs` view (tables plus segments).
+"""Every SQL of the Overview and Runs pages. Readers query the `all_runs` view (the same on both engines).
 
 Filtering, sorting and pagination happen in DuckDB; user input only ever reaches the SQL as parameters
 (sort keys go through a whitelist of column names in runs_filter.SORT_COLUMNS).
