@@ -10,6 +10,7 @@ import importlib.metadata
 import random
 import re
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -77,6 +78,8 @@ def connect_lake(target: LakeTarget, *, read_only: bool = False) -> duckdb.DuckD
     try:
         con.execute("LOAD ducklake")
         con.execute("SET enable_progress_bar = false")  # no bars on a server's stderr
+        spill = Path(tempfile.gettempdir()) / "cascade-duckdb-spill"  # big sorts (exports) spill here
+        con.execute(f"SET temp_directory = {_sql_string(str(spill))}")
         options = [f"DATA_PATH {_sql_string(target.data_path)}"]
         if read_only:
             options.append("READ_ONLY")

@@ -18,6 +18,7 @@ from cascade_core.store.schema import RUN_COLUMNS
 from cascade_core.store.store import Store
 
 ExportFormat = Literal["csv", "parquet"]
+EXPORT_MEMORY = "256MB"  # DuckDB's memory for an export's sort; the rest spills to disk (issue 15: < 500 MB)
 PREVIEW_CHARS = 300  # question / answer text shown in the table (the trace shows it whole)
 
 
@@ -118,7 +119,15 @@ def export_runs(store: Store, f: RunFilter, sort: RunSort, fmt: ExportFormat, pa
     target = str(Path(path)).replace("'", "''")  # our own temp path, not user input
     options = "FORMAT csv, HEADER" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
     select = f"SELECT {', '.join(RUN_COLUMNS)} FROM all_runs {where} {_order_sql(sort)}"
-    rows = store.execute(f"COPY ({select}) TO '{target}' ({options})", params)
+    with store.locked():  # a bounded sort: what does not fit in EXPORT_MEMORY spills to DuckDB's temp directory
+        limit, threads = store.execute("SELECT current_setting('memory_limit'), current_setting('threads')")[0]
+        store.execute(f"SET memory_limit = '{EXPORT_MEMORY}'")
+        store.execute("SET threads = 1")  # one sort run at a time: less held in memory
+        try:
+            rows = store.execute(f"COPY ({select}) TO '{target}' ({options})", params)
+        finally:
+            store.execute(f"SET memory_limit = '{limit}'")
+            store.execute(f"SET threads = {int(threads)}")
     return int(rows[0][0]) if rows else count_runs(store, f)
 
 
