@@ -55,7 +55,9 @@ def test_four_servers_a_sweep_an_audit_and_the_dashboard_at_once(
         seeded = [ask(client, f"What is {i} plus {i}?") for i in range(20)]
         seed[0].stop()
         assert len(logged_runs(lake)) == 20
-        servers = [ServerProc(tmp_path / "x.duckdb", simulator.base_url, lake=lake) for _ in range(4)]
+        with ThreadPoolExecutor(4) as pool:  # started side by side: each waits for its own readiness
+            servers = list(pool.map(lambda _: ServerProc(tmp_path / "x.duckdb", simulator.base_url, lake=lake),
+                                    range(4)))
         clients = [openai.OpenAI(base_url=s.base_url, api_key="unused", max_retries=0) for s in servers]
         sweep = _cli("sweep", "bundled", "--config", str(config), "--limit", "12", "--log-runs", "--json")
         audit = _cli("audit", "--config", str(config), "--sample", "10", "--sources", "api")

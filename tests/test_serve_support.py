@@ -82,7 +82,7 @@ class ServerProc:
     def base_url(self) -> str:
         return f"{self.root}/v1"
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 90.0) -> None:  # generous: a shared 2-core machine under load
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
