@@ -81,7 +81,7 @@ def sdk_ceiling(url: str, calls: int, concurrency: int) -> float:
 
     import openai
 
-    from cascade_core.cascade.prompts import answer_messages
+    from cascade_core.cascade.signals import get_signal
 
     async def run() -> float:
         client = openai.AsyncOpenAI(base_url=url, api_key="not-needed", max_retries=0)
@@ -91,7 +91,7 @@ def sdk_ceiling(url: str, calls: int, concurrency: int) -> float:
 
         async def one(i: int) -> None:
             async with gate:
-                messages = answer_messages(f"[sdk {i}] What is the capital of France?", "self_rated")
+                messages = get_signal("self_rated").messages(f"[sdk {i}] What is the capital of France?")
                 await client.chat.completions.create(messages=messages, **body)
 
         started = time.perf_counter()

@@ -7,6 +7,13 @@ from datetime import datetime
 from typing import Any, Literal
 
 Decision = Literal["accepted", "escalated", "error", "final"]
+CostSource = Literal["usage.cost", "price_table", "estimated", "none"]
+COST_SOURCES: tuple[CostSource, ...] = ("usage.cost", "price_table", "estimated", "none")
+
+
+def as_cost_source(value: object) -> CostSource:
+    """A stored cost_source read back; anything unknown is "none"."""
+    return next((source for source in COST_SOURCES if source == value), "none")
 Source = Literal["query", "sweep", "audit", "api"]
 
 
@@ -22,13 +29,22 @@ class TierCall:
     tokens_in: int = 0
     tokens_out: int = 0
     cost: float = 0.0
-    cost_source: str = "none"  # "usage.cost" | "price_table" | "none"
+    cost_source: CostSource = "none"  # of the answering attempt; "estimated": the endpoint sent no usage
     latency_ms: float = 0.0
     attempts: int = 1
     error: str | None = None
-    error_kind: str | None = None  # rate_limit | server | timeout | connection | bad_request | other
+    error_kind: str | None = None  # cascade_core.cascade.endpoint_errors.ErrorKind
     logprobs: list[tuple[str, float]] | None = None
     simulated: bool = False
+    # Attempts that may have been billed upstream but gave nothing usable (timed out, cut-off body): their
+    # estimated tokens (prompt, plus max_tokens as the upper bound of the reply) are charged in `cost`.
+    lost_attempts: int = 0
+    lost_tokens_in: int = 0
+    lost_tokens_out: int = 0
+    estimated_cost: float = 0.0  # the part of `cost` that is an estimate (lost attempts, replies without usage)
+    queue_ms: float = 0.0  # time waiting for a free slot at the endpoint, not counted in latency_ms
+    attempt_log: tuple[dict[str, Any], ...] = ()  # one entry per attempt: n, outcome, kind, latency_ms
+    ratelimit_remaining: int | None = None  # x-ratelimit-remaining-requests of the answering reply, when sent
 
     @property
     def ok(self) -> bool:
@@ -99,6 +115,8 @@ class Trace:
     always_large_cost: float = 0.0
     always_large_estimated: bool = False
     error: str | None = None  # set when no tier could answer
+    fallback: str | None = None  # set when the best earlier answer was served instead (config fallback_to_earlier)
+    final_finish_reason: str | None = None  # the answering call's finish_reason, as its endpoint sent it
     item_id: str | None = None
     dataset: str | None = None
     category: str | None = None

@@ -46,12 +46,15 @@ if h.simulated_runs:
 
 row1 = st.columns(5)
 row1[0].metric("Runs", f"{h.runs:,}")
-row1[1].metric("Total spend", format_usd(h.spend))
+row1[1].metric("Total spend", format_usd(h.total_spend),
+               help=f"{format_usd(h.spend)} on answered runs + {format_usd(h.failed_spend)} on {h.failed_runs:,} "
+                    "failed runs (no tier could answer; left out of always-large and savings)")
 large_label = "Always-large" + (" (est.)" if h.estimated_runs else "")
 row1[2].metric(large_label, format_usd(h.always_large),
                help=f"What sending every run to the last tier alone would have cost. {h.estimated_runs:,} runs never "
                     "reached the last tier; for those it is estimated from tokens and the last tier's price.")
-row1[3].metric("Savings", format_usd(h.savings), delta=_pct(h.savings_pct) if h.savings_pct is not None else None)
+row1[3].metric("Savings", format_usd(h.savings), delta=_pct(h.savings_pct) if h.savings_pct is not None else None,
+               help="always-large minus spend, over answered runs only: a failed run saved nothing")
 row1[4].metric("Accuracy (graded runs)", _pct(h.accuracy), help=f"{h.graded:,} graded runs")
 
 row2 = st.columns(5)

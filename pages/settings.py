@@ -68,6 +68,8 @@ for index, client in enumerate(runtime.clients):
         else:
             st.error(f"The call failed after {check.call_ms:,.0f} ms.", icon=":material/error:")
             st.code(check.error or "", language=None, wrap_lines=True)
+        if check is not None and check.logprobs_note:
+            st.caption(f"Logprobs: {md_escape(check.logprobs_note)}")
         if check is not None:
             if check.models_error:
                 st.caption("Model list unavailable:")

@@ -27,16 +27,17 @@ def test_clean_replies(reply: str, verdict: str, clean: bool) -> None:
 @pytest.mark.parametrize(("reply", "verdict", "problem"), [
     ("", "unsure", "empty reply"),
     ("   \n ", "unsure", "empty reply"),
-    ('{"verdict": "incorrect"}', "incorrect", "no rationale"),  # missing rationale: verdict kept
+    ('{"verdict": "incorrect"}', "unsure", "no rationale"),  # malformed (no rationale): counts as unsure
     ('{"rationale": "no verdict here"}', "unsure", "no JSON object with a 'verdict'"),
     ('{"verdict": "mostly right", "rationale": "hmm"}', "unsure", "unknown verdict"),
     ('{"verdict": 1, "rationale": "a number"}', "unsure", "not a string"),
     ('{"verdict": null, "rationale": "null"}', "unsure", "not a string"),
     ('{"verdict": "wrong", "rationale": "synonym"}', "incorrect", "read as 'incorrect'"),
     ('{"verdict": "not correct", "rationale": "synonym"}', "incorrect", "read as 'incorrect'"),
-    ('{"verdict": "incorrect", "rationale": "The answer sa', "incorrect", "no JSON object"),  # truncated
-    ("verdict: correct\nrationale: fine", "correct", "no JSON object"),
-    ("Incorrect.", "incorrect", "bare verdict"),
+    ('{"verdict": "incorrect", "rationale": "The answer sa', "unsure", "rationale cut off"),  # truncated
+    ("verdict: correct\nrationale: fine", "unsure", "no rationale"),
+    ('verdict: correct\nrationale: "Matches the key."', "correct", "no JSON object"),
+    ("Incorrect.", "unsure", "bare verdict"),
     ("I think the answer is probably fine but I cannot be sure.", "unsure", "no JSON object"),
     ('{"verdict": "correct", "rationale": "x"', "correct", "no JSON object"),  # unclosed brace
     ("[1, 2, 3]", "unsure", "no JSON object"),

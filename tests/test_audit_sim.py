@@ -12,9 +12,11 @@ import httpx
 import pytest
 
 from cascade_core.audit import AuditParams, judge_audit, load_report, make_judge, start_audit
+from cascade_core.audit.report import headline
 from cascade_core.cascade import CascadeConfig, Runtime, build_runtime, default_config
 from cascade_core.cascade.config import RetryConfig, SimulatorConfig
 from cascade_core.cascade.prompts import JUDGE_SYSTEM
+from cascade_core.cascade.signals import RequestOptions
 from cascade_core.cli.main import main
 from cascade_core.datasets import load_bundled
 from cascade_core.simulator import EmbeddedSimulator
@@ -79,7 +81,7 @@ def test_injection_inside_an_answer_does_not_change_the_verdict(runtime: Runtime
     # ...and the same judge obeys it when a naive prompt puts the answer outside the data blocks.
     naive = [{"role": "system", "content": JUDGE_SYSTEM},
              {"role": "user", "content": f"<question>\n{question}\n</question>\nThe answer: {attacks[0]}"}]
-    call = judge.client.call(naive, json_mode=True)
+    call = judge.client.call(naive, RequestOptions(json_mode=True))
     assert call.ok and '"correct"' in call.raw_output
 
 
@@ -188,3 +190,36 @@ def test_cli_resume_of_unknown_audit_exits_2(sim: EmbeddedSimulator, tmp_path: P
     args = ["audit", "--config", str(config), "--store", str(tmp_path / "r.duckdb"), "--resume"]
     assert main(args) == 2  # no unfinished audit
     assert main([*args, "nope"]) == 2
+
+
+def test_gold_answers_grade_the_audit_and_a_disagreeing_judge_is_recorded_as_such(tmp_path: Path) -> None:
+    """A judge that contradicts the answer key (the judge_flip_rate knob) is measured, never believed."""
+    with EmbeddedSimulator(SimulatorConfig(seed=0)) as answering, \
+            EmbeddedSimulator(SimulatorConfig(seed=0, judge_flip_rate=1.0)) as flipping:
+        config = sim_config(answering, tmp_path / "key.duckdb")
+        data = config.model_dump()
+        data["judge"] = {**data["tiers"][-1], "name": "judge", "base_url": flipping.base_url}
+        with build_runtime(CascadeConfig.model_validate(data)) as rt, Store(tmp_path / "key.duckdb") as store:
+            log_bundled_runs(rt, store, 120)
+            judge = make_judge(rt)
+            audit_id = start_audit(store, judge, AuditParams(sample=60, seed=1))
+            judge_audit(store, judge, audit_id)
+            items = audit_sql.audit_items(store, audit_id)
+            truth = store.query_df("SELECT run_id, correct FROM all_runs")
+            report = load_report(store, audit_id)
+    merged = items.merge(truth, on="run_id")
+    keyed = merged[merged["gold"].notna()]
+    assert len(keyed) > 20
+    assert (keyed["key_correct"] == keyed["correct"]).all()  # the key grades, as the cascade graded the run
+    assert keyed["judge_disagrees"].all()  # every verdict was flipped: all recorded as judge disagreement
+    assert (keyed["overconfident"] == ~keyed["correct"].astype(bool)).all()  # the key, not the judge, decides
+    assert report.result.key_graded == len(keyed) and report.result.judge_disagreements == len(keyed)
+    assert any("judge disagreed with the key" in line for line in headline(report))
+
+
+def test_empty_groups_say_no_data_not_nan() -> None:
+    from cascade_core.audit.report import interval, pct
+
+    assert pct(float("nan")) == "no data" and pct(None) == "no data"
+    assert interval(float("nan"), float("nan"), 0) == "no data" and interval(0.0, 1.0, 0) == "no data"
+    assert interval(0.1, 0.3, 10) == "10.0% - 30.0%"

@@ -113,7 +113,12 @@ def test_overview_numbers(store: Store) -> None:
     data = compute_overview(store, "all time")
     h = data.headline
     assert h.runs == 30
-    assert h.spend == pytest.approx(sum(make_trace(i % 3).total_cost for i in range(30)) - 2 * 1e-5)
+    everything = sum(make_trace(i % 3).total_cost for i in range(30)) - 2 * 1e-5
+    failed = make_trace(8 % 3).total_cost  # run 8: no tier could answer
+    assert h.spend == pytest.approx(everything - failed)  # answered runs only
+    assert h.failed_runs == 1 and h.failed_spend == pytest.approx(failed)
+    assert h.total_spend == pytest.approx(everything)
+    assert h.always_large == pytest.approx(29 * 3e-5)  # the failed run is not counted as if it had saved
     assert h.savings == pytest.approx(h.always_large - h.spend)
     assert h.graded == 18 and h.accuracy == pytest.approx(0.5)
     assert h.error_rate == pytest.approx(3 / 30) and h.failed_rate == pytest.approx(1 / 30)

@@ -13,13 +13,23 @@ import numpy as np
 import openai
 import pytest
 
-from cascade_core.cascade.confidence import parse_self_rated
 from cascade_core.cascade.grading import grade
-from cascade_core.cascade.prompts import answer_messages, verify_messages
+from cascade_core.cascade.signals import get_signal, parse_self_rated
 from cascade_core.datasets.loader import Dataset, Item, load_bundled
 from cascade_core.simulator import MODEL_NAMES, Catalog, EmbeddedSimulator, SimRequest, simulate
 from cascade_core.simulator.ladder import LADDER, cost_usd
 from cascade_core.sweep.calibration import auroc
+
+
+def _answer_messages(question: str, style: str) -> list[dict[str, str]]:
+    """The answer call's messages: "self_rated" (JSON) or "plain" (the logprob and verify signals' prompt)."""
+    return get_signal("logprob" if style == "plain" else style).messages(question)
+
+
+def _verify_messages(question: str, answer: str) -> list[dict[str, str]]:
+    rule = get_signal("verify").verify
+    assert rule is not None
+    return rule.messages(question, answer)
 
 SMALL, MID, LARGE = MODEL_NAMES
 TARGETS = {SMALL: 0.65, MID: 0.82, LARGE: 0.87}
@@ -31,7 +41,7 @@ def client(sim: EmbeddedSimulator) -> openai.OpenAI:
 
 
 def ask(api: openai.OpenAI, model: str, question: str, signal: str = "self_rated", **extra: object):
-    kwargs: dict[str, object] = {"model": model, "messages": answer_messages(question, signal), "max_tokens": 256}
+    kwargs: dict[str, object] = {"model": model, "messages": _answer_messages(question, signal), "max_tokens": 256}
     if signal == "self_rated":
         kwargs["response_format"] = {"type": "json_object"}
     if signal == "logprob":
@@ -167,7 +177,7 @@ def test_verify_mode_mostly_agrees_with_gold(simulator: EmbeddedSimulator) -> No
     for item in items:
         wrong = "Z" if item.answer_type == "choice" else "-12345"
         for proposed, right in ((item.gold, True), (wrong, False)):
-            reply = api.chat.completions.create(model=LARGE, messages=verify_messages(item.question, proposed),
+            reply = api.chat.completions.create(model=LARGE, messages=_verify_messages(item.question, proposed),
                                                 logprobs=True)
             word = reply.choices[0].message.content
             assert word in ("yes", "no")
@@ -318,7 +328,7 @@ def test_stop_is_clean_and_idempotent() -> None:
 
 def test_pure_core_is_deterministic() -> None:
     catalog = Catalog.from_dataset(load_bundled())
-    request = SimRequest(MID, answer_messages("What is 98 + 58?", "self_rated"), seed=3, json_mode=True)
+    request = SimRequest(MID, get_signal("self_rated").messages("What is 98 + 58?"), seed=3, json_mode=True)
     assert simulate(request, catalog) == simulate(request, catalog)
 
 

@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cascade_core.cascade.confidence import json_objects
 from cascade_core.cascade.config import CascadeConfig, TierConfig
 from cascade_core.cascade.prompts import JUDGE_GOLD_RUBRIC, JUDGE_OPEN_RUBRIC, JUDGE_SYSTEM
+from cascade_core.cascade.signals.base import RequestOptions
+from cascade_core.cascade.signals.text import json_objects
 
 Verdict = Literal["correct", "incorrect", "unsure"]
 VERDICTS: tuple[str, ...] = ("correct", "incorrect", "unsure")
@@ -17,6 +18,7 @@ DATA_TAGS: tuple[str, ...] = ("question", "answer", "gold")
 # Any opening or closing tag named like one of ours inside the data: any case, stray spaces or attributes, with or
 # without its closing '>' (a model reads '</answer' + newline as a closing tag too), and look-alikes a model may
 # read the same way: fullwidth or small-form brackets and slash, HTML entities (&lt;/answer&gt;).
+JUDGE_OPTIONS = RequestOptions(json_mode=True)
 _OPEN = r"(?:<|\uff1c|\ufe64|&lt;|&#0*60;|&#x0*3c;)"
 _CLOSE = r"(?:>|\uff1e|\ufe65|&gt;|&#0*62;|&#x0*3e;)"
 _TAG_LIKE = re.compile(
@@ -26,7 +28,7 @@ _TAG_LIKE = re.compile(
 )
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _VERDICT_FIELD = re.compile(r'"?verdict"?\s*[:=]\s*"?([A-Za-z_]+(?:[ -](?:correct|sure))?)', re.IGNORECASE)
-_RATIONALE_FIELD = re.compile(r'"?rationale"?\s*[:=]\s*"((?:[^"\\]|\\.)*)', re.IGNORECASE)
+_RATIONALE_FIELD = re.compile(r'"?rationale"?\s*[:=]\s*"((?:[^"\\]|\\.)*)"?', re.IGNORECASE)
 _SYNONYMS: dict[str, str] = {
     "right": "correct", "true": "correct", "yes": "correct", "pass": "correct", "accurate": "correct",
     "wrong": "incorrect", "false": "incorrect", "no": "incorrect", "fail": "incorrect",
@@ -80,13 +82,19 @@ def _verdict_of(value: Any) -> tuple[Verdict | None, str | None]:
     return None, f"unknown verdict {value!r}"
 
 
-def _from_fields(verdict_raw: Any, rationale_raw: Any) -> JudgeReply:
+def _from_fields(verdict_raw: Any, rationale_raw: Any, *, cut: bool = False) -> JudgeReply:
+    """A reply from its fields. A malformed verdict or rationale (missing, cut off) counts as unsure: a verdict
+    the judge did not finish explaining is not evidence either way."""
     verdict, problem = _verdict_of(verdict_raw)
     rationale = "" if rationale_raw is None else str(rationale_raw).strip()
     problems = [problem] if problem else []
     if not rationale:
         problems.append("no rationale")
-    if verdict is None:
+    elif cut:
+        problems.append("rationale cut off")
+    if verdict is None or not rationale or cut:
+        if verdict is not None:
+            problems.append(f"verdict {verdict!r} counted as unsure")
         return JudgeReply("unsure", rationale, "; ".join(problems))
     return JudgeReply(verdict, rationale, "; ".join(problems) or None)
 
@@ -108,10 +116,11 @@ def parse_judge_reply(text: str | None) -> JudgeReply:
     if fields:
         field = fields[-1]
         rationale = _RATIONALE_FIELD.search(text, field.start()) or _RATIONALE_FIELD.search(text)
-        reply = _from_fields(field.group(1).strip(), rationale.group(1) if rationale else None)
+        cut = rationale is not None and not rationale.group(0).endswith('"')
+        reply = _from_fields(field.group(1).strip(), rationale.group(1) if rationale else None, cut=cut)
         note = "no JSON object; read the fields from text"
         return JudgeReply(reply.verdict, reply.rationale, f"{note}; {reply.parse_error}" if reply.parse_error else note)
     bare, _ = _verdict_of(text)
     if bare is not None:
-        return JudgeReply(bare, "", "bare verdict without JSON or rationale")
+        return JudgeReply("unsure", "", f"bare verdict without JSON or rationale ({bare!r} counted as unsure)")
     return JudgeReply("unsure", text.strip()[:500], "no JSON object with a 'verdict' field")

@@ -12,9 +12,19 @@ from cascade_core.audit.results import GROUP_COLUMNS
 from cascade_core.audit.service import AuditReport
 from cascade_core.figures.audit import group_figure, trend_figure
 
+NO_DATA = "no data"
+
 
 def pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
+    """A rate as a percentage; "no data" for an empty group (None or NaN), never "nan%"."""
+    return NO_DATA if value is None or value != value else f"{value:.1%}"
+
+
+def interval(low: float | None, high: float | None, audited: int, sep: str = " - ") -> str:
+    """A 95% interval; "no data" when nothing in the group was audited."""
+    if not audited or low is None or high is None or low != low or high != high:
+        return NO_DATA
+    return f"{low:.1%}{sep}{high:.1%}"
 
 
 # Characters that would make text in a Markdown report act as markup: table cells (|), raw HTML (< >), links
@@ -46,7 +56,8 @@ def _table(frame: pd.DataFrame) -> list[str]:
 def _rates(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     out = frame[[key, "flagged", "audited"]].copy()
     out["rate"] = [pct(v) for v in frame["rate"]]
-    out["95% interval"] = [f"{lo:.1%} - {hi:.1%}" for lo, hi in zip(frame["low"], frame["high"], strict=True)]
+    out["95% interval"] = [interval(lo, hi, n) for lo, hi, n in zip(frame["low"], frame["high"], frame["audited"],
+                                                                      strict=True)]
     return out
 
 
@@ -76,8 +87,8 @@ def headline(report: AuditReport) -> list[str]:
         f"Sampled {r.sampled} of {int(a['candidates'])} unaudited accepted answers (seed {int(a['seed'])}); "
         f"judged {r.judged}, unsure {r.unsure}, judge errors {r.errors}, still pending {r.pending}, "
         f"replies with parse problems {r.parse_problems}.",
-        f"Overconfidence rate: {share.k} of {share.n} = {pct(share.rate)} (Wilson 95%: {share.low:.1%} - "
-        f"{share.high:.1%}); alert line {r.alert_rate:.0%}: {status}.",
+        f"Overconfidence rate: {share.k} of {share.n} = {pct(share.rate)} (Wilson 95%: "
+        f"{interval(share.low, share.high, share.n)}); alert line {r.alert_rate:.0%}: {status}.",
         (f"Estimated wrong answers served in the window: {est:.0f} (95%: {lo:.0f} - {hi:.0f}) of "
          f"{r.accepted_volume} accepted non-final-tier answers." if share.n else
          f"Wrong answers served in the window: unknown (nothing audited) of {r.accepted_volume} accepted "
@@ -85,6 +96,10 @@ def headline(report: AuditReport) -> list[str]:
         f"Judge cost: ${r.judge_cost:.6f} (the audit's own spend); cascade cost of the sampled runs: "
         f"${r.cascade_cost:.6f}.",
     ]
+    if r.key_graded:
+        lines.append(f"Graded against the answer key: {r.key_graded} item(s) with a gold answer (the key, not the "
+                     f"judge, decides whether they were wrong); the judge disagreed with the key on "
+                     f"{r.judge_disagreements} of them (judge disagreement, a measure of the judge).")
     if report.recommendation is not None:
         lines.append("Recommendation: " + report.recommendation.text)
     ag = report.agreement

@@ -34,6 +34,8 @@ class AuditResult:
     judge_cost: float
     cascade_cost: float
     flagged: pd.DataFrame
+    key_graded: int = 0  # items graded against their gold answer (the judge's verdict then measures the judge)
+    judge_disagreements: int = 0  # of those, items where the judge's correct/incorrect contradicts the key
 
     @property
     def above_alert(self) -> bool:
@@ -47,8 +49,16 @@ class AuditResult:
         return self.overconfidence.n > 0 and self.overconfidence.low > self.alert_rate
 
 
+def _graded(items: pd.DataFrame) -> pd.DataFrame:
+    """Items whose rightness is known: graded against the answer key, else by a correct/incorrect verdict."""
+    known = items["verdict"].isin(["correct", "incorrect"])
+    if "key_correct" in items.columns:
+        known = known | items["key_correct"].notna()
+    return items[known]
+
+
 def _counts(items: pd.DataFrame) -> tuple[int, int]:
-    graded = items[items["verdict"].isin(["correct", "incorrect"])]
+    graded = _graded(items)
     return int(graded["overconfident"].fillna(False).astype(bool).sum()), len(graded)
 
 
@@ -87,6 +97,9 @@ def summarise(audit: dict[str, Any], items: pd.DataFrame) -> AuditResult:
         judge_cost=float(items["judge_cost"].fillna(0).sum()),
         cascade_cost=float(items["run_cost"].fillna(0).sum()),
         flagged=flagged.sort_values(["tier_index", "confidence"], ascending=[True, False]),
+        key_graded=int(judged["key_correct"].notna().sum()) if "key_correct" in judged.columns else 0,
+        judge_disagreements=(int(judged["judge_disagrees"].fillna(False).astype(bool).sum())
+                             if "judge_disagrees" in judged.columns else 0),
     )
 
 

@@ -16,9 +16,10 @@ from typing import Any
 
 import pandas as pd
 
-from cascade_core.audit.judge import JudgeReply, judge_messages, judge_tier, parse_judge_reply
+from cascade_core.audit.judge import JUDGE_OPTIONS, JudgeReply, judge_messages, judge_tier, parse_judge_reply
 from cascade_core.audit.sampler import stratified_sample
 from cascade_core.cascade.client import TierClient
+from cascade_core.cascade.grading import grade, infer_answer_type
 from cascade_core.cascade.runtime import Runtime
 from cascade_core.clock import utc_now
 from cascade_core.records import TierCall
@@ -62,7 +63,7 @@ class Judge:
 
     def grade(self, question: str, answer: str | None, gold: str | None) -> tuple[TierCall, JudgeReply | None]:
         self.calls += 1
-        call = self.client.call(judge_messages(question, answer, gold), json_mode=True)
+        call = self.client.call(judge_messages(question, answer, gold), JUDGE_OPTIONS)
         return call, (parse_judge_reply(call.raw_output) if call.ok else None)
 
 
@@ -116,8 +117,21 @@ def judgement_values(item: dict[str, Any], call: TierCall, reply: JudgeReply | N
     confidence, threshold = item.get("confidence"), item.get("threshold")
     at_or_above = (confidence is not None and threshold is not None and not pd.isna(confidence)
                    and not pd.isna(threshold) and float(confidence) >= float(threshold))
+    key_correct = key_grade(_clean(item.get("answer")), _clean(item.get("gold")))
+    # With an answer key the key is the truth and the verdict measures the judge; without one the verdict decides.
+    wrong = (key_correct is False) if key_correct is not None else reply.verdict == "incorrect"
+    disagrees = (None if key_correct is None or reply.verdict == "unsure"
+                 else (reply.verdict == "correct") != key_correct)
     return {**values, "status": "judged", "verdict": reply.verdict, "rationale": reply.rationale,
-            "parse_error": reply.parse_error, "overconfident": reply.verdict == "incorrect" and at_or_above}
+            "parse_error": reply.parse_error, "overconfident": wrong and at_or_above, "key_correct": key_correct,
+            "judge_disagrees": disagrees}
+
+
+def key_grade(answer: str | None, gold: str | None) -> bool | None:
+    """The answer graded against its gold answer, or None when the run has no gold answer."""
+    if gold is None or not str(gold).strip():
+        return None
+    return grade(answer, str(gold), infer_answer_type(str(gold)))
 
 
 def _clean(value: Any) -> Any:

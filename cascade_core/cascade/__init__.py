@@ -1,7 +1,6 @@
 """The cascade itself: config, prompts, confidence signals, the tier client, pricing, the walk, grading."""
 
 from cascade_core.cascade.client import TierClient
-from cascade_core.cascade.confidence import parse_logprob, parse_self_rated, parse_verify
 from cascade_core.cascade.config import (
     EMBEDDED,
     CascadeConfig,
@@ -17,19 +16,33 @@ from cascade_core.cascade.grading import grade
 from cascade_core.cascade.pricing import call_cost, price_table_cost
 from cascade_core.cascade.query import QueryOverrides, QueryResult, run_query
 from cascade_core.cascade.runtime import Runtime, build_runtime, open_runtime
+from cascade_core.cascade.signals import (
+    SIGNAL_NAMES,
+    RequestOptions,
+    Signal,
+    SignalName,
+    get_signal,
+    parse_logprob,
+    parse_self_rated,
+    parse_verify,
+)
 from cascade_core.cascade.walk import Cascade, decide, read_confidence
 from cascade_core.records import Confidence, Step, TierCall, Trace
 
 __all__ = [
     "EMBEDDED",
+    "SIGNAL_NAMES",
     "Cascade",
     "CascadeConfig",
     "Confidence",
     "ConfigError",
     "QueryOverrides",
     "QueryResult",
+    "RequestOptions",
     "RetryConfig",
     "Runtime",
+    "Signal",
+    "SignalName",
     "SimulatorConfig",
     "Step",
     "TierCall",
@@ -40,6 +53,7 @@ __all__ = [
     "call_cost",
     "decide",
     "default_config",
+    "get_signal",
     "grade",
     "load_config",
     "open_runtime",

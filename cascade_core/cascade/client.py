@@ -1,8 +1,13 @@
 """Calls one tier through the official `openai` SDK, sync and async, with bounded retries.
 
 The SDK's own retries are switched off (max_retries=0) so that every attempt is counted and recorded here:
-429 (honouring Retry-After), 5xx, timeouts and connection errors are retried with exponential backoff and
-full jitter; anything still failing comes back as a TierCall with `error` set, never as an exception.
+429 (honouring Retry-After), 5xx, timeouts, connection errors and HTTP 200 bodies that are not chat completions
+are retried with exponential backoff and full jitter; anything still failing comes back as a TierCall with
+`error` set (named by cascade_core.cascade.endpoint_errors.classify, redacted), never as an exception.
+
+Every attempt is in the call's `attempt_log`. An attempt that may have been billed upstream without giving
+anything usable (a timeout, a cut-off body) is charged at an estimate: the prompt's tokens, plus max_tokens
+as the upper bound of the reply, at the tier's prices; that part of the cost is `estimated_cost`.
 """
 
 from __future__ import annotations
@@ -10,53 +15,54 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import openai
 
 from cascade_core.cascade.config import RetryConfig, TierConfig
+from cascade_core.cascade.endpoint_errors import Failure, classify, host_of, redact
 from cascade_core.cascade.labels import SIMULATED_FINGERPRINT
 from cascade_core.cascade.pricing import call_cost, price_table_cost
+from cascade_core.cascade.signals.base import PLAIN_OPTIONS, RequestOptions
 from cascade_core.records import TierCall
+from cascade_core.wire.completion import check_completion
 
 NO_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp, the simulator) accept any key
 
 
-@dataclass(frozen=True)
-class _Failure:
-    kind: str
-    message: str
-    retryable: bool
-    retry_after: float | None = None
+def requests_left(headers: Any) -> int | None:
+    """x-ratelimit-remaining-requests, where an endpoint sends it (OpenAI, Together, many gateways)."""
+    try:
+        value = headers.get("x-ratelimit-remaining-requests")
+        return None if value is None else max(0, int(float(value)))
+    except (TypeError, ValueError, AttributeError):
+        return None
 
 
-def _retry_after(err: openai.APIStatusError) -> float | None:
-    """Seconds the server asked us to wait: retry-after-ms, else Retry-After in seconds (HTTP dates ignored)."""
-    headers = err.response.headers if err.response is not None else {}
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        try:
-            value = headers.get(name)
-            if value is not None:
-                return float(value) / scale
-        except ValueError:
-            continue
-    return None
+def prompt_tokens_estimate(messages: list[dict[str, str]]) -> int:
+    """About four characters a token, for endpoints that send no usage and for lost attempts."""
+    return sum(len(m.get("content") or "") for m in messages) // 4
 
 
-def classify(err: Exception) -> _Failure:
-    """Map an SDK exception to a failure kind and whether it is worth retrying."""
-    if isinstance(err, openai.RateLimitError):
-        return _Failure("rate_limit", f"429 rate limited: {err.message}", True, _retry_after(err))
-    if isinstance(err, openai.APITimeoutError):
-        return _Failure("timeout", "request timed out", True)
-    if isinstance(err, openai.APIConnectionError):
-        return _Failure("connection", f"connection error: {err.message}", True)
-    if isinstance(err, openai.APIStatusError):
-        retryable = err.status_code >= 500
-        kind = "server" if retryable else "auth" if err.status_code in (401, 403) else "bad_request"
-        return _Failure(kind, f"HTTP {err.status_code}: {err.message}", retryable, _retry_after(err))
-    return _Failure("other", f"{type(err).__name__}: {err}", False)
+class _Attempts:
+    """What the attempts of one call so far cost and how they went."""
+
+    def __init__(self) -> None:
+        self.log: list[dict[str, Any]] = []
+        self.lost = self.lost_in = self.lost_out = 0
+
+    def failed(self, failure: Failure, latency_ms: float, tokens_in: int, max_tokens: int) -> None:
+        entry: dict[str, Any] = {"n": len(self.log) + 1, "outcome": "error", "kind": failure.kind,
+                                 "latency_ms": round(latency_ms, 3), "billed_estimate": failure.billed}
+        self.log.append(entry)
+        if failure.billed:
+            self.lost += 1
+            self.lost_in += tokens_in
+            self.lost_out += max_tokens
+
+    def succeeded(self, latency_ms: float) -> None:
+        self.log.append({"n": len(self.log) + 1, "outcome": "ok", "kind": None, "latency_ms": round(latency_ms, 3),
+                         "billed_estimate": False})
 
 
 def backoff_delay(attempt: int, retry: RetryConfig, retry_after: float | None, rng: random.Random) -> float:
@@ -100,111 +106,144 @@ class TierClient:
             self._async = openai.AsyncOpenAI(**self._client_kwargs(), http_client=openai.DefaultAioHttpClient())
         return self._async
 
-    def request_params(self, messages: list[dict[str, str]], *, json_mode: bool, logprobs: bool) -> dict[str, Any]:
+    def request_params(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS
+                       ) -> dict[str, Any]:
+        """The request body. The sweep's cache keys hash it: it must be exactly what is sent."""
         params: dict[str, Any] = {
             "model": self.tier.model,
             "messages": messages,
             "max_tokens": self.tier.max_tokens,
             "temperature": self.tier.temperature,
         }
-        if json_mode and self.tier.json_mode:
+        if options.json_mode and self.tier.json_mode:
             params["response_format"] = {"type": "json_object"}
-        if logprobs:
+        if options.logprobs:
             params["logprobs"] = True
+            if options.top_logprobs:
+                params["top_logprobs"] = options.top_logprobs
         return params
 
-    def _to_call(self, messages: list[dict[str, str]], response: Any, latency_ms: float, attempts: int) -> TierCall:
-        choice = response.choices[0] if response.choices else None
+    @property
+    def host(self) -> str:
+        return host_of(self.base_url)
+
+    def _lost_cost(self, attempts: _Attempts) -> float:
+        return price_table_cost(self.tier, attempts.lost_in, attempts.lost_out)
+
+    def _to_call(self, messages: list[dict[str, str]], response: Any, latency_ms: float,
+                 attempts: _Attempts, ratelimit_remaining: int | None = None) -> TierCall:
+        choice = response.choices[0]
         usage = response.usage
         tokens_in = (usage.prompt_tokens or 0) if usage else 0
         tokens_out = (usage.completion_tokens or 0) if usage else 0
         usage_cost = (usage.model_extra or {}).get("cost") if usage else None
         cost, source = call_cost(self.tier, tokens_in, tokens_out, usage_cost)
+        estimated = 0.0
         if usage is None or (tokens_in == 0 and tokens_out == 0 and usage_cost is None):
             # No usage from the endpoint: the call still cost something; estimate ~4 characters a token.
-            text = (choice.message.content or "") if choice is not None else ""
-            tokens_in = sum(len(m.get("content") or "") for m in messages) // 4
-            tokens_out = len(text) // 4
+            tokens_in = prompt_tokens_estimate(messages)
+            tokens_out = len(choice.message.content or "") // 4
             cost, source = price_table_cost(self.tier, tokens_in, tokens_out), "estimated"
+            estimated = cost
+        lost = self._lost_cost(attempts)
         logprobs = None
-        if choice is not None and choice.logprobs is not None and choice.logprobs.content:
+        if choice.logprobs is not None and choice.logprobs.content:
             logprobs = [(t.token, t.logprob) for t in choice.logprobs.content]
         return TierCall(
             tier_name=self.tier.name,
             model=self.tier.model,
             messages=messages,
-            raw_output=(choice.message.content or "") if choice is not None else "",
-            finish_reason=choice.finish_reason if choice is not None else None,
+            raw_output=choice.message.content or "",
+            finish_reason=choice.finish_reason,  # as sent: None stays None, never an invented "stop"
             tokens_in=tokens_in,
             tokens_out=tokens_out,
-            cost=cost,
+            cost=cost + lost,
             cost_source=source,
             latency_ms=latency_ms,
-            attempts=attempts,
+            attempts=len(attempts.log),
             logprobs=logprobs,
             simulated=getattr(response, "system_fingerprint", None) == SIMULATED_FINGERPRINT,
+            lost_attempts=attempts.lost,
+            lost_tokens_in=attempts.lost_in,
+            lost_tokens_out=attempts.lost_out,
+            estimated_cost=estimated + lost,
+            attempt_log=tuple(attempts.log),
+            ratelimit_remaining=ratelimit_remaining,
         )
 
-    def _failed_call(
-        self, messages: list[dict[str, str]], failure: _Failure, latency_ms: float, attempts: int
-    ) -> TierCall:
-        message = failure.message
+    def _failed_call(self, messages: list[dict[str, str]], failure: Failure, latency_ms: float,
+                     attempts: _Attempts) -> TierCall:
         key = self.tier.api_key()
-        if key and key in message:  # some gateways echo the request's key in their error body
-            message = message.replace(key, "***")
+        message = redact(failure.message, [key])  # some gateways echo the request's key in their error body
         if failure.kind == "auth" and self.tier.api_key_env and not key:
             message += f" (the key variable ${self.tier.api_key_env} is not set)"
+        lost = self._lost_cost(attempts)
         return TierCall(
             tier_name=self.tier.name,
             model=self.tier.model,
             messages=messages,
             latency_ms=latency_ms,
-            attempts=attempts,
+            attempts=len(attempts.log),
             error=message,
             error_kind=failure.kind,
             simulated=self.tier.is_embedded,
+            cost=lost,
+            cost_source="estimated" if lost > 0 else "none",
+            lost_attempts=attempts.lost,
+            lost_tokens_in=attempts.lost_in,
+            lost_tokens_out=attempts.lost_out,
+            estimated_cost=lost,
+            attempt_log=tuple(attempts.log),
         )
 
-    def _retry_or_give_up(
-        self, messages: list[dict[str, str]], err: Exception, started: float, attempt: int
-    ) -> TierCall | float:
+    def _retry_or_give_up(self, messages: list[dict[str, str]], err: Exception, started: float, attempt_started: float,
+                          attempts: _Attempts) -> TierCall | float:
         """After a failed attempt: the recorded failed call, or how long to wait before trying again."""
-        failure = classify(err)
+        now = time.perf_counter()
+        failure = classify(err, self.host, self.tier.timeout)
+        attempts.failed(failure, (now - attempt_started) * 1000, prompt_tokens_estimate(messages), self.tier.max_tokens)
+        attempt = len(attempts.log)
         if not failure.retryable or attempt > self.retry.max_retries:
-            return self._failed_call(messages, failure, (time.perf_counter() - started) * 1000, attempt)
+            return self._failed_call(messages, failure, (now - started) * 1000, attempts)
         return backoff_delay(attempt - 1, self.retry, failure.retry_after, self._rng)
 
-    def call(self, messages: list[dict[str, str]], *, json_mode: bool = False, logprobs: bool = False) -> TierCall:
-        params = self.request_params(messages, json_mode=json_mode, logprobs=logprobs)
-        started, attempt = time.perf_counter(), 0
+    def call(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+        params = self.request_params(messages, options)
+        started, attempts = time.perf_counter(), _Attempts()
         while True:
-            attempt += 1
+            attempt_started = time.perf_counter()
             try:
-                response = self.sync_client.chat.completions.create(**params)
+                raw = self.sync_client.chat.completions.with_raw_response.create(**params)
+                response = raw.parse()
+                check_completion(response)
             except Exception as err:  # every failure becomes a recorded TierCall
-                outcome = self._retry_or_give_up(messages, err, started, attempt)
+                outcome = self._retry_or_give_up(messages, err, started, attempt_started, attempts)
                 if isinstance(outcome, TierCall):
                     return outcome
                 time.sleep(outcome)
                 continue
-            return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempt)
+            attempts.succeeded((time.perf_counter() - attempt_started) * 1000)
+            return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempts,
+                                 requests_left(raw.headers))
 
-    async def acall(
-        self, messages: list[dict[str, str]], *, json_mode: bool = False, logprobs: bool = False
-    ) -> TierCall:
-        params = self.request_params(messages, json_mode=json_mode, logprobs=logprobs)
-        started, attempt = time.perf_counter(), 0
+    async def acall(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+        params = self.request_params(messages, options)
+        started, attempts = time.perf_counter(), _Attempts()
         while True:
-            attempt += 1
+            attempt_started = time.perf_counter()
             try:
-                response = await self.async_client.chat.completions.create(**params)
+                raw = await self.async_client.chat.completions.with_raw_response.create(**params)
+                response = raw.parse()
+                check_completion(response)
             except Exception as err:  # every failure becomes a recorded TierCall
-                outcome = self._retry_or_give_up(messages, err, started, attempt)
+                outcome = self._retry_or_give_up(messages, err, started, attempt_started, attempts)
                 if isinstance(outcome, TierCall):
                     return outcome
                 await asyncio.sleep(outcome)
                 continue
-            return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempt)
+            attempts.succeeded((time.perf_counter() - attempt_started) * 1000)
+            return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempts,
+                                 requests_left(raw.headers))
 
     def list_models(self) -> list[str]:
         """For the Settings page's connection test: the endpoint's model ids."""

@@ -11,18 +11,27 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cascade_core.cascade.signals.registry import SignalName
 from cascade_core.cascade.store_config import StoreConfig
 
 EMBEDDED = "embedded"  # base_url value meaning "the embedded simulator on loopback"
 DEFAULT_STORE_PATH = "data/cascade.duckdb"
-SIGNALS = ("self_rated", "logprob", "verify")
 DEFAULT_PRICE_SOURCE = "Fireworks list prices for Llama 3.1 8B/70B/405B (2024-2025), per arXiv 2502.09054"
-SIMULATOR_FAULT_KNOBS = ("error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate", "latency_ms")
+SIMULATOR_FAULT_KNOBS = ("error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate", "latency_ms",
+                         "html_body_rate", "empty_body_rate", "cut_body_rate", "placeholder_rate", "judge_flip_rate")
+# Simulator settings added after fingerprints and cache identities were first stored: left out of both while
+# they hold their default, so existing runs and cached answers keep their identity.
+LATER_SIMULATOR_DEFAULTS: dict[str, Any] = {
+    "html_body_rate": 0.0, "empty_body_rate": 0.0, "cut_body_rate": 0.0, "placeholder_rate": 0.0,
+    "judge_flip_rate": 0.0,
+    "logprobs_need_top": False, "logprobs_supported": True, "omit_usage": False, "single_slot": False,
+    "omit_finish_reason": False,
+}
 
 
 class ConfigError(ValueError):
@@ -30,7 +39,7 @@ class ConfigError(ValueError):
 
 
 class TierConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # no inf/NaN prices, timeouts, backoffs
 
     name: str = Field(min_length=1)
     model: str = Field(min_length=1)
@@ -75,7 +84,7 @@ class TierConfig(BaseModel):
 
 
 class RetryConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # no inf/NaN prices, timeouts, backoffs
 
     max_retries: int = Field(default=3, ge=0, le=10)
     backoff_base: float = Field(default=0.5, ge=0)
@@ -86,7 +95,7 @@ class RetryConfig(BaseModel):
 class SimulatorConfig(BaseModel):
     """Knobs of the embedded simulator (used only by tiers whose base_url is 'embedded')."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # no inf/NaN prices, timeouts, backoffs
 
     seed: int = 0
     latency_ms: float = Field(default=0.0, ge=0)
@@ -95,9 +104,29 @@ class SimulatorConfig(BaseModel):
     retry_after: float = Field(default=0.05, ge=0)
     malformed_rate: float = Field(default=0.0, ge=0, le=1)
     truncate_rate: float = Field(default=0.0, ge=0, le=1)
+    # HTTP 200 bodies that are not chat completions, as gateways and broken proxies send them.
+    html_body_rate: float = Field(default=0.0, ge=0, le=1)  # a text/html page
+    empty_body_rate: float = Field(default=0.0, ge=0, le=1)  # {}
+    cut_body_rate: float = Field(default=0.0, ge=0, le=1)  # the JSON cut off mid-way
+    placeholder_rate: float = Field(default=0.0, ge=0, le=1)  # the answer echoes the prompt's placeholder
+    judge_flip_rate: float = Field(default=0.0, ge=0, le=1)  # the audit judge says correct for incorrect and back
+    logprobs_need_top: bool = False  # as llama.cpp's server: logprobs only when top_logprobs >= 1 is sent
+    logprobs_supported: bool = True  # false: never any logprobs, whatever the request asks
+    omit_usage: bool = False  # no `usage` in replies (the client then estimates tokens)
+    omit_finish_reason: bool = False  # finish_reason null in replies (some servers and proxies)
+    single_slot: bool = False  # one request at a time per model, the others queue (a one-slot server)
+    ratelimit_requests: int = Field(default=0, ge=0)  # >0: requests per model per second, sent as x-ratelimit-*
     report_cost: bool = False  # put usage.cost (USD at the built-in list price) in every response
     # Per-model overrides of the knobs above, e.g. {"sim-llama-3.1-8b": {"error_rate": 1.0}}.
     faults_by_model: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+    def answer_settings(self) -> dict[str, Any]:
+        """The settings that change answers (not latency or queueing), without later knobs at their default."""
+        data = self.model_dump(exclude={"latency_ms", "single_slot", "ratelimit_requests"})
+        for name, default in LATER_SIMULATOR_DEFAULTS.items():
+            if name in data and data[name] == default:
+                del data[name]
+        return data
 
     @field_validator("faults_by_model")
     @classmethod
@@ -113,10 +142,10 @@ class SimulatorConfig(BaseModel):
 
 
 class CascadeConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # no inf/NaN prices, timeouts, backoffs
 
     tiers: list[TierConfig] = Field(min_length=2)
-    signal: Literal["self_rated", "logprob", "verify"] = "self_rated"
+    signal: SignalName = "self_rated"
     thresholds: list[float] = Field(default_factory=list, description="one per non-final tier, in [0, 1]")
     store_path: str = DEFAULT_STORE_PATH
     store: StoreConfig = Field(default_factory=StoreConfig)  # [store]: the engine (default: the file above)
@@ -124,6 +153,9 @@ class CascadeConfig(BaseModel):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
     judge: TierConfig | None = None  # the audit judge; None means the last tier
+    # When the last tier fails or gives no usable answer: serve the most confident earlier answer, marked as a
+    # fallback (true), or answer with an error (false, the default).
+    fallback_to_earlier: bool = False
 
     @model_validator(mode="after")
     def _thresholds_match_tiers(self) -> CascadeConfig:
@@ -164,9 +196,11 @@ class CascadeConfig(BaseModel):
         overrides the configured ones, as a run with overrides used them). Not the store, the judge (it grades,
         never answers), retries, timeouts or the simulator's added latency (they change speed, not answers)."""
         data = self.model_dump(exclude={"store_path", "store", "price_source", "judge", "retry"})
+        if not data["fallback_to_earlier"]:
+            del data["fallback_to_earlier"]  # the default leaves the fingerprint of existing configs unchanged
+        data["simulator"] = self.simulator.answer_settings()
         for tier in data["tiers"]:
             tier.pop("timeout")
-        data["simulator"].pop("latency_ms")
         if thresholds is not None:
             data["thresholds"] = [float(t) for t in thresholds]
         blob = json.dumps(data, sort_keys=True).encode()
@@ -214,6 +248,28 @@ def validate_config(data: dict[str, Any], *, source: str = "config") -> CascadeC
         raise ConfigError(_format_validation_error(err, source, data)) from None
 
 
+def read_config_text(file: Path) -> str:
+    """The text of a config file, or a one-line ConfigError naming the file and what is wrong with it."""
+    try:
+        raw = file.read_bytes()
+    except IsADirectoryError:
+        raise ConfigError(f"{file}: is a directory, not a config file") from None
+    except PermissionError:
+        raise ConfigError(f"{file}: cannot be read (permission denied)") from None
+    except OSError as err:
+        raise ConfigError(f"{file}: cannot be read ({err.strerror or err})") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{file}: is UTF-16 text; save it as UTF-8 (TOML files are UTF-8)")
+    if b"\x00" in raw[:4096]:
+        raise ConfigError(f"{file}: is a binary file, not TOML text")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ConfigError(f"{file}: line {line}: not UTF-8 (byte 0x{raw[err.start]:02x}; latin-1 or another "
+                          "encoding?); save it as UTF-8") from None
+
+
 def load_config(path: str | Path | None = None) -> CascadeConfig:
     """Load `path`, else $CASCADE_CONFIG, else ./cascade.toml, else the embedded default.
 
@@ -229,7 +285,7 @@ def load_config(path: str | Path | None = None) -> CascadeConfig:
         if not file.exists():
             raise ConfigError(f"{file}: config file not found")
         try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
+            data = tomllib.loads(read_config_text(file))
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{file}: not valid TOML: {err}") from None
         config = validate_config(data, source=str(file))

@@ -158,3 +158,14 @@ def grade(answer: str | None, gold: str, answer_type: str, *, tolerance: float =
         words = got_text.split()
         return len(words) <= SHORT_ANSWER_WORDS and _contains_span(words, want_text.split())
     raise ValueError(f"answer_type: expected one of choice, number, text, got {answer_type!r}")
+
+
+def infer_answer_type(gold: str) -> str:
+    """The answer type a bare gold answer implies (for runs graded without their dataset item): a single option
+    letter is a choice, a number is a number, anything else is text."""
+    text = gold.strip()
+    if re.fullmatch(r"\(?[A-Ja-j][.)]?", text):
+        return "choice"
+    if re.fullmatch(r"[-+]?[\d,]*\.?\d+(?:[eE][-+]?\d+)?", text):
+        return "number"
+    return "text"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cascade_core.cascade.config import TierConfig
+from cascade_core.records import CostSource
 
 
 def per_million(tokens_in: int, tokens_out: int, input_price: float, output_price: float) -> float:
@@ -17,7 +18,8 @@ def price_table_cost(tier: TierConfig, tokens_in: int, tokens_out: int) -> float
     return per_million(tokens_in, tokens_out, tier.input_price, tier.output_price)
 
 
-def call_cost(tier: TierConfig, tokens_in: int, tokens_out: int, usage_cost: Any = None) -> tuple[float, str]:
+def call_cost(tier: TierConfig, tokens_in: int, tokens_out: int, usage_cost: Any = None
+              ) -> tuple[float, CostSource]:
     """Cost of one call and where it came from.
 
     `usage.cost`, when an endpoint returns it (some NIM proxies do), is the truth; the price table is the fallback.

@@ -12,15 +12,16 @@ from collections.abc import Generator
 from typing import Any
 
 from cascade_core.cascade.client import TierClient
-from cascade_core.cascade.confidence import parse_logprob, parse_self_rated, parse_verify, plain_answer
 from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.grading import grade
 from cascade_core.cascade.pricing import price_table_cost
-from cascade_core.cascade.prompts import answer_messages, verify_messages
+from cascade_core.cascade.signals.base import RequestOptions, Signal
+from cascade_core.cascade.signals.non_answer import non_answer_reason
+from cascade_core.cascade.signals.registry import get_signal
 from cascade_core.clock import utc_now
 from cascade_core.records import Confidence, Decision, Source, Step, TierCall, Trace
 
-CallRequest = tuple[TierClient, list[dict[str, str]], dict[str, bool]]
+CallRequest = tuple[TierClient, list[dict[str, str]], RequestOptions]
 
 
 class Cascade:
@@ -44,7 +45,7 @@ class Cascade:
         try:
             client, messages, options = next(walk)
             while True:
-                client, messages, options = walk.send(client.call(messages, **options))
+                client, messages, options = walk.send(client.call(messages, options))
         except StopIteration as done:
             trace.steps = done.value
         return self._finish(trace, item, started)
@@ -57,23 +58,24 @@ class Cascade:
         try:
             client, messages, options = next(walk)
             while True:
-                client, messages, options = walk.send(await client.acall(messages, **options))
+                client, messages, options = walk.send(await client.acall(messages, options))
         except StopIteration as done:
             trace.steps = done.value
         return self._finish(trace, item, started)
 
     def _walk(self, question: str, limits: list[float]) -> Generator[CallRequest, TierCall, list[Step]]:
-        signal = self.config.signal
+        signal = get_signal(self.config.signal)
         steps: list[Step] = []
         last = len(self.clients) - 1
         for index, client in enumerate(self.clients):
-            call = yield client, answer_messages(question, signal), answer_options(signal)
+            call = yield client, signal.messages(question), signal.options
             confidence = read_confidence(signal, call)
             verify_call = None
             # The last tier always answers, so asking it to verify would be paid for and never used.
-            if signal == "verify" and index < last and call.ok and confidence.answer is not None:
-                verify_call = yield client, verify_messages(question, confidence.answer), VERIFY_OPTIONS
-                confidence = parse_verify(verify_call, confidence.answer)
+            if needs_verify(signal, call, confidence, last=index == last) and signal.verify is not None:
+                answer = str(confidence.answer)
+                verify_call = yield client, signal.verify.messages(question, answer), signal.verify.options
+                confidence = verified_confidence(signal, call, verify_call, answer)
             steps.append(self._step(index, call, verify_call, confidence, limits))
             if steps[-1].decision in ("accepted", "final"):
                 break
@@ -109,6 +111,11 @@ class Cascade:
         is_last = index == len(self.clients) - 1
         threshold = None if is_last else limits[index]
         decision, reason = decide(call, verify_call, confidence, threshold)
+        lost = [c for c in (call, verify_call) if c is not None and c.lost_attempts]
+        if lost:
+            n, charged = sum(c.lost_attempts for c in lost), sum(c.estimated_cost for c in lost)
+            reason += (f"; {n} attempt(s) timed out or cut off, charged at an estimate (${charged:.6f}: prompt "
+                       "tokens plus max_tokens at list price)")
         return Step(
             tier_index=index,
             tier_name=tier.name,
@@ -125,13 +132,23 @@ class Cascade:
     def _finish(self, trace: Trace, item: Any, started: float) -> Trace:
         last = trace.steps[-1]
         if last.decision == "error":
-            trace.error = f"no tier could answer: the last tier '{last.tier_name}' failed ({last.error})"
+            why = last.error or last.confidence.parse_error or "no answer"
+            trace.error = f"no tier could answer: the last tier '{last.tier_name}' failed ({why})"
+            fallback = self._best_earlier(trace.steps) if self.config.fallback_to_earlier else None
+            if fallback is not None:
+                self._answer_from(trace, fallback)
+                trace.fallback = (f"served the best earlier answer (tier '{fallback.tier_name}') because "
+                                  f"{trace.error}")
+                trace.error = None
         else:
-            trace.final_answer = last.confidence.answer or last.call.raw_output.strip() or None
-            trace.final_tier = last.tier_name
-            trace.final_tier_index = last.tier_index
-            trace.final_confidence = last.confidence.normalised
+            self._answer_from(trace, last)
         trace.always_large_cost, trace.always_large_estimated = self._always_large(trace.steps)
+        retried = {str(i): [*s.call.attempt_log,
+                   *(s.verify_call.attempt_log if s.verify_call else ())]
+                   for i, s in enumerate(trace.steps) if s.call.attempts > 1 or s.call.lost_attempts
+                   or (s.verify_call is not None and (s.verify_call.attempts > 1 or s.verify_call.lost_attempts))}
+        if retried:  # every attempt of a retried call, by step index
+            trace.meta["attempts"] = retried
         if item is not None and trace.final_answer is not None:
             trace.correct = grade(trace.final_answer, item.gold, item.answer_type)
         elif item is not None:
@@ -139,6 +156,23 @@ class Cascade:
         # The cascade's own work: wall time of the walk minus time spent waiting on model calls.
         trace.overhead_ms = max(0.0, (time.perf_counter() - started) * 1000 - trace.latency_ms)
         return trace
+
+    @staticmethod
+    def _answer_from(trace: Trace, step: Step) -> None:
+        trace.final_answer = step.confidence.answer
+        trace.final_tier = step.tier_name
+        trace.final_tier_index = step.tier_index
+        trace.final_confidence = step.confidence.normalised
+        trace.final_finish_reason = step.call.finish_reason
+
+    @staticmethod
+    def _best_earlier(steps: list[Step]) -> Step | None:
+        """The earlier step with a whole answer (not cut off) and the highest confidence."""
+        answered = [s for s in steps[:-1]
+                    if s.call.ok and s.confidence.answer is not None and s.call.finish_reason != "length"]
+        if not answered:
+            return None
+        return max(answered, key=lambda s: s.confidence.normalised or 0.0)
 
     def _always_large(self, steps: list[Step]) -> tuple[float, bool]:
         """The last tier's cost for this question: measured if it ran, otherwise estimated from tokens x price.
@@ -159,30 +193,46 @@ class Cascade:
         return price_table_cost(tier, prompt_chars // 4, 0), True
 
 
-def answer_options(signal: str) -> dict[str, bool]:
-    """Request options of a tier's answer call. The sweep's cache keys depend on these being the cascade's own.
+def needs_verify(signal: Signal, call: TierCall, confidence: Confidence, *, last: bool) -> bool:
+    """Whether this answer gets a verify call: under a signal with a verify rule, for every tier but the last.
 
-    Logprobs only for the logprob signal: verify reads them from its second call, and some endpoints reject
-    the option."""
-    return {"json_mode": signal == "self_rated", "logprobs": signal == "logprob"}
-
-
-VERIFY_OPTIONS: dict[str, bool] = {"json_mode": False, "logprobs": True}
+    The last tier always answers, so its confidence is never used: asking it to verify would be paid for and
+    wasted. A cut-off answer is never verified: it cannot be confident, whatever a verifier says."""
+    return (signal.verify is not None and not last and call.ok and confidence.answer is not None
+            and call.finish_reason != "length")
 
 
-def read_confidence(signal: str, call: TierCall) -> Confidence:
-    """The answer and confidence of an answer call under `signal` (verify's confidence comes later)."""
+TRUNCATED = "output truncated (finish_reason=length)"
+
+
+def read_confidence(signal: Signal | str, call: TierCall) -> Confidence:
+    """The answer and confidence of an answer call under `signal` (a verify rule's confidence comes later).
+
+    An answer that is not one (the prompt's placeholder, a chat-template token) has no answer; a cut-off
+    answer ('Pa' for Paris) keeps its text but never a confidence, under every signal."""
+    if isinstance(signal, str):
+        signal = get_signal(signal)
     if not call.ok:
         return Confidence(None, None, None, None)
-    if signal == "self_rated":
-        parsed = parse_self_rated(call.raw_output)
-    elif signal == "logprob":
-        parsed = parse_logprob(call)
-    else:
-        parsed = plain_answer(call)
-    if call.finish_reason == "length" and parsed.normalised is not None:
-        # A cut-off answer ('Pa' for Paris) can look very sure; it must escalate, not be served.
-        return Confidence(parsed.answer, parsed.raw, None, "output truncated (finish_reason=length)")
+    parsed = signal.parse(call)
+    if parsed.answer is not None:
+        problem = non_answer_reason(parsed.answer)
+        if problem is not None:
+            return Confidence(None, None, None, problem)
+    if call.finish_reason == "length":
+        return Confidence(parsed.answer, parsed.raw, None, TRUNCATED)
+    return parsed
+
+
+def verified_confidence(signal: Signal, call: TierCall, verify_call: TierCall, answer: str) -> Confidence:
+    """The confidence a verify call gives to `answer` (none when the answer or the verify reply was cut off)."""
+    if signal.verify is None:
+        raise ValueError(f"signal {signal.name!r} has no verify rule")
+    if call.finish_reason == "length":
+        return Confidence(answer, None, None, TRUNCATED)
+    parsed = signal.verify.parse(verify_call, answer)
+    if verify_call.finish_reason == "length" and parsed.normalised is not None:
+        return Confidence(answer, parsed.raw, None, "verify reply truncated (finish_reason=length)")
     return parsed
 
 
@@ -196,6 +246,8 @@ def decide(call: TierCall, verify_call: TierCall | None, confidence: Confidence,
         tail = "no answer" if threshold is None else "escalating"
         return "error", f"{what} failed after {failed.attempts} attempt(s): {failed.error}; {tail}"
     if threshold is None:
+        if confidence.answer is None:
+            return "error", f"the last tier gave no usable answer ({confidence.parse_error or 'no answer'}); no answer"
         if confidence.parse_error:
             return "final", f"last tier always answers; parse error: {confidence.parse_error}{truncated}"
         shown = "none" if confidence.normalised is None else f"{confidence.normalised:.2f}"

@@ -12,7 +12,7 @@ from cascade_core.cascade.runtime import open_runtime
 from cascade_core.cli.common import add_config_options, config_from_args, open_store
 from cascade_core.datasets.loader import load_bundled
 from cascade_core.store.connection import StoreError
-from cascade_core.views.trace import format_trace_table
+from cascade_core.views.trace import format_trace_table, trace_notes
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(trace.to_dict(), indent=2, default=str) + "\n")
     else:
         sys.stdout.write(format_trace_table(trace) + "\n")
+    for note in trace_notes(trace):
+        sys.stderr.write(f"note: {note}\n")
     if not_logged:
         sys.stderr.write(f"error: the run was not logged: {not_logged}\n")
     return 1 if trace.error or not_logged else 0

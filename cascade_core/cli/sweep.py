@@ -18,6 +18,7 @@ from cascade_core.cli.sweep_output import export, human_report
 from cascade_core.datasets.loader import Dataset, load_bundled, load_dataset
 from cascade_core.sweep.analysis import AUTO_SPLIT, SweepResult, SweepSettings, analyse, result_to_json
 from cascade_core.sweep.collect import CollectProgress, collect
+from cascade_core.sweep.failures import failed_cells
 from cascade_core.sweep.import_columns import ResultsImportError
 from cascade_core.sweep.importer import import_results
 from cascade_core.sweep.outcomes import OutcomeError
@@ -36,6 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--tiers", help="comma-separated tier (or, with --results, model) names in escalation order")
     p.add_argument("--concurrency", type=int, default=16, help="concurrent calls (default 16)")
     p.add_argument("--limit", type=int, help="only the first N items of the dataset")
+    p.add_argument("--allow-failures", action="store_true",
+                   help="exit 0 even when some calls failed after retries (they count as wrong answers; the "
+                        "sweep's notes say how many); without it such a sweep is saved and exits 3")
     p.add_argument("--log-runs", action="store_true",
                    help="also log each item's cascade run at the configured thresholds (source 'sweep'), "
                         "replayed from the cached answers at no cost; once per dataset, config and thresholds")
@@ -56,6 +60,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--export-points", metavar="FILE.csv", help="write every point as CSV")
     p.add_argument("--export-html", metavar="FILE.html", help="write the frontier plot as a standalone HTML page")
     p.set_defaults(handler=run)
+
+
+FAILED_CELLS_EXIT = 3
 
 
 class BadInput(ValueError):
@@ -154,7 +161,14 @@ def _live(args: argparse.Namespace, settings: SweepSettings) -> int:
         signal.signal(signal.SIGINT, previous)
         if bar is not None:
             bar.close()
-    return _finish(args, sweep, sweep_id, meta, extra={"collection": asdict(result.progress), "runs_logged": logged})
+    failed = failed_cells(result.outcomes)
+    code = _finish(args, sweep, sweep_id, meta, extra={"collection": asdict(result.progress), "runs_logged": logged,
+                                                       "failed_cells": failed})
+    if failed and not args.allow_failures:
+        sys.stderr.write(f"error: {failed} cell(s) failed after retries (saved as wrong answers); rerun to retry "
+                         "them, or pass --allow-failures to accept them\n")
+        return FAILED_CELLS_EXIT
+    return code
 
 
 def _imported(args: argparse.Namespace, settings: SweepSettings) -> int:

@@ -26,7 +26,6 @@ from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.runtime import Runtime, build_runtime
 from cascade_core.serve.auth import check_bearer
 from cascade_core.serve.counters import Metrics
-from cascade_core.serve.errors import ApiError, error_response
 from cascade_core.serve.log_writer import LogWriter
 from cascade_core.serve.responses import cascade_extension, cascade_headers, completion_body, stream_events
 from cascade_core.serve.validate import MAX_BODY_BYTES, parse_chat_request
@@ -34,6 +33,7 @@ from cascade_core.store.lake import LakeTarget
 from cascade_core.store.location import describe_location, store_location
 from cascade_core.store.maintenance import MaintenanceTimer
 from cascade_core.store.store import Store
+from cascade_core.wire.errors import ApiError, error_response
 
 log = logging.getLogger(__name__)
 CHAT_PATH = "/v1/chat/completions"
@@ -99,7 +99,7 @@ async def chat_completions(request: Request) -> Response:
         return error_response(500, "internal error in the cascade endpoint", type_="server_error")
     finally:
         metrics.in_flight -= 1
-    trace.meta = {"api": {"model": chat.model, "stream": chat.stream, "messages": chat.n_messages}}
+    trace.meta["api"] = {"model": chat.model, "stream": chat.stream, "messages": chat.n_messages}
     state.writer.submit(trace)  # never blocks; the run is logged even when it failed
     metrics.observe_run(trace, time.perf_counter() - started, chat.stream)
     headers = cascade_headers(trace)

@@ -7,7 +7,7 @@ import os
 
 from starlette.requests import Request
 
-from cascade_core.serve.errors import ApiError
+from cascade_core.wire.errors import ApiError
 
 TOKEN_ENV = "CASCADE_SERVE_TOKEN"
 

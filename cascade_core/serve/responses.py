@@ -24,6 +24,7 @@ def cascade_extension(trace: Trace) -> dict[str, Any]:
         "escalations": trace.escalations,
         "tiers_called": [s.tier_name for s in trace.steps],
         "simulated": trace.simulated,
+        "fallback": trace.fallback,  # set when the best earlier answer was served because the last tier failed
     }
 
 
@@ -36,6 +37,7 @@ def cascade_headers(trace: Trace) -> dict[str, str]:
         "X-Cascade-Cost": f"{trace.total_cost:.10f}",
         "X-Cascade-Escalations": str(trace.escalations),
         "X-Cascade-Simulated": "true" if trace.simulated else "false",
+        **({"X-Cascade-Fallback": "true"} if trace.fallback else {}),
     }
 
 
@@ -44,9 +46,9 @@ def _usage(trace: Trace) -> dict[str, int]:
             "total_tokens": trace.tokens_in + trace.tokens_out}
 
 
-def _finish_reason(trace: Trace) -> str:
-    last = trace.steps[-1] if trace.steps else None
-    return "length" if last is not None and last.call.finish_reason == "length" else "stop"
+def _finish_reason(trace: Trace) -> str | None:
+    """The answering call's finish_reason as its endpoint sent it: never an invented "stop"."""
+    return trace.final_finish_reason
 
 
 def completion_body(trace: Trace, model: str) -> bytes:

@@ -1,9 +1,12 @@
-"""Fault injection: per-call random draws of 500s, 429s, garbage and truncated output (retries can succeed)."""
+"""Fault injection: per-call random draws of 500s, 429s, bodies that are not chat completions, garbage, the
+prompt's placeholder echoed and truncated output (retries can succeed). Deterministic server quirks (logprobs
+only with top_logprobs, no usage, one slot) are plain settings read by the server."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Literal
 
 from cascade_core.cascade.config import SimulatorConfig
 from cascade_core.simulator.model import Piece, cut
@@ -24,16 +27,32 @@ def knob(settings: SimulatorConfig, model: str, name: str) -> float:
     return float(getattr(settings, name))
 
 
+BadBody = Literal["html", "empty", "cut"]
+BAD_BODIES: dict[str, tuple[bytes, str]] = {
+    "html": (b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>"
+             b"</body></html>", "text/html"),
+    "empty": (b"{}", "application/json"),
+    "cut": (b'{"id": "chatcmpl-sim-cut", "object": "chat.completion", "choices": [{"index": 0, "message": '
+            b'{"role": "assistant", "content": "{\"answer\": \"Par', "application/json"),
+}
+
+
 @dataclass(frozen=True)
 class Faults:
     """What goes wrong with one call."""
 
     status: int | None = None  # 429 or 500 instead of a reply
+    body: BadBody | None = None  # HTTP 200 with a body that is not a chat completion
     malformed: bool = False
     truncated: bool = False
+    placeholder: bool = False  # the answer is the prompt's own placeholder
+    judge_flip: bool = False  # a judge reply's verdict turned around (correct <-> incorrect)
 
 
 NO_FAULTS = Faults()
+_BODY_KNOBS: tuple[tuple[BadBody, str], ...] = (
+    ("html", "html_body_rate"), ("empty", "empty_body_rate"), ("cut", "cut_body_rate"))
+PLACEHOLDER_ANSWER = "<short final answer>"  # what tiny models echo from the self_rated prompt
 
 
 def _hit(rng: random.Random, rate: float) -> bool:
@@ -46,16 +65,41 @@ def draw(settings: SimulatorConfig, model: str, rng: random.Random) -> Faults:
         return Faults(status=429)
     if _hit(rng, knob(settings, model, "error_rate")):
         return Faults(status=500)
+    for body, name in _BODY_KNOBS:
+        if _hit(rng, knob(settings, model, name)):
+            return Faults(body=body)
     malformed = _hit(rng, knob(settings, model, "malformed_rate"))
     truncated = _hit(rng, knob(settings, model, "truncate_rate"))
-    if not (malformed or truncated):
+    placeholder = _hit(rng, knob(settings, model, "placeholder_rate"))
+    judge_flip = _hit(rng, knob(settings, model, "judge_flip_rate"))
+    if not (malformed or truncated or placeholder or judge_flip):
         return NO_FAULTS
-    return Faults(malformed=malformed, truncated=truncated)
+    return Faults(malformed=malformed, truncated=truncated, placeholder=placeholder, judge_flip=judge_flip)
 
 
 def garbage(rng: random.Random) -> tuple[Piece, ...]:
     """Output that is neither JSON nor a usable answer."""
     return ((rng.choice(_GARBAGE), -2.5),)
+
+
+def placeholder(json_mode: bool) -> tuple[Piece, ...]:
+    """The prompt's own placeholder, echoed with full confidence."""
+    if json_mode:
+        return ((f'{{"answer": "{PLACEHOLDER_ANSWER}", "confidence": 5}}', -0.01),)
+    return ((PLACEHOLDER_ANSWER, -0.01),)
+
+
+def flip_verdict(pieces: tuple[Piece, ...]) -> tuple[Piece, ...]:
+    """A judge reply with correct and incorrect swapped (a judge that disagrees with the answer key)."""
+    swap = {'"verdict": "correct"': '"verdict": "incorrect"', '"verdict": "incorrect"': '"verdict": "correct"'}
+    out: list[Piece] = []
+    for text, logprob in pieces:
+        for old, new in swap.items():
+            if old in text:
+                text = text.replace(old, new)
+                break
+        out.append((text, logprob))
+    return tuple(out)
 
 
 def truncate(pieces: tuple[Piece, ...]) -> tuple[Piece, ...]:

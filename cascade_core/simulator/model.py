@@ -1,6 +1,8 @@
 """The pure simulator: a chat request in, a deterministic reply out. No I/O, no clock, no shared state.
 
-Modes are picked from the request's system prompt (the exact texts in cascade_core.cascade.prompts). `default_modes()`
+Modes are picked from the request's system prompt: each confidence signal (cascade_core/cascade/signals/) names
+its prompt and the reply style it expects (JSON with a self-rating, or a plain answer), and a signal with a verify
+rule adds its verify prompt. `default_modes()`
 is the extension point: add an entry (a detector and a handler) to support a new kind of request, e.g. a judge.
 """
 
@@ -13,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from cascade_core.cascade.grading import grade
-from cascade_core.cascade.prompts import PLAIN_SYSTEM, SELF_RATED_SYSTEM, VERIFY_SYSTEM
+from cascade_core.cascade.signals.registry import SIGNALS
 from cascade_core.simulator import judge as judge_mode
 from cascade_core.simulator.answers import PLACEHOLDER, SIMULATED_MARK, Catalog, answer_for, simple_arithmetic
 from cascade_core.simulator.ladder import TierSpec, tier
@@ -132,14 +134,34 @@ def _verify(ctx: ModeContext) -> tuple[tuple[Piece, ...], bool]:
 
 # -- modes ------------------------------------------------------------------------------------------------------
 
+_STYLES: dict[str, Handler] = {"json": _self_rated, "plain": _plain}
+_STYLE_MODES = {"json": "self_rated", "plain": "plain"}
+
+
+def _prompt_is(text: str) -> Detector:
+    return lambda ctx: ctx.system == text
+
+
 def default_modes() -> dict[str, Mode]:
-    """Mode name -> (detector, handler), tried in order. Extension point: add e.g. "judge" here."""
-    return {
-        "verify": Mode(lambda ctx: ctx.system == VERIFY_SYSTEM, _verify),
-        "self_rated": Mode(lambda ctx: ctx.system == SELF_RATED_SYSTEM, _self_rated),
-        "plain": Mode(lambda ctx: ctx.system == PLAIN_SYSTEM, _plain),
-        "judge": Mode(judge_mode.detect, judge_mode.handle),  # audits: cascade_core/simulator/judge.py
-    }
+    """Mode name -> (detector, handler), tried in order: every signal's verify prompt, every signal's answer
+    prompt (by its reply style), then the audit judge. Extension point: add an entry for a new kind of request."""
+    modes: dict[str, Mode] = {}
+    for signal in SIGNALS.values():
+        if signal.verify is not None:
+            modes.setdefault("verify", Mode(_prompt_is(signal.verify.system_prompt), _verify))
+    for signal in SIGNALS.values():
+        name = _STYLE_MODES[signal.reply_style]
+        if name in modes:
+            previous = modes[name].detect
+            modes[name] = Mode(_either(previous, _prompt_is(signal.system_prompt)), _STYLES[signal.reply_style])
+        else:
+            modes[name] = Mode(_prompt_is(signal.system_prompt), _STYLES[signal.reply_style])
+    modes["judge"] = Mode(judge_mode.detect, judge_mode.handle)  # audits: cascade_core/simulator/judge.py
+    return modes
+
+
+def _either(first: Detector, second: Detector) -> Detector:
+    return lambda ctx: first(ctx) or second(ctx)
 
 
 def _fallback(ctx: ModeContext) -> str:

@@ -15,15 +15,16 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import ValidationError
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from cascade_core.cascade.config import SimulatorConfig
 from cascade_core.datasets.loader import Dataset, load_bundled
 from cascade_core.simulator import faults
 from cascade_core.simulator.answers import Catalog
-from cascade_core.simulator.ladder import LADDER, MODEL_NAMES, PRICE_SOURCE, cost_usd
+from cascade_core.simulator.ladder import LADDER, MODEL_NAMES, PRICE_SOURCE, TierSpec, cost_usd
 from cascade_core.simulator.model import Mode, SimRequest, count_tokens, default_modes, simulate
-from cascade_core.simulator.protocol import FINGERPRINT, ApiError, completion_body, error_response, parse_chat
+from cascade_core.simulator.protocol import FINGERPRINT, ChatRequest, completion_body, parse_chat
+from cascade_core.wire.errors import ApiError
 
 CREATED = 1721692800  # 2024-07-23, the Llama 3.1 release, as the models' "created" time
 
@@ -39,19 +40,40 @@ class SimState:
         self._lock = threading.Lock()  # stats are read from other threads (EmbeddedSimulator)
         self._calls: Counter[str] = Counter()
         self._events: Counter[str] = Counter()
+        self._slots: dict[str, asyncio.Lock] = {}
+        self._windows: dict[str, tuple[float, int]] = {}  # model -> (window start, requests in it)
 
     def count_call(self, model: str) -> None:
         with self._lock:
             self._calls[model] += 1
 
     def count_event(self, event: str) -> None:
-        """rejected | rate_limit | server_error | malformed | truncated"""
+        """rejected | rate_limit | server_error | bad_body_{html,empty,cut} | placeholder | malformed | truncated"""
         with self._lock:
             self._events[event] += 1
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
             return {"total": sum(self._calls.values()), "by_model": dict(self._calls), "events": dict(self._events)}
+
+    def slot(self, model: str) -> asyncio.Lock:
+        """The one slot of `model` (single_slot servers); created in the server's event loop on first use."""
+        lock = self._slots.get(model)
+        if lock is None:
+            lock = self._slots[model] = asyncio.Lock()
+        return lock
+
+    def take_request(self, model: str, budget: int) -> tuple[int, float]:
+        """Count one request against `model`'s per-second budget: (requests left after it, -1 if over; seconds
+        until the window resets)."""
+        now = time.monotonic()
+        with self._lock:
+            start, used = self._windows.get(model, (now, 0))
+            if now - start >= 1.0:
+                start, used = now, 0
+            used += 1
+            self._windows[model] = (start, used)
+        return budget - used, max(0.0, 1.0 - (now - start))
 
     def reset(self) -> None:
         with self._lock:
@@ -95,20 +117,20 @@ async def _get_settings(request: Request) -> JSONResponse:
     return JSONResponse(_state(request).settings.model_dump())
 
 
-async def _put_settings(request: Request) -> JSONResponse:
+async def _put_settings(request: Request) -> Response:
     try:
         changes = await request.json()
         if not isinstance(changes, dict):
             raise ValueError("expected a JSON object of settings")
         settings = _state(request).update(changes)
     except ValidationError as err:
-        return error_response(ApiError(400, f"invalid settings: {err.errors(include_url=False)}"))
+        return ApiError(400, f"invalid settings: {err.errors(include_url=False)}").response()
     except ValueError as err:
-        return error_response(ApiError(400, str(err)))
+        return ApiError(400, str(err)).response()
     return JSONResponse(settings.model_dump())
 
 
-async def _chat(request: Request) -> JSONResponse:
+async def _chat(request: Request) -> Response:
     state = _state(request)
     try:
         try:
@@ -122,26 +144,55 @@ async def _chat(request: Request) -> JSONResponse:
                            f"{', '.join(MODEL_NAMES)})", param="model", code="model_not_found")
     except ApiError as err:
         state.count_event("rejected")
-        return error_response(err)
+        return err.response()
     settings = state.settings
     state.count_call(chat.model)
+    if settings.single_slot:  # a one-slot server: requests to a model wait for the one before to finish
+        async with state.slot(chat.model):
+            return await _reply(state, chat, spec)
+    return await _reply(state, chat, spec)
+
+
+async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response:
+    settings = state.settings
     latency = faults.knob(settings, chat.model, "latency_ms")
     if latency > 0:
         await asyncio.sleep(latency / 1000)
+    limit_headers: dict[str, str] = {}
+    if settings.ratelimit_requests:  # a request budget per second, announced as OpenAI does
+        left, reset = state.take_request(chat.model, settings.ratelimit_requests)
+        limit_headers = {"x-ratelimit-limit-requests": str(settings.ratelimit_requests),
+                         "x-ratelimit-remaining-requests": str(max(left, 0)),
+                         "x-ratelimit-reset-requests": f"{reset:.3f}s"}
+        if left < 0:
+            state.count_event("rate_limit")
+            return ApiError(429, "Rate limit reached: request budget spent (simulated)", type_="rate_limit_exceeded",
+                            code="rate_limit_exceeded").response({**limit_headers, "retry-after": f"{reset:.3f}"})
     fault = faults.draw(settings, chat.model, state.rng)
     if fault.status == 429:
         state.count_event("rate_limit")
         wait = settings.retry_after
         headers = {"retry-after": f"{wait:g}", "retry-after-ms": str(round(wait * 1000))}
-        return error_response(ApiError(429, "Rate limit reached (simulated)", type_="rate_limit_exceeded",
-                                       code="rate_limit_exceeded"), headers)
+        return ApiError(429, "Rate limit reached (simulated)", type_="rate_limit_exceeded",
+                        code="rate_limit_exceeded").response(headers)
     if fault.status == 500:
         state.count_event("server_error")
-        return error_response(ApiError(500, "The server had an error processing your request (simulated)",
-                                       type_="server_error", code="simulated_fault"))
+        return ApiError(500, "The server had an error processing your request (simulated)",
+                        type_="server_error", code="simulated_fault").response()
+    if fault.body is not None:
+        state.count_event(f"bad_body_{fault.body}")
+        content, media_type = faults.BAD_BODIES[fault.body]
+        return Response(content, media_type=media_type)
     reply = simulate(SimRequest(chat.model, chat.messages, settings.seed, chat.json_mode, chat.max_tokens),
                      state.catalog, state.modes)
     pieces, finish, completion = reply.pieces, reply.finish_reason, reply.completion_tokens
+    if fault.judge_flip and reply.mode == "judge":
+        state.count_event("judge_flip")
+        pieces = faults.flip_verdict(pieces)
+    if fault.placeholder:
+        state.count_event("placeholder")
+        pieces = faults.placeholder(chat.json_mode)
+        completion = count_tokens(pieces[0][0]) + spec.hidden_tokens
     if fault.malformed:
         state.count_event("malformed")
         pieces = faults.garbage(state.rng)
@@ -151,8 +202,16 @@ async def _chat(request: Request) -> JSONResponse:
         pieces, finish = faults.truncate(pieces), "length"
         completion = count_tokens("".join(text for text, _ in pieces)) + spec.hidden_tokens
     cost = cost_usd(spec, reply.prompt_tokens, completion) if settings.report_cost else None
-    content = "".join(text for text, _ in pieces)
-    return JSONResponse(completion_body(chat, content, pieces, finish, reply.prompt_tokens, completion, cost))
+    content_text = "".join(text for text, _ in pieces)
+    body = completion_body(chat, content_text, pieces, finish, reply.prompt_tokens, completion, cost)
+    if not settings.logprobs_supported or (settings.logprobs_need_top and chat.top_logprobs < 1):
+        # llama.cpp's server sends logprobs only with top_logprobs; some servers never send them
+        body["choices"][0]["logprobs"] = None
+    if settings.omit_usage:
+        del body["usage"]
+    if settings.omit_finish_reason:
+        body["choices"][0]["finish_reason"] = None
+    return JSONResponse(body, headers=limit_headers or None)
 
 
 def create_app(settings: SimulatorConfig | None = None, dataset: Dataset | None = None) -> FastAPI:

@@ -1,6 +1,12 @@
 """The one place that writes SQL: the DuckDB store and its query modules."""
 
-from cascade_core.store.connection import StoreError, StoreLockedError
+from cascade_core.store.connection import (
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+    StoreMissingError,
+    StoreReadOnlyError,
+)
 from cascade_core.store.lake import LakeTarget
 from cascade_core.store.location import describe_location, store_location
 from cascade_core.store.maintenance import MaintenanceReport, data_file_count, maintain
@@ -28,8 +34,11 @@ __all__ = [
     "RunLogger",
     "RunSort",
     "Store",
+    "StoreCorruptError",
     "StoreError",
     "StoreLockedError",
+    "StoreMissingError",
+    "StoreReadOnlyError",
     "count_runs",
     "data_file_count",
     "describe_location",

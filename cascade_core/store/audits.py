@@ -24,7 +24,7 @@ ITEM_COLUMNS: tuple[str, ...] = (
 JUDGEMENT_COLUMNS: tuple[str, ...] = (
     "status", "verdict", "rationale", "parse_error", "overconfident", "judge_prompt", "judge_output",
     "judge_tokens_in", "judge_tokens_out", "judge_cost", "judge_cost_source", "judge_latency_ms", "judge_error",
-    "judged_at",
+    "judged_at", "key_correct", "judge_disagrees",
 )
 
 

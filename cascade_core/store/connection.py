@@ -8,6 +8,7 @@ sleeps) for another process to let go before giving up with StoreLockedError.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,8 +26,46 @@ class StoreLockedError(StoreError):
     """The DuckDB file is held by another process."""
 
 
+class StoreCorruptError(StoreError):
+    """The file exists but is not a readable DuckDB database (corrupt, truncated, another kind of file)."""
+
+
+class StoreReadOnlyError(StoreError):
+    """The file, or the folder it would be created in, cannot be written."""
+
+
+class StoreMissingError(StoreError):
+    """There is no store file where one is needed (a read-only open)."""
+
+
+# DuckDB's own words for each case. The lock test matches whole phrases: "lock" alone is also inside "block"
+# ("... checksum ... in block at location 4096"), which made a corrupt file look locked for 30 s.
+_LOCKED = re.compile(r"could not set lock|conflicting lock", re.IGNORECASE)
+_CORRUPT = re.compile(r"not a valid duckdb database|corrupt database|could not read enough bytes|"
+                      r"checksum .* does not match|database file .* version", re.IGNORECASE)
+_READ_ONLY = re.compile(r"operation not permitted|permission denied|read-only file system", re.IGNORECASE)
+_MISSING = re.compile(r"database does not exist|no such file or directory", re.IGNORECASE)
+
+
 def _is_lock_error(err: duckdb.Error) -> bool:
-    return isinstance(err, duckdb.IOException) and "lock" in str(err).lower()
+    return isinstance(err, duckdb.IOException) and _LOCKED.search(str(err)) is not None
+
+
+def open_error(path: Path | str, err: BaseException) -> StoreError:
+    """The clear, file-naming error for a store that cannot be opened (locks are handled by the caller)."""
+    text = str(err)
+    if _CORRUPT.search(text):
+        return StoreCorruptError(
+            f"{path}: not a readable DuckDB store (corrupt or truncated); it was not changed. Move it aside and "
+            f"a new store is created, or restore a backup. DuckDB said: {text}")
+    if _READ_ONLY.search(text) or isinstance(err, PermissionError):
+        where = path if isinstance(path, str) or path.exists() else path.parent
+        return StoreReadOnlyError(
+            f"{path}: cannot write the store ({where} is read-only or not writable for this user); point "
+            f"CASCADE_STORE (or --store) at a writable place. Cause: {text}")
+    if _MISSING.search(text) or isinstance(err, FileNotFoundError):
+        return StoreMissingError(f"{path}: no store file there (nothing has been logged to it yet?)")
+    return StoreError(f"{path}: cannot open store: {text}")
 
 
 def _locked_message(path: Path | str, err: duckdb.Error, waited: float) -> str:
@@ -72,7 +111,7 @@ class SharedConnection:
                     continue
                 if _is_lock_error(err):
                     raise StoreLockedError(_locked_message(self.path, err, waited)) from None
-                raise StoreError(f"{self.path}: cannot open store: {err}") from None
+                raise open_error(self.path, err) from None
         try:
             self._on_open(con)
         except BaseException:

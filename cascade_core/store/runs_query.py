@@ -137,14 +137,18 @@ def export_runs(store: Store, f: RunFilter, sort: RunSort, fmt: ExportFormat, pa
 
 # -- Overview page -------------------------------------------------------------------------------------------
 def headline_row(store: Store, start: datetime | None, end: datetime | None) -> dict[str, Any]:
-    """One aggregate pass over the window: counts, spend, rates, latency percentiles."""
+    """One aggregate pass over the window: counts, spend, rates, latency percentiles.
+
+    Spend and always-large are summed over answered runs only: a failed run (no tier could answer) saved nothing,
+    so its cost is counted apart (failed_spend) and it never shows up as savings."""
     clauses, params = _time_clause(start, end)
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     sql = f"""
         SELECT count(*) AS runs,
-               coalesce(sum(total_cost), 0) AS spend,
-               coalesce(sum(always_large_cost), 0) AS always_large,
-               count(*) FILTER (WHERE always_large_estimated) AS estimated_runs,
+               coalesce(sum(total_cost) FILTER (WHERE error IS NULL), 0) AS spend,
+               coalesce(sum(always_large_cost) FILTER (WHERE error IS NULL), 0) AS always_large,
+               coalesce(sum(total_cost) FILTER (WHERE error IS NOT NULL), 0) AS failed_spend,
+               count(*) FILTER (WHERE always_large_estimated AND error IS NULL) AS estimated_runs,
                count(*) FILTER (WHERE escalations > 0) AS escalated,
                count(*) FILTER (WHERE had_parse_error) AS parse_errors,
                count(*) FILTER (WHERE had_error OR error IS NOT NULL) AS errors,
@@ -182,7 +186,7 @@ def activity_over_time(store: Store, start: datetime | None, end: datetime | Non
     sql = (
         f"SELECT date_trunc('{unit}', created_at) AS bucket, coalesce(final_tier, '{NO_ANSWER}') AS tier, "
         "min(final_tier_index) AS tier_index, count(*) AS runs, sum(total_cost) AS spend, "
-        f"sum(always_large_cost) AS always_large FROM all_runs {where} "
+        f"coalesce(sum(always_large_cost) FILTER (WHERE error IS NULL), 0) AS always_large FROM all_runs {where} "
         "GROUP BY ALL ORDER BY bucket, tier_index NULLS LAST"
     )
     return store.query_df(sql, params)

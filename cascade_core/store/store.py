@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cascade_core.records import Trace
-from cascade_core.store.connection import SharedConnection, StoreError
+from cascade_core.store.connection import SharedConnection, StoreError, StoreMissingError, open_error
 from cascade_core.store.lake import LakeTarget, connect_lake, lake_ddl, retrying, set_inlining
 from cascade_core.store.rows import trace_from_rows, trace_rows, traces_rows
 from cascade_core.store.schema import MIGRATIONS, RUN_COLUMNS, STEP_COLUMNS
@@ -53,10 +53,15 @@ class Store:
                                           connect=lambda: connect_lake(lake, read_only=read_only))
         else:
             assert self.path is not None
+            if self.path.is_dir():
+                raise StoreError(f"{self.path}: is a directory, not a store file")
             if not read_only:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as err:
+                    raise open_error(self.path, err) from None
             elif not self.path.exists():
-                raise StoreError(f"{self.path}: store file does not exist")
+                raise StoreMissingError(f"{self.path}: no store file there (nothing has been logged to it yet?)")
             self._conn = SharedConnection(self.path, read_only=read_only, idle_release=idle_release,
                                           lock_wait=lock_wait, on_open=self._prepare)
         with self._conn.use():

@@ -16,7 +16,7 @@ from cascade_core.store.store import Store
 CACHE_COLUMNS: tuple[str, ...] = (
     "request_hash", "endpoint", "model", "tier_name", "item_id", "dataset", "kind", "raw_output", "finish_reason",
     "tokens_in", "tokens_out", "cost", "cost_source", "latency_ms", "attempts", "logprobs", "simulated", "error",
-    "error_kind", "created_at",
+    "error_kind", "created_at", "lost_attempts", "lost_tokens_in", "lost_tokens_out", "estimated_cost",
 )
 SWEEP_COLUMNS: tuple[str, ...] = (
     "sweep_id", "created_at", "name", "dataset", "config_fingerprint", "source", "signal", "tiers", "grid", "target",
@@ -81,7 +81,8 @@ _CACHE_ARROW = pa.schema([
     ("finish_reason", pa.string()), ("tokens_in", pa.int64()), ("tokens_out", pa.int64()), ("cost", pa.float64()),
     ("cost_source", pa.string()), ("latency_ms", pa.float64()), ("attempts", pa.int64()), ("logprobs", pa.string()),
     ("simulated", pa.bool_()), ("error", pa.string()), ("error_kind", pa.string()),
-    ("created_at", pa.timestamp("us")),
+    ("created_at", pa.timestamp("us")), ("lost_attempts", pa.int64()), ("lost_tokens_in", pa.int64()),
+    ("lost_tokens_out", pa.int64()), ("estimated_cost", pa.float64()),
 ])
 _SMALL_BATCH = 16  # below this, bound parameters are cheaper than building an Arrow table
 
@@ -102,26 +103,40 @@ def _insert_cache_rows(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]
 
 
 def write_calls(store: Store, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert cache rows in one transaction; the last row per hash wins and replaces an earlier (error) row.
+    """Insert cache rows in one transaction. Per hash a success wins over a failure, whichever came last: a
+    later error (a repeated question whose second call failed) never replaces a paid answer; a later success
+    replaces an earlier error row (that error being retried).
 
     A plain INSERT is several times cheaper than INSERT OR REPLACE, and collection writes new hashes almost
-    always; only when a hash is already there (an error being retried) are its old rows deleted first.
+    always; only when a hash is already there are the stored rows looked at.
     """
     if not rows:
         return
-    latest = list({row["request_hash"]: row for row in rows}.values())
-    hashes = [row["request_hash"] for row in latest]
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        kept = latest.get(row["request_hash"])
+        if kept is None or kept.get("error") is not None or row.get("error") is None:
+            latest[row["request_hash"]] = row
 
     def replace(con: duckdb.DuckDBPyConnection) -> None:
-        con.execute(f"DELETE FROM call_cache WHERE request_hash IN ({', '.join('?' * len(hashes))})", hashes)
-        _insert_cache_rows(con, latest)
+        hashes = list(latest)
+        marks = ", ".join("?" * len(hashes))
+        paid = {h for (h,) in con.execute(
+            f"SELECT request_hash FROM call_cache WHERE error IS NULL AND request_hash IN ({marks})", hashes
+        ).fetchall()}
+        fresh = [row for h, row in latest.items() if h not in paid or row.get("error") is None]
+        if not fresh:
+            return
+        gone = [row["request_hash"] for row in fresh]
+        con.execute(f"DELETE FROM call_cache WHERE request_hash IN ({', '.join('?' * len(gone))})", gone)
+        _insert_cache_rows(con, fresh)
 
-    if not store.enforces_keys:  # DuckLake: no key to collide on, so always delete first
+    if not store.enforces_keys:  # DuckLake: no key to collide on, so always look at the stored rows first
         store.write(replace)
         return
     try:
         with store.transaction() as con:
-            _insert_cache_rows(con, latest)
+            _insert_cache_rows(con, list(latest.values()))
     except duckdb.ConstraintException:
         store.write(replace)
 

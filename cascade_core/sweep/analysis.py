@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cascade_core.sweep.calibration import TierCalibration, calibration_report
+from cascade_core.sweep.failures import outcome_notes
 from cascade_core.sweep.frontier import FrontierPoint, per_tier_points, shared_threshold_points, threshold_grid
 from cascade_core.sweep.outcomes import OutcomeMatrix, has_confidence, to_matrix, validate_outcomes
 from cascade_core.sweep.pareto import pareto_front
@@ -111,6 +112,7 @@ def analyse(outcomes: pd.DataFrame, settings: SweepSettings | None = None) -> Sw
         shared = shared_threshold_points(matrix, threshold_grid(settings.shared_steps))
         per_tier = per_tier_points(matrix, threshold_grid(settings.per_tier_steps))
     refs = reference_points(matrix)
+    notes.extend(outcome_notes(outcomes))  # failed cells, endpoints without logprobs, cut-off answers
     ungraded = int(np.isnan(matrix.correct).sum())
     if ungraded:
         notes.append(

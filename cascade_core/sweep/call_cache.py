@@ -5,8 +5,9 @@ request parameter (model, messages, max_tokens, temperature, response_format, lo
 timeouts are never part of it. For embedded tiers the endpoint is not the loopback URL (its port changes on
 every start) but `embedded:` plus a hash of the simulator settings that change answers.
 
-Prices are not part of a request: a cached call whose cost came from the price table is repriced at the tier's
-current prices when it is reused (`repriced`), so editing a price never leaves old costs in cached cells.
+Prices are not part of a request: a cached call whose cost came from tokens (the price table, an estimate for a
+reply without usage, lost attempts) is repriced at the tier's current prices when it is reused (`repriced`), so
+editing a price never leaves old costs in cached cells.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 from cascade_core.cascade.config import CascadeConfig, TierConfig
 from cascade_core.cascade.pricing import price_table_cost
 from cascade_core.clock import utc_now
-from cascade_core.records import TierCall
+from cascade_core.records import TierCall, as_cost_source
 
 
 def canonical_json(value: Any) -> str:
@@ -49,7 +50,7 @@ def cache_endpoint(config: CascadeConfig, tier: TierConfig, base_url: str) -> st
     Credentials in the URL (user:token@, ?api_key=...) are stripped: the identity is hashed and stored."""
     if not tier.is_embedded:
         return safe_endpoint(base_url)
-    settings = config.simulator.model_dump(exclude={"latency_ms"})  # latency changes timing, not answers
+    settings = config.simulator.answer_settings()  # latency and queueing change timing, not answers
     return "embedded:" + hashlib.sha256(canonical_json(settings).encode()).hexdigest()[:12]
 
 
@@ -77,6 +78,10 @@ def call_to_row(call: TierCall, *, request_hash: str, endpoint: str, kind: str, 
         "error": call.error,
         "error_kind": call.error_kind,
         "created_at": utc_now(),
+        "lost_attempts": call.lost_attempts,
+        "lost_tokens_in": call.lost_tokens_in,
+        "lost_tokens_out": call.lost_tokens_out,
+        "estimated_cost": call.estimated_cost,
     }
 
 
@@ -98,20 +103,32 @@ def row_to_call(row: dict[str, Any], messages: list[dict[str, str]]) -> TierCall
         tokens_in=int(row["tokens_in"]),
         tokens_out=int(row["tokens_out"]),
         cost=float(row["cost"]),
-        cost_source=str(row["cost_source"]),
+        cost_source=as_cost_source(row["cost_source"]),
         latency_ms=float(row["latency_ms"]),
         attempts=int(row["attempts"]),
         error=_opt(row.get("error")),
         error_kind=_opt(row.get("error_kind")),
         logprobs=[(str(t), float(lp)) for t, lp in json.loads(logprobs)] if logprobs else None,
         simulated=bool(row["simulated"]),
+        lost_attempts=int(_opt(row.get("lost_attempts")) or 0),
+        lost_tokens_in=int(_opt(row.get("lost_tokens_in")) or 0),
+        lost_tokens_out=int(_opt(row.get("lost_tokens_out")) or 0),
+        estimated_cost=float(_opt(row.get("estimated_cost")) or 0.0),
     )
 
 
 def repriced(call: TierCall, tier: TierConfig) -> TierCall:
-    """A cached call priced as it would be today: a price-table cost is recomputed from its tokens at `tier`'s
-    current prices (edited prices apply to every cell, cached or new); a billed `usage.cost` is kept as stored."""
-    if call.cost_source != "price_table":
+    """A cached call priced as it would be today. Whatever was computed from tokens is recomputed at `tier`'s
+    current prices: a price-table cost, a cost estimated because the endpoint sent no usage, and the estimate for
+    lost attempts (timed out, cut off). A billed `usage.cost` is kept as stored."""
+    lost = price_table_cost(tier, call.lost_tokens_in, call.lost_tokens_out)
+    if call.cost_source in ("price_table", "estimated"):
+        answer = price_table_cost(tier, call.tokens_in, call.tokens_out)
+    else:  # a billed usage.cost, or nothing (a failed call): the stored cost minus its lost-attempt estimate
+        answer = max(0.0, call.cost - call.estimated_cost)
+    estimated = lost + (answer if call.cost_source == "estimated" else 0.0)
+    cost = answer + lost
+    if cost == call.cost and estimated == call.estimated_cost:
         return call
-    cost = price_table_cost(tier, call.tokens_in, call.tokens_out)
-    return call if cost == call.cost else dataclasses.replace(call, cost=cost)
+    return dataclasses.replace(call, cost=cost, estimated_cost=estimated)
+

@@ -1,7 +1,8 @@
 """Live collection: every (item, tier) answer at most once, concurrently, cached by request hash in the store.
 
 - Bounded concurrency: `concurrency` worker coroutines share one queue of (item, tier) cells, item-major, so an
-  interrupted sweep leaves whole items behind it.
+  interrupted sweep leaves whole items behind it. `concurrency` is the ceiling: each endpoint's in-flight calls
+  follow an adaptive (AIMD) limit (sweep/adaptive.py), and the time a call waits for it is its queue_ms.
 - One fresh TierClient (and so one AsyncOpenAI) per tier per call of `acollect`: SDK clients bind to the event
   loop they were first used on.
 - Cache first: a cell whose answer (and, for the verify signal, verify) response is cached costs nothing. The
@@ -17,23 +18,29 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import CascadeConfig
+from cascade_core.cascade.signals.registry import get_signal
 from cascade_core.datasets.loader import Dataset, Item
 from cascade_core.records import TierCall
+from cascade_core.store.connection import StoreError
 from cascade_core.store.store import Store
 from cascade_core.store.sweeps import cached_calls, write_calls
+from cascade_core.sweep.adaptive import Gates
 from cascade_core.sweep.call_cache import cache_endpoint, call_to_row, repriced, request_hash, row_to_call
 from cascade_core.sweep.collect_outcomes import (
     Cell,
+    Request,
     answer_request,
     cell_confidence,
     needs_verify,
@@ -115,14 +122,16 @@ class _Collector:
     """State of one collection run inside one event loop."""
 
     def __init__(self, config: CascadeConfig, clients: list[TierClient], endpoints: list[str], store: Store,
-                 dataset: str, stop: threading.Event) -> None:
+                 dataset: str, stop: threading.Event, concurrency: int) -> None:
         self.config, self.clients, self.endpoints, self.store = config, clients, endpoints, store
-        self.dataset, self.stop, self.signal = dataset, stop, config.signal
+        self.dataset, self.stop, self.signal = dataset, stop, get_signal(config.signal)
         self.cache: dict[str, TierCall] = {}  # successes only (cached or new)
         self.used: dict[str, TierCall] = {}  # every call the cells rest on, errors included (for replays)
         self.cells: dict[tuple[str, int], Cell] = {}
         self.pending: asyncio.Queue[list[dict[str, Any]] | None] = asyncio.Queue()
         self.errors: list[str] = []
+        self.write_error: str | None = None
+        self.gates = Gates(concurrency)
 
     async def lookup(self, requests: list[tuple[str, list[dict[str, str]]]]) -> None:
         """Load cached successes for these (hash, messages) into memory."""
@@ -131,8 +140,8 @@ class _Collector:
         for row in frame.to_dict("records"):
             self.cache[row["request_hash"]] = row_to_call(row, messages[row["request_hash"]])
 
-    async def _request(self, k: int, item: Item, kind: str, messages: list[dict[str, str]], params: dict[str, Any],
-                       new: list[TierCall]) -> TierCall:
+    async def _request(self, k: int, item: Item, kind: str, request: Request, new: list[TierCall]) -> TierCall:
+        messages, params, options = request
         key = request_hash(self.endpoints[k], params)
         if key not in self.cache and kind == "verify":  # its hash was unknown until the answer came
             await self.lookup([(key, messages)])
@@ -140,8 +149,12 @@ class _Collector:
             cached = repriced(self.cache[key], self.config.tiers[k])
             self.used[key] = cached
             return cached
-        call = await self.clients[k].acall(messages, json_mode=bool(params.get("response_format")),
-                                           logprobs=bool(params.get("logprobs")))
+        client = self.clients[k]
+        gate = self.gates[f"{client.base_url}|{client.tier.model}"]
+        async with gate.slot() as queued_ms:
+            call = await client.acall(messages, options)
+        gate.observe(call)
+        call = dataclasses.replace(call, queue_ms=queued_ms)  # waiting for a slot is not model latency
         new.append(call)
         self.used[key] = call
         if call.ok:
@@ -154,16 +167,16 @@ class _Collector:
 
     async def run_cell(self, item: Item, k: int, tracker: _Tracker) -> None:
         new: list[TierCall] = []
-        messages, params = answer_request(self.clients[k], item.question, self.signal)
-        call = await self._request(k, item, "answer", messages, params, new)
+        call = await self._request(k, item, "answer", answer_request(self.clients[k], item.question, self.signal),
+                                   new)
         confidence = cell_confidence(self.signal, call, None)
         verify = None
         if needs_verify(self.signal, call, confidence, last=k == len(self.clients) - 1):
             if self.stop.is_set():  # stopped between the answer and its verify call: the cell stays open
                 tracker.record(new, cached=False, finished=False)
                 return
-            v_messages, v_params = verify_request(self.clients[k], item.question, str(confidence.answer))
-            verify = await self._request(k, item, "verify", v_messages, v_params, new)
+            request = verify_request(self.clients[k], item.question, str(confidence.answer), self.signal)
+            verify = await self._request(k, item, "verify", request, new)
             confidence = cell_confidence(self.signal, call, verify)
         self.cells[(item.id, k)] = Cell(item, k, call, verify, confidence)
         tracker.record(new, cached=not new)
@@ -182,7 +195,12 @@ class _Collector:
                     done = True
                     break
                 rows.extend(more)
-            await asyncio.to_thread(write_calls, self.store, rows)
+            try:
+                await asyncio.to_thread(write_calls, self.store, rows)
+            except (duckdb.Error, OSError) as err:  # a full disk, a store gone read-only: stop, keep what is saved
+                self.write_error = f"{self.store.path}: could not save answers ({err}); the sweep stopped"
+                self.stop.set()
+                return
             if done:
                 return
             await asyncio.sleep(WRITE_GAP_S)  # let answers gather: fewer, larger commits hold the GIL less
@@ -199,14 +217,14 @@ async def acollect(dataset: Dataset, config: CascadeConfig, base_urls: Sequence[
     clients = [TierClient(t, u, config.retry, seed=i) for i, (t, u) in enumerate(zip(config.tiers, base_urls,
                                                                                       strict=True))]
     endpoints = [cache_endpoint(config, t, u) for t, u in zip(config.tiers, base_urls, strict=True)]
-    col = _Collector(config, clients, endpoints, store, dataset.name, stop)
+    col = _Collector(config, clients, endpoints, store, dataset.name, stop, concurrency)
     answers = []
     for item in items:
         for k, client in enumerate(clients):
-            messages, params = answer_request(client, item.question, config.signal)
+            messages, params, _ = answer_request(client, item.question, col.signal)
             answers.append((request_hash(endpoints[k], params), messages))
     await col.lookup(answers)
-    if config.signal == "verify":  # prefetch the verify calls of cached answers
+    if col.signal.verify is not None:  # prefetch the verify calls of cached answers
         await col.lookup(_cached_verify_requests(col, items))
     tracker = _Tracker(len(items) * len(clients), progress)
     queue = [(item, k) for item in items for k in range(len(clients))]
@@ -226,6 +244,8 @@ async def acollect(dataset: Dataset, config: CascadeConfig, base_urls: Sequence[
         await writer
         for client in clients:
             await client.aclose()  # the SDK client is bound to this loop
+    if col.write_error is not None:
+        raise StoreError(col.write_error + "; answers saved before are kept, rerun to resume")
     return _result(dataset, config, col, items, tracker, stop)
 
 
@@ -233,13 +253,13 @@ def _cached_verify_requests(col: _Collector, items: Sequence[Item]) -> list[tupl
     out = []
     for item in items:
         for k, client in enumerate(col.clients):
-            _, params = answer_request(client, item.question, col.signal)
+            _, params, _ = answer_request(client, item.question, col.signal)
             call = col.cache.get(request_hash(col.endpoints[k], params))
             if call is None:
                 continue
             conf = cell_confidence(col.signal, call, None)
             if needs_verify(col.signal, call, conf, last=k == len(col.clients) - 1):
-                v_messages, v_params = verify_request(client, item.question, str(conf.answer))
+                v_messages, v_params, _ = verify_request(client, item.question, str(conf.answer), col.signal)
                 out.append((request_hash(col.endpoints[k], v_params), v_messages))
     return out
 

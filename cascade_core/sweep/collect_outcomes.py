@@ -10,11 +10,10 @@ from typing import Any
 import pandas as pd
 
 from cascade_core.cascade.client import TierClient
-from cascade_core.cascade.confidence import parse_verify
 from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.grading import grade
-from cascade_core.cascade.prompts import answer_messages, verify_messages
-from cascade_core.cascade.walk import VERIFY_OPTIONS, Cascade, answer_options, read_confidence
+from cascade_core.cascade.signals.base import PLAIN_OPTIONS, RequestOptions, Signal
+from cascade_core.cascade.walk import Cascade, needs_verify, read_confidence, verified_confidence
 from cascade_core.datasets.loader import Item
 from cascade_core.records import Confidence, TierCall, Trace
 from cascade_core.sweep.call_cache import request_hash
@@ -32,31 +31,31 @@ class Cell:
     confidence: Confidence
 
 
-def answer_request(client: TierClient, question: str, signal: str) -> tuple[list[dict[str, str]], dict[str, Any]]:
-    """Messages and request parameters of a tier's answer call, exactly as the cascade sends them."""
-    messages = answer_messages(question, signal)
-    return messages, client.request_params(messages, **answer_options(signal))
+Request = tuple[list[dict[str, str]], dict[str, Any], RequestOptions]
 
 
-def verify_request(client: TierClient, question: str, answer: str) -> tuple[list[dict[str, str]], dict[str, Any]]:
-    messages = verify_messages(question, answer)
-    return messages, client.request_params(messages, **VERIFY_OPTIONS)
+def answer_request(client: TierClient, question: str, signal: Signal) -> Request:
+    """Messages, request parameters and options of a tier's answer call, exactly as the cascade sends them."""
+    messages = signal.messages(question)
+    return messages, client.request_params(messages, signal.options), signal.options
 
 
-def needs_verify(signal: str, call: TierCall, confidence: Confidence, *, last: bool) -> bool:
-    """Whether this answer gets a verify call: under the verify signal, for every tier but the last.
+def verify_request(client: TierClient, question: str, answer: str, signal: Signal) -> Request:
+    """The verify call of `answer` under `signal` (which must have a verify rule)."""
+    if signal.verify is None:
+        raise ValueError(f"signal {signal.name!r} has no verify rule")
+    messages = signal.verify.messages(question, answer)
+    return messages, client.request_params(messages, signal.verify.options), signal.verify.options
 
-    The last tier always answers, so its confidence is never used: asking it to verify would be paid for and
-    wasted. Its confidence stays missing (NaN) under verify, and always-<last tier> costs the answer call alone.
-    """
-    return signal == "verify" and not last and call.ok and confidence.answer is not None
 
-
-def cell_confidence(signal: str, call: TierCall, verify: TierCall | None) -> Confidence:
+def cell_confidence(signal: Signal, call: TierCall, verify: TierCall | None) -> Confidence:
     confidence = read_confidence(signal, call)
     if verify is not None and confidence.answer is not None:
-        return parse_verify(verify, confidence.answer)
+        return verified_confidence(signal, call, verify, confidence.answer)
     return confidence
+
+
+__all__ = ["Cell", "answer_request", "cell_confidence", "needs_verify", "verify_request"]
 
 
 def _num(value: float | None) -> float:
@@ -80,6 +79,7 @@ def cell_row(cell: Cell, tier_name: str) -> dict[str, Any]:
         "tokens_out": sum(c.tokens_out for c in calls),
         "cost": sum(c.cost for c in calls),
         "latency_ms": sum(c.latency_ms for c in calls),
+        "queue_ms": sum(c.queue_ms for c in calls),  # waiting for a free slot at the endpoint, not the model
         "category": cell.item.category,
         "split": None,
         "error": next((c.error for c in calls if c.error), None),
@@ -106,8 +106,8 @@ class ReplayClient:
         self.base_url = client.base_url
         self.tier = client.tier
 
-    def call(self, messages: list[dict[str, str]], *, json_mode: bool = False, logprobs: bool = False) -> TierCall:
-        params = self._client.request_params(messages, json_mode=json_mode, logprobs=logprobs)
+    def call(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+        params = self._client.request_params(messages, options)
         return self._calls[request_hash(self._endpoint, params)]
 
 
@@ -123,6 +123,6 @@ def replay_traces(config: CascadeConfig, clients: Sequence[TierClient], endpoint
     traces = []
     for item in items:
         trace = cascade.run(item.question, item=item, source="sweep", dataset=dataset)
-        trace.meta = {"sweep_key": sweep_key, "replayed_from_cache": True}
+        trace.meta.update({"sweep_key": sweep_key, "replayed_from_cache": True})
         traces.append(trace)
     return traces

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from cascade_core.audit.report import pct
+from cascade_core.audit.report import interval, pct
 
 
 def audit_label(row: dict[str, Any]) -> str:
@@ -20,7 +20,8 @@ def rate_display(table: pd.DataFrame, key: str) -> pd.DataFrame:
     """A breakdown table with readable rate and interval columns."""
     out = table[[key, "flagged", "audited"]].copy()
     out["rate"] = [pct(v) for v in table["rate"]]
-    out["95% interval"] = [f"{lo:.1%} – {hi:.1%}" for lo, hi in zip(table["low"], table["high"], strict=True)]
+    out["95% interval"] = [interval(lo, hi, n, " – ")
+                           for lo, hi, n in zip(table["low"], table["high"], table["audited"], strict=True)]
     return out.rename(columns={key: key.replace("_", " ")})
 
 

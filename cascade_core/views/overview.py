@@ -26,9 +26,9 @@ class Headline:
     """Headline numbers of the runs in one window. Rates are fractions in [0, 1]; None when there are no runs."""
 
     runs: int
-    spend: float
-    always_large: float
-    estimated_runs: int  # runs whose always-large cost is an estimate
+    spend: float  # answered runs only: the side of the savings comparison
+    always_large: float  # answered runs only
+    estimated_runs: int  # answered runs whose always-large cost is an estimate
     escalation_rate: float | None
     parse_error_rate: float | None
     error_rate: float | None  # runs where some tier call failed
@@ -40,6 +40,13 @@ class Headline:
     p95_ms: float | None
     first_at: datetime | None
     last_at: datetime | None
+    failed_runs: int = 0  # no tier could answer: left out of spend, always-large and savings
+    failed_spend: float = 0.0  # what those failed runs cost (paid all the same)
+
+    @property
+    def total_spend(self) -> float:
+        """Everything paid in the window, failed runs included."""
+        return self.spend + self.failed_spend
 
     @property
     def savings(self) -> float:
@@ -69,6 +76,8 @@ class Headline:
             p95_ms=_float(row["p95_ms"]),
             first_at=None if pd.isna(row["first_at"]) else pd.Timestamp(row["first_at"]).to_pydatetime(),
             last_at=None if pd.isna(row["last_at"]) else pd.Timestamp(row["last_at"]).to_pydatetime(),
+            failed_runs=int(row["failed"]),
+            failed_spend=float(row.get("failed_spend") or 0.0),
         )
 
 

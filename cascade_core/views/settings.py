@@ -11,6 +11,7 @@ from typing import Any
 
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import CascadeConfig
+from cascade_core.cascade.signals.registry import get_signal
 from cascade_core.store.maintenance import data_file_count
 from cascade_core.store.store import Store
 
@@ -78,6 +79,8 @@ class ConnectionCheck:
     models_error: str | None = None
     models_ms: float = 0.0
     model: str = ""
+    logprobs: bool | None = None  # whether the endpoint returns logprobs when asked (None: not probed)
+    logprobs_note: str = ""
 
     @property
     def model_listed(self) -> bool | None:
@@ -96,8 +99,20 @@ def check_connection(client: TierClient) -> ConnectionCheck:
     except Exception as err:  # a connection test reports every failure instead of raising
         models_error = f"{type(err).__name__}: {err}"
     models_ms = (time.perf_counter() - started) * 1000
+    logprobs, note = probe_logprobs(client) if call.ok else (None, "")
     return ConnectionCheck(
         tier=client.tier.name, model=client.tier.model, ok=call.ok, call_ms=call.latency_ms,
         reply=call.raw_output[:200], error=call.error,
-        models=models, models_error=models_error, models_ms=models_ms,
+        models=models, models_error=models_error, models_ms=models_ms, logprobs=logprobs, logprobs_note=note,
     )
+
+
+def probe_logprobs(client: TierClient) -> tuple[bool | None, str]:
+    """Ask for logprobs as the logprob signal does (logprobs with top_logprobs=1, what llama.cpp needs)."""
+    call = client.call(PING_MESSAGES, get_signal("logprob").options)
+    if not call.ok:
+        return False, f"the endpoint rejected a request for logprobs: {call.error}"
+    if not call.logprobs:
+        return False, ("the endpoint returned no logprobs although asked (logprobs with top_logprobs=1): the "
+                       "logprob signal cannot rate its answers; use self_rated or verify")
+    return True, "the endpoint returns logprobs: the logprob signal works here"

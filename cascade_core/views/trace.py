@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cascade_core.cascade.signals.logprob import NO_LOGPROBS
 from cascade_core.records import Trace
 
 
@@ -69,11 +70,34 @@ def format_trace_table(trace: Trace) -> str:
         lines.append(f"answer: {trace.final_answer}  (from {trace.final_tier})")
     if trace.correct is not None:
         lines.append(f"graded against gold {trace.gold!r}: {'correct' if trace.correct else 'incorrect'}")
-    saved = trace.savings
-    pct = f" ({saved / trace.always_large_cost:.0%})" if trace.always_large_cost > 0 else ""
-    lines.append(
-        f"cost: {format_usd(trace.total_cost)}  always-large: {format_usd(trace.always_large_cost)}{estimated}  "
-        f"saved: {format_usd(saved)}{pct}"
-    )
+    if trace.error:  # a failed run saved nothing: it only cost
+        lines.append(f"cost: {format_usd(trace.total_cost)}  saved: nothing (the run failed; not counted as savings)")
+    else:
+        saved = trace.savings
+        pct = f" ({saved / trace.always_large_cost:.0%})" if trace.always_large_cost > 0 else ""
+        lines.append(
+            f"cost: {format_usd(trace.total_cost)}  always-large: {format_usd(trace.always_large_cost)}{estimated}  "
+            f"saved: {format_usd(saved)}{pct}"
+        )
     lines.append(f"run id: {trace.run_id}" + ("   [SIMULATED tiers]" if trace.simulated else ""))
     return "\n".join(lines)
+
+
+def trace_notes(trace: Trace) -> list[str]:
+    """What a user must know about a run beyond its table, each said once: endpoints that sent no logprobs,
+    a fallback answer, attempts charged at an estimate, the reason a run has no answer."""
+    notes: list[str] = []
+    no_logprobs = [s.tier_name for s in trace.steps if s.confidence.parse_error == NO_LOGPROBS]
+    if no_logprobs:
+        notes.append(f"tier(s) {', '.join(dict.fromkeys(no_logprobs))} returned no logprobs although the request "
+                     "asked for them (logprobs with top_logprobs=1): the logprob signal gives no confidence there, "
+                     "so every such tier escalates; use the self_rated or verify signal with this endpoint")
+    if trace.fallback:
+        notes.append(trace.fallback)
+    estimated = sum(c.estimated_cost for s in trace.steps for c in (s.call, s.verify_call) if c is not None)
+    if estimated:
+        notes.append(f"${estimated:.6f} of this run's cost is an estimate (timed-out or cut-off attempts, or "
+                     "replies without usage)")
+    if trace.error:
+        notes.append(f"no answer: {trace.error}")
+    return notes

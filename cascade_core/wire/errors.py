@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from starlette.responses import Response
 
@@ -18,12 +20,20 @@ class ApiError(Exception):
         self.param = param
         self.code = code
 
+    def body(self) -> dict[str, Any]:
+        return error_body(self.message, type_=self.type, param=self.param, code=self.code)
+
     def response(self, headers: dict[str, str] | None = None) -> Response:
         return error_response(self.status, self.message, type_=self.type, param=self.param, code=self.code,
                               headers=headers)
 
 
+def error_body(message: str, *, type_: str = "invalid_request_error", param: str | None = None,
+               code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
 def error_response(status: int, message: str, *, type_: str = "invalid_request_error", param: str | None = None,
                    code: str | None = None, headers: dict[str, str] | None = None) -> Response:
-    body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    body = error_body(message, type_=type_, param=param, code=code)
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)

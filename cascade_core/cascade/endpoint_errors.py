@@ -1,0 +1,114 @@
+"""One function names every endpoint failure: the host and the real cause, redacted.
+
+The SDK's aiohttp transport reports a refused connection, a failed DNS lookup and a TLS error all as
+`APITimeoutError`; the default transport reports them as "Connection error.". The cause is in the exception
+chain (ConnectionRefusedError, socket.gaierror, ssl.SSLError), so that chain is read here, once, for every
+caller (query, sweep, serve, audit, the Settings page's Test button).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from cascade_core.wire.completion import BadResponse
+
+ErrorKind = Literal["rate_limit", "server", "timeout", "refused", "dns", "tls", "connection", "auth",
+                    "bad_request", "bad_response", "other"]
+REDACTED = "***"
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: ErrorKind
+    message: str
+    retryable: bool
+    retry_after: float | None = None
+    billed: bool = False  # the attempt may have been charged upstream although nothing usable came back
+
+
+def host_of(base_url: str) -> str:
+    """host[:port] of an endpoint URL, without credentials."""
+    try:
+        netloc = urlsplit(base_url).netloc.rpartition("@")[2]
+    except ValueError:
+        netloc = ""
+    return netloc or base_url
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """`text` with every secret (an API key, a token) replaced by ***: every endpoint error passes here."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _chain(err: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = err
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _transport_cause(err: BaseException, host: str, timeout: float) -> Failure | None:
+    """The network-level cause in the exception chain, if there is one."""
+    for link in _chain(err):
+        if isinstance(link, ConnectionRefusedError):
+            return Failure("refused", f"{host}: connection refused (nothing listens there?)", True)
+        if isinstance(link, socket.gaierror):
+            return Failure("dns", f"{host}: DNS lookup failed ({getattr(link, 'strerror', None) or link})", True)
+        if isinstance(link, ssl.SSLError):
+            return Failure("tls", f"{host}: TLS handshake failed ({getattr(link, 'reason', None) or link})", False)
+        if isinstance(link, json.JSONDecodeError):
+            return Failure("bad_response", f"{host}: answered HTTP 200 with cut-off or invalid JSON "
+                           f"({link.msg} at character {link.pos})", True, billed=True)
+    return None
+
+
+def classify(err: BaseException, host: str, timeout: float) -> Failure:
+    """Map an SDK (or transport, or body) exception to a named failure and whether to retry it."""
+    import openai  # heavy: loaded on first failure only
+
+    if isinstance(err, BadResponse):
+        return Failure("bad_response", f"{host}: answered HTTP 200 with {err.what}", True, billed=err.billed)
+    cause = _transport_cause(err, host, timeout)
+    if cause is not None:
+        return cause
+    if isinstance(err, openai.RateLimitError):
+        return Failure("rate_limit", f"{host}: HTTP 429 rate limited: {err.message}", True, _retry_after(err))
+    if isinstance(err, openai.APITimeoutError):
+        return Failure("timeout", f"{host}: no reply within {timeout:g} s (timed out)", True, billed=True)
+    if isinstance(err, openai.APIConnectionError):
+        return Failure("connection", f"{host}: connection failed ({_root(err)})", True)
+    if isinstance(err, openai.APIStatusError):
+        retryable = err.status_code >= 500
+        kind: ErrorKind = "server" if retryable else "auth" if err.status_code in (401, 403) else "bad_request"
+        return Failure(kind, f"{host}: HTTP {err.status_code}: {err.message}", retryable, _retry_after(err))
+    return Failure("other", f"{host}: {type(err).__name__}: {err}", False)
+
+
+def _root(err: BaseException) -> str:
+    last = _chain(err)[-1]
+    return f"{type(last).__name__}: {last}" if last is not err else str(err)
+
+
+def _retry_after(err: object) -> float | None:
+    """Seconds the server asked us to wait: retry-after-ms, else Retry-After in seconds (HTTP dates ignored)."""
+    response = getattr(err, "response", None)
+    headers = response.headers if response is not None else {}
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            value = headers.get(name)
+            if value is not None:
+                return float(value) / scale
+        except ValueError:
+            continue
+    return None
