@@ -98,7 +98,6 @@ def report(label: str, first: float, median: float, target_ms: float) -> None:
 
 def runs_page_render(store: Store, f: RunFilter, sort: RunSort, offset: int = 0) -> None:
     """What the Runs page asks the store on every render (and, for an empty result, why it is empty)."""
-    store.refresh_views()
     final_tier_options(store)
     time_bounds(store)
     total = count_runs(store, f)
@@ -109,7 +108,6 @@ def runs_page_render(store: Store, f: RunFilter, sort: RunSort, offset: int = 0)
 
 def overview_render(store: Store, window: str) -> None:
     """What the Overview asks on every render: the window's figures, the latest sweep and audit."""
-    store.refresh_views()
     latest_sweep_summary(store, ["small", "mid", "large"], [0.75, 0.75])
     latest_audit_status(store)
     compute_overview(store, window)
@@ -156,12 +154,12 @@ def main() -> None:
     total = store.count_runs()
     print(f"store: {path}  runs: {total:,}  steps: {store.execute('SELECT count(*) FROM steps')[0][0]:,}")
 
-    print("Overview (refresh_views, latest sweep and audit, every headline figure, tier shares, activity):")
+    print("Overview (latest sweep and audit, every headline figure, tier shares, activity):")
     for window in ("all time", "last 7 days"):
         first, median = timed(lambda w=window: overview_render(store, w))
         report(f"window '{window}'", first, median, 1000)
 
-    print("Runs page (refresh_views, tier options, time bounds, count, one page of 50):")
+    print("Runs page (tier options, time bounds, count, one page of 50):")
     newest = time_bounds(store)[1]
     start, end = window_bounds("last 30 days", newest)
     filtered = RunFilter(start=start, end=end, sources=("query", "api"), final_tiers=("small", "mid"),

@@ -126,7 +126,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--rate", type=float, default=0.0,
                         help="pace the clients at this many requests/s overall (default: back to back)")
-    parser.add_argument("--workers", type=int, default=1, help="server worker processes (each logs its own segments)")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (each commits its own runs)")
     parser.add_argument("--simulator-cmd", default=f"{sys.executable} -m cascade_core.simulator --port {{port}}",
                         help="command starting the simulator; {port} is replaced")
     args = parser.parse_args()

@@ -34,7 +34,6 @@ from ui.state import get_config, get_runtime, get_store
 from ui.text import md_escape
 
 store = get_store()
-store.refresh_views()  # pick up runs appended by API servers since the last render
 config = get_config()
 st.title("Overconfidence audits")
 st.caption("A judge model grades a sample of answers that a non-final tier accepted at or above its threshold. "

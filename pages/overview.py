@@ -25,7 +25,6 @@ from ui.state import get_config, get_store
 from ui.text import md_escape
 
 store = get_store()
-store.refresh_views()  # pick up segments appended by API servers since the last render
 config = get_config()
 st.title("Overview")
 sweep = latest_sweep_summary(store, [t.name for t in config.tiers], list(config.thresholds))

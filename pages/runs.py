@@ -14,7 +14,6 @@ from ui.state import get_store
 from ui.trace import render_trace
 
 store = get_store()
-store.refresh_views()  # pick up segments appended by API servers since the last render
 runs_state_from_url()
 seed_defaults()
 

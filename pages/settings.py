@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from cascade_core.views import check_connection, human_bytes, store_info, tier_rows
-from ui.state import get_config, get_runtime
+from ui.state import get_config, get_runtime, get_store
 from ui.text import md_escape
 
 config = get_config()
@@ -80,8 +80,13 @@ for index, client in enumerate(runtime.clients):
                 st.code("\n".join(check.models[:50]) or "(none)", language=None)
 
 st.subheader("Store")
-info = store_info(config.store_path)
-st.caption("DuckDB file (set `$CASCADE_STORE` to move it):")
-st.code(info.path, language=None)
-size = human_bytes(info.size_bytes) if info.exists else "not created yet"
-st.markdown(f"Size: **{size}** · appended segments: **{info.segments}** ({human_bytes(info.segments_bytes)})")
+info = store_info(config.store_path, get_store() if config.store.backend == "ducklake" else None)
+if info.backend == "ducklake":
+    st.caption("DuckLake (the `[store]` table of the config; many processes write at once):")
+    st.code(info.path, language=None)
+    st.markdown(f"Data: **{human_bytes(info.size_bytes)}** in **{info.data_files}** files")
+else:
+    st.caption("DuckDB file (set `$CASCADE_STORE` to move it; `[store] backend = \"ducklake\"` for many writers):")
+    st.code(info.path, language=None)
+    size = human_bytes(info.size_bytes) if info.exists else "not created yet"
+    st.markdown(f"Size: **{size}**")

@@ -50,7 +50,7 @@ def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 
 KINDS = ("unit", "integration", "pages", "browser")
 # Fixtures that put a real server on loopback: a test using one is an integration test.
-SERVER_FIXTURES = {"simulator", "fresh_simulator"}
+SERVER_FIXTURES = {"simulator", "fresh_simulator", "postgres", "lake"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -71,3 +71,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         else:
             kind = "unit"
         item.add_marker(getattr(pytest.mark, kind))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A real PostgreSQL on a free loopback port for the session (skipped only if the server binaries are
+    absent: `apt-get install postgresql`, as .ci/run does)."""
+    from tests.pg import LocalPostgres, pg_bindir
+
+    if pg_bindir() is None:
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    server = LocalPostgres().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def lake(postgres: Any, tmp_path: Path) -> Any:
+    """A fresh DuckLake: catalog in a new PostgreSQL database, data files under tmp_path."""
+    from cascade_core.store.lake import LakeTarget
+
+    return LakeTarget(catalog="postgres", dsn=postgres.new_database(), data_path=str(tmp_path / "lake"),
+                      maintenance_every=0)

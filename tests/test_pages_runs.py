@@ -63,13 +63,13 @@ def test_page_stays_when_new_runs_arrive_in_a_relative_window(populated: list, s
     """'last 7 days' ends at the newest run, so its bounds move with each new run; that is not a new filter, and
     the reader on page 2 stays there under live traffic."""
     from cascade_core.serve import LogWriter
-    from cascade_core.store.segments import segments_dir
+    from cascade_core.store import Store
 
     at = runs_page()
     at.selectbox(key="runs_window").set_value("last 7 days").run()
     at.number_input(key="runs_page").set_value(2).run()
     assert at.session_state["runs_page"] == 2 and len(at.dataframe[0].value) == 11
-    writer = LogWriter(segments_dir(store_path), interval=60).start()  # an API server logs a newer run
+    writer = LogWriter(lambda: Store(store_path), interval=60).start()  # an API server logs a newer run
     writer.submit(make_trace(0, question="live traffic", source="api", when=hours_ago(-0.5)))
     writer.close()
     at.run()

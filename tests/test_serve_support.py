@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from cascade_core.store import Store
+from cascade_core.store import LakeTarget, Store
 from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,22 +46,29 @@ output_price = 3.00
 
 
 
+def lake_toml(lake: LakeTarget) -> str:
+    """A [store] table for `lake` (tests only: the DSN inline, no password in it)."""
+    return (f'\n[store]\nbackend = "ducklake"\ncatalog = "{lake.catalog}"\ndsn = "{lake.dsn}"\n'
+            f'data_path = "{lake.data_path}"\nmaintenance_every = {lake.maintenance_every}\n')
+
+
 class ServerProc:
-    """One `serve` process on a free port, logging next to `store_path`."""
+    """One `serve` process on a free port, logging to the DuckDB file `store_path`, or to `lake`."""
 
     def __init__(self, store_path: Path, simulator_url: str, *args: str, env: dict[str, str] | None = None,
-                 config_text: str = FAST_CONFIG, ready_timeout: float = 30.0) -> None:
+                 lake: LakeTarget | None = None, config_text: str = FAST_CONFIG, ready_timeout: float = 30.0) -> None:
         self.port = free_port()
         self.store_path = store_path
-        config = store_path.parent / "serve.toml"
-        config.write_text(config_text, encoding="utf-8")
+        config = store_path.parent / f"serve-{self.port}.toml"
+        config.write_text(config_text + (lake_toml(lake) if lake else ""), encoding="utf-8")
+        store_args = [] if lake else ["--store", str(store_path)]
         full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         if env is None or "CASCADE_SERVE_TOKEN" not in env:
             full_env.pop("CASCADE_SERVE_TOKEN", None)
         self.stderr_path = store_path.parent / f"serve-{self.port}.err"
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cascade_core", "serve", "--port", str(self.port), "--store", str(store_path),
+            [sys.executable, "-m", "cascade_core", "serve", "--port", str(self.port), *store_args,
              "--config", str(config), "--simulator-url", simulator_url, "--flush-interval", "0.2", *args],
             cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=self._stderr,
         )
@@ -75,7 +82,7 @@ class ServerProc:
     def base_url(self) -> str:
         return f"{self.root}/v1"
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 90.0) -> None:  # generous: a shared 2-core machine under load
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -108,21 +115,20 @@ class ServerProc:
         return code
 
 
-def logged_runs(store_path: Path, where: str = "source = 'api'") -> list[tuple[str, int]]:
-    """(run_id, n) per logged run, read through a Store (tables + segments), as the dashboard does."""
-    with Store(store_path) as store:
+def logged_runs(store_path: Path | LakeTarget, where: str = "source = 'api'") -> list[tuple[str, int]]:
+    """(run_id, n) per logged run, read through a Store, as the dashboard does."""
+    with Store(store_path, lock_wait=10.0) as store:
         return [(r[0], int(r[1])) for r in store.execute(f"SELECT run_id, count(*) FROM all_runs WHERE {where} "
                                                           "GROUP BY run_id")]
 
 
 def wait_for_run(store_path: Path, run_id: str, timeout: float = 10.0):
-    """The logged trace of `run_id`, once its segment is written."""
+    """The logged trace of `run_id`, once committed (the file is let go between polls: the server's turn)."""
     deadline = time.monotonic() + timeout
-    with Store(store_path) as store:
-        while time.monotonic() < deadline:
-            store.refresh_views()
+    while time.monotonic() < deadline:
+        with Store(store_path, lock_wait=10.0) as store:
             trace = store.get_trace(run_id)
-            if trace is not None:
-                return trace
-            time.sleep(0.05)
+        if trace is not None:
+            return trace
+        time.sleep(0.05)
     raise AssertionError(f"run {run_id} not logged within {timeout}s")

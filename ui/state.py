@@ -14,7 +14,7 @@ import streamlit as st
 
 from cascade_core.cascade import CascadeConfig, Runtime, build_runtime, load_config
 from cascade_core.datasets import Dataset, load_bundled
-from cascade_core.store import RetentionScheduler, Store, compact_if_many
+from cascade_core.store import RetentionScheduler, Store, store_location
 
 
 @st.cache_resource(show_spinner=False)
@@ -26,15 +26,15 @@ def get_config() -> CascadeConfig:
     return _config_for(os.environ.get("CASCADE_CONFIG"), os.environ.get("CASCADE_STORE"))
 
 
-# The dashboard lets the file go after 2 s idle, so the weekly cron audit and CLI commands can write to it;
-# it waits up to 10 s for them in turn.
+# With the embedded DuckDB file the dashboard lets the file go after 2 s idle, so the weekly cron audit, CLI
+# commands and API servers can write to it; it waits up to 10 s for them in turn. (A DuckLake needs no turns.)
 STORE_IDLE_RELEASE = 2.0
 STORE_LOCK_WAIT = 10.0
 
 
 @st.cache_resource(show_spinner=False)
-def _store_for(path: str) -> Store:
-    return Store(path, idle_release=STORE_IDLE_RELEASE, lock_wait=STORE_LOCK_WAIT)
+def _store_for(key: str, _config: CascadeConfig) -> Store:
+    return Store(store_location(_config), idle_release=STORE_IDLE_RELEASE, lock_wait=STORE_LOCK_WAIT)
 
 
 @st.cache_resource(show_spinner=False)
@@ -45,11 +45,10 @@ def _retention_for(path: str, days: float | None, hours: float, _config: Cascade
 
 def get_store() -> Store:
     config = get_config()
-    store = _store_for(config.store_path)
-    compact_if_many(store)  # fold API servers' log segments into the tables once enough have piled up
+    key = config.store_path if config.store.backend == "duckdb" else config.store.model_dump_json()
+    store = _store_for(key, config)
     # Purge runs past [privacy] retention_days now and every purge_interval_hours, once per process.
-    _retention_for(config.store_path, config.privacy.retention_days, config.privacy.purge_interval_hours,
-                   config, store)
+    _retention_for(key, config.privacy.retention_days, config.privacy.purge_interval_hours, config, store)
     return store
 
 

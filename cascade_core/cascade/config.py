@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cascade_core.cascade.routes_config import EmbeddingConfig, RecertifyConfig, RouteConfig, ShadowConfig
 from cascade_core.cascade.signals.registry import SignalName
+from cascade_core.cascade.store_config import StoreConfig
 from cascade_core.security.pii import PII_KINDS, PiiKind
 from cascade_core.security.redact import redact
 
@@ -174,6 +175,7 @@ class CascadeConfig(BaseModel):
     signal: SignalName = "self_rated"
     thresholds: list[float] = Field(default_factory=list, description="one per non-final tier, in [0, 1]")
     store_path: str = DEFAULT_STORE_PATH
+    store: StoreConfig = Field(default_factory=StoreConfig)  # [store]: the engine (default: the file above)
     price_source: str = DEFAULT_PRICE_SOURCE
     retry: RetryConfig = Field(default_factory=RetryConfig)
     simulator: SimulatorConfig = Field(default_factory=SimulatorConfig)
@@ -235,7 +237,7 @@ class CascadeConfig(BaseModel):
         overrides the configured ones, as a run with overrides used them). Not the store, the judge (it grades,
         never answers), retries, timeouts or the simulator's added latency (they change speed, not answers)."""
         data = self.model_dump(
-            exclude={"store_path", "price_source", "judge", "retry", "privacy", "shadow", "recertify"}
+            exclude={"store_path", "store", "price_source", "judge", "retry", "privacy", "shadow", "recertify"}
         )
         if not data["routes"]:  # configs without routes keep the fingerprint they had before routes existed
             data.pop("routes")
@@ -318,7 +320,7 @@ def read_config_text(file: Path) -> str:
 def load_config(path: str | Path | None = None) -> CascadeConfig:
     """Load `path`, else $CASCADE_CONFIG, else ./cascade.toml, else the embedded default.
 
-    $CASCADE_STORE overrides the store path in every case.
+    $CASCADE_STORE overrides the store in every case (a DuckDB file at that path).
     """
     chosen = path or os.environ.get("CASCADE_CONFIG")
     if chosen is None and Path("cascade.toml").exists():
@@ -335,6 +337,6 @@ def load_config(path: str | Path | None = None) -> CascadeConfig:
             raise ConfigError(f"{file}: not valid TOML: {err}") from None
         config = validate_config(data, source=str(file))
     store = os.environ.get("CASCADE_STORE")
-    if store:
-        config = config.model_copy(update={"store_path": store})
+    if store:  # a DuckDB file, whatever [store] says
+        config = config.model_copy(update={"store_path": store, "store": StoreConfig()})
     return config

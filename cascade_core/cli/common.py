@@ -7,19 +7,22 @@ import re
 from datetime import timedelta
 
 from cascade_core.cascade.config import CascadeConfig, load_config
+from cascade_core.cascade.store_config import StoreConfig
+from cascade_core.store.location import store_location
 from cascade_core.store.store import Store
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="path to cascade.toml (default: $CASCADE_CONFIG, ./cascade.toml, or the "
                         "embedded simulated tiers)")
-    parser.add_argument("--store", help="DuckDB file for the run log (default: the config's store_path)")
+    parser.add_argument("--store", help="DuckDB file for the run log (default: the config's [store], else its "
+                        "store_path); overrides a DuckLake [store]")
 
 
 def config_from_args(args: argparse.Namespace) -> CascadeConfig:
     config = load_config(args.config)
     if getattr(args, "store", None):
-        config = config.model_copy(update={"store_path": args.store})
+        config = config.model_copy(update={"store_path": args.store, "store": StoreConfig()})
     return config
 
 
@@ -28,8 +31,9 @@ CLI_LOCK_WAIT = 30.0
 
 
 def open_store(config: CascadeConfig) -> Store:
-    """The run log for a command: waits for another process to let the file go, and lets go itself when idle."""
-    return Store(config.store_path, lock_wait=CLI_LOCK_WAIT, idle_release=2.0)
+    """The run log for a command: waits for another process to let a DuckDB file go, and lets go itself when
+    idle (a DuckLake needs neither: every process writes at once)."""
+    return Store(store_location(config), lock_wait=CLI_LOCK_WAIT, idle_release=2.0)
 
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([hdw])\s*$", re.IGNORECASE)

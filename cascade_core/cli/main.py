@@ -18,8 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("cascade_core.cli.audit", "have a judge re-grade accepted small-tier answers; report overconfidence"),
     "recertify": ("cascade_core.cli.recertify", "re-certify the thresholds on recent labelled live traffic; drift"),
     "serve": ("cascade_core.cli.serve", "serve the cascade as an OpenAI-compatible chat endpoint"),
-    "compact": ("cascade_core.cli.serve", "fold the endpoint's log segments into the DuckDB store"),
     "purge": ("cascade_core.cli.purge", "delete stored prompts by age, run id or text and every row pointing at them"),
+    "store": ("cascade_core.cli.store", "move the run log to DuckLake (migrate); lake maintenance"),
 }
 
 
@@ -40,7 +40,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     for name, (module_name, help_text) in COMMANDS.items():
         if module_name != module_to_load:
             subparsers.add_parser(name, help=help_text)
-        elif name == command:  # one module may add several commands (serve and compact)
+        elif name == command:
             importlib.import_module(module_name).add_parser(subparsers)
     return parser
 

@@ -47,7 +47,6 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     with open_store(config) as store:
-        store.refresh_views()
         recert = recertify(store, config, days=args.days, target=args.target, risk=args.risk)
         lines = [*recert_markdown(recert), "", *drift_markdown(drift(store, recert.end))]
     sys.stdout.write("\n".join(lines) + "\n")

@@ -1,5 +1,5 @@
-"""`serve`: the OpenAI-compatible cascade endpoint. Logs every request as Parquet segments beside the store
-file (it never opens the DuckDB file, so the dashboard can keep it open)."""
+"""`serve`: the OpenAI-compatible cascade endpoint. Commits every request's run to the store: with DuckLake
+all server processes write at once; with the embedded DuckDB file they take turns at the file."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import sys
 from typing import Any
 
 from cascade_core.cascade.config import CascadeConfig
-from cascade_core.cli.common import add_config_options, config_from_args, open_store
-from cascade_core.store.segments import segments_dir
+from cascade_core.cli.common import add_config_options, config_from_args
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,12 +25,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         "base URL (e.g. http://127.0.0.1:9000/v1) instead of starting one in this process")
     parser.add_argument("--token-env", default="CASCADE_SERVE_TOKEN",
                         help="environment variable holding the bearer token; auth is on when it is set")
-    parser.add_argument("--flush-interval", type=float, default=0.5, help="seconds between log segment flushes")
-    parser.add_argument("--batch-size", type=int, default=500, help="runs per log segment at most")
+    parser.add_argument("--flush-interval", type=float, default=0.5, help="seconds between log commits")
+    parser.add_argument("--batch-size", type=int, default=500, help="runs per log commit at most")
     parser.add_argument("--graceful-timeout", type=float, default=30.0,
                         help="seconds to let in-flight requests finish on SIGTERM before the log is flushed")
     parser.add_argument("--workers", type=int, default=1,
-                        help="server processes sharing the port; each logs its own segments (use with "
+                        help="server processes sharing the port; each commits its own runs (use with "
                         "--simulator-url, or every worker starts its own embedded simulator)")
     parser.add_argument("--allow-unauthenticated", action="store_true",
                         help="allow binding beyond loopback without a token (only behind a proxy that authenticates)")
@@ -39,10 +38,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         "also asked of the last tier in the background (default: the config's shadow.rate)")
     parser.add_argument("--access-log", action="store_true", help="log every request line to stderr")
     parser.set_defaults(handler=run)
-    compact = subparsers.add_parser("compact", help="fold the endpoint's log segments into the DuckDB store "
-                                    "(exactly once; needs the store file, so not while the dashboard runs)")
-    add_config_options(compact)
-    compact.set_defaults(handler=run_compact)
 
 
 def _with_simulator_url(config: CascadeConfig, url: str | None) -> CascadeConfig:
@@ -58,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from cascade_core.serve.app import ServeSettings, create_app
     from cascade_core.serve.auth import binding_refusal, token_from_env
     from cascade_core.serve.factory import SPEC_ENV, dump_spec
+    from cascade_core.store.location import describe_location, store_location
     from cascade_core.store.retention import RetentionScheduler
 
     refusal = binding_refusal(args.host, token_from_env(args.token_env), args.token_env, args.allow_unauthenticated)
@@ -72,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
         data = config.model_dump()
         data["shadow"]["rate"] = args.shadow_rate
         config = validate_config(data, source="--shadow-rate")
-    folder = segments_dir(config.store_path)
-    settings = ServeSettings(segments_dir=folder, model_name=args.model_name, token=token_from_env(args.token_env),
+    target = describe_location(store_location(config))  # fails here, before serving, if a variable is missing
+    settings = ServeSettings(model_name=args.model_name, token=token_from_env(args.token_env),
                              flush_interval=args.flush_interval, batch_size=args.batch_size)
     has = importlib.util.find_spec
     options: dict[str, Any] = {
@@ -92,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         server = uvicorn.Server(uvicorn.Config(app, **options))
     auth = f"bearer token from ${args.token_env}" if settings.token else "off"
     sys.stderr.write(f"cascade endpoint on http://{args.host}:{args.port}/v1 (model {args.model_name!r}, auth "
-                     f"{auth}); logging runs to {folder}\n")
+                     f"{auth}); logging runs to {target}\n")
     # Purges runs past [privacy] retention_days now and every purge_interval_hours (a no-op when not set).
     retention = RetentionScheduler.for_path(config).start()
     if args.workers > 1:
@@ -111,15 +107,3 @@ def run(args: argparse.Namespace) -> int:
         if state is not None:  # lifespan shutdown already flushed; this covers a forced exit
             state.writer.close()
     return 0 if server.started else 2
-
-
-def run_compact(args: argparse.Namespace) -> int:
-    from cascade_core.store.segments import compact_segments
-
-    config = config_from_args(args)
-    with open_store(config) as store:
-        added = compact_segments(store)
-        total = store.count_runs()
-    sys.stdout.write(f"compacted {added} runs from {segments_dir(config.store_path)} into {config.store_path} "
-                     f"({total} runs in all)\n")
-    return 0

@@ -1,7 +1,7 @@
-"""Where the endpoint's shadow labels go: Parquet files beside its run segments (it never opens the DuckDB file).
+"""Where the endpoint's shadow labels go: the store's `shadow_labels` table, written off the request path.
 
-`submit` never blocks; a thread writes what queued every `interval` seconds as `shadow-<writer>-<seq>.parquet`
-(atomically, like the run segments). Readers (store/routing_tables.shadow_labels) union them with the table.
+`submit` never blocks; a thread writes what queued every `interval` seconds in one transaction, through its own
+store handle (a DuckDB file or the DuckLake every server shares). A failed write keeps the rows for the next turn.
 """
 
 from __future__ import annotations
@@ -9,34 +9,24 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import pyarrow as pa
-
-from cascade_core.store.routing_tables import SHADOW_PREFIX
-from cascade_core.store.segments import _write_atomic, rows_to_table
+from cascade_core.store.routing_tables import insert_shadow_labels
+from cascade_core.store.store import Store
 
 log = logging.getLogger(__name__)
 
-_TS = pa.timestamp("us")
-SHADOW_TYPES: dict[str, pa.DataType] = {
-    "created_at": _TS, "run_created_at": _TS, "tier_index": pa.int32(), "confidence": pa.float64(),
-    "threshold": pa.float64(), "agree": pa.bool_(), "correct": pa.bool_(), "shadow_correct": pa.bool_(),
-    "cost": pa.float64(), "tokens_in": pa.int64(), "tokens_out": pa.int64(), "latency_ms": pa.float64(),
-    "simulated": pa.bool_(),
-}
-
 
 class ShadowSink:
-    def __init__(self, folder: Path, writer_id: str, *, interval: float = 1.0) -> None:
-        self.folder = folder
-        self.writer_id = writer_id
+    def __init__(self, open_store: Callable[[], Store], name: str = "the store", *, interval: float = 1.0) -> None:
+        self._open_store = open_store
+        self._store: Store | None = None
+        self.name = name
         self.interval = interval
         self._queue: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cascade-shadow-writer", daemon=True)
-        self._seq = 0
         self.written = 0
         self.write_errors = 0
 
@@ -59,14 +49,13 @@ class ShadowSink:
         if not rows:
             return rows
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            _write_atomic(rows_to_table(rows, SHADOW_TYPES), self.folder,
-                          f"{SHADOW_PREFIX}{self.writer_id}-{self._seq:08d}.parquet")
+            if self._store is None:
+                self._store = self._open_store()
+            insert_shadow_labels(self._store, rows)
         except Exception:  # never take the server down; keep the rows for the next turn
             self.write_errors += 1
-            log.exception("shadow labels: writing to %s failed; will retry", self.folder)
+            log.exception("shadow labels: writing to %s failed; will retry", self.name)
             return rows
-        self._seq += 1
         self.written += len(rows)
         return []
 
@@ -82,3 +71,6 @@ class ShadowSink:
             self._thread.join(30)
         elif self._thread.ident is None:
             self._flush(self._drain())
+        if self._store is not None:
+            self._store.close()
+            self._store = None

@@ -14,7 +14,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -30,6 +29,10 @@ from cascade_core.serve.counters import Metrics
 from cascade_core.serve.log_writer import LogWriter
 from cascade_core.serve.responses import cascade_extension, cascade_headers, completion_body, stream_events
 from cascade_core.serve.validate import MAX_BODY_BYTES, parse_chat_request
+from cascade_core.store.lake import LakeTarget
+from cascade_core.store.location import describe_location, store_location
+from cascade_core.store.maintenance import MaintenanceTimer
+from cascade_core.store.store import Store
 from cascade_core.wire.errors import ApiError, error_response
 
 log = logging.getLogger(__name__)
@@ -38,7 +41,6 @@ CHAT_PATH = "/v1/chat/completions"
 
 @dataclass
 class ServeSettings:
-    segments_dir: Path
     model_name: str = "cascade"
     token: bytes | None = None  # bearer token; None = auth off
     max_body_bytes: int = MAX_BODY_BYTES
@@ -193,7 +195,9 @@ def _start_shadow(state: ServeState, config: CascadeConfig) -> None:
     gold = {item.question.strip(): (item.gold, item.answer_type) for item in load_bundled().items}
     state.shadow = shadow = ShadowSampler(config.shadow.rate, state.runtime.clients[-1], config.signal,
                                           seed=config.shadow.seed, gold=gold)
-    state.shadow_sink = sink = ShadowSink(state.settings.segments_dir, state.writer.writer_id).start()
+    location = store_location(config)
+    state.shadow_sink = sink = ShadowSink(lambda: Store(location, lock_wait=5.0),
+                                          describe_location(location)).start()
     gauges = state.metrics.gauges
     gauges["cascade_shadow_sampled_total"] = lambda: shadow.sampled
     gauges["cascade_shadow_labels_written_total"] = lambda: sink.written
@@ -208,12 +212,15 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = build_runtime(config, simulator=simulator)
-        writer = LogWriter(settings.segments_dir, batch_size=settings.batch_size,
-                           interval=settings.flush_interval).start()
+        location = store_location(config)  # the run log: the DuckDB file, or a DuckLake shared by every server
+        writer = LogWriter(lambda: Store(location, lock_wait=5.0), batch_size=settings.batch_size,
+                           interval=settings.flush_interval, name=describe_location(location)).start()
+        upkeep = None
+        if isinstance(location, LakeTarget) and location.maintenance_every > 0:
+            upkeep = MaintenanceTimer(Store(location), location.maintenance_every).start()
         metrics = Metrics([t.name for t in config.tiers])
         metrics.gauges["cascade_log_backlog_runs"] = lambda: writer.backlog
         metrics.gauges["cascade_log_runs_written_total"] = lambda: writer.written_runs
-        metrics.gauges["cascade_log_segments_written_total"] = lambda: writer.segments
         metrics.gauges["cascade_log_write_errors_total"] = lambda: writer.write_errors
         app.state.serve = state = ServeState(settings=settings, runtime=runtime, writer=writer, metrics=metrics)
         if runtime.router is not None:  # embed the routes' examples now, not on the first request
@@ -232,6 +239,9 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
                 await state.shadow.drain()
                 state.shadow_sink.close()
             writer.close()
+            if upkeep is not None:
+                upkeep.stop()
+                upkeep.store.close()
             await _close_clients(runtime)
             runtime.close()
 

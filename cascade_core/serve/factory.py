@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,7 +23,6 @@ SPEC_ENV = "CASCADE_SERVE_SPEC"
 def dump_spec(config: CascadeConfig, settings: ServeSettings, token_env: str) -> str:
     return json.dumps({
         "config": config.model_dump(),
-        "segments_dir": str(settings.segments_dir),
         "model_name": settings.model_name,
         "token_env": token_env,
         "flush_interval": settings.flush_interval,
@@ -36,7 +34,7 @@ def dump_spec(config: CascadeConfig, settings: ServeSettings, token_env: str) ->
 def app_from_env() -> FastAPI:
     spec: dict[str, Any] = json.loads(os.environ[SPEC_ENV])
     config = validate_config(spec["config"], source=SPEC_ENV)
-    settings = ServeSettings(segments_dir=Path(spec["segments_dir"]), model_name=spec["model_name"],
+    settings = ServeSettings(model_name=spec["model_name"],
                              token=token_from_env(spec["token_env"]), flush_interval=spec["flush_interval"],
                              batch_size=spec["batch_size"],
                              max_body_bytes=spec.get("max_body_bytes", MAX_BODY_BYTES))

@@ -1,51 +1,46 @@
-"""The request log: traces go on a queue; one background thread per process writes them as Parquet segments.
+"""The request log: traces go on a queue; one background thread per process commits them to the store.
 
-`submit` never blocks and never raises, so logging can't slow or fail a request. The thread flushes what is
-queued every `interval` seconds, or as soon as `batch_size` runs wait (a segment holds at most `batch_size`
-runs); `close` flushes whatever is left (the server calls it on shutdown, after in-flight requests finished).
-A failed write keeps its batch and retries.
+`submit` never blocks and never raises, so logging can't slow or fail a request. The thread commits what is
+queued every `interval` seconds, or as soon as `batch_size` runs wait (one transaction holds at most
+`batch_size` runs); `close` flushes whatever is left (the server calls it on shutdown, after in-flight requests
+finished). A failed write keeps its batch and retries.
+
+The store is opened by the thread on its first write (`open_store`). With DuckLake every server process commits
+at once; with the embedded DuckDB file (one writer at a time) the writer lets the file go after each commit
+(`take_turns`), so other processes (the dashboard, a CLI command, another server) get their turn.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import queue
-import secrets
-import socket
 import threading
 import time
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from cascade_core.records import Trace
-from cascade_core.store.rows import traces_rows
-from cascade_core.store.segments import write_segment
+from cascade_core.store.store import Store
 
 log = logging.getLogger(__name__)
 
 
-def writer_id() -> str:
-    """Unique per process start: host, pid and a random token (pids get reused)."""
-    host = "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:32] or "host"
-    return f"{host}-{os.getpid()}-{secrets.token_hex(3)}"
-
-
 class LogWriter:
-    def __init__(self, folder: Path, *, batch_size: int = 500, interval: float = 0.5) -> None:
-        self.folder = folder
+    def __init__(self, open_store: Callable[[], Store], *, batch_size: int = 500, interval: float = 0.5,
+                 name: str = "the store") -> None:
+        self._open_store = open_store
+        self.store: Store | None = None
+        self.name = name
         self.batch_size = batch_size
         self.interval = interval
-        self.writer_id = writer_id()
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="cascade-log-writer", daemon=False)
         self._wake = threading.Event()
         self._stopping = False
-        self._seq = 0
         self._closed = False
         self.submitted = 0
         self.written_runs = 0
-        self.segments = 0
+        self.commits = 0
         self.write_errors = 0
 
     def start(self) -> LogWriter:
@@ -54,7 +49,7 @@ class LogWriter:
 
     @property
     def backlog(self) -> int:
-        """Runs submitted and not yet durable in a segment."""
+        """Runs submitted and not yet committed."""
         return self.submitted - self.written_runs
 
     def submit(self, trace: Trace) -> None:
@@ -76,10 +71,18 @@ class LogWriter:
             self._thread.join(timeout)
         elif self._thread.ident is None:  # never started: write synchronously
             self._drain_sync()
+        if self.store is not None and not self._thread.is_alive():
+            self.store.close()
 
     # -- the thread -----------------------------------------------------------------------------------------
     def _run(self) -> None:
         pending: list[Trace] = []
+        try:  # open (and migrate) now, not on the first request's commit; a failure is retried on each flush
+            self.store = self._open_store()
+            if self.store.backend == "duckdb":
+                self.store.release()
+        except Exception as err:
+            log.warning("request log: %s not available yet (%s); will retry", self.name, err)
         while True:
             self._wake.wait(self.interval)
             self._wake.clear()
@@ -95,7 +98,7 @@ class LogWriter:
                     self._drain_into(pending)
                     pending = self._flush(pending)
                 if pending:
-                    log.error("request log: %d runs could not be written to %s", len(pending), self.folder)
+                    log.error("request log: %d runs could not be written to %s", len(pending), self.name)
                 return
 
     def _drain_into(self, pending: list[Trace]) -> None:
@@ -113,18 +116,23 @@ class LogWriter:
             self._flush(pending)
 
     def _flush(self, pending: list[Trace]) -> list[Trace]:
-        """Write `pending` in segments of at most batch_size runs; returns what could not be written."""
-        while pending:
-            batch, rest = pending[: self.batch_size], pending[self.batch_size:]
-            try:
-                runs, steps = traces_rows(batch)
-                write_segment(self.folder, self.writer_id, self._seq, runs, steps)
-            except Exception:  # logging must never take the server down; keep the batch and retry
-                self.write_errors += 1
-                log.exception("request log: writing a segment to %s failed; will retry", self.folder)
-                return pending
-            self._seq += 1
-            self.segments += 1
-            self.written_runs += len(batch)
-            pending = rest
-        return pending
+        """Commit `pending` in transactions of at most batch_size runs; returns what could not be written."""
+        try:
+            while pending:
+                batch, rest = pending[: self.batch_size], pending[self.batch_size:]
+                try:
+                    if self.store is None:
+                        self.store = self._open_store()
+                    self.store.log_traces(batch)
+                except Exception:  # logging must never take the server down; keep the batch and retry
+                    self.write_errors += 1
+                    log.exception("request log: committing %d runs to %s failed; will retry", len(batch),
+                                  self.name)
+                    return pending
+                self.commits += 1
+                self.written_runs += len(batch)
+                pending = rest
+            return pending
+        finally:
+            if self.store is not None and self.store.backend == "duckdb":
+                self.store.release()  # one writer per file: let the others take their turn

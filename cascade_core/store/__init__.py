@@ -8,6 +8,9 @@ from cascade_core.store.connection import (
     StoreReadOnlyError,
 )
 from cascade_core.store.intents import InFlight
+from cascade_core.store.lake import LakeTarget
+from cascade_core.store.location import describe_location, store_location
+from cascade_core.store.maintenance import MaintenanceReport, data_file_count, maintain
 from cascade_core.store.purging import PURGED_TABLES, PurgeCriteria, PurgeReport, purge
 from cascade_core.store.retention import RetentionScheduler, purge_expired, retention_cutoff
 from cascade_core.store.rows import trace_from_rows, trace_rows
@@ -23,7 +26,6 @@ from cascade_core.store.runs_query import (
     runs_page,
     time_bounds,
 )
-from cascade_core.store.segments import compact_if_many, segments_dir
 from cascade_core.store.store import Store
 
 __all__ = [
@@ -34,6 +36,8 @@ __all__ = [
     "WINDOWS",
     "FilterCounts",
     "InFlight",
+    "LakeTarget",
+    "MaintenanceReport",
     "PurgeCriteria",
     "PurgeReport",
     "RetentionScheduler",
@@ -46,17 +50,19 @@ __all__ = [
     "StoreLockedError",
     "StoreMissingError",
     "StoreReadOnlyError",
-    "compact_if_many",
     "count_runs",
+    "data_file_count",
+    "describe_location",
     "export_bytes",
     "export_runs",
     "filter_counts",
     "final_tier_options",
+    "maintain",
     "purge",
     "purge_expired",
     "retention_cutoff",
     "runs_page",
-    "segments_dir",
+    "store_location",
     "time_bounds",
     "trace_from_rows",
     "trace_rows",

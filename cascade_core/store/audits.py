@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from cascade_core.store import sweeps
@@ -154,8 +155,14 @@ def latest_judgements(store: Store) -> pd.DataFrame:
 def save_review(store: Store, audit_id: str, run_id: str, step_index: int, agrees: bool, *,
                 reviewer: str | None = None, note: str | None = None, when: datetime) -> None:
     """Record (or replace) a reviewer's agree/disagree on one judge verdict."""
-    store.execute("INSERT OR REPLACE INTO audit_reviews VALUES (?, ?, ?, ?, ?, ?, ?)",
-                  [audit_id, run_id, step_index, agrees, reviewer, note, when])
+    values = [audit_id, run_id, step_index, agrees, reviewer, note, when]
+
+    def work(con: duckdb.DuckDBPyConnection) -> None:  # DuckLake has no key to replace by: delete first
+        con.execute("DELETE FROM audit_reviews WHERE audit_id = ? AND run_id = ? AND step_index = ?",
+                    [audit_id, run_id, step_index])
+        con.execute("INSERT INTO audit_reviews VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+
+    store.write(work)
 
 
 def reviewed_verdicts(store: Store) -> pd.DataFrame:

@@ -51,7 +51,7 @@ def _is_lock_error(err: duckdb.Error) -> bool:
     return isinstance(err, duckdb.IOException) and _LOCKED.search(str(err)) is not None
 
 
-def open_error(path: Path, err: BaseException) -> StoreError:
+def open_error(path: Path | str, err: BaseException) -> StoreError:
     """The clear, file-naming error for a store that cannot be opened (locks are handled by the caller)."""
     text = str(err)
     if _CORRUPT.search(text):
@@ -59,7 +59,7 @@ def open_error(path: Path, err: BaseException) -> StoreError:
             f"{path}: not a readable DuckDB store (corrupt or truncated); it was not changed. Move it aside and "
             f"a new store is created, or restore a backup. DuckDB said: {text}")
     if _READ_ONLY.search(text) or isinstance(err, PermissionError):
-        where = path if path.exists() else path.parent
+        where = path if isinstance(path, str) or path.exists() else path.parent
         return StoreReadOnlyError(
             f"{path}: cannot write the store ({where} is read-only or not writable for this user); point "
             f"CASCADE_STORE (or --store) at a writable place. Cause: {text}")
@@ -68,7 +68,7 @@ def open_error(path: Path, err: BaseException) -> StoreError:
     return StoreError(f"{path}: cannot open store: {text}")
 
 
-def _locked_message(path: Path, err: duckdb.Error, waited: float) -> str:
+def _locked_message(path: Path | str, err: duckdb.Error, waited: float) -> str:
     wait = f" for {waited:.0f} s" if waited >= 1 else ""
     return (
         f"{path} is in use by another process{wait} (DuckDB allows one writer per file). Wait for it to finish, "
@@ -80,9 +80,11 @@ def _locked_message(path: Path, err: duckdb.Error, waited: float) -> str:
 class SharedConnection:
     """A lazily opened connection guarded by a re-entrant lock; `use()` yields it for one piece of work."""
 
-    def __init__(self, path: Path, *, read_only: bool, idle_release: float | None, lock_wait: float,
-                 on_open: Callable[[duckdb.DuckDBPyConnection], None]) -> None:
-        self.path = path
+    def __init__(self, path: Path | str, *, read_only: bool, idle_release: float | None, lock_wait: float,
+                 on_open: Callable[[duckdb.DuckDBPyConnection], None],
+                 connect: Callable[[], duckdb.DuckDBPyConnection] | None = None) -> None:
+        self.path = path  # what to name in messages (a file, or a lake's description)
+        self._connect = connect or (lambda: duckdb.connect(str(path), read_only=read_only))
         self.read_only = read_only
         self.idle_release = idle_release
         self.lock_wait = lock_wait
@@ -99,7 +101,7 @@ class SharedConnection:
         delay = 0.05
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=self.read_only)
+                con = self._connect()
                 break
             except duckdb.Error as err:
                 waited = time.monotonic() - started
@@ -135,7 +137,7 @@ class SharedConnection:
     def _start_reaper(self) -> None:
         if self.idle_release is None or self._reaper is not None:
             return
-        self._reaper = threading.Thread(target=self._reap, name=f"store-idle-{self.path.name}", daemon=True)
+        self._reaper = threading.Thread(target=self._reap, name="store-idle", daemon=True)
         self._reaper.start()
 
     def _reap(self) -> None:
@@ -180,9 +182,18 @@ class SharedConnection:
             con.execute("DETACH _fresh")
             con.close()
             self._con = None
-            wal = self.path.with_name(self.path.name + ".wal")
-            tmp_path.replace(self.path)
+            path = Path(self.path)  # only a DuckDB file is rewritten (a DuckLake deletes in place)
+            wal = path.with_name(path.name + ".wal")
+            tmp_path.replace(path)
             wal.unlink(missing_ok=True)  # the old file's log: already checkpointed into the copy
+
+    def release(self) -> None:
+        """Close the connection now if no thread is using it (the next use reopens it): lets another process
+        take its turn at a DuckDB file."""
+        with self._lock:
+            if self._con is not None and self._depth == 0:
+                self._con.close()
+                self._con = None
 
     @property
     def is_open(self) -> bool:

@@ -10,9 +10,9 @@ and saved sweeps' `sweep_outcomes` (answers). A purge removes, in one transactio
 - audit items (and their reviews) of purged runs or containing the text;
 - saved sweeps created before the cutoff (with points and outcomes), and outcome rows of a purged run's item or
   containing the text; calls-in-flight records older than the cutoff.
-Server segments are folded into the tables first, so their runs are purged too. DuckDB keeps deleted bytes in
-the file, so by default a purge writes a fresh copy of the store without the purged rows and swaps it in
-(`Store.rewrite_file`): afterwards the text is nowhere in the file.
+On a DuckLake the rows are deleted in place (the lake's maintenance expires the old data files). DuckDB keeps
+deleted bytes in the file, so by default a purge writes a fresh copy of the store without the purged rows and
+swaps it in (`Store.rewrite_file`): afterwards the text is nowhere in the file.
 """
 
 from __future__ import annotations
@@ -187,10 +187,6 @@ def purge(store: Store, criteria: PurgeCriteria, *, dry_run: bool = False, rewri
     `rewrite` (the default): the store is rewritten into a fresh file without the purged rows, so the deleted
     text leaves no bytes behind (and no slow index deletes: DuckDB deletes from a keyed table row by row);
     otherwise the rows are deleted in place."""
-    from cascade_core.store.segments import compact_segments
-
-    if not dry_run:
-        compact_segments(store)  # server segments are Parquet files: fold them in so their runs can be purged
     with store.locked():  # the temp tables live on this connection: no other thread uses it until the end
         with store.transaction() as con:
             _materialise(con, criteria)
@@ -199,7 +195,7 @@ def purge(store: Store, criteria: PurgeCriteria, *, dry_run: bool = False, rewri
             if dry_run or not any(removed.values()):
                 _drop_temps(con)
                 return PurgeReport(criteria, removed, dry_run, False)
-            if not rewrite:
+            if not rewrite or store.path is None:  # a DuckLake deletes in place (its data files expire)
                 for table in PURGED_TABLES:  # every key set is materialised: the order does not matter
                     con.execute(f"DELETE FROM {table} WHERE {where[table]}")
                 _drop_temps(con)

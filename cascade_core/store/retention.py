@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from cascade_core.clock import utc_now
 from cascade_core.store.connection import StoreError
+from cascade_core.store.location import store_location
 from cascade_core.store.purging import PurgeCriteria, PurgeReport, purge
 from cascade_core.store.store import Store
 
@@ -57,7 +58,8 @@ class RetentionScheduler:
 
     @classmethod
     def for_path(cls, config: CascadeConfig, *, lock_wait: float = 10.0) -> RetentionScheduler:
-        return cls(config, lambda: Store(config.store_path, lock_wait=lock_wait))
+        location = store_location(config)
+        return cls(config, lambda: Store(location, lock_wait=lock_wait))
 
     def run_once(self) -> PurgeReport | None:
         try:

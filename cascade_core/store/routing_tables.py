@@ -1,19 +1,16 @@
-"""SQL for routing: the embedding cache, shadow labels (table + the endpoint's Parquet files), labelled traffic."""
+"""SQL for routing: the embedding cache, shadow labels, labelled traffic."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cascade_core.store.segments import has_segments, segments_dir
 from cascade_core.store.store import Store
 
-SHADOW_PREFIX = "shadow-"  # the endpoint's shadow-label files beside the run segments
 SHADOW_COLUMNS: tuple[str, ...] = (
     "run_id", "created_at", "run_created_at", "run_source", "route", "tier_index", "tier_name", "confidence",
     "threshold", "answer", "shadow_tier", "shadow_model", "shadow_answer", "agree", "gold", "correct",
@@ -67,17 +64,9 @@ def insert_shadow_labels(store: Store, rows: Sequence[dict[str, Any]]) -> int:
     return len(rows)
 
 
-def _shadow_source(folder: Path) -> str:
-    if not has_segments(folder, SHADOW_PREFIX):
-        return "SELECT * FROM shadow_labels"
-    pattern = str(folder / f"{SHADOW_PREFIX}*.parquet").replace("'", "''")
-    return (f"SELECT * FROM shadow_labels UNION ALL BY NAME "
-            f"SELECT * FROM read_parquet('{pattern}', union_by_name = true)")
-
-
 def shadow_labels(store: Store, start: datetime | None = None, end: datetime | None = None) -> pd.DataFrame:
-    """Shadow labels in [start, end] (by the shadowed run's time): the store's and the endpoint's files."""
-    sql = f"SELECT * FROM ({_shadow_source(segments_dir(store.path))}) WHERE 1=1"
+    """Shadow labels in [start, end] (by the shadowed run's time)."""
+    sql = "SELECT * FROM shadow_labels WHERE 1=1"
     params: list[Any] = []
     if start is not None:
         sql += " AND run_created_at >= ?"

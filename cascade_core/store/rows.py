@@ -1,4 +1,4 @@
-"""Trace <-> table rows: how a run and its steps are flattened for the store and segments, and rebuilt."""
+"""Trace <-> table rows: how a run and its steps are flattened for the store, and rebuilt."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every SQL of the Overview and Runs pages. Readers query the `all_runs` view (tables plus segments).
+"""Every SQL of the Overview and Runs pages. Readers query the `all_runs` view (the same on both engines).
 
 Filtering, sorting and pagination happen in DuckDB; user input only ever reaches the SQL as parameters
 (sort keys go through a whitelist of column names in runs_filter.SORT_COLUMNS).
@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import duckdb
 import pandas as pd
 
 from cascade_core.store.run_filter import NO_ANSWER, RunFilter, RunSort, like_pattern
@@ -19,6 +20,7 @@ from cascade_core.store.schema import RUN_COLUMNS
 from cascade_core.store.store import Store
 
 ExportFormat = Literal["csv", "parquet"]
+EXPORT_MEMORY = "384MB"  # DuckDB's memory for an export's sort; the rest spills to disk (issue 15: < 500 MB)
 PREVIEW_CHARS = 300  # question / answer text shown in the table (the trace shows it whole)
 
 
@@ -149,7 +151,18 @@ def export_runs(store: Store, f: RunFilter, sort: RunSort, fmt: ExportFormat, pa
     target = str(Path(path)).replace("'", "''")  # our own temp path, not user input
     options = "FORMAT csv, HEADER" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
     select = f"SELECT {', '.join(RUN_COLUMNS)} FROM all_runs {where} {_order_sql(sort)}"
-    rows = store.execute(f"COPY ({select}) TO '{target}' ({options})", params)
+    with store.locked():  # a bounded sort: what does not fit in EXPORT_MEMORY spills to DuckDB's temp directory
+        limit, threads = store.execute("SELECT current_setting('memory_limit'), current_setting('threads')")[0]
+        store.execute(f"SET memory_limit = '{EXPORT_MEMORY}'")
+        store.execute("SET threads = 1")  # one sort run at a time: less held in memory
+        try:
+            rows = store.execute(f"COPY ({select}) TO '{target}' ({options})", params)
+        except duckdb.OutOfMemoryException:  # a sort that would not spill: finish the export unbounded
+            store.execute(f"SET memory_limit = '{limit}'")
+            rows = store.execute(f"COPY ({select}) TO '{target}' ({options})", params)
+        finally:
+            store.execute(f"SET memory_limit = '{limit}'")
+            store.execute(f"SET threads = {int(threads)}")
     return int(rows[0][0]) if rows else count_runs(store, f)
 
 

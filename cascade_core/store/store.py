@@ -1,58 +1,95 @@
-"""The DuckDB run log: open (with migrations), write traces atomically, read them back.
+"""The run log: open (with migrations), write traces atomically, read them back. Two engines, one interface:
+
+- the embedded DuckDB file (the default: needs nothing). DuckDB allows one writing process per file; a second
+  process waits up to `lock_wait` seconds, then gets a clear StoreLockedError naming the file, and long-lived
+  processes let the file go when idle (`idle_release`) or after each write (`release()`) so others get a turn;
+- DuckLake (store/lake.py): catalog in PostgreSQL, data files under a data path. Any number of processes on
+  any number of machines read and write at once with snapshot-isolated transactions; commit conflicts between
+  writers are retried.
 
 One Store holds one DuckDB connection guarded by a lock (store/connection.py), so it can be shared by the
-threads of one process (Streamlit sessions, a sweep's writer). DuckDB allows one writing process per file; a
-second process waits up to `lock_wait` seconds, then gets a clear StoreLockedError naming the file.
+threads of one process (Streamlit sessions, a sweep's writer).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from cascade_core.records import Trace
 from cascade_core.store.connection import SharedConnection, StoreError, StoreMissingError, open_error
+from cascade_core.store.lake import LakeTarget, connect_lake, lake_ddl, retrying, set_inlining
 from cascade_core.store.rows import trace_from_rows, trace_rows, traces_rows
 from cascade_core.store.schema import MIGRATIONS, RUN_COLUMNS, STEP_COLUMNS
 
+StoreLocation = str | Path | LakeTarget
+T = TypeVar("T")
+
 
 class Store:
-    """A DuckDB file holding runs and steps (and, through later migrations, sweeps and audits).
+    """The run log's tables: runs and steps, and (through later migrations) sweeps and audits.
 
-    `idle_release` (seconds): let the file go when idle so other processes can write (the dashboard uses it).
-    `lock_wait` (seconds): how long an open waits for another process to let go before StoreLockedError.
+    `location`: a DuckDB file path, or a LakeTarget.
+    `idle_release` (seconds): let a DuckDB file go when idle so other processes can write (the dashboard uses it).
+    `lock_wait` (seconds): how long an open waits for another process to let a file go before StoreLockedError.
     """
 
-    def __init__(self, path: str | Path, *, read_only: bool = False, idle_release: float | None = None,
+    def __init__(self, location: StoreLocation, *, read_only: bool = False, idle_release: float | None = None,
                  lock_wait: float = 0.0) -> None:
-        self.path = Path(path)
         self.read_only = read_only
-        if self.path.is_dir():
-            raise StoreError(f"{self.path}: is a directory, not a store file")
-        if not read_only:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                raise open_error(self.path, err) from None
-        elif not self.path.exists():
-            raise StoreMissingError(f"{self.path}: no store file there (nothing has been logged to it yet?)")
+        self.lake: LakeTarget | None = location if isinstance(location, LakeTarget) else None
+        self.path: Path | None = None if isinstance(location, LakeTarget) else Path(location)
         self._migrated = read_only
-        self._conn = SharedConnection(self.path, read_only=read_only, idle_release=idle_release,
-                                      lock_wait=lock_wait, on_open=self._prepare)
+        if self.lake is not None:
+            lake = self.lake
+            self._conn = SharedConnection(lake.describe(), read_only=read_only, idle_release=idle_release,
+                                          lock_wait=lock_wait, on_open=self._prepare,
+                                          connect=lambda: connect_lake(lake, read_only=read_only))
+        else:
+            assert self.path is not None
+            if self.path.is_dir():
+                raise StoreError(f"{self.path}: is a directory, not a store file")
+            if not read_only:
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as err:
+                    raise open_error(self.path, err) from None
+            elif not self.path.exists():
+                raise StoreMissingError(f"{self.path}: no store file there (nothing has been logged to it yet?)")
+            self._conn = SharedConnection(self.path, read_only=read_only, idle_release=idle_release,
+                                          lock_wait=lock_wait, on_open=self._prepare)
         with self._conn.use():
-            pass  # open now: a locked or broken file fails here, with its name, not on first use
+            pass  # open now: a locked or broken store fails here, with its name, not on first use
+
+    @property
+    def backend(self) -> Literal["duckdb", "ducklake"]:
+        return "duckdb" if self.lake is None else "ducklake"
+
+    @property
+    def enforces_keys(self) -> bool:
+        """DuckDB files enforce PRIMARY KEYs; DuckLake has no constraints, so upserts delete first there."""
+        return self.lake is None
+
+    @property
+    def name(self) -> str:
+        """What to show: the file, or the lake without its password."""
+        return str(self.path) if self.lake is None else self.lake.describe()
 
     def _prepare(self, con: duckdb.DuckDBPyConnection) -> None:
         """On every open: migrations (once per Store) and the reader views (temporary, so per connection)."""
         if not self._migrated:
-            _migrate(con)
+            if self.lake is not None:  # first: the migrations' own small inserts are inlined too
+                lake = self.lake
+                retrying(lambda: set_inlining(con, lake.inline_rows), on_retry=lambda: _rollback(con))
+            retrying(lambda: _migrate(con, lake=self.lake is not None), on_retry=lambda: _rollback(con))
             self._migrated = True
-        _create_views(con, self.path)
+        _create_views(con)
 
     @contextmanager
     def _use(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -72,21 +109,18 @@ class Store:
             return int(row[0]) if row else 0
 
     def migrate(self) -> list[int]:
-        """Apply every migration the file has not had yet, each in its own transaction."""
+        """Apply every migration the store has not had yet, each in its own transaction."""
         with self._use() as con:
-            return _migrate(con)
+            return retrying(lambda: _migrate(con, lake=self.lake is not None), on_retry=lambda: _rollback(con))
 
-    def refresh_views(self) -> None:
-        """`all_runs` / `all_steps`: what every reader queries: the tables UNION ALL BY NAME the Parquet
-        segments that server processes append beside the file (see store/segments.py). Cheap enough to call
-        on every page render: a directory scan and two view definitions."""
-        with self._use() as con:
-            _create_views(con, self.path)
+    def release(self) -> None:
+        """Let a DuckDB file go now (reopened on next use), so another process can take its turn."""
+        self._conn.release()
 
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the store's lock (re-entrant) across several steps, so no other thread of this process uses the
-        store in between (compaction holds it from claiming segments until their files are deleted)."""
+        store in between."""
         with self._use():
             yield
 
@@ -101,6 +135,15 @@ class Store:
                 raise
             con.execute("COMMIT")
 
+    def write(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run `work` in one transaction; on a commit conflict with another writer (DuckLake), run it again.
+        `work` must be safe to repeat (it only issues SQL)."""
+        with self._use() as con:
+            def attempt() -> T:
+                with self.transaction() as tx:
+                    return work(tx)
+            return retrying(attempt, on_retry=lambda: _rollback(con))
+
     # -- writing --------------------------------------------------------------------------------------------
     def log_trace(self, trace: Trace) -> None:
         """Write one run and its steps in one transaction: all or nothing."""
@@ -109,23 +152,24 @@ class Store:
         row = f"({', '.join('?' * len(STEP_COLUMNS))})"
         # All steps in one multi-row INSERT: DuckDB's cost is per statement, not per row.
         step_sql = f"INSERT INTO steps ({', '.join(STEP_COLUMNS)}) VALUES {', '.join([row] * len(steps))}"
-        with self.transaction() as con:
+        def work(con: duckdb.DuckDBPyConnection) -> None:
             con.execute(run_sql, [run[c] for c in RUN_COLUMNS])
             if steps:
                 con.execute(step_sql, [step[c] for step in steps for c in STEP_COLUMNS])
+
+        self.write(work)
 
     def log_traces(self, traces: Iterable[Trace]) -> int:
         """Write many runs in one transaction through DataFrames (fast bulk path). Returns the count."""
         runs, steps = traces_rows(traces)
         if not runs:
             return 0
-        self.append_frames(pd.DataFrame(runs, columns=list(RUN_COLUMNS)),
-                           pd.DataFrame(steps, columns=list(STEP_COLUMNS)))
+        self.append_frames(_arrow(runs, RUN_COLUMNS), _arrow(steps, STEP_COLUMNS))
         return len(runs)
 
-    def append_frames(self, runs: pd.DataFrame, steps: pd.DataFrame) -> None:
+    def append_frames(self, runs: pd.DataFrame | pa.Table, steps: pd.DataFrame | pa.Table) -> None:
         """Bulk-insert already-flattened rows (columns as in schema.RUN_COLUMNS / STEP_COLUMNS), atomically."""
-        with self.transaction() as con:
+        def work(con: duckdb.DuckDBPyConnection) -> None:
             con.register("_new_runs", runs)
             con.register("_new_steps", steps)
             try:
@@ -138,6 +182,8 @@ class Store:
             finally:
                 con.unregister("_new_runs")
                 con.unregister("_new_steps")
+
+        self.write(work)
 
     # -- reading --------------------------------------------------------------------------------------------
     def get_trace(self, run_id: str) -> Trace | None:
@@ -174,12 +220,17 @@ class Store:
     def rewrite_file(self, exclude: dict[str, str] | None = None) -> None:
         """Rewrite the file into a fresh one, leaving out rows matching `exclude` ({table: SQL condition}), so
         removed rows leave no bytes behind (see SharedConnection.rewrite)."""
-        if self.read_only:
-            raise StoreError(f"{self.path}: opened read-only, cannot rewrite")
+        if self.read_only or self.path is None:
+            raise StoreError(f"{self.name}: only a DuckDB file opened for writing can be rewritten")
         self._conn.rewrite(self.path.with_name(self.path.name + ".purge-tmp"), exclude or {})
 
     def size_bytes(self) -> int:
-        return self.path.stat().st_size if self.path.exists() else 0
+        """The DuckDB file's size, or the lake's data files' total."""
+        if self.path is not None:
+            return self.path.stat().st_size if self.path.exists() else 0
+        rows = self.execute("SELECT coalesce(sum(file_size_bytes), 0) FROM __ducklake_metadata_lake.ducklake_data_file "
+                            "WHERE end_snapshot IS NULL")
+        return int(rows[0][0])
 
     def close(self) -> None:
         self._conn.close()
@@ -191,15 +242,30 @@ class Store:
         self.close()
 
 
-def _migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+def _arrow(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pa.Table:
+    """Rows as an Arrow table, built column-wise (several times cheaper than a DataFrame for a server's batch);
+    DuckDB casts each column to the table's type on INSERT."""
+    return pa.table({name: [row[name] for row in rows] for name in columns})
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass  # no transaction open
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> list[int]:
+    """Forward migrations, each in its own transaction with its row in schema_version (both backends)."""
     applied: list[int] = []
-    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)")
+    adapt = lake_ddl if lake else (lambda statement: statement)
+    con.execute(adapt("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP)"))
     done = {row[0] for row in con.execute("SELECT version FROM schema_version").fetchall()}
     for version in sorted(v for v in MIGRATIONS if v not in done):
         con.execute("BEGIN TRANSACTION")
         try:
             for statement in MIGRATIONS[version]:
-                con.execute(statement)
+                con.execute(adapt(statement))
             con.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [version])
         except BaseException:
             con.execute("ROLLBACK")
@@ -209,9 +275,7 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
     return applied
 
 
-def _create_views(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    from cascade_core.store.segments import RUNS_PREFIX, STEPS_PREFIX, segments_dir, union_view_sql
-
-    folder = segments_dir(path)  # temporary views live with the connection, so they work read-only too
-    con.execute(union_view_sql("all_runs", "runs", folder, RUNS_PREFIX))
-    con.execute(union_view_sql("all_steps", "steps", folder, STEPS_PREFIX))
+def _create_views(con: duckdb.DuckDBPyConnection) -> None:
+    """`all_runs` / `all_steps`: what every reader queries (temporary views, so they work read-only too)."""
+    con.execute("CREATE OR REPLACE TEMP VIEW all_runs AS SELECT * FROM runs")
+    con.execute("CREATE OR REPLACE TEMP VIEW all_steps AS SELECT * FROM steps")

@@ -36,14 +36,28 @@ OUTCOME_STORE_COLUMNS: tuple[str, ...] = (
 def _insert_frame(store: Store, table: str, columns: Sequence[str], frame: pd.DataFrame, *,
                   replace: bool = False) -> None:
     """Bulk insert through a registered DataFrame, inside the caller's transaction."""
-    verb = "INSERT OR REPLACE" if replace else "INSERT"
     cols = ", ".join(columns)
-    with store.transaction() as con:
+    keys = _KEYS[table]
+    # DuckLake has no keys to replace by: delete the rows with the same key first (same transaction).
+    verb = "INSERT OR REPLACE" if replace and store.enforces_keys else "INSERT"
+
+    def work(con: duckdb.DuckDBPyConnection) -> None:
         con.register("_sweep_frame", frame[list(columns)])
         try:
+            if replace and not store.enforces_keys:
+                match = " AND ".join(f"{table}.{k} = f.{k}" for k in keys)
+                con.execute(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM _sweep_frame f WHERE {match})")
             con.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM _sweep_frame")
         finally:
             con.unregister("_sweep_frame")
+
+    store.write(work)
+
+
+_KEYS: dict[str, tuple[str, ...]] = {
+    "sweeps": ("sweep_id",), "sweep_points": ("sweep_id", "point_index"),
+    "sweep_outcomes": ("sweep_id", "item_id", "tier"), "call_cache": ("request_hash",),
+}
 
 
 # -- call cache -------------------------------------------------------------------------------------------------
@@ -106,25 +120,33 @@ def write_calls(store: Store, rows: Sequence[dict[str, Any]], *, intents: Sequen
         kept = latest.get(row["request_hash"])
         if kept is None or kept.get("error") is not None or row.get("error") is None:
             latest[row["request_hash"]] = row
+
+    def replace(con: duckdb.DuckDBPyConnection) -> None:
+        add_intents(con, intents)
+        if not latest:
+            return
+        hashes = list(latest)
+        marks = ", ".join("?" * len(hashes))
+        paid = {h for (h,) in con.execute(
+            f"SELECT request_hash FROM call_cache WHERE error IS NULL AND request_hash IN ({marks})", hashes
+        ).fetchall()}
+        fresh = [row for h, row in latest.items() if h not in paid or row.get("error") is None]
+        if not fresh:
+            return
+        gone = [row["request_hash"] for row in fresh]
+        con.execute(f"DELETE FROM call_cache WHERE request_hash IN ({', '.join('?' * len(gone))})", gone)
+        _insert_cache_rows(con, fresh)
+
+    if not store.enforces_keys:  # DuckLake: no key to collide on, so always look at the stored rows first
+        store.write(replace)
+        return
     try:
         with store.transaction() as con:
             add_intents(con, intents)
             if latest:
                 _insert_cache_rows(con, list(latest.values()))
-    except duckdb.ConstraintException:
-        hashes = list(latest)
-        marks = ", ".join("?" * len(hashes))
-        with store.transaction() as con:
-            add_intents(con, intents)
-            paid = {h for (h,) in con.execute(
-                f"SELECT request_hash FROM call_cache WHERE error IS NULL AND request_hash IN ({marks})", hashes
-            ).fetchall()}
-            fresh = [row for h, row in latest.items() if h not in paid or row.get("error") is None]
-            if not fresh:
-                return
-            replace = [row["request_hash"] for row in fresh]
-            con.execute(f"DELETE FROM call_cache WHERE request_hash IN ({', '.join('?' * len(replace))})", replace)
-            _insert_cache_rows(con, fresh)
+    except duckdb.ConstraintException:  # a hash already stored: the transaction rolled back, intents included
+        store.write(replace)
 
 
 def cache_stats(store: Store) -> dict[str, float]:

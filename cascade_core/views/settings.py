@@ -13,7 +13,8 @@ from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.signals.registry import get_signal
 from cascade_core.security.redact import redact, redact_exception
-from cascade_core.store.segments import segments_dir
+from cascade_core.store.maintenance import data_file_count
+from cascade_core.store.store import Store
 
 PING_MESSAGES = [{"role": "user", "content": "Reply with the single word: ok"}]
 
@@ -40,20 +41,21 @@ def tier_rows(config: CascadeConfig, endpoints: list[str] | None = None) -> list
 
 @dataclass(frozen=True)
 class StoreInfo:
-    path: str
+    backend: str  # duckdb | ducklake
+    path: str  # the DuckDB file, or the lake's catalog and data path (never a password)
     exists: bool
-    size_bytes: int  # the DuckDB file plus its write-ahead log
-    segments: int  # Parquet segment files appended by server processes
-    segments_bytes: int
+    size_bytes: int  # the DuckDB file plus its write-ahead log, or the lake's live data files
+    data_files: int  # DuckLake data files (0 for a DuckDB file)
 
 
-def store_info(store_path: str | Path) -> StoreInfo:
+def store_info(store_path: str | Path, store: Store | None = None) -> StoreInfo:
+    """What the Settings page shows: for a DuckLake `store`, its description, data size and file count."""
+    if store is not None and store.lake is not None:
+        return StoreInfo("ducklake", store.name, True, store.size_bytes(), data_file_count(store))
     path = Path(store_path).resolve()
     wal = path.with_name(path.name + ".wal")
     size = sum(p.stat().st_size for p in (path, wal) if p.exists())
-    folder = segments_dir(path)
-    files = list(folder.glob("*.parquet")) if folder.is_dir() else []
-    return StoreInfo(str(path), path.exists(), size, len(files), sum(f.stat().st_size for f in files))
+    return StoreInfo("duckdb", str(path), path.exists(), size, 0)
 
 
 def human_bytes(size: int) -> str:

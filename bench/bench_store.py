@@ -1,0 +1,253 @@
+"""The run log's engines side by side (issue 15). Starts its own throwaway PostgreSQL (Debian's `postgresql`).
+
+    .venv/bin/python bench/bench_store.py writers [--writers 4] [--seconds 20] [--batch 250]
+        N writer processes committing realistic runs (3 steps each, 500-char questions) as `serve` does, into
+        DuckLake on PostgreSQL, DuckLake on a local SQLite catalog, and (one writer at a time) a DuckDB file:
+        runs/s, data files before and after scheduled maintenance. Target: >= 2,000 runs/s on PostgreSQL.
+    .venv/bin/python bench/bench_store.py latency [--runs 300]
+        One run logged (Store.log_trace, what `query` does) p50/p95 on each engine. Target: < 5 ms p50.
+    .venv/bin/python bench/bench_store.py scale [--runs 1000000]
+        Overview + Runs page, text search (ILIKE vs DuckDB full-text search on a local copy), an export of
+        every run streamed by COPY with the exporting process's peak memory, on a DuckLake of --runs runs.
+    .venv/bin/python bench/bench_store.py export [--runs 1000000]      the export alone
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cascade_core.store import LakeTarget, Store, data_file_count, maintain  # noqa: E402
+from tests.factories import make_trace  # noqa: E402
+from tests.pg import LocalPostgres  # noqa: E402
+
+WORDS = "the of capital river prime photosynthesis discount sharp ledger orbit vector enzyme treaty".split()
+
+
+def question(rng: random.Random) -> str:
+    text = ""
+    while len(text) < 500:
+        text += rng.choice(WORDS) + " "
+    return text[:500]
+
+
+def traces(n: int, seed: int) -> list:
+    rng = random.Random(seed)
+    return [make_trace(rng.randrange(3), question=question(rng), source="api") for _ in range(n)]
+
+
+def _writer(location: object, batch: int, seconds: float, barrier: object, seed: int, out: mp.Queue) -> None:
+    pool = traces(4 * batch, seed)
+    store = Store(location, lock_wait=60.0)  # type: ignore[arg-type]
+    if store.backend == "duckdb":
+        store.release()
+    barrier.wait()  # type: ignore[attr-defined]  # every writer has built its traces and opened the store
+    start_at = time.time()
+    written = commits = 0
+    i = 0
+    stop = start_at + seconds
+    while time.time() < stop:
+        chunk = pool[i % 4 * batch:(i % 4 + 1) * batch]
+        for t in chunk:  # fresh ids: every commit is new runs
+            t.run_id = f"{seed}-{i}-{t.run_id[:20]}"
+        store.log_traces(chunk)
+        if store.backend == "duckdb":
+            store.release()
+        written += len(chunk)
+        commits += 1
+        i += 1
+    out.put((written, commits, start_at, time.time()))
+    store.close()
+
+
+def run_writers(location: object, writers: int, batch: int, seconds: float) -> tuple[float, int]:
+    Store(location).close()  # create + migrate once, before the race  # type: ignore[arg-type]
+    ctx = mp.get_context("spawn")
+    out: mp.Queue = ctx.Queue()
+    barrier = ctx.Barrier(writers)
+    procs = [ctx.Process(target=_writer, args=(location, batch, seconds, barrier, s, out)) for s in range(writers)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=seconds + 120) for _ in procs]
+    for p in procs:
+        p.join()
+    total = sum(r[0] for r in results)
+    wall = max(r[3] for r in results) - min(r[2] for r in results)
+    return total / wall, sum(r[1] for r in results)
+
+
+def cmd_writers(args: argparse.Namespace) -> None:
+    pg = LocalPostgres().start()
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
+        targets = {
+            "DuckLake, PostgreSQL catalog": LakeTarget("postgres", pg.new_database(), str(folder / "pg-data")),
+            "DuckLake, SQLite catalog (WAL)": LakeTarget("sqlite", str(folder / "cat.sqlite"),
+                                                         str(folder / "sqlite-data")),
+            "DuckDB file (writers take turns)": folder / "file.duckdb",
+        }
+        for label, location in targets.items():
+            rate, commits = run_writers(location, args.writers, args.batch, args.seconds)
+            line = f"{label:<34} {args.writers} writers x {args.batch}-run commits: {rate:8,.0f} runs/s"
+            line += f" ({commits} commits)"
+            with Store(location) as store:  # type: ignore[arg-type]
+                runs = store.count_runs()
+                if store.lake is not None:
+                    before = data_file_count(store)
+                    report = maintain(store, keep_snapshots=0)
+                    line += f"; data files {before} -> {report.files_after} after maintenance"
+            verdict = "OK" if rate >= 2000 else "under 2,000"
+            print(f"{line}; {runs:,} runs  [{verdict}]", flush=True)
+    finally:
+        pg.stop()
+
+
+def cmd_latency(args: argparse.Namespace) -> None:
+    pg = LocalPostgres().start()
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
+        targets = {
+            "DuckDB file": folder / "file.duckdb",
+            "DuckLake, PostgreSQL catalog": LakeTarget("postgres", pg.new_database(), str(folder / "pg-data")),
+            "DuckLake, SQLite catalog": LakeTarget("sqlite", str(folder / "cat.sqlite"), str(folder / "sq-data")),
+        }
+        pool = traces(args.runs + 20, 1)
+        for label, location in targets.items():
+            with Store(location) as store:  # type: ignore[arg-type]
+                times = []
+                for i, trace in enumerate(pool):
+                    started = time.perf_counter()
+                    store.log_trace(trace)
+                    if i >= 20:  # warm-up
+                        times.append((time.perf_counter() - started) * 1000)
+            times.sort()
+            p50, p95 = statistics.median(times), times[int(0.95 * len(times))]
+            print(f"{label:<30} one run logged: p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  target < 5 ms p50 "
+                  f"({5 / p50:4.1f}x)  {'OK' if p50 < 5 else 'OVER TARGET'}", flush=True)
+    finally:
+        pg.stop()
+
+
+def _peak_mb() -> float:
+    """This process's peak RSS (VmHWM: per address space, so not inherited through fork+exec like ru_maxrss)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _export_child(location: LakeTarget, out: str) -> None:
+    from cascade_core.store import RunFilter, RunSort, export_runs
+
+    with Store(location) as store:
+        store.count_runs()
+        opened_mb = _peak_mb()
+        rows = export_runs(store, RunFilter(), RunSort(), "csv", out)
+    print(f"{rows} {_peak_mb():.0f} {opened_mb:.0f}")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from bench.bench_dashboard import build
+
+    pg = LocalPostgres().start()
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
+        lake = LakeTarget("postgres", pg.new_database(), str(folder / "data"), inline_rows=0)
+        with Store(lake) as store:
+            build(store, args.runs)
+            store.execute("UPDATE runs SET question = question || ' ' || repeat('lorem ipsum dolor ', 26)")
+            maintain(store, keep_snapshots=0)
+        _export(lake, folder)
+    finally:
+        pg.stop()
+
+
+def _export(lake: LakeTarget, folder: Path) -> None:
+    out = folder / "export.csv"
+    started = time.perf_counter()
+    child = subprocess.run([sys.executable, __file__, "_export", lake.dsn, lake.data_path, str(out)],
+                           capture_output=True, text=True, cwd=ROOT)
+    if child.returncode != 0:
+        raise SystemExit(f"export failed: {child.stderr[-2000:]}")
+    rows, peak, opened = child.stdout.split()
+    print(f"Export: {int(rows):,} runs to CSV ({out.stat().st_size / 1e6:.0f} MB) by COPY in "
+          f"{time.perf_counter() - started:.1f} s; exporting process peak RSS {peak} MB ({opened} MB before the "
+          "export); target < 500 MB "
+          f"({'OK' if int(peak) < 500 else 'OVER TARGET'})", flush=True)
+
+
+def cmd_scale(args: argparse.Namespace) -> None:
+    from bench.bench_dashboard import build, report, runs_page_render, timed
+    from cascade_core.store import RunFilter, RunSort
+    from cascade_core.views import compute_overview
+
+    pg = LocalPostgres().start()
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
+        lake = LakeTarget("postgres", pg.new_database(), str(folder / "data"), inline_rows=0)
+        with Store(lake) as store:
+            started = time.perf_counter()
+            build(store, args.runs)
+            store.execute("UPDATE runs SET question = question || ' ' || repeat('lorem ipsum dolor ', 26)")
+            maintain(store, keep_snapshots=0)
+            print(f"built {args.runs:,} runs x 3 steps (500-char questions) in {time.perf_counter() - started:.0f} s;"
+                  f" {data_file_count(store)} data files, {store.size_bytes() / 1e6:.0f} MB", flush=True)
+            print("Overview:")
+            for window in ("all time", "last 7 days"):
+                first, median = timed(lambda w=window: compute_overview(store, w))
+                report(f"window '{window}'", first, median, 1000)
+            print("Runs page (tier options, time bounds, count, one page of 50):")
+            for label, f, sort in [("first page, newest first", RunFilter(), RunSort()),
+                                   ("first page sorted by cost", RunFilter(), RunSort("cost", True)),
+                                   ("text search (ILIKE, the page's filter)", RunFilter(text="photosynthesis"),
+                                    RunSort())]:
+                first, median = timed(lambda f=f, s=sort: runs_page_render(store, f, s), repeat=3)
+                report(label, first, median, 1000)
+            started = time.perf_counter()
+            store.execute("CREATE OR REPLACE TABLE memory.main.search_copy AS "
+                          "SELECT run_id, question FROM runs")
+            store.execute("PRAGMA create_fts_index('memory.main.search_copy', 'run_id', 'question', "
+                          "overwrite=1)")
+            print(f"  full-text index on a local copy built in {time.perf_counter() - started:.1f} s")
+            sql = ("SELECT count(*) FROM (SELECT memory.fts_main_search_copy.match_bm25(run_id, 'photosynthesis') AS s "
+                   "FROM memory.main.search_copy) WHERE s IS NOT NULL")
+            first, median = timed(lambda: store.execute(sql), repeat=3)
+            report("text search (fts BM25 on the local copy)", first, median, 1000)
+        _export(lake, folder)
+    finally:
+        pg.stop()
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "_export":
+        _export_child(LakeTarget("postgres", sys.argv[2], sys.argv[3]), sys.argv[4])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    w = sub.add_parser("writers")
+    w.add_argument("--writers", type=int, default=4)
+    w.add_argument("--seconds", type=float, default=20.0)
+    w.add_argument("--batch", type=int, default=250, help="runs per commit (a server's 0.5 s of traffic)")
+    lat = sub.add_parser("latency")
+    lat.add_argument("--runs", type=int, default=300)
+    sc = sub.add_parser("scale")
+    sc.add_argument("--runs", type=int, default=1_000_000)
+    ex = sub.add_parser("export")
+    ex.add_argument("--runs", type=int, default=1_000_000)
+    args = parser.parse_args()
+    {"writers": cmd_writers, "latency": cmd_latency, "scale": cmd_scale, "export": cmd_export}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

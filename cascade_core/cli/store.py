@@ -1,0 +1,81 @@
+"""`store`: move the run log between engines and look after a DuckLake.
+
+    python -m cascade_core store migrate --to ducklake --config examples/ducklake.toml [--from data/cascade.duckdb]
+    python -m cascade_core store migrate --to duckdb      # fold old servers' segment files into the file
+    python -m cascade_core store maintain --config examples/ducklake.toml
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cascade_core.cli.common import add_config_options, config_from_args
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("store", help="migrate the run log to DuckLake; lake maintenance")
+    commands = parser.add_subparsers(dest="store_command", required=True)
+    migrate = commands.add_parser("migrate", help="copy a DuckDB run log into the configured DuckLake (exactly "
+                                  "once, resumable), or fold old log segments into a DuckDB file")
+    add_config_options(migrate)
+    migrate.add_argument("--to", choices=["ducklake", "duckdb"], required=True)
+    migrate.add_argument("--from", dest="source", help="the DuckDB file to copy (default: the config's "
+                         "store_path)")
+    migrate.add_argument("--chunk-rows", type=int, default=200_000, help="rows per committed chunk")
+    migrate.set_defaults(handler=run_migrate)
+    maintain = commands.add_parser("maintain", help="one DuckLake maintenance pass now (servers also run it on "
+                                   "a schedule): flush inlined rows, merge files, expire snapshots")
+    add_config_options(maintain)
+    maintain.set_defaults(handler=run_maintain)
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    from cascade_core.cascade.config import ConfigError
+    from cascade_core.store.lake import LakeTarget
+    from cascade_core.store.legacy_segments import fold_segments, segments_dir
+    from cascade_core.store.location import store_location
+    from cascade_core.store.migrate import migrate_file
+    from cascade_core.store.store import Store
+
+    config = config_from_args(args)
+    source = Path(args.source or config.store_path)
+    if args.to == "duckdb":
+        with Store(source, lock_wait=30.0) as store:
+            added = fold_segments(store, segments_dir(source))
+        sys.stdout.write(f"folded {added} runs from {segments_dir(source)} into {source}\n")
+        return 0
+    target = store_location(config)
+    if not isinstance(target, LakeTarget):
+        raise ConfigError("store migrate --to ducklake: the config's [store] must have backend = \"ducklake\" "
+                          "(see examples/ducklake.toml)")
+    if not source.exists():
+        raise ConfigError(f"{source}: no DuckDB store file to migrate (pass --from PATH)")
+
+    def progress(table: str, done: int, total: int) -> None:
+        sys.stderr.write(f"\r{table}: {done}/{total} rows")
+        if done >= total:
+            sys.stderr.write("\n")
+
+    with Store(target) as lake:
+        report = migrate_file(source, lake, chunk_rows=args.chunk_rows, progress=progress)
+        runs = lake.count_runs()
+    copied = sum(report.copied.values())
+    earlier = sum(report.skipped.values())
+    sys.stdout.write(f"copied {copied} rows from {source} into {target.describe()} ({earlier} copied by an "
+                     f"earlier run; {report.segment_runs} runs from old segments); the lake holds {runs} runs\n")
+    return 0
+
+
+def run_maintain(args: argparse.Namespace) -> int:
+    from cascade_core.store.location import store_location
+    from cascade_core.store.maintenance import maintain
+    from cascade_core.store.store import Store
+
+    config = config_from_args(args)
+    with Store(store_location(config)) as store:
+        report = maintain(store)
+    sys.stdout.write(f"data files {report.files_before} -> {report.files_after}; "
+                     f"{report.snapshots_expired} snapshots expired\n")
+    return 0

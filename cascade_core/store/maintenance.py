@@ -1,0 +1,88 @@
+"""DuckLake upkeep, scheduled by the product: inlined rows out to files, small files merged, old snapshots
+expired and their files deleted. Keeps the data-file count bounded however often servers commit.
+
+Every long-lived writer (each `serve` process) runs it every `maintenance_every` seconds from a daemon thread,
+starting at a random offset so several servers rarely overlap; an overlap is a commit conflict, logged and
+left to the next turn. `python -m cascade_core store maintain` runs it once by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cascade_core.store.lake import LAKE
+from cascade_core.store.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MaintenanceReport:
+    files_before: int
+    files_after: int
+    snapshots_expired: int
+
+
+def data_file_count(store: Store) -> int:
+    """Live data files of the lake (0 for a DuckDB file)."""
+    if store.lake is None:
+        return 0
+    rows = store.execute(f"SELECT count(*) FROM __ducklake_metadata_{LAKE}.ducklake_data_file "
+                         "WHERE end_snapshot IS NULL")
+    return int(rows[0][0])
+
+
+def maintain(store: Store, *, keep_snapshots: float | None = None) -> MaintenanceReport:
+    """One maintenance pass over a DuckLake store (a DuckDB file needs none: CHECKPOINT only)."""
+    if store.lake is None:
+        store.execute("CHECKPOINT")
+        return MaintenanceReport(0, 0, 0)
+    keep = store.lake.keep_snapshots if keep_snapshots is None else keep_snapshots
+    before = data_file_count(store)
+    cutoff = datetime.now(UTC) - timedelta(seconds=keep)
+    with store.locked():
+        store.execute(f"CALL ducklake_flush_inlined_data('{LAKE}')")
+        store.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')")
+        expired = store.execute(f"SELECT count(*) FROM ducklake_expire_snapshots('{LAKE}', older_than => ?)",
+                                [cutoff])
+        store.execute(f"SELECT count(*) FROM ducklake_cleanup_old_files('{LAKE}', older_than => ?)", [cutoff])
+    return MaintenanceReport(before, data_file_count(store), int(expired[0][0]))
+
+
+class MaintenanceTimer:
+    """Runs `maintain` every `every` seconds (first turn at a random point of the first interval)."""
+
+    def __init__(self, store: Store, every: float) -> None:
+        self.store = store
+        self.every = every
+        self.runs = 0
+        self.errors = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="lake-maintenance", daemon=True)
+
+    def start(self) -> MaintenanceTimer:
+        if self.every > 0 and self.store.lake is not None:
+            self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        wait = random.uniform(0.5, 1.0) * self.every
+        while not self._stop.wait(wait):
+            wait = self.every
+            try:
+                report = maintain(self.store)
+                self.runs += 1
+                log.info("lake maintenance: %d -> %d data files, %d snapshots expired", report.files_before,
+                         report.files_after, report.snapshots_expired)
+            except Exception as err:  # a conflict with another server's turn: try again next time
+                self.errors += 1
+                log.warning("lake maintenance skipped: %s", err)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(30)

@@ -1,0 +1,136 @@
+"""The DuckLake backend on a real PostgreSQL catalog: same interface and SQL as the DuckDB file, upserts
+without keys, migrations, data inlining + maintenance, and `store migrate` from a DuckDB file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from cascade_core.store import RunFilter, RunSort, Store, count_runs, data_file_count, maintain, runs_page
+from cascade_core.store.audits import reviewed_verdicts, save_review
+from cascade_core.store.lake import LakeTarget, redact
+from cascade_core.store.legacy_segments import segments_dir
+from cascade_core.store.migrate import migrate_file
+from cascade_core.store.rows import traces_rows
+from cascade_core.store.schema import MIGRATIONS
+from cascade_core.store.sweeps import cache_stats, write_calls
+from tests.factories import make_trace
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cache_row(request_hash: str, error: str | None) -> dict[str, object]:
+    return {"request_hash": request_hash, "endpoint": "http://x/v1", "model": "m", "tier_name": "small",
+            "item_id": "i1", "dataset": "d", "kind": "answer", "raw_output": "{}", "finish_reason": "stop",
+            "tokens_in": 1, "tokens_out": 1, "cost": 0.5, "cost_source": "price_table", "latency_ms": 1.0,
+            "attempts": 1, "logprobs": None, "simulated": True, "error": error, "error_kind": None,
+            "created_at": datetime(2026, 11, 20)}
+
+
+def test_lake_round_trip_and_page_sql(lake: LakeTarget) -> None:
+    trace = make_trace(1, question="Hostile <script> ✓ مرحبا", correct=True)
+    with Store(lake) as store:
+        assert store.backend == "ducklake" and not store.enforces_keys
+        assert store.schema_version == max(MIGRATIONS) and store.migrate() == []
+        store.log_trace(trace)
+        assert store.log_traces([make_trace(2) for _ in range(30)]) == 30
+        back = store.get_trace(trace.run_id)
+        assert back is not None and back.question == trace.question and len(back.steps) == len(trace.steps)
+        assert count_runs(store, RunFilter()) == 31
+        page = runs_page(store, RunFilter(), RunSort("time", True), limit=10)
+        assert len(page) == 10
+    with Store(lake) as again:  # another connection (another process would be the same) sees every run
+        assert again.count_runs() == 31 and again.schema_version == max(MIGRATIONS)
+
+
+def test_upserts_replace_without_keys(lake: LakeTarget) -> None:
+    with Store(lake) as store:
+        write_calls(store, [_cache_row("h1", "timeout")])
+        write_calls(store, [_cache_row("h1", None), _cache_row("h2", None)])  # the retried call replaces it
+        assert cache_stats(store) == {"rows": 2, "ok": 2, "errors": 0, "cost": 1.0}
+        trace = make_trace(1)
+        store.log_trace(trace)
+        for agrees in (True, False):
+            save_review(store, "a1", trace.run_id, 0, agrees, when=datetime(2026, 11, 20))
+        assert store.execute("SELECT count(*), bool_and(NOT agrees) FROM audit_reviews") == [(1, True)]
+        assert reviewed_verdicts(store).empty  # no judged item: the join finds nothing (and runs)
+
+
+def test_inlining_keeps_small_commits_out_of_files_until_maintenance(lake: LakeTarget) -> None:
+    with Store(lake) as store:
+        traces = [make_trace(2) for _ in range(200)]
+        for i in range(0, 200, 5):  # a server's commit every 0.5 s: each a small insert
+            store.log_traces(traces[i:i + 5])
+        assert store.count_runs() == 200
+        assert data_file_count(store) == 0  # all inlined in the catalog
+        report = maintain(store, keep_snapshots=0)
+        assert report.files_before == 0 and report.files_after == 3  # one per table: runs, steps, schema_version
+        assert report.snapshots_expired > 0
+        assert store.count_runs() == 200 and store.execute("SELECT count(*) FROM steps") == [
+            (sum(len(t.steps) for t in traces),)]
+
+
+def test_migrate_copies_once_and_resumes(lake: LakeTarget, tmp_path: Path) -> None:
+    source = tmp_path / "old.duckdb"
+    traces = [make_trace(1 + i % 2) for i in range(120)]
+    with Store(source) as old:
+        old.log_traces(traces[:100])
+    # Two old segment files: 20 runs a server logged before this release, one of them also in the tables.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    runs, steps = traces_rows(traces[99:])
+    folder = segments_dir(source)
+    folder.mkdir()
+    pq.write_table(pa.Table.from_pylist(runs), folder / "runs-host-1-a-00000000.parquet")
+    pq.write_table(pa.Table.from_pylist(steps), folder / "steps-host-1-a-00000000.parquet")
+
+    calls = []
+
+    def crash_after_two_chunks(table: str, done: int, total: int) -> None:
+        calls.append(table)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the operator's Ctrl-C, mid-table
+
+    with Store(lake) as store:
+        with pytest.raises(KeyboardInterrupt):
+            migrate_file(source, store, chunk_rows=30, progress=crash_after_two_chunks)
+        assert store.count_runs() == 60  # two committed chunks
+        report = migrate_file(source, store, chunk_rows=30)
+        assert report.skipped["runs"] == 60 and report.copied["runs"] == 40 and report.segment_runs == 20
+        again = migrate_file(source, store, chunk_rows=30)
+        assert sum(again.copied.values()) == 0 and again.segment_runs == 0
+        assert store.execute("SELECT count(*), count(DISTINCT run_id) FROM runs") == [(120, 120)]
+        expected_steps = sum(len(t.steps) for t in traces)
+        assert store.execute("SELECT count(*) FROM steps") == [(expected_steps,)]
+
+
+def test_cli_migrate_and_config_keep_the_password_out(postgres, tmp_path: Path) -> None:
+    source = tmp_path / "cascade.duckdb"
+    with Store(source) as old:
+        old.log_traces([make_trace(2) for _ in range(7)])
+    dsn = postgres.new_database()
+    config = tmp_path / "lake.toml"
+    config.write_text((ROOT / "examples" / "ducklake.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "CASCADE_PG_DSN": dsn + " password=s3cret-pw",
+           "CASCADE_LAKE_PATH": str(tmp_path / "lake")}
+    args = [sys.executable, "-m", "cascade_core", "store", "migrate", "--to", "ducklake", "--config", str(config),
+            "--from", str(source)]
+    first = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "copied" in first.stdout and "holds 7 runs" in first.stdout
+    second = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0 and "copied 0 rows" in second.stdout and "holds 7 runs" in second.stdout
+    assert "s3cret" not in first.stdout + first.stderr + second.stdout + second.stderr
+    missing = subprocess.run(args, cwd=ROOT, env={**env, "CASCADE_PG_DSN": ""}, capture_output=True, text=True,
+                             timeout=60)
+    assert missing.returncode == 2 and "CASCADE_PG_DSN is not set" in missing.stderr
+
+
+def test_redact_hides_passwords() -> None:
+    assert redact("host=h password=abc user=u") == "host=h password=*** user=u"
+    assert redact("postgresql://u:abc@h/db") == "postgresql://u:***@h/db"
