@@ -25,9 +25,11 @@ from starlette.responses import Response, StreamingResponse
 from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.runtime import Runtime, build_runtime
 from cascade_core.serve.auth import check_bearer
+from cascade_core.serve.counters import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from cascade_core.serve.counters import Metrics
 from cascade_core.serve.log_writer import LogWriter
 from cascade_core.serve.responses import cascade_extension, cascade_headers, completion_body, stream_events
+from cascade_core.serve.store_metrics import add_store_readers
 from cascade_core.serve.validate import MAX_BODY_BYTES, parse_chat_request
 from cascade_core.store.lake import LakeTarget
 from cascade_core.store.location import describe_location, store_location
@@ -167,7 +169,7 @@ async def metrics_text(request: Request) -> Response:
         check_bearer(request, state.settings.token)
     except ApiError as err:
         return err.response()
-    return Response(state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(state.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -222,6 +224,8 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
         metrics.gauges["cascade_log_backlog_runs"] = lambda: writer.backlog
         metrics.gauges["cascade_log_runs_written_total"] = lambda: writer.written_runs
         metrics.gauges["cascade_log_write_errors_total"] = lambda: writer.write_errors
+        add_store_readers(metrics, location)
+        metrics.start()
         app.state.serve = state = ServeState(settings=settings, runtime=runtime, writer=writer, metrics=metrics)
         if runtime.router is not None:  # embed the routes' examples now, not on the first request
             await runtime.router.router.aprepare()
@@ -239,6 +243,7 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
                 await state.shadow.drain()
                 state.shadow_sink.close()
             writer.close()
+            metrics.close()
             if upkeep is not None:
                 upkeep.stop()
                 upkeep.store.close()
