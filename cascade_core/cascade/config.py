@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cascade_core.cascade.env_names import check_env_name
 from cascade_core.cascade.routes_config import EmbeddingConfig, RecertifyConfig, RouteConfig, ShadowConfig
 from cascade_core.cascade.signals.registry import SignalName
 from cascade_core.cascade.store_config import StoreConfig
@@ -72,10 +72,7 @@ class TierConfig(BaseModel):
     @field_validator("api_key_env")
     @classmethod
     def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-            # Not echoed back: a pasted key would otherwise land in the error message.
-            raise ValueError("expected the NAME of an environment variable (letters, digits, _), not a key")
-        return value
+        return check_env_name(value)
 
     @property
     def is_embedded(self) -> bool:
