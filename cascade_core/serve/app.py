@@ -35,6 +35,7 @@ from cascade_core.store.lake import LakeTarget
 from cascade_core.store.location import describe_location, store_location
 from cascade_core.store.maintenance import MaintenanceTimer
 from cascade_core.store.store import Store
+from cascade_core.telemetry.exporter import Tracing
 from cascade_core.wire.errors import ApiError, error_response
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class ServeState:
     metrics: Metrics
     shadow: Any = None  # ShadowSampler when config.shadow.rate > 0
     shadow_sink: Any = None
+    tracing: Tracing | None = None  # OpenTelemetry spans, when OTEL_EXPORTER_OTLP_* asks for them
     started: int = field(default_factory=lambda: int(time.time()))
 
 
@@ -105,6 +107,8 @@ async def chat_completions(request: Request) -> Response:
         metrics.in_flight -= 1
     trace.meta["api"] = {"model": chat.model, "stream": chat.stream, "messages": chat.n_messages}
     state.writer.submit(trace)  # never blocks; the run is logged even when it failed
+    if state.tracing is not None:  # spans from the finished run: queued, exported by their own thread
+        state.tracing.record(trace)
     if state.shadow is not None:  # a background task: the response does not wait for it
         state.shadow.submit_async(trace, state.shadow_sink)
     metrics.observe_run(trace, time.perf_counter() - started, chat.stream)
@@ -226,7 +230,8 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
         metrics.gauges["cascade_log_write_errors_total"] = lambda: writer.write_errors
         add_store_readers(metrics, location)
         metrics.start()
-        app.state.serve = state = ServeState(settings=settings, runtime=runtime, writer=writer, metrics=metrics)
+        app.state.serve = state = ServeState(settings=settings, runtime=runtime, writer=writer, metrics=metrics,
+                                             tracing=Tracing.from_env())
         if runtime.router is not None:  # embed the routes' examples now, not on the first request
             await runtime.router.router.aprepare()
         if config.shadow.rate > 0:
@@ -244,6 +249,8 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
                 state.shadow_sink.close()
             writer.close()
             metrics.close()
+            if state.tracing is not None:
+                state.tracing.close()  # exports what is queued
             if upkeep is not None:
                 upkeep.stop()
                 upkeep.store.close()
