@@ -57,7 +57,10 @@ class Tracing:
             protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
             if protocol and protocol != "http/protobuf":
                 log.warning("traces: OTLP protocol %r is not installed; sending http/protobuf", protocol)
-            exporter = OTLPSpanExporter()
+            endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or None
+            if endpoint is None and env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+                endpoint = env["OTEL_EXPORTER_OTLP_ENDPOINT"].rstrip("/") + "/v1/traces"
+            exporter = OTLPSpanExporter(endpoint=endpoint)  # headers, timeout etc.: from the variables
         resource = Resource.create({"service.name": env.get("OTEL_SERVICE_NAME") or SERVICE_NAME})
         provider = TracerProvider(resource=resource)
         provider.add_span_processor(BatchSpanProcessor(exporter))
