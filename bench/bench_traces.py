@@ -30,7 +30,7 @@ from tests.factories import make_trace  # noqa: E402
 class Sink(BaseHTTPRequestHandler):
     received = 0
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+    def do_POST(self) -> None:
         length = int(self.headers.get("content-length", 0))
         self.rfile.read(length)
         Sink.received += length
@@ -79,7 +79,8 @@ def main() -> None:
     sink.shutdown()
     spans = args.runs * (1 + args.tiers)
     p50, p99 = np.percentile(per_call, [50, 99]) * 1e6
-    print(f"runs {args.runs:,} at {args.rate:.0f}/s, {1 + args.tiers} spans each ({spans:,} spans); sent {Sink.received / 1e6:.1f} MB OTLP")
+    print(f"runs {args.runs:,} at {args.rate:.0f}/s, {1 + args.tiers} spans each ({spans:,} spans); "
+          f"sent {Sink.received / 1e6:.1f} MB OTLP")
     print(f"record() on the request's thread: p50 {p50:.0f} us, p99 {p99:.0f} us, mean {per_call.mean() * 1e6:.0f} us")
     print(f"process CPU per run incl. export thread: {cpu / args.runs * 1e6:.0f} us "
           f"({cpu / args.runs * 1e6 / (1 + args.tiers):.0f} us per span)")
