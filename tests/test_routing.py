@@ -16,8 +16,10 @@ from cascade_core.cascade.config import ConfigError, default_config, validate_co
 from cascade_core.cascade.routes_config import EmbeddingConfig, RouteConfig
 from cascade_core.cascade.runtime import open_runtime
 from cascade_core.routing import Embedder, Router
+from cascade_core.routing.stored_cache import StoredEmbeddingCache
 from cascade_core.store import Store
 from cascade_core.store.routing_tables import StoreEmbeddingCache
+from tests.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 GREETINGS = ["hello", "hi there", "good morning", "hey, how are you?", "thanks a lot!"]
@@ -91,6 +93,27 @@ def test_store_cache_embeds_each_text_once(tmp_path: Path) -> None:
         again = Embedder(EmbeddingConfig(), cache=cache)  # a new process would find them in the store
         assert np.allclose(again.embed(["good morning"])[0], first[1])
         assert again._local is None  # served from the store: the model was never loaded
+
+
+def test_endpoint_cache_starts_from_the_store_and_writes_behind(tmp_path: Path) -> None:
+    """serve's cache: warmed from the store at start (no model load for known texts), new vectors written to the
+    store by its background thread, the file let go between writes."""
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        Embedder(EmbeddingConfig(), cache=StoreEmbeddingCache(store)).embed(["hello", "good morning"])
+    config = EmbeddingConfig()
+    cache = StoredEmbeddingCache(lambda: Store(path, lock_wait=10.0), config.model, interval=0.05).start()
+    try:
+        assert cache.loaded == 2
+        warm = Embedder(config, cache=cache)
+        warm.embed(["good morning"])
+        assert warm._local is None  # answered from what the store held
+        warm.embed(["a question nobody asked before"])
+        wait_for(lambda: cache.written == 1, 30, what="the new vector written to the store")
+        with Store(path, lock_wait=10.0) as store:  # the writer let the file go
+            assert StoreEmbeddingCache(store).count() == 3
+    finally:
+        cache.close()
 
 
 def test_query_json_carries_the_route(tmp_path: Path) -> None:

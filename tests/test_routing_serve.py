@@ -10,9 +10,11 @@ import openai
 import pandas as pd
 import pytest
 
+from cascade_core.cascade.routes_config import EmbeddingConfig
 from cascade_core.datasets.loader import load_bundled
+from cascade_core.routing.embeddings import cache_key
 from cascade_core.store import Store
-from cascade_core.store.routing_tables import shadow_labels
+from cascade_core.store.routing_tables import StoreEmbeddingCache, shadow_labels
 from tests.polling import wait_for
 from tests.test_serve_support import FAST_CONFIG, ServerProc, wait_for_run
 
@@ -69,6 +71,19 @@ def test_route_taken_and_shown_by_serve(server: ServerProc) -> None:
     ext = other.model_extra["cascade"]
     assert ext["route"] is None and ext["route_similarity"] < 0.9
     assert wait_for_run(server.store_path, ext["run_id"]).meta["route"]["closest"] == "chitchat"
+
+
+def test_serve_keeps_question_embeddings_in_the_store(server: ServerProc) -> None:
+    client = openai.OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+    question = "good evening, how is everyone doing today?"
+    client.chat.completions.create(model="cascade", messages=[{"role": "user", "content": question}])
+    wanted = [cache_key(EmbeddingConfig().model, text) for text in (question, "hi there")]  # asked, and an example
+
+    def stored() -> bool:
+        with Store(server.store_path, lock_wait=10.0) as store:
+            return len(StoreEmbeddingCache(store).get_many(wanted)) == 2
+
+    wait_for(stored, 30, 0.1, "the endpoint's embeddings in the store")
 
 
 def test_shadow_labels_for_accepted_answers(server: ServerProc) -> None:

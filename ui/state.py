@@ -14,7 +14,7 @@ import streamlit as st
 
 from cascade_core.cascade import CascadeConfig, Runtime, build_runtime, load_config
 from cascade_core.datasets import Dataset, load_bundled
-from cascade_core.store import RetentionScheduler, Store, store_location
+from cascade_core.store import RetentionScheduler, Store, StoreEmbeddingCache, store_location
 
 
 @st.cache_resource(show_spinner=False)
@@ -54,7 +54,8 @@ def get_store() -> Store:
 
 @st.cache_resource(show_spinner="Starting the cascade tiers…")
 def _runtime_for(fingerprint: str, _config: CascadeConfig) -> Runtime:
-    return build_runtime(_config)
+    # Route embeddings are kept in the store: each example and question is embedded once, by any process.
+    return build_runtime(_config, embedding_cache=StoreEmbeddingCache(get_store()) if _config.routes else None)
 
 
 def get_runtime() -> Runtime:

@@ -211,14 +211,23 @@ def _start_shadow(state: ServeState, config: CascadeConfig) -> None:
     gauges["cascade_shadow_spend_usd_total"] = lambda: shadow.spend
 
 
+def _embedding_cache(config: CascadeConfig, location: Any) -> Any:
+    """Route embeddings answered from memory and kept in the store (routing/stored_cache.py)."""
+    from cascade_core.routing.stored_cache import StoredEmbeddingCache
+
+    return StoredEmbeddingCache(lambda: Store(location, lock_wait=5.0), config.embedding.model,
+                                name=describe_location(location)).start()
+
+
 def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any = None) -> FastAPI:
     """The app. The runtime (and the embedded simulator, if a tier needs it) and the log writer start in the
     lifespan, inside the server's event loop; shutdown flushes the log after in-flight requests finished."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = build_runtime(config, simulator=simulator)
         location = store_location(config)  # the run log: the DuckDB file, or a DuckLake shared by every server
+        vectors = _embedding_cache(config, location) if config.routes else None
+        runtime = build_runtime(config, simulator=simulator, embedding_cache=vectors)
         writer = LogWriter(lambda: Store(location, lock_wait=5.0), batch_size=settings.batch_size,
                            interval=settings.flush_interval, name=describe_location(location)).start()
         upkeep = None
@@ -256,6 +265,8 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
                 upkeep.store.close()
             await _close_clients(runtime)
             runtime.close()
+            if vectors is not None:
+                vectors.close()
 
     app = FastAPI(title="Cascade Lab endpoint", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_exception_handler(StarletteHTTPException, _http_error)

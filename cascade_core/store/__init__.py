@@ -14,6 +14,7 @@ from cascade_core.store.location import describe_location, store_location
 from cascade_core.store.maintenance import MaintenanceReport, data_file_count, maintain
 from cascade_core.store.purging import PURGED_TABLES, PurgeCriteria, PurgeReport, purge
 from cascade_core.store.retention import RetentionScheduler, purge_expired, retention_cutoff
+from cascade_core.store.routing_tables import StoreEmbeddingCache
 from cascade_core.store.rows import trace_from_rows, trace_rows
 from cascade_core.store.run_filter import NO_ANSWER, SORT_COLUMNS, SOURCES, WINDOWS, RunFilter, RunSort, window_bounds
 from cascade_core.store.run_logger import RunLogger
@@ -45,6 +46,7 @@ __all__ = [
     "RunSort",
     "Store",
     "StoreCorruptError",
+    "StoreEmbeddingCache",
     "StoreError",
     "StoreLockedError",
     "StoreMissingError",

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -35,7 +36,7 @@ class StoreEmbeddingCache:
             return
         frame = pd.DataFrame({"key": [r[0] for r in rows], "model": [r[1] for r in rows],
                               "text": [r[2] for r in rows], "vector": [r[3].astype(float).tolist() for r in rows]})
-        with self.store.transaction() as con:
+        def work(con: duckdb.DuckDBPyConnection) -> None:  # retried on a DuckLake commit conflict
             con.register("_new_embeddings", frame)
             try:
                 con.execute("INSERT INTO embeddings SELECT key, model, text, vector::FLOAT[], now()::TIMESTAMP "
@@ -43,8 +44,17 @@ class StoreEmbeddingCache:
             finally:
                 con.unregister("_new_embeddings")
 
+        self.store.write(work)
+
     def count(self) -> int:
         return int(self.store.execute("SELECT count(*) FROM embeddings")[0][0])
+
+
+def recent_embeddings(store: Store, model: str, limit: int) -> list[tuple[str, str, str, np.ndarray]]:
+    """The `limit` most recently stored vectors of `model` as (key, model, text, vector) rows."""
+    rows = store.execute("SELECT key, model, text, vector FROM embeddings WHERE model = ? "
+                         "ORDER BY created_at DESC LIMIT ?", [model, int(limit)])
+    return [(key, name, text, np.asarray(vector, dtype=np.float32)) for key, name, text, vector in rows]
 
 
 def insert_shadow_labels(store: Store, rows: Sequence[dict[str, Any]]) -> int:
