@@ -12,7 +12,6 @@ from cascade_core.views import (
     format_usd,
     latest_audit_status,
     latest_sweep_summary,
-    live_health,
     per_1k,
     recert_table,
     run_money,
@@ -21,6 +20,7 @@ from cascade_core.views import (
     tier_mix_by_bucket,
     usd,
 )
+from ui.live import cached_live_health
 from ui.state import get_config, get_store
 from ui.text import md_escape
 
@@ -139,7 +139,7 @@ _sweep_pointer()
 st.page_link("pages/runs.py", label="Browse every run", icon=":material/list:")
 
 st.subheader("Thresholds on live traffic")
-live = live_health(store, get_config())
+live = cached_live_health(store, config, None if audit is None else audit.audit_id)
 recert = live.recert
 if recert.end is None:
     st.caption("No live traffic (api or query runs) yet: re-certification and drift need some.")
@@ -152,9 +152,7 @@ else:
     if recert.alert:
         st.error("A configured threshold is no longer certified at the target on recent traffic.",
                  icon=":material/warning:")
-    st.dataframe(recert_table(recert), hide_index=True, key="ov_recert",
-                 column_config={"accuracy": st.column_config.NumberColumn(format="percent"),
-                                "p-value": st.column_config.NumberColumn(format="%.3g")})
+    st.dataframe(recert_table(recert), hide_index=True, key="ov_recert")
     shadow = live.shadow
     sim = " (simulated tiers)" if shadow.simulated else ""
     agreement = "–" if shadow.agreement is None else f"{shadow.agreement:.1%}"
@@ -167,5 +165,6 @@ else:
         (st.warning if d.alert else st.caption)(text + (" — the distribution shifted." if d.alert else " — stable."))
     if d.weeks:
         cols = st.columns(3)
+        tier_names = [t.name for t in config.tiers]
         for col, dimension in zip(cols, ("route", "tier", "band"), strict=True):
-            col.plotly_chart(drift_chart(d.shares, dimension), key=f"ov_drift_{dimension}")
+            col.plotly_chart(drift_chart(d.shares, dimension, tier_names), key=f"ov_drift_{dimension}")

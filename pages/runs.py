@@ -85,6 +85,7 @@ if total:
                                                help="A link that opens this run's trace (share it)"),
             "answer": st.column_config.TextColumn(width=150),
             "source": st.column_config.TextColumn(width=60),
+            "route": st.column_config.TextColumn(width=70, help="The semantic route taken (blank: none)"),
             "latency": st.column_config.TextColumn(width=75),
         },
     )

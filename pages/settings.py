@@ -32,6 +32,7 @@ st.dataframe(
     column_config={
         "input_usd_per_mtok": st.column_config.NumberColumn("input $/M tok", format="$%.2f"),
         "output_usd_per_mtok": st.column_config.NumberColumn("output $/M tok", format="$%.2f"),
+        "price_from": st.column_config.TextColumn("prices from", help="config, or the built-in catalog (genai-prices)"),
         "threshold": st.column_config.TextColumn("threshold", help="escalate below this confidence (0-1)"),
         "key_set": st.column_config.CheckboxColumn("key variable set"),
     },

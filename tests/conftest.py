@@ -50,7 +50,7 @@ def store_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 
 KINDS = ("unit", "integration", "pages", "browser")
 # Fixtures that put a real server on loopback: a test using one is an integration test.
-SERVER_FIXTURES = {"simulator", "fresh_simulator", "postgres", "lake"}
+SERVER_FIXTURES = {"simulator", "fresh_simulator", "postgres", "lake", "phoenix"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -95,3 +95,18 @@ def lake(postgres: Any, tmp_path: Path) -> Any:
 
     return LakeTarget(catalog="postgres", dsn=postgres.new_database(), data_path=str(tmp_path / "lake"),
                       maintenance_every=0)
+
+
+@pytest.fixture(scope="session")
+def phoenix() -> Iterator[Any]:
+    """A real Arize Phoenix on a free loopback port for the session, offline (skipped if the test-only
+    .venv-phoenix is not built: scripts/setup_phoenix.sh, which ./test runs)."""
+    from tests.phoenix_server import LocalPhoenix, phoenix_available
+
+    if not phoenix_available():
+        pytest.skip("the Phoenix test environment is not built (scripts/setup_phoenix.sh)")
+    server = LocalPhoenix().start()
+    try:
+        yield server
+    finally:
+        server.stop()

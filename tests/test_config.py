@@ -86,7 +86,7 @@ def test_unknown_key_and_missing_field(tmp_path: Path) -> None:
         load_config(write(tmp_path, bad))
     message = str(err.value)
     assert "tiers[0] (name 'small').colour: Extra inputs are not permitted" in message
-    assert "tiers[2] (name 'large').output_price: Field required" in message
+    assert "tiers[2] (name 'large'): give both input_price and output_price, or neither" in message
 
 
 def test_bad_url_and_signal(tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ def test_read_only_store_under_serve_bounds_the_backlog_and_recovers(simulator, 
             remount(disk, "ro")
             first = post(server, "What is 40 plus 2?")  # answered and queued: the bound is not reached
             assert first.status_code == 200
-            degraded = wait_for(lambda: (r := health(server)).status_code == 503 and r, timeout=5,
+            degraded = wait_for(lambda: (r := health(server)).status_code == 503 and r, timeout=15,
                                 what="/healthz to report the failing store")
             log = degraded.json()["log"]
             assert degraded.json()["status"] == "degraded" and log["ok"] is False
@@ -138,7 +138,7 @@ def test_full_disk_under_serve_keeps_every_answered_run_and_writes_it_once(simul
                 full = list(pool.map(lambda i: post(server, f"Full {i}: what is {i} plus 7? " + "x" * 2000),
                                      range(120)))
             assert {r.status_code for r in full} == {200}
-            degraded = wait_for(lambda: (r := health(server)).status_code == 503 and r, timeout=5,
+            degraded = wait_for(lambda: (r := health(server)).status_code == 503 and r, timeout=15,
                                 what="/healthz to report the full disk")
             assert "No space left on device" in degraded.json()["log"]["error"], degraded.json()
             answered, refused = ask_until_refused(server, "Full, past the bound", 200)
@@ -235,13 +235,13 @@ def test_default_grace_says_whether_it_covers_one_request(simulator, tmp_path: P
     assert "300 s, covers one request's worst case (270 s)" in server.stderr()
 
 
-def _kill_under_load(server: ServerProc, seconds: float) -> tuple[list[str], int]:
-    """Drive 16 clients, kill -9 the server after `seconds`; the run ids answered (HTTP 200 received)."""
+def _kill_under_load(server: ServerProc, answers: int) -> tuple[list[str], int]:
+    """Drive 16 clients, kill -9 the server once `answers` requests were answered; the run ids answered (HTTP
+    200 received, the last ones included)."""
     answered: list[str] = []
-    stop = time.monotonic() + seconds
 
     def client(index: int) -> None:
-        with httpx.Client(timeout=10) as http:
+        with httpx.Client(timeout=30) as http:
             n = 0
             while True:
                 n += 1
@@ -252,7 +252,7 @@ def _kill_under_load(server: ServerProc, seconds: float) -> tuple[list[str], int
                     return
                 if response.status_code == 200:
                     answered.append(response.headers["x-cascade-run-id"])
-                if time.monotonic() > stop and server.proc.poll() is None:
+                if len(answered) >= answers and server.proc.poll() is None:
                     os.kill(server.proc.pid, signal.SIGKILL)
 
     with ThreadPoolExecutor(16) as pool:
@@ -262,15 +262,17 @@ def _kill_under_load(server: ServerProc, seconds: float) -> tuple[list[str], int
 
 @pytest.mark.parametrize("mode", ["batched", "log-before-answer"])
 def test_kill_9_loses_answered_runs_only_when_batched(mode: str, simulator, tmp_path: Path) -> None:
-    extra = ("--log-before-answer",) if mode == "log-before-answer" else ("--flush-interval", "0.5")
+    """Batched (a commit every 5 s here): a kill -9 loses what was answered since the last commit. Logged before
+    answering: nothing answered is lost."""
+    extra = ("--log-before-answer",) if mode == "log-before-answer" else ("--flush-interval", "5")
     server = ServerProc(tmp_path / "runs.duckdb", simulator.base_url, *extra)
-    answered, code = _kill_under_load(server, 2.0)
+    answered, code = _kill_under_load(server, 60)
     server.stop()
     assert code == -9
     logged = {r for r, _ in logged_runs(tmp_path / "runs.duckdb")}
     lost = set(answered) - logged
-    assert len(answered) > 50
+    assert len(answered) >= 60
     if mode == "batched":
-        assert lost, "a kill -9 half a second into a batch should lose its answered runs"
+        assert lost, "a kill -9 within a batch should lose its answered runs"
     else:
         assert not lost, f"{len(lost)} of {len(answered)} answered runs not logged"

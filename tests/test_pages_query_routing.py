@@ -58,5 +58,6 @@ def test_runs_page_lists_the_route(store_path: Path) -> None:
     at = open_page("runs", timeout=60)
     assert not at.exception
     table = at.dataframe[0].value
-    assert dict(zip(table["run_id"], table["route"], strict=True))[routed.run_id] == "chitchat"
-    assert pd.isna(table.set_index("run_id").loc[plain.run_id, "route"])  # no route: empty cell
+    routes = dict(zip(table["run"], table["route"], strict=True))  # "run" holds each run's link
+    assert routes[f"/runs?run={routed.run_id}"] == "chitchat"
+    assert pd.isna(routes[f"/runs?run={plain.run_id}"])  # no route: empty cell

@@ -43,7 +43,7 @@ def server(simulator, tmp_path_factory) -> Iterator[ServerProc]:
 def _labels(store_path: Path, run_ids: set[str], timeout: float = 30.0) -> pd.DataFrame:
     """The shadow labels of `run_ids` once all are written (the endpoint writes them in the background)."""
     def read() -> list[pd.DataFrame]:  # a list: wait_for needs a truth value, a DataFrame has none
-        with Store(store_path) as store:
+        with Store(store_path, lock_wait=10.0) as store:  # the server lets the file go between writes
             labels = shadow_labels(store)
         found = labels[labels["run_id"].isin(run_ids)]
         return [found] if len(found) == len(run_ids) else []
@@ -84,7 +84,7 @@ def test_shadow_labels_for_accepted_answers(server: ServerProc) -> None:
     assert labels["agree"].notna().all()
     assert labels["gold"].tolist() == [accepted[r] for r in labels["run_id"]]  # graded against the bundled gold
     assert labels["correct"].notna().all() and labels["shadow_correct"].notna().all()
-    with Store(server.store_path) as store:  # the shadow's cost is not in the run's
+    with Store(server.store_path, lock_wait=10.0) as store:  # the shadow's cost is not in the run's
         for run_id in accepted:
             trace = store.get_trace(run_id)
             assert trace is not None and all(s.tier_name != "large" for s in trace.steps)

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from cascade_core.store import Store
-from cascade_core.store.run_filter import NO_ANSWER, RunFilter, RunSort, bucket_unit, like_pattern, window_bounds
+from cascade_core.store.run_filter import NO_ANSWER, RunFilter, RunSort, bucket_unit, window_bounds
 from cascade_core.store.runs_query import (
     count_runs,
     export_bytes,
@@ -74,8 +74,12 @@ def test_text_search_cannot_alter_sql(store: Store) -> None:
     assert count_runs(store, RunFilter()) == 30  # the table is still there
 
 
-def test_like_pattern_escapes_wildcards() -> None:
-    assert like_pattern("a%b_c\\") == "%a\\%b\\_c\\\\%"
+def test_text_search_ignores_case(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        store.log_traces([make_trace(0, question=q) for q in ("Photosynthesis in ÉTÉ", "prime numbers")])
+        assert count_runs(store, RunFilter(text="PHOTOSYNTHESIS")) == 1
+        assert count_runs(store, RunFilter(text="été")) == 1  # not only ASCII
+        assert count_runs(store, RunFilter(text="sis IN é")) == 1  # a substring, spaces included
 
 
 def test_sort_and_pages_are_done_in_sql(store: Store) -> None:

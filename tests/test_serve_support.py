@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from cascade_core.store import LakeTarget, Store
+from tests.polling import wait_while_progressing
 from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,18 +86,21 @@ class ServerProc:
     def base_url(self) -> str:
         return f"{self.root}/v1"
 
-    def wait_ready(self, timeout: float = 90.0) -> None:  # generous: a shared 2-core machine under load
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def wait_ready(self, stall: float = 30.0) -> None:
+        """Until /healthz answers. On a loaded shared machine startup can take long, so there is no fixed
+        deadline: it fails when serve exits, or uses no CPU for `stall` seconds (hung, not slow)."""
+        def ready() -> bool:
             if self.proc.poll() is not None:
-                raise AssertionError(f"serve exited with {self.proc.returncode}: {self.stderr()}")
+                raise AssertionError(f"serve exited with {self.proc.returncode}")
             try:
-                if httpx.get(f"{self.root}/healthz", timeout=1.0).status_code == 200:
-                    return
+                return httpx.get(f"{self.root}/healthz", timeout=2.0).status_code == 200
             except httpx.HTTPError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError(f"serve not ready after {timeout}s: {self.stderr()}")
+                return False
+
+        try:
+            wait_while_progressing(ready, self.proc.pid, stall=stall, what="serve's /healthz")
+        except AssertionError as err:
+            raise AssertionError(f"{err}: {self.stderr()}") from None
 
     def stderr(self) -> str:
         if not self._stderr.closed:

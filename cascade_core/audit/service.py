@@ -118,3 +118,12 @@ def record_review(store: Store, audit_id: str, run_id: str, step_index: int, agr
 
 def audit_items(store: Store, audit_id: str) -> pd.DataFrame:
     return sql.audit_items(store, audit_id)
+
+
+def latest_overconfidence_rate(store: Store) -> float | None:
+    """Flagged / audited in the most recent finished audit (None: no finished audit, or nothing gradable)."""
+    audit_id = sql.latest_finished_audit(store)
+    audit = None if audit_id is None else sql.get_audit(store, audit_id)
+    if audit_id is None or audit is None:
+        return None
+    return summarise(audit, sql.audit_items(store, audit_id)).overconfidence.rate

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from cascade_core.cascade.env_names import check_env_name
 from cascade_core.cascade.routes_config import EmbeddingConfig, RecertifyConfig, RouteConfig, ShadowConfig
 from cascade_core.cascade.signals.registry import SignalName
 from cascade_core.cascade.store_config import StoreConfig
@@ -50,10 +50,35 @@ class TierConfig(BaseModel):
     api_key_env: str | None = None
     input_price: float = Field(ge=0, description="USD per million input tokens")
     output_price: float = Field(ge=0, description="USD per million output tokens")
+    price_provider: str | None = None  # genai-prices provider id, when the base_url does not say (e.g. "together")
+    price_origin: str = "config"  # where the prices came from: "config", or the catalog entry (see price_catalog)
     max_tokens: int = Field(default=256, gt=0)
     temperature: float = Field(default=0.0, ge=0, le=2)
     timeout: float = Field(default=30.0, gt=0, description="seconds per attempt")
     json_mode: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _catalog_prices(cls, data: Any) -> Any:
+        """No prices given: take them from the maintained catalog, or refuse (a tier is never silently free)."""
+        if not isinstance(data, dict) or ("input_price" in data and "output_price" in data):
+            return data
+        if "input_price" in data or "output_price" in data:
+            raise ValueError("give both input_price and output_price, or neither (to use the built-in catalog)")
+        from cascade_core.cascade.price_catalog import CATALOG, lookup_price
+
+        model, base_url = data.get("model"), data.get("base_url", EMBEDDED)
+        if not isinstance(model, str):
+            return data  # the field's own error says what is missing
+        url = None if base_url == EMBEDDED else str(base_url)
+        found = lookup_price(model, url, data.get("price_provider"))
+        if found is None:
+            where = data.get("price_provider") or (url and urlsplit(url).netloc) or "the embedded simulator"
+            raise ValueError(f"no price given and {CATALOG} has none for model {model!r} at {where}: set "
+                             "input_price and output_price (USD per million tokens; 0 for a server you do not "
+                             "pay per token), or price_provider")
+        return {**data, "input_price": found.input_price, "output_price": found.output_price,
+                "price_origin": found.origin}
 
     @field_validator("base_url")
     @classmethod
@@ -72,10 +97,7 @@ class TierConfig(BaseModel):
     @field_validator("api_key_env")
     @classmethod
     def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-            # Not echoed back: a pasted key would otherwise land in the error message.
-            raise ValueError("expected the NAME of an environment variable (letters, digits, _), not a key")
-        return value
+        return check_env_name(value)
 
     @property
     def is_embedded(self) -> bool:
@@ -245,6 +267,11 @@ class CascadeConfig(BaseModel):
         if not data["fallback_to_earlier"]:
             del data["fallback_to_earlier"]  # the default leaves the fingerprint of existing configs unchanged
         data["simulator"] = self.simulator.answer_settings()
+        route_models = [r["model"] for r in data.get("routes", []) if isinstance(r.get("model"), dict)]
+        for tier in [*data["tiers"], *route_models]:
+            tier.pop("price_origin")  # prices count, not where they came from (keeps older fingerprints)
+            if tier.get("price_provider") is None:
+                tier.pop("price_provider")
         for tier in data["tiers"]:
             tier.pop("timeout")
         if thresholds is not None:

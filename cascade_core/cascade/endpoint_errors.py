@@ -8,11 +8,13 @@ caller (query, sweep, serve, audit, the Settings page's Test button).
 
 from __future__ import annotations
 
+import email.utils
 import json
 import socket
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -89,7 +91,7 @@ def classify(err: BaseException, host: str, timeout: float) -> Failure:
     if isinstance(err, openai.APIConnectionError):
         return Failure("connection", f"{host}: connection failed ({_root(err)})", True)
     if isinstance(err, openai.APIStatusError):
-        retryable = err.status_code >= 500
+        retryable = _should_retry(err, err.status_code >= 500)
         kind: ErrorKind = "server" if retryable else "auth" if err.status_code in (401, 403) else "bad_request"
         return Failure(kind, f"{host}: HTTP {err.status_code}: {err.message}", retryable, _retry_after(err))
     return Failure("other", f"{host}: {type(err).__name__}: {err}", False)
@@ -100,15 +102,31 @@ def _root(err: BaseException) -> str:
     return f"{type(last).__name__}: {last}" if last is not err else str(err)
 
 
+def _should_retry(err: object, default: bool) -> bool:
+    """The server's `x-should-retry: true|false` overrides the status code's rule (as the openai SDK does)."""
+    response = getattr(err, "response", None)
+    value = (response.headers.get("x-should-retry") or "").strip().lower() if response is not None else ""
+    return True if value == "true" else False if value == "false" else default
+
+
 def _retry_after(err: object) -> float | None:
-    """Seconds the server asked us to wait: retry-after-ms, else Retry-After in seconds (HTTP dates ignored)."""
+    """Seconds the server asked us to wait: retry-after-ms, else Retry-After in seconds or as an HTTP date."""
     response = getattr(err, "response", None)
     headers = response.headers if response is not None else {}
     for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        try:
-            value = headers.get(name)
-            if value is not None:
-                return float(value) / scale
-        except ValueError:
+        value = headers.get(name)
+        if value is None:
             continue
+        try:
+            return max(0.0, float(value) / scale)
+        except ValueError:
+            pass
+        if name == "retry-after":
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                continue
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            return max(0.0, float((when - datetime.now(UTC)).total_seconds()))
     return None

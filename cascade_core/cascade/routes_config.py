@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cascade_core.cascade.env_names import check_env_name
+
 if TYPE_CHECKING:
     from cascade_core.cascade.config import TierConfig
 
@@ -33,9 +35,7 @@ class EmbeddingConfig(BaseModel):
     @field_validator("api_key_env")
     @classmethod
     def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-            raise ValueError("expected the NAME of an environment variable (letters, digits, _), not a key")
-        return value
+        return check_env_name(value)
 
     @model_validator(mode="after")
     def _endpoint_given(self) -> EmbeddingConfig:

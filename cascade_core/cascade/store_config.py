@@ -17,17 +17,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cascade_core.cascade.env_names import check_env_name
+
 StoreBackend = Literal["duckdb", "ducklake"]
 LakeCatalog = Literal["postgres", "sqlite"]
 
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PASSWORD = re.compile(r"(?i)\bpassword\s*=|://[^/@\s]*:[^/@\s]*@")
-
-
-def _env_name(value: str | None) -> str | None:
-    if value is not None and not _ENV_NAME.fullmatch(value):
-        raise ValueError("expected the NAME of an environment variable (letters, digits, _)")
-    return value
 
 
 class StoreConfig(BaseModel):
@@ -50,7 +45,7 @@ class StoreConfig(BaseModel):
     @field_validator("dsn_env", "password_env", "data_path_env")
     @classmethod
     def _names(cls, value: str | None) -> str | None:
-        return _env_name(value)
+        return check_env_name(value)
 
     @field_validator("dsn")
     @classmethod

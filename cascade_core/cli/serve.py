@@ -7,6 +7,7 @@ import argparse
 import importlib.util
 import os
 import sys
+import tempfile
 from typing import Any
 
 from cascade_core.cascade.config import CascadeConfig
@@ -56,6 +57,18 @@ def _with_simulator_url(config: CascadeConfig, url: str | None) -> CascadeConfig
     return config.model_copy(update={"tiers": tiers})
 
 
+def _shared_metrics_dir() -> tempfile.TemporaryDirectory[str] | None:
+    """Workers add up their metrics through files in one directory (prometheus_client's multiprocess mode): a
+    fresh one for this server, unless PROMETHEUS_MULTIPROC_DIR names one already (then it is the caller's)."""
+    from cascade_core.serve.counters import MULTIPROC_ENV
+
+    if os.environ.get(MULTIPROC_ENV):
+        return None
+    made = tempfile.TemporaryDirectory(prefix="cascade-metrics-")
+    os.environ[MULTIPROC_ENV] = made.name
+    return made
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn  # imported here: only this command needs the server stack
 
@@ -96,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
     app = None
     if args.workers > 1:  # uvicorn's supervisor spawns workers; each builds the app from the spec
         os.environ[SPEC_ENV] = dump_spec(config, settings, args.token_env)
+        metrics_dir = _shared_metrics_dir()
         server = uvicorn.Server(uvicorn.Config("cascade_core.serve.factory:app_from_env", factory=True,
                                                workers=args.workers, **options))
     else:
@@ -116,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
             Multiprocess(server.config, sockets=[server.config.bind_socket()]).run()
         finally:
             retention.stop()
+            if metrics_dir is not None:
+                metrics_dir.cleanup()
         return 0
     try:
         server.run()

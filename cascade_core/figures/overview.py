@@ -53,10 +53,12 @@ def tier_mix_chart(mix: pd.DataFrame, unit: str) -> go.Figure:
     fig = go.Figure()
     order = mix.sort_values("tier_index", na_position="last")["tier"].drop_duplicates().tolist()
     half = pd.Timedelta(milliseconds=_bucket_ms(unit) / 2)
-    for n, tier in enumerate(order):
+    for tier in order:
         part = mix[mix["tier"] == tier]
+        index = part["tier_index"].iloc[0]
+        colour = "#9e9e9e" if pd.isna(index) else TIER_PALETTE[int(index) % len(TIER_PALETTE)]  # as in every chart
         fig.add_bar(x=pd.to_datetime(part["bucket"]) + half, y=part["share"], width=_bucket_ms(unit) * 0.8,
-                    name=str(tier), marker_color=TIER_PALETTE[n % len(TIER_PALETTE)],
+                    name=str(tier), marker_color=colour,
                     customdata=part["runs"],
                     hovertemplate=f"{tier}: %{{y:.0%}} (%{{customdata:,}} runs)<extra></extra>")
     fig.update_layout(barmode="stack", title=f"Tier mix per {unit}", height=320, yaxis={"tickformat": ".0%"},

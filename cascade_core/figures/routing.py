@@ -13,19 +13,35 @@ _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 60, "b": 10},
            "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"}}
 
 
-def drift_chart(shares: pd.DataFrame, dimension: str) -> go.Figure:
-    """Share of each week's runs per value of `dimension` (route | tier | band), stacked."""
+DRIFT_TITLES = {"route": "Route by week", "tier": "Answering tier by week", "band": "Small-tier confidence by week"}
+OTHER_COLOUR = "#9e9e9e"  # "(no answer)", "(no route)": not a tier or a route of their own
+
+
+def drift_chart(shares: pd.DataFrame, dimension: str, tiers: Sequence[str] = ()) -> go.Figure:
+    """Share of each week's runs per value of `dimension` (route | tier | band), stacked, one bar per week labelled
+    by the week's first day. A tier keeps the colour it has in every other chart (its place in `tiers`, the
+    configured order); bands go low to high."""
     part = shares[shares["dimension"] == dimension] if not shares.empty else shares
     fig = go.Figure()
     values = list(dict.fromkeys(part["value"])) if not part.empty else []  # in the order drift sorted them
+    if dimension == "tier":
+        rank = {name: i for i, name in enumerate(tiers)}
+        values.sort(key=lambda v: rank.get(v, len(rank)))
+    weeks = sorted(pd.to_datetime(part["week"]).unique()) if not part.empty else []
+    labels = [f"{pd.Timestamp(w):%b %d}" for w in weeks]
     for i, value in enumerate(values):
         rows = part[part["value"] == value]
-        fig.add_bar(x=rows["week"], y=rows["share"], name=str(value), marker_color=TIER_PALETTE[i % len(TIER_PALETTE)],
-                    customdata=rows["runs"], hovertemplate=f"{value}: %{{y:.1%}} (%{{customdata}} runs)<extra></extra>")
-    title = {"route": "Share per route", "tier": "Share per answering tier",
-             "band": "Small tier's confidence bands"}.get(dimension, dimension)
-    fig.update_layout(title=f"{title}, week by week", barmode="stack", yaxis={"tickformat": ".0%", "range": [0, 1]},
-                      xaxis={"title": "week starting"}, height=320, **_LAYOUT)
+        colour = (OTHER_COLOUR if str(value).startswith("(") else
+                  TIER_PALETTE[(tiers.index(value) if dimension == "tier" and value in tiers else i)
+                               % len(TIER_PALETTE)])
+        fig.add_bar(x=[f"{pd.Timestamp(w):%b %d}" for w in pd.to_datetime(rows["week"])], y=rows["share"],
+                    name=str(value), marker_color=colour, customdata=rows["runs"],
+                    hovertemplate=f"{value}: %{{y:.1%}} (%{{customdata:,}} runs)<extra></extra>")
+    fig.update_layout(title=DRIFT_TITLES.get(dimension, dimension), barmode="stack", showlegend=True,
+                      yaxis={"tickformat": ".0%", "range": [0, 1]},
+                      xaxis={"title": "week starting", "type": "category", "categoryorder": "array",
+                             "categoryarray": labels},
+                      height=320, **_LAYOUT)
     return fig
 
 

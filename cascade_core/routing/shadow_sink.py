@@ -52,6 +52,7 @@ class ShadowSink:
             if self._store is None:
                 self._store = self._open_store()
             insert_shadow_labels(self._store, rows)
+            self._store.release()  # a DuckDB file has one writer: let readers (dashboard, CLI) take their turn
         except Exception:  # never take the server down; keep the rows for the next turn
             self.write_errors += 1
             log.exception("shadow labels: writing to %s failed; will retry", self.name)

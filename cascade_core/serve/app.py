@@ -28,14 +28,17 @@ from cascade_core.cascade.runtime import Runtime, build_runtime
 from cascade_core.cascade.walk import RunCancelled
 from cascade_core.records import Trace
 from cascade_core.serve.auth import check_bearer
+from cascade_core.serve.counters import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from cascade_core.serve.counters import Metrics
 from cascade_core.serve.log_writer import LogWriter
 from cascade_core.serve.responses import cascade_extension, cascade_headers, completion_body, stream_events
+from cascade_core.serve.store_metrics import add_store_readers
 from cascade_core.serve.validate import MAX_BODY_BYTES, parse_chat_request
 from cascade_core.store.lake import LakeTarget
 from cascade_core.store.location import describe_location, store_location
 from cascade_core.store.maintenance import MaintenanceTimer
 from cascade_core.store.store import Store
+from cascade_core.telemetry.exporter import Tracing
 from cascade_core.wire.errors import ApiError, error_response
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,7 @@ class ServeState:
     metrics: Metrics
     shadow: Any = None  # ShadowSampler when config.shadow.rate > 0
     shadow_sink: Any = None
+    tracing: Tracing | None = None  # OpenTelemetry spans, when OTEL_EXPORTER_OTLP_* asks for them
     started: int = field(default_factory=lambda: int(time.time()))
 
 
@@ -134,6 +138,8 @@ def _cancelled(state: ServeState, trace: Trace | None, model: str | None, second
     else:
         trace.meta["api"] = {"model": model, "stream": False, "messages": None}
         state.writer.submit(trace, reserved=True)
+        if state.tracing is not None:
+            state.tracing.record(trace)
         state.metrics.observe_run(trace, seconds, False)
         calls = sum(1 + (s.verify_call is not None) for s in trace.steps)
         detail = (f"after {calls} tier call(s) costing ${trace.total_cost:.6f} (the one in flight charged at an "
@@ -184,6 +190,8 @@ async def chat_completions(request: Request) -> Response:
                                   headers={"Retry-After": "5", "X-Cascade-Run-Id": trace.run_id})
     else:
         state.writer.submit(trace, reserved=True)  # never blocks; the run is logged even when it failed
+    if state.tracing is not None:  # spans from the finished run: queued, exported by their own thread
+        state.tracing.record(trace)
     if state.shadow is not None:  # a background task: the response does not wait for it
         state.shadow.submit_async(trace, state.shadow_sink)
     metrics.observe_run(trace, time.perf_counter() - started, chat.stream)
@@ -252,7 +260,7 @@ async def metrics_text(request: Request) -> Response:
         check_bearer(request, state.settings.token)
     except ApiError as err:
         return err.response()
-    return Response(state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(state.metrics.render(), media_type=METRICS_CONTENT_TYPE)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -312,7 +320,10 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
         metrics.gauges["cascade_log_backlog_limit_runs"] = lambda: writer.max_backlog
         metrics.gauges["cascade_log_failing_seconds"] = lambda: round(writer.health().failing_for, 3)
         metrics.gauges["cascade_log_store_recreated_total"] = lambda: writer.recreated
-        app.state.serve = state = ServeState(settings=settings, runtime=runtime, writer=writer, metrics=metrics)
+        add_store_readers(metrics, location)
+        metrics.start()
+        app.state.serve = state = ServeState(settings=settings, runtime=runtime, writer=writer, metrics=metrics,
+                                             tracing=Tracing.from_env())
         if runtime.router is not None:  # embed the routes' examples now, not on the first request
             await runtime.router.router.aprepare()
         if config.shadow.rate > 0:
@@ -333,6 +344,9 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
                 await state.shadow.drain()
                 state.shadow_sink.close()
             writer.close()
+            metrics.close()
+            if state.tracing is not None:
+                state.tracing.close()  # exports what is queued
             if upkeep is not None:
                 upkeep.stop()
                 upkeep.store.close()

@@ -121,6 +121,14 @@ def latest_unfinished_audit(store: Store) -> str | None:
     return rows[0][0] if rows else None
 
 
+def latest_finished_audit(store: Store) -> str | None:
+    """The most recent audit that finished (None before the first, or in a store without audit tables)."""
+    if not table_exists(store, "audits"):
+        return None
+    rows = store.execute("SELECT audit_id FROM audits WHERE status = 'done' ORDER BY created_at DESC LIMIT 1")
+    return rows[0][0] if rows else None
+
+
 def list_audits(store: Store) -> pd.DataFrame:
     """Every audit, newest first, with item counts and judge cost."""
     return store.query_df("""

@@ -52,12 +52,6 @@ def bucket_unit(start: datetime | None, end: datetime | None) -> str:
     return "day" if span <= timedelta(days=120) else "week"
 
 
-def like_pattern(text: str) -> str:
-    """`text` as a literal ILIKE substring pattern: %, _ and the escape character itself are escaped."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 @dataclass(frozen=True)
 class RunFilter:
     """The Runs page's filters. Empty tuples and None mean "no restriction"."""

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 
-from cascade_core.store.run_filter import NO_ANSWER, RunFilter, RunSort, like_pattern
+from cascade_core.store.run_filter import NO_ANSWER, RunFilter, RunSort
 from cascade_core.store.schema import RUN_COLUMNS
 from cascade_core.store.store import Store
 
@@ -63,8 +63,10 @@ def filter_parts(f: RunFilter) -> dict[str, tuple[str, list[Any]]]:
     if f.errors_only:
         parts["errors_only"] = ("(had_error OR error IS NOT NULL)", [])
     if f.text:
-        pattern = like_pattern(f.text)
-        parts["text"] = ("(question ILIKE ? ESCAPE '\\' OR final_answer ILIKE ? ESCAPE '\\')", [pattern, pattern])
+        # A literal, case-insensitive substring. contains(lower(..)) runs ~3x faster than ILIKE with an ESCAPE
+        # clause (which DuckDB cannot turn into a plain substring search): 1.1 s vs 3.6 s on 1M 500-char questions.
+        parts["text"] = ("(contains(lower(question), lower(?)) OR contains(lower(final_answer), lower(?)))",
+                         [f.text, f.text])
     return parts
 
 

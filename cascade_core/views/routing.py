@@ -34,13 +34,17 @@ class LiveHealth:
         return self.recert.alert or self.drift.alert
 
 
+def _or_dash(value: float | None, fmt: str) -> str:
+    return "–" if value is None else format(value, fmt)
+
+
 def recert_table(recert: Recertification) -> pd.DataFrame:
-    """One row per non-final tier, ready to display."""
+    """One row per non-final tier, ready to display: figures as text, "–" where there is none (never "None")."""
     rows = [{
-        "tier": t.tier_name, "threshold": t.threshold, "status": STATUS_TEXT[t.status],
-        "labels at threshold": t.n_at_threshold, "accuracy": t.accuracy,
+        "tier": t.tier_name, "threshold": f"{t.threshold:.2f}", "status": STATUS_TEXT[t.status],
+        "labels at threshold": t.n_at_threshold, "accuracy": _or_dash(t.accuracy, ".1%"),
         "95% interval": ("–" if t.accuracy_low is None else f"{t.accuracy_low:.1%}–{t.accuracy_high or 0:.1%}"),
-        "p-value": t.p_value, "newer data certify": t.certified_threshold,
+        "p-value": _or_dash(t.p_value, ".3g"), "newer data certify": _or_dash(t.certified_threshold, ".2f"),
         "labels (gold/audit/shadow)": "/".join(str(t.by_source.get(s, 0)) for s in ("gold", "audit", "shadow")),
     } for t in recert.tiers]
     return pd.DataFrame(rows)

@@ -36,6 +36,7 @@ def runs_table(page: pd.DataFrame) -> pd.DataFrame:
         "run": page["run_id"],
         "answer": [_clip(a, ANSWER_CHARS) for a in page["answer"]],
         "source": page["source"],
+        "route": page["route"] if "route" in page else None,
         "latency": [f"{v:,.0f} ms" if pd.notna(v) else "" for v in page["latency_ms"]],
     })
 

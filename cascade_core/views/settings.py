@@ -31,6 +31,7 @@ def tier_rows(config: CascadeConfig, endpoints: list[str] | None = None) -> list
             "endpoint": endpoints[index] if endpoints else tier.base_url,
             "input_usd_per_mtok": tier.input_price,
             "output_usd_per_mtok": tier.output_price,
+            "price_from": tier.price_origin,  # "config", or the catalog entry: package version, provider, model
             "threshold": None if is_last else config.thresholds[index],
             "key_variable": tier.api_key_env or "(none needed)",
             "key_set": None if not tier.api_key_env else bool(os.environ.get(tier.api_key_env)),
