@@ -20,7 +20,7 @@ from cascade_core.views import (
     tier_mix_by_bucket,
     usd,
 )
-from ui.live import cached_live_health
+from ui.live import REFRESH_S, cached_live_health
 from ui.state import get_config, get_store
 from ui.text import md_escape
 
@@ -139,7 +139,7 @@ _sweep_pointer()
 st.page_link("pages/runs.py", label="Browse every run", icon=":material/list:")
 
 st.subheader("Thresholds on live traffic")
-live = cached_live_health(store, config, None if audit is None else audit.audit_id)
+live, live_as_of = cached_live_health(store, config, None if audit is None else audit.audit_id)
 recert = live.recert
 if recert.end is None:
     st.caption("No live traffic (api or query runs) yet: re-certification and drift need some.")
@@ -148,7 +148,8 @@ else:
                f"{recert.end:%Y-%m-%d} UTC): gold grades, audit verdicts and shadow agreement with the last tier. "
                f"Certified means accepted answers are right at least {recert.target:.0%} of the time, with at most a "
                f"{recert.risk:.0%} chance that this is wrong (exact binomial test; the newer data's own threshold "
-               "by fixed-sequence Learn-then-Test).")
+               f"by fixed-sequence Learn-then-Test). Computed at {live_as_of:%H:%M:%S} UTC; under steady traffic "
+               f"these figures are refreshed every {REFRESH_S:.0f} s at most.")
     if recert.alert:
         st.error("A configured threshold is no longer certified at the target on recent traffic.",
                  icon=":material/warning:")

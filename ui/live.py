@@ -1,31 +1,59 @@
-"""The Overview's "Thresholds on live traffic" figures, computed once per change of the run log.
+"""The Overview's "Thresholds on live traffic" figures, kept between reruns.
 
 Re-certification and drift read weeks of live runs (about 1.5 s at 1M runs), while the Overview reruns on every
-click (a new time window, a link). They depend on the log, not on the page's widgets, so they are kept per store
-and config until a run is added or purged, a new audit lands, or LABEL_TTL seconds pass (shadow labels and audit
-verdicts arrive without new runs)."""
+click (a new time window, a link). They depend on the log, not on the page's widgets, so one copy per store and
+config is kept and shared by every session. It is computed again when the log has moved (a run added or purged,
+a new audit) and the copy is at least REFRESH_S old, or in any case after MAX_AGE_S (shadow labels and audit
+verdicts arrive without new runs). Under steady traffic the log moves all the time: the figures are then at most
+REFRESH_S old and at most one render in REFRESH_S pays for them."""
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import streamlit as st
 
 from cascade_core.cascade import CascadeConfig
+from cascade_core.clock import utc_now
 from cascade_core.store import Store, time_bounds
 from cascade_core.views import LiveHealth, live_health
 
-LABEL_TTL = 30.0  # seconds
+REFRESH_S = 30.0
+MAX_AGE_S = 300.0
 
 
-@st.cache_resource(show_spinner=False, ttl=LABEL_TTL, max_entries=16)
-def _live_health_for(store_key: str, fingerprint: str, runs: int, newest: datetime | None, audit: str | None,
-                     _store: Store, _config: CascadeConfig) -> LiveHealth:
-    return live_health(_store, _config)
+@dataclass
+class _Kept:
+    version: tuple[int, datetime | None, str | None] | None = None
+    value: LiveHealth | None = None
+    computed_at: float = 0.0  # time.monotonic()
+    computed_utc: datetime | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def cached_live_health(store: Store, config: CascadeConfig, latest_audit: str | None) -> LiveHealth:
-    """live_health(store, config), recomputed only when the log (its size, newest run, latest audit) moves."""
-    newest = time_bounds(store)[1]
+@st.cache_resource(show_spinner=False)
+def _kept_for(where: str, fingerprint: str) -> _Kept:
+    return _Kept()
+
+
+def cached_live_health(store: Store, config: CascadeConfig, latest_audit: str | None) -> tuple[LiveHealth, datetime]:
+    """live_health(store, config) and when it was computed (UTC), recomputed only as the module doc says."""
     where = store.lake.describe() if store.lake is not None else str(store.path)
-    return _live_health_for(where, config.fingerprint(), store.count_runs(), newest, latest_audit, store, config)
+    kept = _kept_for(where, config.fingerprint())
+    version = (store.count_runs(), time_bounds(store)[1], latest_audit)
+    with kept.lock:  # one session computes; the others wait for its result
+        age = time.monotonic() - kept.computed_at
+        stale = kept.value is None or age >= MAX_AGE_S or (version != kept.version and age >= REFRESH_S)
+        if stale:
+            kept.value, kept.version = live_health(store, config), version
+            kept.computed_at, kept.computed_utc = time.monotonic(), utc_now()
+        assert kept.value is not None and kept.computed_utc is not None
+        return kept.value, kept.computed_utc
+
+
+def forget_live_health() -> None:
+    """Drop the kept figures (benchmarks time the first visit after the log moved)."""
+    _kept_for.clear()

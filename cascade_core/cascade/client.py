@@ -24,6 +24,7 @@ from cascade_core.cascade.endpoint_errors import Failure, classify, host_of, red
 from cascade_core.cascade.labels import SIMULATED_FINGERPRINT
 from cascade_core.cascade.pricing import call_cost, price_table_cost
 from cascade_core.cascade.signals.base import PLAIN_OPTIONS, RequestOptions
+from cascade_core.cascade.structured import FormatLevel, next_level, refuses_format, response_format
 from cascade_core.records import TierCall
 from cascade_core.wire.completion import check_completion
 
@@ -92,6 +93,8 @@ class TierClient:
         self._rng = random.Random(seed)
         self._sync: openai.OpenAI | None = None
         self._async: openai.AsyncOpenAI | None = None
+        # How this endpoint takes structured output: json_schema until it refuses, then json_object, then none.
+        self.format_level: FormatLevel = "json_schema" if tier.json_mode else "none"
 
     def _client_kwargs(self) -> dict[str, Any]:
         return {
@@ -124,8 +127,10 @@ class TierClient:
             "max_tokens": self.tier.max_tokens,
             "temperature": self.tier.temperature,
         }
-        if options.json_mode and self.tier.json_mode:
-            params["response_format"] = {"type": "json_object"}
+        if options.json_mode:
+            fmt = response_format(self.format_level, options.schema)
+            if fmt is not None:
+                params["response_format"] = fmt
         if options.logprobs:
             params["logprobs"] = True
             if options.top_logprobs:
@@ -229,6 +234,15 @@ class TierClient:
                             self.tier.max_tokens)
         return self._failed_call(messages, failure, (now - started) * 1000, attempts)
 
+    def _step_down(self, params: dict[str, Any], options: RequestOptions, err: Exception) -> bool:
+        """The endpoint refused the request's response_format: ask one level lower from now on (remembered
+        for this endpoint), and say whether to send the request again at once (not counted as a retry)."""
+        if "response_format" not in params or not refuses_format(err):
+            return False
+        if params["response_format"] == response_format(self.format_level, options.schema):
+            self.format_level = next_level(self.format_level, options.schema)  # else a concurrent call did
+        return True
+
     def call(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
         params = self.request_params(messages, options)
         started, attempts = time.perf_counter(), _Attempts()
@@ -239,6 +253,9 @@ class TierClient:
                 response = raw.parse()
                 check_completion(response)
             except Exception as err:  # every failure becomes a recorded TierCall
+                if self._step_down(params, options, err):
+                    params = self.request_params(messages, options)
+                    continue
                 outcome = self._retry_or_give_up(messages, err, started, attempt_started, attempts)
                 if isinstance(outcome, TierCall):
                     return outcome
@@ -260,6 +277,9 @@ class TierClient:
             except asyncio.CancelledError:
                 raise CallCancelled(self._cancelled(messages, started, attempt_started, attempts)) from None
             except Exception as err:  # every failure becomes a recorded TierCall
+                if self._step_down(params, options, err):
+                    params = self.request_params(messages, options)
+                    continue
                 outcome = self._retry_or_give_up(messages, err, started, attempt_started, attempts)
                 if isinstance(outcome, TierCall):
                     return outcome

@@ -10,6 +10,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Generator
+from dataclasses import replace
 from typing import Any
 
 from cascade_core.cascade.client import CallCancelled, TierClient
@@ -33,6 +34,9 @@ class RunCancelled(asyncio.CancelledError):
     def __init__(self, trace: Trace) -> None:
         super().__init__(trace.error)
         self.trace = trace
+
+
+ABSTAIN_ANSWER = "I don't know."
 
 
 class Cascade:
@@ -108,8 +112,9 @@ class Cascade:
         last = len(self.clients) - 1
         if not 0 <= start <= last:
             raise ValueError(f"start: expected a tier index in [0, {last}], got {start}")
+        jump_to = start
         for index, client in enumerate(self.clients):
-            if index < start:
+            if index < jump_to:
                 continue
             call = yield client, signal.messages(question), signal.options
             confidence = read_confidence(signal, call)
@@ -122,7 +127,15 @@ class Cascade:
             steps.append(self._step(index, call, verify_call, confidence, limits))
             if steps[-1].decision in ("accepted", "final"):
                 break
+            if skip_ahead(steps[-1], self._skip(index), last):
+                steps[-1] = replace(steps[-1], reason=steps[-1].reason.replace(
+                    "; escalating", f"; below skip {self._skip(index):.2f}: skipping to the last tier"))
+                jump_to = last
         return steps
+
+    def _skip(self, index: int) -> float:
+        skips = self.config.skip_below
+        return skips[index] if index < len(skips) else 0.0
 
     # -- pieces shared by run and arun --------------------------------------------------------------------
     def _thresholds(self, override: list[float] | None) -> list[float]:
@@ -186,6 +199,7 @@ class Cascade:
                 trace.error = None
         else:
             self._answer_from(trace, last)
+            self._maybe_abstain(trace, last)
         trace.always_large_cost, trace.always_large_estimated = self._always_large(trace.steps)
         retried = {str(i): [*s.call.attempt_log,
                    *(s.verify_call.attempt_log if s.verify_call else ())]
@@ -193,13 +207,24 @@ class Cascade:
                    or (s.verify_call is not None and (s.verify_call.attempts > 1 or s.verify_call.lost_attempts))}
         if retried:  # every attempt of a retried call, by step index
             trace.meta["attempts"] = retried
-        if item is not None and trace.final_answer is not None:
+        if item is not None and "abstained" in trace.meta:
+            trace.correct = False  # an abstention is never correct
+        elif item is not None and trace.final_answer is not None:
             trace.correct = grade(trace.final_answer, item.gold, item.answer_type)
         elif item is not None:
             trace.correct = False
         # The cascade's own work: wall time of the walk minus time spent waiting on model calls.
         trace.overhead_ms = max(0.0, (time.perf_counter() - started) * 1000 - trace.latency_ms)
         return trace
+
+    def _maybe_abstain(self, trace: Trace, last: Step) -> None:
+        """Below `abstain_below` the last tier's answer is withheld: the cascade says it does not know."""
+        floor = self.config.abstain_below
+        conf = last.confidence.normalised
+        if floor is None or last.tier_index != len(self.clients) - 1 or conf is None or conf >= floor:
+            return
+        trace.meta["abstained"] = {"answer": last.confidence.answer, "confidence": conf, "below": floor}
+        trace.final_answer = ABSTAIN_ANSWER
 
     @staticmethod
     def _answer_from(trace: Trace, step: Step) -> None:
@@ -235,6 +260,13 @@ class Cascade:
             return price_table_cost(tier, tokens_in, tokens_out), True
         prompt_chars = sum(len(m["content"]) for m in steps[0].call.messages) if steps else 0
         return price_table_cost(tier, prompt_chars // 4, 0), True
+
+
+def skip_ahead(step: Step, skip: float, last: int) -> bool:
+    """Whether an escalated non-final step skips the tiers between it and the last (confidence below `skip`)."""
+    conf = step.confidence.normalised
+    return (step.decision == "escalated" and step.tier_index < last - 1 and skip > 0 and conf is not None
+            and conf < skip)
 
 
 def needs_verify(signal: Signal, call: TierCall, confidence: Confidence, *, last: bool) -> bool:

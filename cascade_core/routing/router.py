@@ -145,12 +145,13 @@ class RoutedCascade:
             match = self.router.match(question)
         except EmbeddingError as err:  # routing is an optimisation: without it the cascade still answers
             match = unrouted(str(err), started)
-        if match.name is not None and match.name in self.route_clients:
+        alone = match.name is not None and match.name in self.route_clients
+        if alone and match.name is not None:
             trace = self._single(question, match.name, item, source, dataset, thresholds)
         else:
             trace = self.cascade.run(question, item=item, source=source, dataset=dataset, thresholds=thresholds,
                                      start=self._start.get(match.name or "", 0))
-        trace.meta["route"] = match.meta(self._start_label(match))
+        trace.meta["route"] = match.meta(self._start_label(match)) | ({"alone": True} if alone else {})
         return trace
 
     async def arun(self, question: str, *, item: Any = None, source: Source = "query", dataset: str | None = None,
@@ -161,16 +162,18 @@ class RoutedCascade:
         except EmbeddingError as err:
             log.warning("routing skipped: %s", err)
             match = unrouted(str(err), started)
+        alone = match.name is not None and match.name in self.route_clients
+        route = match.meta(self._start_label(match)) | ({"alone": True} if alone else {})
         try:
-            if match.name is not None and match.name in self.route_clients:
+            if alone and match.name is not None:
                 trace = await self._asingle(question, match.name, item, source, dataset, thresholds)
             else:
                 trace = await self.cascade.arun(question, item=item, source=source, dataset=dataset,
                                                 thresholds=thresholds, start=self._start.get(match.name or "", 0))
         except RunCancelled as cancelled:
-            cancelled.trace.meta["route"] = match.meta(self._start_label(match))
+            cancelled.trace.meta["route"] = route
             raise
-        trace.meta["route"] = match.meta(self._start_label(match))
+        trace.meta["route"] = route
         return trace
 
     # -- a route's separate model answers alone -------------------------------------------------------------
