@@ -45,6 +45,15 @@ def prompt_tokens_estimate(messages: list[dict[str, str]]) -> int:
     return sum(len(m.get("content") or "") for m in messages) // 4
 
 
+class CallCancelled(asyncio.CancelledError):
+    """The task awaiting a tier call was cancelled (a server shutting down): `call` is the recorded TierCall,
+    error kind "cancelled", with the attempt that was on the wire charged at an estimate (it may be billed)."""
+
+    def __init__(self, call: TierCall) -> None:
+        super().__init__(call.error)
+        self.call = call
+
+
 class _Attempts:
     """What the attempts of one call so far cost and how they went."""
 
@@ -212,6 +221,19 @@ class TierClient:
             return self._failed_call(messages, failure, (now - started) * 1000, attempts)
         return backoff_delay(attempt - 1, self.retry, failure.retry_after, self._rng)
 
+    def _cancelled(self, messages: list[dict[str, str]], started: float, attempt_started: float | None,
+                   attempts: _Attempts) -> TierCall:
+        """The call as far as it went when its task was cancelled; an attempt on the wire may be billed."""
+        now = time.perf_counter()
+        on_wire = attempt_started is not None
+        failure = Failure("cancelled", f"{self.host}: cancelled by the server's shutdown "
+                          + ("while the request was on the wire (it may have been billed; charged at an estimate)"
+                             if on_wire else "between attempts"), retryable=False, billed=on_wire)
+        if attempt_started is not None:
+            attempts.failed(failure, (now - attempt_started) * 1000, prompt_tokens_estimate(messages),
+                            self.tier.max_tokens)
+        return self._failed_call(messages, failure, (now - started) * 1000, attempts)
+
     def _step_down(self, params: dict[str, Any], options: RequestOptions, err: Exception) -> bool:
         """The endpoint refused the request's response_format: ask one level lower from now on (remembered
         for this endpoint), and say whether to send the request again at once (not counted as a retry)."""
@@ -252,6 +274,8 @@ class TierClient:
                 raw = await self.async_client.chat.completions.with_raw_response.create(**params)
                 response = raw.parse()
                 check_completion(response)
+            except asyncio.CancelledError:
+                raise CallCancelled(self._cancelled(messages, started, attempt_started, attempts)) from None
             except Exception as err:  # every failure becomes a recorded TierCall
                 if self._step_down(params, options, err):
                     params = self.request_params(messages, options)
@@ -259,7 +283,10 @@ class TierClient:
                 outcome = self._retry_or_give_up(messages, err, started, attempt_started, attempts)
                 if isinstance(outcome, TierCall):
                     return outcome
-                await asyncio.sleep(outcome)
+                try:
+                    await asyncio.sleep(outcome)
+                except asyncio.CancelledError:  # between attempts: nothing on the wire
+                    raise CallCancelled(self._cancelled(messages, started, None, attempts)) from None
                 continue
             attempts.succeeded((time.perf_counter() - attempt_started) * 1000)
             return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempts,
