@@ -66,7 +66,10 @@ class Cascade:
         return self._finish(trace, item, started)
 
     def _walk(self, question: str, limits: list[float], start: int = 0) -> Generator[CallRequest, TierCall, list[Step]]:
-        """`start`: the first tier asked (a semantic route may skip the cheaper ones)."""
+        """`start`: the first tier asked (a semantic route may skip the cheaper ones; 0 means the configured
+        `start_tier`, the first tier by default)."""
+        if not start and self.config.start_tier is not None:
+            start = [t.name for t in self.config.tiers].index(self.config.start_tier)
         signal = get_signal(self.config.signal)
         steps: list[Step] = []
         last = len(self.clients) - 1
