@@ -10,7 +10,7 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -33,7 +33,7 @@ LATER_SIMULATOR_DEFAULTS: dict[str, Any] = {
     "html_body_rate": 0.0, "empty_body_rate": 0.0, "cut_body_rate": 0.0, "placeholder_rate": 0.0,
     "judge_flip_rate": 0.0,
     "logprobs_need_top": False, "logprobs_supported": True, "omit_usage": False, "single_slot": False,
-    "omit_finish_reason": False,
+    "omit_finish_reason": False, "refuse_formats": [], "constrained_decoding": False,
 }
 
 
@@ -145,6 +145,11 @@ class SimulatorConfig(BaseModel):
     single_slot: bool = False  # one request at a time per model, the others queue (a one-slot server)
     ratelimit_requests: int = Field(default=0, ge=0)  # >0: requests per model per second, sent as x-ratelimit-*
     report_cost: bool = False  # put usage.cost (USD at the built-in list price) in every response
+    # response_format types answered with HTTP 400 (older llama.cpp/Ollama builds, some gateways): e.g. ["json_schema"]
+    refuse_formats: list[Literal["json_schema", "json_object"]] = Field(default_factory=list)
+    # As vLLM, llama.cpp, NIM and OpenAI do with a json_schema response_format: the malformed knob then cannot
+    # garble a reply (off by default: the knob stands for servers that ignore the schema).
+    constrained_decoding: bool = False
     # Per-model overrides of the knobs above, e.g. {"sim-llama-3.1-8b": {"error_rate": 1.0}}.
     faults_by_model: dict[str, dict[str, float]] = Field(default_factory=dict)
 

@@ -6,13 +6,14 @@ way a call is awaited differs.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Generator
 from dataclasses import replace
 from typing import Any
 
-from cascade_core.cascade.client import TierClient
+from cascade_core.cascade.client import CallCancelled, TierClient
 from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.grading import grade
 from cascade_core.cascade.pricing import price_table_cost
@@ -23,6 +24,18 @@ from cascade_core.clock import utc_now
 from cascade_core.records import Confidence, Decision, Source, Step, TierCall, Trace
 
 CallRequest = tuple[TierClient, list[dict[str, str]], RequestOptions]
+CANCELLED = ("cancelled: the server shut down (SIGTERM, past its graceful timeout) before the cascade finished; "
+             "every call it made is logged and charged, the one in flight at an estimate")
+
+
+class RunCancelled(asyncio.CancelledError):
+    """`arun`'s task was cancelled mid-walk: `trace` holds every call made and paid for, marked cancelled."""
+
+    def __init__(self, trace: Trace) -> None:
+        super().__init__(trace.error)
+        self.trace = trace
+
+
 ABSTAIN_ANSWER = "I don't know."
 
 
@@ -56,22 +69,49 @@ class Cascade:
                    thresholds: list[float] | None = None, start: int = 0) -> Trace:
         started = time.perf_counter()
         trace = self._new_trace(question, item, source, dataset, thresholds)
-        walk = self._walk(question, self._thresholds(thresholds), start)
+        steps: list[Step] = []
+        limits = self._thresholds(thresholds)
+        walk = self._walk(question, limits, start, steps)
+        made: list[TierCall] = []
         try:
             client, messages, options = next(walk)
             while True:
-                client, messages, options = walk.send(await client.acall(messages, options))
+                made.append(await client.acall(messages, options))
+                client, messages, options = walk.send(made[-1])
         except StopIteration as done:
             trace.steps = done.value
+        except CallCancelled as cancelled:
+            raise RunCancelled(self._cancelled(trace, steps, made, client, cancelled.call, limits, started)) from None
         return self._finish(trace, item, started)
 
-    def _walk(self, question: str, limits: list[float], start: int = 0) -> Generator[CallRequest, TierCall, list[Step]]:
+    def _cancelled(self, trace: Trace, steps: list[Step], made: list[TierCall], client: TierClient,
+                   call: TierCall, limits: list[float], started: float) -> Trace:
+        """The trace of a walk cancelled while `call` (on `client`'s tier) was in flight: the finished steps,
+        then that tier's step with the cancelled call (after its answer call when a verify call was cut)."""
+        covered = sum(1 + (s.verify_call is not None) for s in steps)
+        answer = made[covered] if len(made) > covered else None
+        index = next(i for i, c in enumerate(self.clients) if c is client)
+        tier = self.config.tiers[index]
+        trace.steps = [*steps, Step(
+            tier_index=index, tier_name=tier.name, model=tier.model, endpoint=client.base_url,
+            call=answer or call, confidence=Confidence(None, None, None), verify_call=call if answer else None,
+            threshold=None if index == len(self.clients) - 1 else limits[index],
+            decision="error", reason=f"{call.error}; the run was cancelled")]
+        trace.error = CANCELLED
+        trace.meta["cancelled"] = True
+        trace.always_large_cost, trace.always_large_estimated = self._always_large(trace.steps)
+        trace.overhead_ms = max(0.0, (time.perf_counter() - started) * 1000 - trace.latency_ms)
+        return trace
+
+    def _walk(self, question: str, limits: list[float], start: int = 0,
+              steps: list[Step] | None = None) -> Generator[CallRequest, TierCall, list[Step]]:
         """`start`: the first tier asked (a semantic route may skip the cheaper ones; 0 means the configured
-        `start_tier`, the first tier by default)."""
+        `start_tier`, the first tier by default). `steps`: filled as the walk goes (so a cancelled walk's
+        finished steps are known)."""
         if not start and self.config.start_tier is not None:
             start = [t.name for t in self.config.tiers].index(self.config.start_tier)
         signal = get_signal(self.config.signal)
-        steps: list[Step] = []
+        steps = [] if steps is None else steps
         last = len(self.clients) - 1
         if not 0 <= start <= last:
             raise ValueError(f"start: expected a tier index in [0, {last}], got {start}")
