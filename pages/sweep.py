@@ -26,9 +26,10 @@ from cascade_core.views.sweep import (
     FRONTS,
     cached_point_label,
     calibration_table,
+    certification_table,
     clicked_front_point,
     default_pick,
-    describe_thresholds,
+    estimate_text,
     front_points,
     import_split,
     metrics_table,
@@ -37,11 +38,11 @@ from cascade_core.views.sweep import (
     parse_pairs,
     parse_split,
     points_csv,
-    recommendation_table,
     reference_table,
     save_upload,
     worse_items,
 )
+from cascade_core.views.sweep_point import certified_sentence, toml_snippet
 from ui.state import get_config, get_runtime, get_store
 
 store = get_store()
@@ -272,6 +273,11 @@ st.text(meta.name)  # names come from files and datasets: plain text
 if meta.simulated:
     st.markdown(":orange-badge[SIMULATED] answers come from the embedded simulator")
 st.caption(f"{result.matrix.n_items:,} questions · tiers {' → '.join(result.tiers)} · saved as {data['sweep_id']}")
+split_sizes = {name: view.n_items for name, view in result.splits.items()}
+if "held-out" in split_sizes:
+    st.markdown(f"Split: {result.split_used} · {split_sizes['calibration']:,} calibration and "
+                f"{split_sizes['held-out']:,} held-out questions · figures below are on the **held-out** questions "
+                "unless named")
 for note in result.notes:
     st.info(note)
 
@@ -290,11 +296,14 @@ if result.has_confidence:
     front = front_points(result, front_kind)
     labels = [cached_point_label(p, result.tiers) for p in front]
     slider_key = f"sweep_pick_{front_kind}_{data['sweep_id']}"
-    if ss.get(slider_key) not in labels:
-        ss[slider_key] = labels[default_pick(front, result, settings.target)]
-    choice = st.select_slider("Pick a point on the front (cheapest → most accurate), or click one on the plot",
-                              labels, key=slider_key)
-    pick = front[labels.index(choice)]
+    if not front:
+        st.info(result.view.better_reference or "Every setting of this kind is beaten by a reference point.")
+    else:
+        if ss.get(slider_key) not in labels:
+            ss[slider_key] = labels[default_pick(front, result, settings.target)]
+        choice = st.select_slider("Pick a point on the front (cheapest → most accurate), or click one on the plot",
+                                  labels, key=slider_key)
+        pick = front[labels.index(choice)]
 fig = frontier_figure(result, pick=pick, simulated=meta.simulated)
 st.plotly_chart(fig, key="sweep_frontier", on_select="rerun", selection_mode="points")
 st.caption("PNG: use the camera button of the plot (server-side PNG export needs kaleido, which is not installed).")
@@ -314,14 +323,16 @@ if pick is not None:
     with st.expander(f"{len(worse)} question(s) answered worse than always-large at this point"):
         st.dataframe(worse, hide_index=True)
 
-rec = result.recommendation
-if rec is not None:
+cert = result.certified
+if cert is not None:
     st.subheader("Recommendation")
-    st.write(f"Cheapest setting keeping {rec.target:.0%} of always-large accuracy on the calibration split "
-             f"({rec.n_calibration} questions, {result.split_used}), measured on {rec.n_holdout} held-out questions:")
-    st.text(describe_thresholds(rec.thresholds, result.tiers))
-    st.dataframe(recommendation_table(rec, result.tiers), hide_index=True)
-    (st.warning if rec.too_few or rec.probability_meets_target < 0.8 else st.success)(rec.confidence_note)
+    (st.success if cert.certified else st.warning)(certified_sentence(cert, result.tiers, meta.signal))
+    st.dataframe(certification_table(cert), hide_index=True)
+    st.code(toml_snippet(cert.point, len(result.tiers)), language="toml")
+if result.estimate is not None:
+    st.caption(estimate_text(result))
+if result.labels is not None:
+    st.caption(result.labels.text)
 
 st.subheader("Calibration per tier")
 st.plotly_chart(reliability_figure(result.calibration, simulated=meta.simulated), key="sweep_reliability")

@@ -42,19 +42,39 @@ def test_live_json_shape_and_resweep_is_free(cfg, capsys, tmp_path: Path) -> Non
     data = json.loads(out)
     for key in ("sweep_id", "points", "fronts", "references", "recommendation", "metrics", "calibration", "tiers"):
         assert key in data
-    assert set(data["points"]) == set(data["fronts"]) == {"shared", "per_tier"}
-    assert len(data["points"]["per_tier"]) == 21 * 21 and len(data["points"]["shared"]) == 101
+    assert set(data["points"]) == set(data["fronts"]) == {"shared", "per_tier", "skip"}
+    levels = {0.0, 0.25, 0.5, 0.75, 1.0}  # self-rated 1-5: the only values a threshold can matter at
+    assert all(set(p["thresholds"]) <= levels for p in data["points"]["per_tier"])
+    assert len(data["points"]["per_tier"]) <= 26 and len(data["points"]["shared"]) <= 5
+    assert data["current"]["thresholds"] == [0.75, 0.75] and data["current"]["label"] == "current setting"
+    assert set(data["splits"]) == {"calibration", "held-out", "all"} and data["headline_split"] == "held-out"
     assert [r["label"] for r in data["references"]] == ["always small", "always mid", "always large", "oracle"]
     assert {"thresholds", "accuracy", "cost_per_1k", "tier_share", "kind"} <= set(data["fronts"]["per_tier"][0])
     assert {"kind", "thresholds", "accuracy", "savings", "quality_retained", "confidence_note"} <= set(
-        data["recommendation"])
-    assert set(data["metrics"]) == {"shared", "per_tier"} and "apgr" in data["metrics"]["shared"]
+        data["estimate"])
+    assert {"policy_family", "thresholds", "statement", "calibration", "holdout", "tested", "delta"} <= set(
+        data["recommendation"]) and data["recommendation"]["delta"] == 0.1
+    assert data["policy_family"] == data["recommendation"]["policy_family"]
+    assert {"shared", "per_tier"} <= set(data["metrics"]) and "apgr" in data["metrics"]["shared"]
     assert data["simulated"] is True and data["name"] == "first"
     assert sim.stats()["total"] == 60
-    assert len(pd.read_csv(csv)) == 21 * 21 + 101 + 4
+    assert len(pd.read_csv(csv)) == sum(map(len, data["points"].values())) + 4
     assert "plotly" in html.read_text()[:5000].lower()
     code, out, _ = cli(["sweep", "bundled", "--config", str(config), "--limit", "20", "--json"], capsys)
     assert code == 0 and json.loads(out)["collection"]["calls"] == 0 and sim.stats()["total"] == 60
+
+
+def test_text_report_says_what_to_set_and_how_sure(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("CASCADE_STORE", str(tmp_path / "import.duckdb"))
+    long_path, _ = _same_data(tmp_path)
+    code, out, err = cli(["sweep", "--results", str(long_path), "--target", "0.9", "--delta", "0.2"], capsys)
+    assert code == 0, err
+    first = out.splitlines()[0]
+    assert first.startswith(("Set ", "No cascade setting could be certified"))
+    assert "80% confidence" in first and "90%" in first
+    assert "Estimate, not certified" in out or "Estimate: no cascade setting" in out
+    code, _, err = cli(["sweep", "--results", str(long_path), "--delta", "1.5"], capsys)
+    assert code == 2 and "--delta" in err
 
 
 def test_kill_mid_collection_then_resume_makes_no_duplicate_calls(fresh_simulator, tmp_path: Path) -> None:
@@ -132,7 +152,7 @@ def test_import_without_confidence_gives_baselines_and_oracle(tmp_path: Path, ca
     assert code == 0
     data = json.loads(out)
     assert data["has_confidence"] is False and data["recommendation"] is None
-    assert data["points"] == {"shared": [], "per_tier": []}
+    assert data["points"] == {"shared": [], "per_tier": [], "skip": []}
     assert [r["label"] for r in data["references"]] == ["always weak", "always strong", "oracle"]
     assert any("no cascade curve" in n for n in data["notes"])
 

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cascade_core.store import Store
-from cascade_core.store.runs_query import export_runs
+from cascade_core.store.export import export_runs
 from tests.factories import hours_ago, make_trace
 from tests.page_support import open_page
 

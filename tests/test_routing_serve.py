@@ -61,6 +61,9 @@ def test_route_taken_and_shown_by_serve(server: ServerProc) -> None:
     assert ext["tiers_called"] == ["small"]  # the route's tier answers alone
     trace = wait_for_run(server.store_path, ext["run_id"])
     assert trace.route == "chitchat" and trace.meta["api"]["model"] == "cascade"
+    alone = _labels(server.store_path, {ext["run_id"]})  # a tier's answer alone is shadowed too (rate 1.0)
+    assert alone["tier_name"].tolist() == ["small"] and alone["shadow_tier"].tolist() == ["large"]
+    assert alone["threshold"].isna().all() and alone["route"].tolist() == ["chitchat"]
     other = client.chat.completions.create(model="cascade",
                                            messages=[{"role": "user", "content": "What is 12 times 12?"}])
     ext = other.model_extra["cascade"]

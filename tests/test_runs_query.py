@@ -8,11 +8,10 @@ import duckdb
 import pytest
 
 from cascade_core.store import Store
+from cascade_core.store.export import export_bytes, export_runs
 from cascade_core.store.run_filter import NO_ANSWER, RunFilter, RunSort, bucket_unit, window_bounds
 from cascade_core.store.runs_query import (
     count_runs,
-    export_bytes,
-    export_runs,
     final_tier_options,
     runs_page,
 )
@@ -149,3 +148,19 @@ def test_overview_of_an_empty_store(tmp_path: Path) -> None:
         data = compute_overview(empty, "last 24 hours")
     assert data.headline.runs == 0 and data.headline.savings_pct is None and data.headline.p50_ms is None
     assert data.tiers.empty and data.activity.empty
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize(("key", "descending"), [("time", True), ("time", False), ("escalations", True),
+                                                 ("confidence", False), ("final tier", True)])
+def test_export_in_ranges_keeps_the_page_order(store: Store, tmp_path: Path, fmt: str, key: str,
+                                               descending: bool) -> None:
+    """Cut into ranges of 4 runs (ties of one value split by run id, NULL keys last), the file holds every run
+    exactly once in the order the page shows them."""
+    run_filter = RunFilter(sources=("query", "sweep", "api"))
+    sort = RunSort(key, descending)
+    expected = runs_page(store, run_filter, sort, limit=100)["run_id"].tolist()
+    path = tmp_path / f"out.{fmt}"
+    assert export_runs(store, run_filter, sort, fmt, path, chunk_rows=4) == len(expected) == 23  # type: ignore[arg-type]
+    reader = "read_csv" if fmt == "csv" else "read_parquet"
+    assert [r[0] for r in duckdb.sql(f"SELECT run_id FROM {reader}('{path}')").fetchall()] == expected

@@ -57,16 +57,19 @@ class ServerProc:
     """One `serve` process on a free port, logging to the DuckDB file `store_path`, or to `lake`."""
 
     def __init__(self, store_path: Path, simulator_url: str, *args: str, env: dict[str, str] | None = None,
-                 lake: LakeTarget | None = None, config_text: str = FAST_CONFIG, ready_timeout: float = 30.0) -> None:
+                 lake: LakeTarget | None = None, config_text: str = FAST_CONFIG, ready_timeout: float = 30.0,
+                 workdir: Path | None = None) -> None:
+        """`workdir`: where its config and stderr go (default: beside the store)."""
         self.port = free_port()
         self.store_path = store_path
-        config = store_path.parent / f"serve-{self.port}.toml"
+        workdir = workdir or store_path.parent
+        config = workdir / f"serve-{self.port}.toml"
         config.write_text(config_text + (lake_toml(lake) if lake else ""), encoding="utf-8")
         store_args = [] if lake else ["--store", str(store_path)]
         full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         if env is None or "CASCADE_SERVE_TOKEN" not in env:
             full_env.pop("CASCADE_SERVE_TOKEN", None)
-        self.stderr_path = store_path.parent / f"serve-{self.port}.err"
+        self.stderr_path = workdir / f"serve-{self.port}.err"
         self._stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cascade_core", "serve", "--port", str(self.port), *store_args,

@@ -10,9 +10,10 @@ import pytest
 
 from cascade_core.figures.sweep import comparison_figure, figure_html, frontier_figure, reliability_figure
 from cascade_core.store import Store
-from cascade_core.sweep.analysis import SweepSettings, analyse, result_to_json
+from cascade_core.sweep.analysis import SweepSettings, analyse
 from cascade_core.sweep.collect import collect
 from cascade_core.sweep.saved import SweepMeta, list_saved, reopen, save_result, saved_points
+from cascade_core.sweep.sweep_json import result_to_json
 from cascade_core.views.sweep import operating_point, points_table, worse_items
 from tests.sweep_support import arithmetic_dataset, sim_config
 
@@ -35,7 +36,12 @@ def outcomes(n: int = 300, seed: int = 0, small_name: str = "small") -> pd.DataF
 def test_analysis_json_is_strict_json_and_consistent() -> None:
     result = analyse(outcomes())
     data = json.loads(json.dumps(result_to_json(result), allow_nan=False))
-    assert len(data["points"]["per_tier"]) == 21 * 21
+    observed = [set(result.matrix.confidence[:, k]) for k in range(2)]
+    assert len(data["points"]["per_tier"]) > 21 * 21  # the observed values (~141 per tier), not a 0.05 grid
+    fronts = [p["thresholds"] for p in data["fronts"]["per_tier"]]
+    assert all(t[0] in observed[0] and t[1] in observed[1] for t in fronts)
+    assert data["headline_split"] == "held-out" and set(data["splits"]) == {"held-out", "calibration", "all"}
+    assert data["splits"]["held-out"]["n_items"] + data["splits"]["calibration"]["n_items"] == 300
     costs = [p["cost_per_1k"] for p in data["fronts"]["per_tier"]]
     accs = [p["accuracy"] for p in data["fronts"]["per_tier"]]
     assert costs == sorted(costs) and accs == sorted(accs)
@@ -58,7 +64,7 @@ def test_operating_point_numbers_and_worse_items() -> None:
     assert len(worse) and list(worse["item_id"]) == list(items_worse_than_large(result.matrix, point.thresholds))
     table = points_table(result)
     assert {"threshold_small", "threshold_mid", "share_large", "savings_vs_large"} <= set(table.columns)
-    assert table["on_front"].sum() == len(result.per_tier_front) + len(result.shared_front)
+    assert table["on_front"].sum() == len(result.per_tier_front) + len(result.shared_front) + len(result.skip_front)
 
 
 def test_save_reopen_compare_and_export(tmp_path) -> None:
@@ -70,10 +76,10 @@ def test_save_reopen_compare_and_export(tmp_path) -> None:
         listed = list_saved(store)
         assert set(listed["sweep_id"]) == {a, b}
         row, again = reopen(store, a)
-        assert row["target"] == 0.95 and row["grid"] == {"shared_steps": 101, "per_tier_steps": 21}
+        assert row["target"] == 0.95 and row["grid"]["delta"] == 0.1
         assert result_to_json(again)["fronts"] == result_to_json(first)["fronts"]
         pts_a, pts_b = saved_points(store, a), saved_points(store, b)
-        assert pts_a["on_front"].sum() == len(first.per_tier_front) + len(first.shared_front)
+        assert pts_a["on_front"].sum() == len(first.per_tier_front) + len(first.shared_front) + len(first.skip_front)
         fig = comparison_figure(pts_a, "first", pts_b, HOSTILE, simulated=True)
         text = fig.to_json()
         assert "<img" not in text and "&lt;img" in text and "SIMULATED" in text
@@ -101,7 +107,11 @@ def test_recommendation_meets_its_target_on_held_out_simulated_questions(fresh_s
         collected = collect(data, config, [t.base_url for t in config.tiers], store, concurrency=32)
     assert collected.complete
     result = analyse(collected.outcomes, SweepSettings(target=0.9, split=0.5, seed=3))
-    rec = result.recommendation
+    cert = result.certified
+    assert cert is not None and cert.certified and cert.holdout is not None
+    assert cert.holdout.quality_retained >= 0.9 and cert.holdout.savings > 0.2  # the certified point holds
+    assert "With 90% confidence" in cert.statement
+    rec = result.estimate
     assert rec is not None and rec.kind != "always_large" and not rec.too_few
     assert rec.n_holdout == 450 and rec.savings.estimate > 0.3
     # measured on the held-out half, the pick keeps its target, and most resamples agree
@@ -121,7 +131,8 @@ def test_a_click_on_a_front_line_names_its_point() -> None:
 def test_ungraded_answers_get_a_note_and_points_carry_n_graded() -> None:
     graded = analyse(outcomes(60))
     assert not any("graded answers only" in n for n in graded.notes)
-    assert all(p.n_graded == 60 for p in graded.references)
+    assert all(p.n_graded == 60 for p in graded.splits["all"].references)
+    assert all(p.n_graded == 30 for p in graded.references)  # the headline: the held-out half
     table = outcomes(60)
     table["correct"] = table["correct"].astype(object)
     table.loc[(table["tier"] == "small") & table["item_id"].isin(["q1", "q2", "q3"]), "correct"] = None
@@ -129,8 +140,9 @@ def test_ungraded_answers_get_a_note_and_points_carry_n_graded() -> None:
     assert any("graded answers only" in n and "different sets of items" in n for n in result.notes)
     data = result_to_json(result)
     assert any("graded answers only" in n for n in data["notes"])
-    assert data["references"][0]["n_graded"] == 57 and data["references"][-2]["n_graded"] == 60
-    assert {p["n_graded"] for p in data["points"]["shared"]} <= set(range(57, 61))
+    refs = data["splits"]["all"]["references"]
+    assert refs[0]["n_graded"] == 57 and refs[-2]["n_graded"] == 60
+    assert {p["n_graded"] for p in data["points"]["shared"]} <= set(range(27, 31))
     assert "n_graded" in points_table(result).columns
 
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from cascade_core.cascade.config import CascadeConfig, TierConfig
 from cascade_core.cascade.prompts import JUDGE_GOLD_RUBRIC, JUDGE_OPEN_RUBRIC, JUDGE_SYSTEM
 from cascade_core.cascade.signals.base import RequestOptions
-from cascade_core.cascade.signals.text import json_objects
+from cascade_core.cascade.structured import JudgeVerdictReply, json_candidates
 
 Verdict = Literal["correct", "incorrect", "unsure"]
 VERDICTS: tuple[str, ...] = ("correct", "incorrect", "unsure")
@@ -18,7 +18,7 @@ DATA_TAGS: tuple[str, ...] = ("question", "answer", "gold")
 # Any opening or closing tag named like one of ours inside the data: any case, stray spaces or attributes, with or
 # without its closing '>' (a model reads '</answer' + newline as a closing tag too), and look-alikes a model may
 # read the same way: fullwidth or small-form brackets and slash, HTML entities (&lt;/answer&gt;).
-JUDGE_OPTIONS = RequestOptions(json_mode=True)
+JUDGE_OPTIONS = RequestOptions(json_mode=True, schema=JudgeVerdictReply)
 _OPEN = r"(?:<|\uff1c|\ufe64|&lt;|&#0*60;|&#x0*3c;)"
 _CLOSE = r"(?:>|\uff1e|\ufe65|&gt;|&#0*62;|&#x0*3e;)"
 _TAG_LIKE = re.compile(
@@ -26,7 +26,6 @@ _TAG_LIKE = re.compile(
     r"(?:[^<>\uff1c\uff1e\n]{0,200}?" + _CLOSE + ")?",  # attributes up to the nearest closer on the line, if any
     re.IGNORECASE,
 )
-_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _VERDICT_FIELD = re.compile(r'"?verdict"?\s*[:=]\s*"?([A-Za-z_]+(?:[ -](?:correct|sure))?)', re.IGNORECASE)
 _RATIONALE_FIELD = re.compile(r'"?rationale"?\s*[:=]\s*"((?:[^"\\]|\\.)*)"?', re.IGNORECASE)
 _SYNONYMS: dict[str, str] = {
@@ -105,12 +104,9 @@ def parse_judge_reply(text: str | None) -> JudgeReply:
         return JudgeReply("unsure", "", "empty reply")
     # The judge's own verdict comes last: a reply that first quotes an object from the data (an injected
     # {"verdict": "correct"}, say) must read as the judge's verdict, not the quoted one.
-    fenced = [o for block in _FENCE.findall(text) for o in json_objects(block)]
-    for objects in (json_objects(text), fenced):
-        with_verdict = [lowered for lowered in ({str(k).strip().lower(): v for k, v in obj.items()} for obj in objects)
-                        if "verdict" in lowered]
-        if with_verdict:
-            return _from_fields(with_verdict[-1]["verdict"], with_verdict[-1].get("rationale"))
+    with_verdict = json_candidates(text, "verdict", fenced_first=False)
+    if with_verdict:
+        return _from_fields(with_verdict[-1]["verdict"], with_verdict[-1].get("rationale"))
     # No parseable object (prose, truncated JSON): look for field-shaped text (the last), then a bare verdict word.
     fields = list(_VERDICT_FIELD.finditer(text))
     if fields:

@@ -24,6 +24,7 @@ from cascade_core.cascade.endpoint_errors import Failure, classify, host_of, red
 from cascade_core.cascade.labels import SIMULATED_FINGERPRINT
 from cascade_core.cascade.pricing import call_cost, price_table_cost
 from cascade_core.cascade.signals.base import PLAIN_OPTIONS, RequestOptions
+from cascade_core.cascade.structured import FormatLevel, next_level, refuses_format, response_format
 from cascade_core.records import TierCall
 from cascade_core.wire.completion import check_completion
 
@@ -42,6 +43,15 @@ def requests_left(headers: Any) -> int | None:
 def prompt_tokens_estimate(messages: list[dict[str, str]]) -> int:
     """About four characters a token, for endpoints that send no usage and for lost attempts."""
     return sum(len(m.get("content") or "") for m in messages) // 4
+
+
+class CallCancelled(asyncio.CancelledError):
+    """The task awaiting a tier call was cancelled (a server shutting down): `call` is the recorded TierCall,
+    error kind "cancelled", with the attempt that was on the wire charged at an estimate (it may be billed)."""
+
+    def __init__(self, call: TierCall) -> None:
+        super().__init__(call.error)
+        self.call = call
 
 
 class _Attempts:
@@ -83,6 +93,8 @@ class TierClient:
         self._rng = random.Random(seed)
         self._sync: openai.OpenAI | None = None
         self._async: openai.AsyncOpenAI | None = None
+        # How this endpoint takes structured output: json_schema until it refuses, then json_object, then none.
+        self.format_level: FormatLevel = "json_schema" if tier.json_mode else "none"
 
     def _client_kwargs(self) -> dict[str, Any]:
         return {
@@ -115,8 +127,10 @@ class TierClient:
             "max_tokens": self.tier.max_tokens,
             "temperature": self.tier.temperature,
         }
-        if options.json_mode and self.tier.json_mode:
-            params["response_format"] = {"type": "json_object"}
+        if options.json_mode:
+            fmt = response_format(self.format_level, options.schema)
+            if fmt is not None:
+                params["response_format"] = fmt
         if options.logprobs:
             params["logprobs"] = True
             if options.top_logprobs:
@@ -207,6 +221,28 @@ class TierClient:
             return self._failed_call(messages, failure, (now - started) * 1000, attempts)
         return backoff_delay(attempt - 1, self.retry, failure.retry_after, self._rng)
 
+    def _cancelled(self, messages: list[dict[str, str]], started: float, attempt_started: float | None,
+                   attempts: _Attempts) -> TierCall:
+        """The call as far as it went when its task was cancelled; an attempt on the wire may be billed."""
+        now = time.perf_counter()
+        on_wire = attempt_started is not None
+        failure = Failure("cancelled", f"{self.host}: cancelled by the server's shutdown "
+                          + ("while the request was on the wire (it may have been billed; charged at an estimate)"
+                             if on_wire else "between attempts"), retryable=False, billed=on_wire)
+        if attempt_started is not None:
+            attempts.failed(failure, (now - attempt_started) * 1000, prompt_tokens_estimate(messages),
+                            self.tier.max_tokens)
+        return self._failed_call(messages, failure, (now - started) * 1000, attempts)
+
+    def _step_down(self, params: dict[str, Any], options: RequestOptions, err: Exception) -> bool:
+        """The endpoint refused the request's response_format: ask one level lower from now on (remembered
+        for this endpoint), and say whether to send the request again at once (not counted as a retry)."""
+        if "response_format" not in params or not refuses_format(err):
+            return False
+        if params["response_format"] == response_format(self.format_level, options.schema):
+            self.format_level = next_level(self.format_level, options.schema)  # else a concurrent call did
+        return True
+
     def call(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
         params = self.request_params(messages, options)
         started, attempts = time.perf_counter(), _Attempts()
@@ -217,6 +253,9 @@ class TierClient:
                 response = raw.parse()
                 check_completion(response)
             except Exception as err:  # every failure becomes a recorded TierCall
+                if self._step_down(params, options, err):
+                    params = self.request_params(messages, options)
+                    continue
                 outcome = self._retry_or_give_up(messages, err, started, attempt_started, attempts)
                 if isinstance(outcome, TierCall):
                     return outcome
@@ -235,11 +274,19 @@ class TierClient:
                 raw = await self.async_client.chat.completions.with_raw_response.create(**params)
                 response = raw.parse()
                 check_completion(response)
+            except asyncio.CancelledError:
+                raise CallCancelled(self._cancelled(messages, started, attempt_started, attempts)) from None
             except Exception as err:  # every failure becomes a recorded TierCall
+                if self._step_down(params, options, err):
+                    params = self.request_params(messages, options)
+                    continue
                 outcome = self._retry_or_give_up(messages, err, started, attempt_started, attempts)
                 if isinstance(outcome, TierCall):
                     return outcome
-                await asyncio.sleep(outcome)
+                try:
+                    await asyncio.sleep(outcome)
+                except asyncio.CancelledError:  # between attempts: nothing on the wire
+                    raise CallCancelled(self._cancelled(messages, started, None, attempts)) from None
                 continue
             attempts.succeeded((time.perf_counter() - attempt_started) * 1000)
             return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempts,

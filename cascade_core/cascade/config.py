@@ -10,7 +10,7 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -33,7 +33,7 @@ LATER_SIMULATOR_DEFAULTS: dict[str, Any] = {
     "html_body_rate": 0.0, "empty_body_rate": 0.0, "cut_body_rate": 0.0, "placeholder_rate": 0.0,
     "judge_flip_rate": 0.0,
     "logprobs_need_top": False, "logprobs_supported": True, "omit_usage": False, "single_slot": False,
-    "omit_finish_reason": False,
+    "omit_finish_reason": False, "refuse_formats": [], "constrained_decoding": False,
 }
 
 
@@ -145,6 +145,11 @@ class SimulatorConfig(BaseModel):
     single_slot: bool = False  # one request at a time per model, the others queue (a one-slot server)
     ratelimit_requests: int = Field(default=0, ge=0)  # >0: requests per model per second, sent as x-ratelimit-*
     report_cost: bool = False  # put usage.cost (USD at the built-in list price) in every response
+    # response_format types answered with HTTP 400 (older llama.cpp/Ollama builds, some gateways): e.g. ["json_schema"]
+    refuse_formats: list[Literal["json_schema", "json_object"]] = Field(default_factory=list)
+    # As vLLM, llama.cpp, NIM and OpenAI do with a json_schema response_format: the malformed knob then cannot
+    # garble a reply (off by default: the knob stands for servers that ignore the schema).
+    constrained_decoding: bool = False
     # Per-model overrides of the knobs above, e.g. {"sim-llama-3.1-8b": {"error_rate": 1.0}}.
     faults_by_model: dict[str, dict[str, float]] = Field(default_factory=dict)
 
@@ -196,6 +201,10 @@ class CascadeConfig(BaseModel):
     tiers: list[TierConfig] = Field(min_length=2)
     signal: SignalName = "self_rated"
     thresholds: list[float] = Field(default_factory=list, description="one per non-final tier, in [0, 1]")
+    # Skip-ahead: one per non-final tier; below it the question goes straight to the last tier (0: never skip).
+    skip_below: list[float] = Field(default_factory=list)
+    # Abstain ("I don't know") when the last tier's confidence is below this (None: always answer).
+    abstain_below: float | None = None
     store_path: str = DEFAULT_STORE_PATH
     store: StoreConfig = Field(default_factory=StoreConfig)  # [store]: the engine (default: the file above)
     price_source: str = DEFAULT_PRICE_SOURCE
@@ -223,6 +232,15 @@ class CascadeConfig(BaseModel):
         for i, value in enumerate(self.thresholds):
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"thresholds[{i}]: expected a number in [0, 1], got {value}")
+        if self.skip_below and len(self.skip_below) != needed:
+            raise ValueError(f"skip_below: expected {needed} values (one per non-final tier, 0 = never skip), "
+                             f"got {len(self.skip_below)}")
+        for i, value in enumerate(self.skip_below):
+            if not 0.0 <= value <= self.thresholds[i]:
+                raise ValueError(f"skip_below[{i}]: expected a number in [0, thresholds[{i}] = "
+                                 f"{self.thresholds[i]}], got {value}")
+        if self.abstain_below is not None and not 0.0 <= self.abstain_below <= 1.0:
+            raise ValueError(f"abstain_below: expected a number in [0, 1], got {self.abstain_below}")
         names = [t.name for t in self.tiers]
         if len(set(names)) != len(names):
             raise ValueError(f"tiers: names must be unique, got {names}")
@@ -266,6 +284,10 @@ class CascadeConfig(BaseModel):
             data.pop("embedding")
         if not data["fallback_to_earlier"]:
             del data["fallback_to_earlier"]  # the default leaves the fingerprint of existing configs unchanged
+        if not any(data["skip_below"]):
+            del data["skip_below"]  # likewise for skip-ahead and abstain when unused
+        if data["abstain_below"] is None:
+            del data["abstain_below"]
         data["simulator"] = self.simulator.answer_settings()
         route_models = [r["model"] for r in data.get("routes", []) if isinstance(r.get("model"), dict)]
         for tier in [*data["tiers"], *route_models]:

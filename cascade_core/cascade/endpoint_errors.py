@@ -22,7 +22,7 @@ from cascade_core.security.redact import redact as redact_secrets
 from cascade_core.wire.completion import BadResponse
 
 ErrorKind = Literal["rate_limit", "server", "timeout", "refused", "dns", "tls", "connection", "auth",
-                    "bad_request", "bad_response", "other"]
+                    "bad_request", "bad_response", "cancelled", "other"]
 REDACTED = "***"
 
 

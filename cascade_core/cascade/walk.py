@@ -6,12 +6,14 @@ way a call is awaited differs.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Generator
+from dataclasses import replace
 from typing import Any
 
-from cascade_core.cascade.client import TierClient
+from cascade_core.cascade.client import CallCancelled, TierClient
 from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.grading import grade
 from cascade_core.cascade.pricing import price_table_cost
@@ -22,6 +24,19 @@ from cascade_core.clock import utc_now
 from cascade_core.records import Confidence, Decision, Source, Step, TierCall, Trace
 
 CallRequest = tuple[TierClient, list[dict[str, str]], RequestOptions]
+CANCELLED = ("cancelled: the server shut down (SIGTERM, past its graceful timeout) before the cascade finished; "
+             "every call it made is logged and charged, the one in flight at an estimate")
+
+
+class RunCancelled(asyncio.CancelledError):
+    """`arun`'s task was cancelled mid-walk: `trace` holds every call made and paid for, marked cancelled."""
+
+    def __init__(self, trace: Trace) -> None:
+        super().__init__(trace.error)
+        self.trace = trace
+
+
+ABSTAIN_ANSWER = "I don't know."
 
 
 class Cascade:
@@ -54,24 +69,52 @@ class Cascade:
                    thresholds: list[float] | None = None, start: int = 0) -> Trace:
         started = time.perf_counter()
         trace = self._new_trace(question, item, source, dataset, thresholds)
-        walk = self._walk(question, self._thresholds(thresholds), start)
+        steps: list[Step] = []
+        limits = self._thresholds(thresholds)
+        walk = self._walk(question, limits, start, steps)
+        made: list[TierCall] = []
         try:
             client, messages, options = next(walk)
             while True:
-                client, messages, options = walk.send(await client.acall(messages, options))
+                made.append(await client.acall(messages, options))
+                client, messages, options = walk.send(made[-1])
         except StopIteration as done:
             trace.steps = done.value
+        except CallCancelled as cancelled:
+            raise RunCancelled(self._cancelled(trace, steps, made, client, cancelled.call, limits, started)) from None
         return self._finish(trace, item, started)
 
-    def _walk(self, question: str, limits: list[float], start: int = 0) -> Generator[CallRequest, TierCall, list[Step]]:
-        """`start`: the first tier asked (a semantic route may skip the cheaper ones)."""
+    def _cancelled(self, trace: Trace, steps: list[Step], made: list[TierCall], client: TierClient,
+                   call: TierCall, limits: list[float], started: float) -> Trace:
+        """The trace of a walk cancelled while `call` (on `client`'s tier) was in flight: the finished steps,
+        then that tier's step with the cancelled call (after its answer call when a verify call was cut)."""
+        covered = sum(1 + (s.verify_call is not None) for s in steps)
+        answer = made[covered] if len(made) > covered else None
+        index = next(i for i, c in enumerate(self.clients) if c is client)
+        tier = self.config.tiers[index]
+        trace.steps = [*steps, Step(
+            tier_index=index, tier_name=tier.name, model=tier.model, endpoint=client.base_url,
+            call=answer or call, confidence=Confidence(None, None, None), verify_call=call if answer else None,
+            threshold=None if index == len(self.clients) - 1 else limits[index],
+            decision="error", reason=f"{call.error}; the run was cancelled")]
+        trace.error = CANCELLED
+        trace.meta["cancelled"] = True
+        trace.always_large_cost, trace.always_large_estimated = self._always_large(trace.steps)
+        trace.overhead_ms = max(0.0, (time.perf_counter() - started) * 1000 - trace.latency_ms)
+        return trace
+
+    def _walk(self, question: str, limits: list[float], start: int = 0,
+              steps: list[Step] | None = None) -> Generator[CallRequest, TierCall, list[Step]]:
+        """`start`: the first tier asked (a semantic route may skip the cheaper ones). `steps`: filled as the
+        walk goes (so a cancelled walk's finished steps are known)."""
         signal = get_signal(self.config.signal)
-        steps: list[Step] = []
+        steps = [] if steps is None else steps
         last = len(self.clients) - 1
         if not 0 <= start <= last:
             raise ValueError(f"start: expected a tier index in [0, {last}], got {start}")
+        jump_to = start
         for index, client in enumerate(self.clients):
-            if index < start:
+            if index < jump_to:
                 continue
             call = yield client, signal.messages(question), signal.options
             confidence = read_confidence(signal, call)
@@ -84,7 +127,15 @@ class Cascade:
             steps.append(self._step(index, call, verify_call, confidence, limits))
             if steps[-1].decision in ("accepted", "final"):
                 break
+            if skip_ahead(steps[-1], self._skip(index), last):
+                steps[-1] = replace(steps[-1], reason=steps[-1].reason.replace(
+                    "; escalating", f"; below skip {self._skip(index):.2f}: skipping to the last tier"))
+                jump_to = last
         return steps
+
+    def _skip(self, index: int) -> float:
+        skips = self.config.skip_below
+        return skips[index] if index < len(skips) else 0.0
 
     # -- pieces shared by run and arun --------------------------------------------------------------------
     def _thresholds(self, override: list[float] | None) -> list[float]:
@@ -148,6 +199,7 @@ class Cascade:
                 trace.error = None
         else:
             self._answer_from(trace, last)
+            self._maybe_abstain(trace, last)
         trace.always_large_cost, trace.always_large_estimated = self._always_large(trace.steps)
         retried = {str(i): [*s.call.attempt_log,
                    *(s.verify_call.attempt_log if s.verify_call else ())]
@@ -155,13 +207,24 @@ class Cascade:
                    or (s.verify_call is not None and (s.verify_call.attempts > 1 or s.verify_call.lost_attempts))}
         if retried:  # every attempt of a retried call, by step index
             trace.meta["attempts"] = retried
-        if item is not None and trace.final_answer is not None:
+        if item is not None and "abstained" in trace.meta:
+            trace.correct = False  # an abstention is never correct
+        elif item is not None and trace.final_answer is not None:
             trace.correct = grade(trace.final_answer, item.gold, item.answer_type)
         elif item is not None:
             trace.correct = False
         # The cascade's own work: wall time of the walk minus time spent waiting on model calls.
         trace.overhead_ms = max(0.0, (time.perf_counter() - started) * 1000 - trace.latency_ms)
         return trace
+
+    def _maybe_abstain(self, trace: Trace, last: Step) -> None:
+        """Below `abstain_below` the last tier's answer is withheld: the cascade says it does not know."""
+        floor = self.config.abstain_below
+        conf = last.confidence.normalised
+        if floor is None or last.tier_index != len(self.clients) - 1 or conf is None or conf >= floor:
+            return
+        trace.meta["abstained"] = {"answer": last.confidence.answer, "confidence": conf, "below": floor}
+        trace.final_answer = ABSTAIN_ANSWER
 
     @staticmethod
     def _answer_from(trace: Trace, step: Step) -> None:
@@ -197,6 +260,13 @@ class Cascade:
             return price_table_cost(tier, tokens_in, tokens_out), True
         prompt_chars = sum(len(m["content"]) for m in steps[0].call.messages) if steps else 0
         return price_table_cost(tier, prompt_chars // 4, 0), True
+
+
+def skip_ahead(step: Step, skip: float, last: int) -> bool:
+    """Whether an escalated non-final step skips the tiers between it and the last (confidence below `skip`)."""
+    conf = step.confidence.normalised
+    return (step.decision == "escalated" and step.tier_index < last - 1 and skip > 0 and conf is not None
+            and conf < skip)
 
 
 def needs_verify(signal: Signal, call: TierCall, confidence: Confidence, *, last: bool) -> bool:

@@ -28,8 +28,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
                         help="environment variable holding the bearer token; auth is on when it is set")
     parser.add_argument("--flush-interval", type=float, default=0.5, help="seconds between log commits")
     parser.add_argument("--batch-size", type=int, default=500, help="runs per log commit at most")
+    parser.add_argument("--max-backlog", type=int, default=10_000,
+                        help="runs the log may hold unwritten (queued or being answered); past it new requests "
+                        "get 503 log_unavailable instead of answers that could not be logged (default 10000)")
+    parser.add_argument("--log-before-answer", action="store_true",
+                        help="answer only once the run is committed to the store (group commit: a request waits "
+                        "for the batch holding its run, a few ms); a kill -9 then loses no answered run")
     parser.add_argument("--graceful-timeout", type=float, default=30.0,
-                        help="seconds to let in-flight requests finish on SIGTERM before the log is flushed")
+                        help="seconds to let in-flight requests finish on SIGTERM (default 30). Requests still "
+                        "running then are cancelled, logged as cancelled with every call they paid for, and "
+                        "answered 503. The startup line says whether it covers one request's worst case (with "
+                        "default retries and 30 s tier timeouts it does not: that is minutes)")
     parser.add_argument("--workers", type=int, default=1,
                         help="server processes sharing the port; each commits its own runs (use with "
                         "--simulator-url, or every worker starts its own embedded simulator)")
@@ -66,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from cascade_core.serve.app import ServeSettings, create_app
     from cascade_core.serve.auth import binding_refusal, token_from_env
     from cascade_core.serve.factory import SPEC_ENV, dump_spec
+    from cascade_core.serve.grace import grace_note
     from cascade_core.store.location import describe_location, store_location
     from cascade_core.store.retention import RetentionScheduler
 
@@ -82,8 +92,13 @@ def run(args: argparse.Namespace) -> int:
         data["shadow"]["rate"] = args.shadow_rate
         config = validate_config(data, source="--shadow-rate")
     target = describe_location(store_location(config))  # fails here, before serving, if a variable is missing
+    if args.max_backlog < 1:
+        sys.stderr.write("error: --max-backlog: expected at least 1\n")
+        return 2
     settings = ServeSettings(model_name=args.model_name, token=token_from_env(args.token_env),
-                             flush_interval=args.flush_interval, batch_size=args.batch_size)
+                             flush_interval=args.flush_interval, batch_size=args.batch_size,
+                             max_backlog=args.max_backlog, log_before_answer=args.log_before_answer,
+                             graceful_timeout=args.graceful_timeout)
     has = importlib.util.find_spec
     options: dict[str, Any] = {
         "host": args.host, "port": args.port, "loop": "uvloop" if has("uvloop") else "asyncio",
@@ -101,8 +116,11 @@ def run(args: argparse.Namespace) -> int:
         app = create_app(config, settings)
         server = uvicorn.Server(uvicorn.Config(app, **options))
     auth = f"bearer token from ${args.token_env}" if settings.token else "off"
+    mode = "each run committed before its answer" if args.log_before_answer else "runs committed every " \
+        f"{args.flush_interval:g} s"
     sys.stderr.write(f"cascade endpoint on http://{args.host}:{args.port}/v1 (model {args.model_name!r}, auth "
-                     f"{auth}); logging runs to {target}\n")
+                     f"{auth}); logging runs to {target} ({mode}, at most {args.max_backlog} unwritten)\n"
+                     f"{grace_note(config, args.graceful_timeout)}\n")
     # Purges runs past [privacy] retention_days now and every purge_interval_hours (a no-op when not set).
     retention = RetentionScheduler.for_path(config).start()
     if args.workers > 1:

@@ -16,7 +16,7 @@ from cascade_core.cascade.runtime import open_runtime
 from cascade_core.cli.common import add_config_options, config_from_args, open_store
 from cascade_core.cli.sweep_output import export, human_report
 from cascade_core.datasets.loader import Dataset, load_bundled, load_dataset
-from cascade_core.sweep.analysis import AUTO_SPLIT, SweepResult, SweepSettings, analyse, result_to_json
+from cascade_core.sweep.analysis import AUTO_SPLIT, SweepResult, SweepSettings, analyse
 from cascade_core.sweep.collect import CollectProgress, collect
 from cascade_core.sweep.failures import failed_cells
 from cascade_core.sweep.import_columns import ResultsImportError
@@ -24,6 +24,7 @@ from cascade_core.sweep.importer import import_results
 from cascade_core.sweep.outcomes import OutcomeError
 from cascade_core.sweep.replay_runs import log_sweep_runs
 from cascade_core.sweep.saved import SweepMeta, save_result
+from cascade_core.sweep.sweep_json import result_to_json
 from cascade_core.views.sweep import import_split, parse_costs, parse_pairs, parse_split
 
 
@@ -52,8 +53,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--split", default=AUTO_SPLIT,
                    help="COLUMN (train/calibration vs test/holdout values) or a calibration FRACTION in (0, 1); "
                         "default: the 'split' column when present, else a seeded random half")
+    p.add_argument("--delta", type=float, default=0.1,
+                   help="risk of the certification: the recommended setting keeps --target with probability "
+                        "1 - delta on new questions like these (default 0.1, i.e. 90%% confidence)")
+    p.add_argument("--abstain", action="store_true",
+                   help="also sweep a final threshold below which the cascade abstains (never counted correct)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random split and the bootstrap")
-    p.add_argument("--grid-steps", type=int, default=21, help="per-tier threshold grid steps per tier (default 21)")
+    p.add_argument("--grid-steps", type=int, default=0,
+                   help="at most this many threshold values per tier (default: every observed confidence value, "
+                        "up to ~20,000 settings in all; a quantile subset keeping every value near 1 beyond that)")
     p.add_argument("--json", action="store_true", help="print points, fronts, references, recommendation, "
                                                        "metrics and calibration as JSON")
     p.add_argument("--save", metavar="NAME", help="name of the saved sweep (every sweep is saved)")
@@ -70,15 +78,18 @@ class BadInput(ValueError):
 
 
 def _settings(args: argparse.Namespace) -> SweepSettings:
-    if not 0 < args.target <= 1.5:
-        raise BadInput(f"--target is a fraction of always-large accuracy (e.g. 0.98), got {args.target}")
-    if args.grid_steps < 2:
+    if not 0 < args.target <= 1:
+        raise BadInput(f"--target is a fraction of always-large accuracy in (0, 1] (e.g. 0.98), got {args.target}")
+    if not 0 < args.delta < 1:
+        raise BadInput(f"--delta is a risk strictly between 0 and 1 (e.g. 0.1), got {args.delta}")
+    if args.grid_steps and args.grid_steps < 2:
         raise BadInput(f"--grid-steps must be at least 2, got {args.grid_steps}")
     try:
         split = parse_split(args.split)
     except ValueError as err:
         raise BadInput(f"--split: {err}") from None
-    return SweepSettings(target=args.target, split=split, seed=args.seed, per_tier_steps=args.grid_steps)
+    return SweepSettings(target=args.target, split=split, seed=args.seed, per_tier_steps=args.grid_steps,
+                         delta=args.delta, abstain=args.abstain)
 
 
 def select_tiers(config: CascadeConfig, names: str | None) -> CascadeConfig:
@@ -153,7 +164,7 @@ def _live(args: argparse.Namespace, settings: SweepSettings) -> int:
             if result.progress.errors:
                 sys.stderr.write(f"warning: {result.progress.errors} call(s) failed and count as wrong answers "
                                  f"(e.g. {result.error_examples[0]}); rerun to retry them\n")
-            sweep = analyse(result.outcomes, settings)
+            sweep = analyse(result.outcomes, replace(settings, current=tuple(config.thresholds)))
             meta = SweepMeta(name=args.save or f"{dataset.name} live", dataset=dataset.name, source="live",
                              config_fingerprint=config.fingerprint(), signal=config.signal,
                              simulated=result.simulated)

@@ -11,12 +11,13 @@ from cascade_core.sweep.analysis import SweepResult
 from cascade_core.sweep.saved import SweepMeta
 from cascade_core.views.sweep import (
     calibration_table,
-    describe_thresholds,
+    certification_table,
+    estimate_text,
     metrics_table,
     points_csv,
-    recommendation_table,
     reference_table,
 )
+from cascade_core.views.sweep_point import certified_sentence, toml_snippet
 
 
 def export(result: SweepResult, points_path: str | None, html_path: str | None, *, simulated: bool) -> None:
@@ -33,20 +34,31 @@ def _fmt(frame: pd.DataFrame) -> str:
 
 
 def human_report(result: SweepResult, sweep_id: str, meta: SweepMeta) -> str:
-    lines = [f"sweep {sweep_id} '{meta.name}' ({meta.source}{', SIMULATED' if meta.simulated else ''}): "
-             f"{result.matrix.n_items:,} items, tiers {' -> '.join(result.tiers)}", ""]
-    lines += ["Reference points:", _fmt(reference_table(result)), ""]
+    """The first line says what to set and how sure; then the figures, each naming the split it comes from."""
+    lines = [certified_sentence(result.certified, result.tiers, meta.signal), "",
+             f"sweep {sweep_id} '{meta.name}' ({meta.source}{', SIMULATED' if meta.simulated else ''}): "
+             f"{result.matrix.n_items:,} items, tiers {' -> '.join(result.tiers)}, split: {result.split_used}; "
+             f"figures below are on the {result.headline} questions ({result.view.n_items:,}) unless named", ""]
+    cert = result.certified
+    if cert is not None:
+        lines += [f"Certified recommendation (target {cert.target:.0%}, risk {cert.delta:.0%}, policy "
+                  f"{cert.family}):", _fmt(certification_table(cert)),
+                  "cascade.toml:", *("  " + line for line in toml_snippet(cert.point, len(result.tiers)).splitlines()),
+                  ""]
+    if result.estimate is not None:
+        lines += [estimate_text(result), ""]
+    if result.labels is not None:
+        lines += [result.labels.text, ""]
+    if result.view.better_reference:
+        lines += [result.view.better_reference, ""]
+    lines += [f"Reference points ({result.headline}):", _fmt(reference_table(result)), ""]
     for note in result.notes:
         lines.append(f"note: {note}")
     if result.has_confidence:
         lines.append(f"{len(result.per_tier):,} per-tier settings ({len(result.per_tier_front)} on the front), "
-                     f"{len(result.shared):,} shared ({len(result.shared_front)} on the front)")
-    rec = result.recommendation
-    if rec is not None:
-        lines += ["", f"Recommendation (target {rec.target:.0%} of always-large, split: {result.split_used}):",
-                  f"  {rec.kind}: {describe_thresholds(rec.thresholds, result.tiers)}",
-                  _fmt(recommendation_table(rec, result.tiers)), f"  {rec.confidence_note}"]
+                     f"{len(result.shared):,} shared ({len(result.shared_front)}), {len(result.skip):,} skip-ahead "
+                     f"({len(result.skip_front)}), at the observed confidence values")
     if result.metrics:
-        lines += ["", "Summary metrics:", _fmt(metrics_table(result.metrics))]
-    lines += ["", "Calibration:", _fmt(calibration_table(result.calibration))]
+        lines += ["", f"Summary metrics ({result.headline}):", _fmt(metrics_table(result.metrics))]
+    lines += ["", f"Calibration ({result.headline}):", _fmt(calibration_table(result.calibration))]
     return "\n".join(lines)

@@ -50,7 +50,9 @@ def collect_labels(store: Store, start: datetime | None, end: datetime | None) -
         graded = shadow["correct"].astype("boolean").fillna(shadow["agree"].astype("boolean"))
         shadow = shadow.drop(columns="created_at").assign(correct=graded).rename(
             columns={"run_created_at": "created_at"})
-        parts.append(_frame(shadow[shadow["correct"].notna() & shadow["confidence"].notna()], "shadow"))
+        # Answers a route sent to a tier alone (no threshold) say nothing about the cascade's thresholds.
+        parts.append(_frame(shadow[shadow["correct"].notna() & shadow["confidence"].notna()
+                                   & shadow["threshold"].notna()], "shadow"))
     if not parts:
         return pd.DataFrame(columns=LABEL_COLUMNS)
     labels = pd.concat(parts, ignore_index=True)

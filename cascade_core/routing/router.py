@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from cascade_core.cascade.client import TierClient
+from cascade_core.cascade.client import CallCancelled, TierClient
 from cascade_core.cascade.routes_config import RouteConfig
 from cascade_core.cascade.signals.registry import get_signal
-from cascade_core.cascade.walk import Cascade, decide, read_confidence
+from cascade_core.cascade.walk import CANCELLED, Cascade, RunCancelled, decide, read_confidence
 from cascade_core.records import Source, Step, Trace
 from cascade_core.routing.embeddings import Embedder, EmbeddingError
 
@@ -145,12 +145,13 @@ class RoutedCascade:
             match = self.router.match(question)
         except EmbeddingError as err:  # routing is an optimisation: without it the cascade still answers
             match = unrouted(str(err), started)
-        if match.name is not None and match.name in self.route_clients:
+        alone = match.name is not None and match.name in self.route_clients
+        if alone and match.name is not None:
             trace = self._single(question, match.name, item, source, dataset, thresholds)
         else:
             trace = self.cascade.run(question, item=item, source=source, dataset=dataset, thresholds=thresholds,
                                      start=self._start.get(match.name or "", 0))
-        trace.meta["route"] = match.meta(self._start_label(match))
+        trace.meta["route"] = match.meta(self._start_label(match)) | ({"alone": True} if alone else {})
         return trace
 
     async def arun(self, question: str, *, item: Any = None, source: Source = "query", dataset: str | None = None,
@@ -161,12 +162,18 @@ class RoutedCascade:
         except EmbeddingError as err:
             log.warning("routing skipped: %s", err)
             match = unrouted(str(err), started)
-        if match.name is not None and match.name in self.route_clients:
-            trace = await self._asingle(question, match.name, item, source, dataset, thresholds)
-        else:
-            trace = await self.cascade.arun(question, item=item, source=source, dataset=dataset,
-                                            thresholds=thresholds, start=self._start.get(match.name or "", 0))
-        trace.meta["route"] = match.meta(self._start_label(match))
+        alone = match.name is not None and match.name in self.route_clients
+        route = match.meta(self._start_label(match)) | ({"alone": True} if alone else {})
+        try:
+            if alone and match.name is not None:
+                trace = await self._asingle(question, match.name, item, source, dataset, thresholds)
+            else:
+                trace = await self.cascade.arun(question, item=item, source=source, dataset=dataset,
+                                                thresholds=thresholds, start=self._start.get(match.name or "", 0))
+        except RunCancelled as cancelled:
+            cancelled.trace.meta["route"] = route
+            raise
+        trace.meta["route"] = route
         return trace
 
     # -- a route's separate model answers alone -------------------------------------------------------------
@@ -192,6 +199,11 @@ class RoutedCascade:
         started = time.perf_counter()
         trace = self.cascade._new_trace(question, item, source, dataset, thresholds)
         signal = get_signal(self.config.signal)
-        call = await self.route_clients[name].acall(signal.messages(question), signal.options)
+        try:
+            call = await self.route_clients[name].acall(signal.messages(question), signal.options)
+        except CallCancelled as cancelled:
+            trace.steps = [self._step(name, cancelled.call)]
+            trace.error, trace.meta["cancelled"] = CANCELLED, True
+            raise RunCancelled(trace) from None
         trace.steps = [self._step(name, call)]
         return self.cascade._finish(trace, item, started)

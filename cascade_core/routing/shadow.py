@@ -24,10 +24,17 @@ from cascade_core.records import Step, TierCall, Trace
 log = logging.getLogger(__name__)
 
 
-def accepted_step(trace: Trace) -> Step | None:
-    """The step of a non-final tier that accepted this run's answer (None: escalated to the end, or failed)."""
+def accepted_step(trace: Trace, last_tier: str | None = None) -> Step | None:
+    """The step of a non-final tier that accepted this run's answer (None: escalated to the end, or failed); or
+    the answer of a tier or model a route sent the question to alone (unless that is `last_tier` itself)."""
     for step in trace.steps:
         if step.decision == "accepted" and step.threshold is not None:
+            return step
+    route = trace.meta.get("route") or {}
+    if route.get("alone") and len(trace.steps) == 1:
+        step = trace.steps[0]
+        if step.decision == "final" and step.call.ok and step.confidence.answer is not None \
+                and step.tier_name != last_tier:
             return step
     return None
 
@@ -95,7 +102,7 @@ class ShadowSampler:
         self.spend = 0.0
 
     def pick(self, trace: Trace) -> Step | None:
-        step = accepted_step(trace)
+        step = accepted_step(trace, self.last.tier.name)
         if step is None or self.rate <= 0 or self._rng.random() >= self.rate:
             return None
         return step
@@ -142,7 +149,7 @@ class ShadowSampler:
     def submit_thread(self, trace: Trace, write: Any, *, force: bool = False) -> threading.Thread | None:
         """Outside an event loop (the Query page): the shadow call in a daemon thread; `write(label)` stores it.
         `force` shadows an accepted answer whatever the rate (the page's opt-in)."""
-        step = accepted_step(trace) if force else self.pick(trace)
+        step = accepted_step(trace, self.last.tier.name) if force else self.pick(trace)
         if step is None:
             return None
         self.sampled += 1

@@ -8,6 +8,7 @@ writer, counted in the metrics, and answered as JSON or as SSE chunks.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -24,6 +25,8 @@ from starlette.responses import Response, StreamingResponse
 
 from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.runtime import Runtime, build_runtime
+from cascade_core.cascade.walk import RunCancelled
+from cascade_core.records import Trace
 from cascade_core.serve.auth import check_bearer
 from cascade_core.serve.counters import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from cascade_core.serve.counters import Metrics
@@ -49,6 +52,10 @@ class ServeSettings:
     max_body_bytes: int = MAX_BODY_BYTES
     flush_interval: float = 0.5
     batch_size: int = 500
+    max_backlog: int = 10_000  # runs queued or being answered; past it new requests get 503
+    log_before_answer: bool = False  # answer only once the run is committed (group commit)
+    log_wait: float = 10.0  # log_before_answer: how long a request waits for its commit before a 503
+    graceful_timeout: float | None = None  # as given to uvicorn (for messages)
 
 
 @dataclass
@@ -85,20 +92,86 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
 
 
+def _log_unavailable(state: ServeState) -> Response:
+    """503 before any tier is called: the log's backlog is at its bound (the store cannot keep up, or fails)."""
+    health = state.writer.health()
+    cause = f"writing it fails: {health.error}" if health.error else "it is not keeping up"
+    state.metrics.observe_error("log_unavailable")
+    state.metrics.observe_request(CHAT_PATH, 503)
+    return error_response(503, f"the cascade endpoint is not taking requests: its run log holds {health.backlog} "
+                          f"runs not yet written (at most {health.max_backlog}) because {cause}. Retry later.",
+                          type_="server_error", code="log_unavailable", headers={"Retry-After": "5"})
+
+
+async def _logged(writer: LogWriter, trace: Trace, wait: float) -> bool:
+    """Submit `trace` and wait (at most `wait` s) until the batch that holds it is committed."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[bool] = loop.create_future()
+
+    def settle(logged: bool) -> None:
+        if not done.done():
+            done.set_result(logged)
+
+    def resolve(logged: bool) -> None:  # from the writer thread
+        loop.call_soon_threadsafe(settle, logged)
+
+    writer.submit(trace, resolve, reserved=True)
+    try:
+        return await asyncio.wait_for(asyncio.shield(done), wait)
+    except TimeoutError:
+        return False
+
+
+def _cancelled(state: ServeState, trace: Trace | None, model: str | None, seconds: float) -> Response:
+    """The server's shutdown outlasted --graceful-timeout and cancelled this request: log the run with every call
+    it made (marked cancelled) and tell the client plainly, instead of a bare 500."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()  # answered here: the request ends normally, only the cascade was cut short
+    state.metrics.observe_error("cancelled")
+    state.metrics.observe_request(CHAT_PATH, 503)
+    grace = f"{state.settings.graceful_timeout:g} s" if state.settings.graceful_timeout is not None else "its"
+    headers = {"Retry-After": "1", "Connection": "close"}
+    if trace is None:  # cancelled before any tier was called: nothing to log or pay
+        state.writer.unreserve()
+        detail = "before any tier was called"
+    else:
+        trace.meta["api"] = {"model": model, "stream": False, "messages": None}
+        state.writer.submit(trace, reserved=True)
+        if state.tracing is not None:
+            state.tracing.record(trace)
+        state.metrics.observe_run(trace, seconds, False)
+        calls = sum(1 + (s.verify_call is not None) for s in trace.steps)
+        detail = (f"after {calls} tier call(s) costing ${trace.total_cost:.6f} (the one in flight charged at an "
+                  f"estimate); run {trace.run_id} is logged as cancelled")
+        headers["X-Cascade-Run-Id"] = trace.run_id
+    return error_response(503, f"the cascade endpoint is shutting down and stopped this request after {grace} "
+                          f"graceful timeout, {detail}. Retry the request.", type_="server_error",
+                          code="server_shutting_down", headers=headers)
+
+
 async def chat_completions(request: Request) -> Response:
     state: ServeState = request.app.state.serve
     metrics = state.metrics
     started = time.perf_counter()
+    if not state.writer.reserve():
+        return _log_unavailable(state)
     metrics.in_flight += 1
     try:
         check_bearer(request, state.settings.token)
         chat = parse_chat_request(await read_body(request, state.settings.max_body_bytes))
         trace = await state.runtime.answerer.arun(chat.question, source="api")
     except ApiError as err:
+        state.writer.unreserve()
         metrics.observe_error("auth" if err.status == 401 else "bad_request")
         metrics.observe_request(CHAT_PATH, err.status)
         return err.response()
+    except RunCancelled as cancelled:  # shutdown outlasted --graceful-timeout: log what was paid, say so
+        return _cancelled(state, cancelled.trace, chat.model, time.perf_counter() - started)
+    except asyncio.CancelledError:  # cancelled before a tier was called (reading the body, embedding it)
+        return _cancelled(state, None, None, time.perf_counter() - started)
     except Exception:  # a bug, not a bad request: answer OpenAI-style and keep serving
+        state.writer.unreserve()
         log.exception("chat completion failed")
         metrics.observe_error("internal")
         metrics.observe_request(CHAT_PATH, 500)
@@ -106,7 +179,17 @@ async def chat_completions(request: Request) -> Response:
     finally:
         metrics.in_flight -= 1
     trace.meta["api"] = {"model": chat.model, "stream": chat.stream, "messages": chat.n_messages}
-    state.writer.submit(trace)  # never blocks; the run is logged even when it failed
+    if state.settings.log_before_answer:
+        if not await _logged(state.writer, trace, state.settings.log_wait):
+            metrics.observe_error("log_unavailable")
+            metrics.observe_request(CHAT_PATH, 503)
+            return error_response(503, f"the run was answered but could not be logged within "
+                                  f"{state.settings.log_wait:g} s ({state.writer.last_error or 'the store is slow'}); "
+                                  "it stays queued and is written when the store recovers. Retry later.",
+                                  type_="server_error", code="log_unavailable",
+                                  headers={"Retry-After": "5", "X-Cascade-Run-Id": trace.run_id})
+    else:
+        state.writer.submit(trace, reserved=True)  # never blocks; the run is logged even when it failed
     if state.tracing is not None:  # spans from the finished run: queued, exported by their own thread
         state.tracing.record(trace)
     if state.shadow is not None:  # a background task: the response does not wait for it
@@ -162,9 +245,13 @@ async def get_model(request: Request) -> Response:
 
 
 async def healthz(request: Request) -> Response:
+    """200 "ok" while the run log is written; 503 "degraded" from its first failed write (or a full backlog)."""
     state: ServeState = request.app.state.serve
-    return _json({"status": "ok", "model": state.settings.model_name, "log_backlog": state.writer.backlog,
-                  "embedded_simulator": state.runtime.simulated})
+    health = state.writer.health()
+    ok = health.ok and not health.full
+    return _json({"status": "ok" if ok else "degraded", "model": state.settings.model_name,
+                  "log_backlog": health.backlog, "log": health.as_dict(),
+                  "embedded_simulator": state.runtime.simulated}, 200 if ok else 503)
 
 
 async def metrics_text(request: Request) -> Response:
@@ -220,7 +307,8 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
         runtime = build_runtime(config, simulator=simulator)
         location = store_location(config)  # the run log: the DuckDB file, or a DuckLake shared by every server
         writer = LogWriter(lambda: Store(location, lock_wait=5.0), batch_size=settings.batch_size,
-                           interval=settings.flush_interval, name=describe_location(location)).start()
+                           interval=settings.flush_interval, name=describe_location(location),
+                           max_backlog=settings.max_backlog).start()
         upkeep = None
         if isinstance(location, LakeTarget) and location.maintenance_every > 0:
             upkeep = MaintenanceTimer(Store(location), location.maintenance_every).start()
@@ -228,6 +316,10 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
         metrics.gauges["cascade_log_backlog_runs"] = lambda: writer.backlog
         metrics.gauges["cascade_log_runs_written_total"] = lambda: writer.written_runs
         metrics.gauges["cascade_log_write_errors_total"] = lambda: writer.write_errors
+        metrics.gauges["cascade_log_healthy"] = lambda: int(writer.health().ok)
+        metrics.gauges["cascade_log_backlog_limit_runs"] = lambda: writer.max_backlog
+        metrics.gauges["cascade_log_failing_seconds"] = lambda: round(writer.health().failing_for, 3)
+        metrics.gauges["cascade_log_store_recreated_total"] = lambda: writer.recreated
         add_store_readers(metrics, location)
         metrics.start()
         app.state.serve = state = ServeState(settings=settings, runtime=runtime, writer=writer, metrics=metrics,
@@ -244,6 +336,10 @@ def create_app(config: CascadeConfig, settings: ServeSettings, *, simulator: Any
         try:
             yield
         finally:
+            # Requests cancelled at the graceful timeout log their runs as they unwind: let them, then flush.
+            deadline = time.monotonic() + 5.0
+            while writer.reserved > 0 and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
             if state.shadow is not None:  # let shadow calls in flight finish, then write their labels
                 await state.shadow.drain()
                 state.shadow_sink.close()

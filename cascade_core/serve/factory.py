@@ -28,6 +28,10 @@ def dump_spec(config: CascadeConfig, settings: ServeSettings, token_env: str) ->
         "flush_interval": settings.flush_interval,
         "batch_size": settings.batch_size,
         "max_body_bytes": settings.max_body_bytes,
+        "max_backlog": settings.max_backlog,
+        "log_before_answer": settings.log_before_answer,
+        "log_wait": settings.log_wait,
+        "graceful_timeout": settings.graceful_timeout,
     })
 
 
@@ -37,5 +41,8 @@ def app_from_env() -> FastAPI:
     settings = ServeSettings(model_name=spec["model_name"],
                              token=token_from_env(spec["token_env"]), flush_interval=spec["flush_interval"],
                              batch_size=spec["batch_size"],
-                             max_body_bytes=spec.get("max_body_bytes", MAX_BODY_BYTES))
+                             max_body_bytes=spec.get("max_body_bytes", MAX_BODY_BYTES),
+                             max_backlog=spec.get("max_backlog", 10_000),
+                             log_before_answer=spec.get("log_before_answer", False),
+                             log_wait=spec.get("log_wait", 10.0), graceful_timeout=spec.get("graceful_timeout"))
     return create_app(config, settings)

@@ -27,6 +27,7 @@ def cascade_extension(trace: Trace) -> dict[str, Any]:
         "route": trace.route,
         "route_similarity": trace.route_similarity,
         "fallback": trace.fallback,  # set when the best earlier answer was served because the last tier failed
+        "abstained": "abstained" in trace.meta,  # the last tier's confidence was below abstain_below
     }
 
 
@@ -41,6 +42,7 @@ def cascade_headers(trace: Trace) -> dict[str, str]:
         "X-Cascade-Simulated": "true" if trace.simulated else "false",
         "X-Cascade-Route": trace.route or "",
         **({"X-Cascade-Fallback": "true"} if trace.fallback else {}),
+        **({"X-Cascade-Abstained": "true"} if "abstained" in trace.meta else {}),
     }
 
 

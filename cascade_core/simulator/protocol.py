@@ -23,6 +23,7 @@ class ChatRequest:
     logprobs: bool
     top_logprobs: int
     max_tokens: int | None
+    response_format: str = "text"  # text | json_object | json_schema
 
 
 def parse_chat(body: Any) -> ChatRequest:
@@ -35,7 +36,8 @@ def parse_chat(body: Any) -> ChatRequest:
     if chat.n != 1:
         raise ApiError(400, "n: only n=1 is supported by the simulator", param="n")
     return ChatRequest(model=chat.model, messages=chat.messages, json_mode=chat.json_mode, logprobs=chat.logprobs,
-                       top_logprobs=chat.top_logprobs, max_tokens=chat.max_tokens)
+                       top_logprobs=chat.top_logprobs, max_tokens=chat.max_tokens,
+                       response_format=chat.response_format)
 
 
 def _logprobs(pieces: tuple[Piece, ...], top: int) -> dict[str, Any]:

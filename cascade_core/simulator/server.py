@@ -148,6 +148,10 @@ async def _chat(request: Request) -> Response:
         return err.response()
     settings = state.settings
     state.count_call(chat.model)
+    if chat.response_format in settings.refuse_formats:  # as servers without that structured-output mode
+        state.count_event("format_refused")
+        return ApiError(400, f"response_format type '{chat.response_format}' is not supported by this server "
+                        "(simulated)", param="response_format").response()
     if settings.single_slot:  # a one-slot server: requests to a model wait for the one before to finish
         async with state.slot(chat.model):
             return await _reply(state, chat, spec)
@@ -194,7 +198,9 @@ async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response
         state.count_event("placeholder")
         pieces = faults.placeholder(chat.json_mode)
         completion = count_tokens(pieces[0][0]) + spec.hidden_tokens
-    if fault.malformed:
+    if fault.malformed and chat.response_format == "json_schema" and settings.constrained_decoding:
+        state.count_event("malformed_prevented")  # constrained decoding: the reply keeps the schema's shape
+    elif fault.malformed:
         state.count_event("malformed")
         pieces = faults.garbage(state.rng)
         completion = count_tokens(pieces[0][0]) + spec.hidden_tokens

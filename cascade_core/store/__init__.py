@@ -7,6 +7,7 @@ from cascade_core.store.connection import (
     StoreMissingError,
     StoreReadOnlyError,
 )
+from cascade_core.store.export import export_bytes, export_runs
 from cascade_core.store.intents import InFlight
 from cascade_core.store.lake import LakeTarget
 from cascade_core.store.location import describe_location, store_location
@@ -19,8 +20,6 @@ from cascade_core.store.run_logger import RunLogger
 from cascade_core.store.runs_query import (
     FilterCounts,
     count_runs,
-    export_bytes,
-    export_runs,
     filter_counts,
     final_tier_options,
     runs_page,

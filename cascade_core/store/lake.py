@@ -112,9 +112,17 @@ def lake_ddl(statement: str) -> str:
     return _PK_COLUMN.sub("", _PK_TABLE.sub("", statement))
 
 
+# A commit that failed because the disk did ("Failed to commit: Could not write file ...: No space left on
+# device") is not a conflict: retrying it at once only stalls the writer; its caller keeps the rows and retries.
+_IO_FAILURES = ("no space left", "could not write", "read-only file system", "permission denied", "file too large",
+                "disk quota", "input/output error")
+
+
 def is_conflict(err: BaseException) -> bool:
     """A commit conflict or a busy catalog: safe to roll back and run the transaction again."""
     text = str(err).lower()
+    if any(s in text for s in _IO_FAILURES):
+        return False
     return isinstance(err, duckdb.Error) and any(s in text for s in (
         "conflict", "database is locked", "could not serialize", "duplicate key value", "failed to commit",
         "exceeded the maximum retry count", "current transaction is aborted"))

@@ -6,21 +6,15 @@ Filtering, sorting and pagination happen in DuckDB; user input only ever reaches
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import duckdb
 import pandas as pd
 
 from cascade_core.store.run_filter import NO_ANSWER, RunFilter, RunSort
-from cascade_core.store.schema import RUN_COLUMNS
 from cascade_core.store.store import Store
 
-ExportFormat = Literal["csv", "parquet"]
-EXPORT_MEMORY = "384MB"  # DuckDB's memory for an export's sort; the rest spills to disk (issue 15: < 500 MB)
 PREVIEW_CHARS = 300  # question / answer text shown in the table (the trace shows it whole)
 
 
@@ -102,7 +96,7 @@ def filter_counts(store: Store, f: RunFilter) -> FilterCounts:
     return FilterCounts(int(row[0]), int(row[1]), {name: int(n) for name, n in zip(names, row[2:], strict=True)})
 
 
-def _order_sql(sort: RunSort) -> str:
+def order_sql(sort: RunSort) -> str:
     direction = "DESC" if sort.descending else "ASC"
     return f"ORDER BY {sort.column} {direction} NULLS LAST, run_id {direction}"
 
@@ -140,32 +134,9 @@ def runs_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, off
         "json_extract_string(meta, '$.route.name') AS route, "
         f"left(final_answer, {PREVIEW_CHARS}) AS answer, final_confidence AS confidence, correct, total_cost, "
         "always_large_cost, latency_ms, escalations, (had_error OR error IS NOT NULL) AS error, simulated, run_id "
-        f"FROM all_runs {where} {_order_sql(sort)} LIMIT ? OFFSET ?"
+        f"FROM all_runs {where} {order_sql(sort)} LIMIT ? OFFSET ?"
     )
     return store.query_df(sql, [*params, int(limit), int(offset)])
-
-
-def export_runs(store: Store, f: RunFilter, sort: RunSort, fmt: ExportFormat, path: str | Path) -> int:
-    """Write every filtered run (all run columns) to `path` as CSV or Parquet with DuckDB COPY; the row count."""
-    if fmt not in ("csv", "parquet"):
-        raise ValueError(f"unknown export format {fmt!r}; expected 'csv' or 'parquet'")
-    where, params = where_sql(f)
-    target = str(Path(path)).replace("'", "''")  # our own temp path, not user input
-    options = "FORMAT csv, HEADER" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
-    select = f"SELECT {', '.join(RUN_COLUMNS)} FROM all_runs {where} {_order_sql(sort)}"
-    with store.locked():  # a bounded sort: what does not fit in EXPORT_MEMORY spills to DuckDB's temp directory
-        limit, threads = store.execute("SELECT current_setting('memory_limit'), current_setting('threads')")[0]
-        store.execute(f"SET memory_limit = '{EXPORT_MEMORY}'")
-        store.execute("SET threads = 1")  # one sort run at a time: less held in memory
-        try:
-            rows = store.execute(f"COPY ({select}) TO '{target}' ({options})", params)
-        except duckdb.OutOfMemoryException:  # a sort that would not spill: finish the export unbounded
-            store.execute(f"SET memory_limit = '{limit}'")
-            rows = store.execute(f"COPY ({select}) TO '{target}' ({options})", params)
-        finally:
-            store.execute(f"SET memory_limit = '{limit}'")
-            store.execute(f"SET threads = {int(threads)}")
-    return int(rows[0][0]) if rows else count_runs(store, f)
 
 
 # -- Overview page -------------------------------------------------------------------------------------------
@@ -223,11 +194,3 @@ def activity_over_time(store: Store, start: datetime | None, end: datetime | Non
         "GROUP BY ALL ORDER BY bucket, tier_index NULLS LAST"
     )
     return store.query_df(sql, params)
-
-
-def export_bytes(store: Store, f: RunFilter, sort: RunSort, fmt: ExportFormat) -> tuple[bytes, int]:
-    """The filtered runs as a CSV or Parquet file's bytes (written by DuckDB to a temp file) and the row count."""
-    with tempfile.TemporaryDirectory(prefix="cascade-export-") as folder:
-        path = Path(folder) / f"runs.{fmt}"
-        rows = export_runs(store, f, sort, fmt, path)
-        return path.read_bytes(), rows

@@ -159,11 +159,23 @@ class Store:
 
         self.write(work)
 
-    def log_traces(self, traces: Iterable[Trace]) -> int:
-        """Write many runs in one transaction through DataFrames (fast bulk path). Returns the count."""
+    def log_traces(self, traces: Iterable[Trace], *, skip_existing: bool = False) -> int:
+        """Write many runs in one transaction through DataFrames (fast bulk path). Returns the count.
+
+        `skip_existing`: leave out runs whose run_id is already stored (with their steps), so a batch retried
+        after a commit that failed half-way (a full disk, a dropped catalog link) is never logged twice."""
         runs, steps = traces_rows(traces)
         if not runs:
             return 0
+        if skip_existing:
+            ids = [run["run_id"] for run in runs]
+            stored = {row[0] for row in self.execute(
+                "SELECT run_id FROM runs WHERE list_contains(?, run_id)", [ids])}
+            if stored:
+                runs = [run for run in runs if run["run_id"] not in stored]
+                steps = [step for step in steps if step["run_id"] not in stored]
+                if not runs:
+                    return 0
         self.append_frames(_arrow(runs, RUN_COLUMNS), _arrow(steps, STEP_COLUMNS))
         return len(runs)
 

@@ -1,8 +1,9 @@
 """Threshold sweeps: collection, the outcome table, importing, fronts, references, recommendation, calibration,
 summary metrics, saved sweeps and the background job."""
 
-from cascade_core.sweep.analysis import SweepResult, SweepSettings, analyse, result_to_json
+from cascade_core.sweep.analysis import SplitView, SweepResult, SweepSettings, analyse, select_tiers
 from cascade_core.sweep.calibration import TierCalibration, calibration_report
+from cascade_core.sweep.certify import Certification, LabelsNeeded, certify
 from cascade_core.sweep.collect import CollectProgress, CollectResult
 from cascade_core.sweep.collect import acollect as acollect_dataset
 from cascade_core.sweep.collect import collect as collect_dataset
@@ -20,22 +21,27 @@ from cascade_core.sweep.importer import ImportResult, import_results
 from cascade_core.sweep.job import SweepJob
 from cascade_core.sweep.outcomes import OutcomeError, OutcomeMatrix, has_confidence, to_matrix, validate_outcomes
 from cascade_core.sweep.pareto import pareto_front, points_frame
+from cascade_core.sweep.policies import policy_family, route
 from cascade_core.sweep.recommend import Interval, Recommendation, recommend, split_masks
 from cascade_core.sweep.references import reference_points, versus_reference
 from cascade_core.sweep.replay_runs import log_sweep_runs
 from cascade_core.sweep.saved import SweepMeta, list_saved, reopen, save_result, saved_points
 from cascade_core.sweep.summary_metrics import SummaryMetrics, summary_metrics
+from cascade_core.sweep.sweep_json import result_to_json
 
 __all__ = [
+    "Certification",
     "CollectProgress",
     "CollectResult",
     "FrontierPoint",
     "ImportResult",
     "Interval",
+    "LabelsNeeded",
     "OutcomeError",
     "OutcomeMatrix",
     "Recommendation",
     "ResultsImportError",
+    "SplitView",
     "SummaryMetrics",
     "SweepJob",
     "SweepMeta",
@@ -46,6 +52,7 @@ __all__ = [
     "analyse",
     "answer_tiers",
     "calibration_report",
+    "certify",
     "collect_dataset",
     "evaluate",
     "has_confidence",
@@ -56,12 +63,15 @@ __all__ = [
     "pareto_front",
     "per_tier_points",
     "points_frame",
+    "policy_family",
     "recommend",
     "reference_points",
     "reopen",
     "result_to_json",
+    "route",
     "save_result",
     "saved_points",
+    "select_tiers",
     "shared_threshold_points",
     "split_masks",
     "summary_metrics",

@@ -1,6 +1,8 @@
-"""A whole sweep from one outcome table: points, both Pareto fronts, references, recommendation, metrics, calibration.
+"""A whole sweep from one outcome table: points, fronts, references, certified recommendation, metrics, calibration.
 
 Pure: it reads only the outcome table (live, imported or reopened from the store) and never calls a model.
+Every front, reference, metric and calibration figure is computed per split (calibration, held-out, all); the
+headline figures are the held-out ones.
 """
 
 from __future__ import annotations
@@ -14,28 +16,76 @@ import numpy as np
 import pandas as pd
 
 from cascade_core.sweep.calibration import TierCalibration, calibration_report
+from cascade_core.sweep.candidates import (
+    abstain_candidates,
+    per_tier_budget,
+    per_tier_candidates,
+    shared_candidates,
+    skip_candidates,
+)
+from cascade_core.sweep.certify import (
+    DEFAULT_DELTA,
+    DEFAULT_TARGET,
+    Certification,
+    Family,
+    LabelsNeeded,
+    certify,
+    labels_needed,
+)
 from cascade_core.sweep.failures import outcome_notes
-from cascade_core.sweep.frontier import FrontierPoint, per_tier_points, shared_threshold_points, threshold_grid
+from cascade_core.sweep.frontier import FrontierPoint
 from cascade_core.sweep.outcomes import OutcomeMatrix, has_confidence, to_matrix, validate_outcomes
 from cascade_core.sweep.pareto import pareto_front
+from cascade_core.sweep.policies import abstain_points, setting_points
 from cascade_core.sweep.recommend import Recommendation, recommend, split_masks
 from cascade_core.sweep.references import reference_points
 from cascade_core.sweep.summary_metrics import SummaryMetrics, summary_metrics
 
 AUTO_SPLIT = "auto"  # the outcome table's `split` column when it marks both splits, else a random half
+SPLITS = ("held-out", "calibration", "all")
 
 
 @dataclass(frozen=True)
 class SweepSettings:
-    target: float = 0.98  # fraction of always-large accuracy to keep
+    target: float = DEFAULT_TARGET  # fraction of always-large accuracy to keep
     split: str | float = AUTO_SPLIT  # a column name, a calibration fraction in (0, 1), or "auto"
     seed: int = 0
-    shared_steps: int = 101  # shared threshold grid: 0, 0.01, ..., 1
-    per_tier_steps: int = 21  # per-tier grid per non-final tier (21 x 21 = 441 settings for 3 tiers)
+    shared_steps: int = 0  # at most this many shared threshold values (0: the default budget, 1,000)
+    per_tier_steps: int = 0  # at most this many values per tier (0: up to ~20,000 settings in all)
     n_boot: int = 1000
+    delta: float = DEFAULT_DELTA  # risk of the certification: it holds with probability 1 - delta
+    tiers: tuple[str, ...] | None = None  # a sub-cascade of the table's tiers (e.g. mid -> large); None: all
+    current: tuple[float, ...] | None = None  # the configured thresholds, marked on every front
+    abstain: bool = False  # also sweep a final threshold below which the cascade abstains
 
-    def grid(self) -> dict[str, int]:
-        return {"shared_steps": self.shared_steps, "per_tier_steps": self.per_tier_steps}
+    def grid(self) -> dict[str, Any]:
+        """What a saved sweep keeps beside target, split and seed to be recomputed the same way."""
+        return {"shared_steps": self.shared_steps, "per_tier_steps": self.per_tier_steps, "delta": self.delta,
+                "current": None if self.current is None else list(self.current), "abstain": self.abstain}
+
+
+@dataclass
+class SplitView:
+    """Every point, front, reference, metric and calibration figure of one split."""
+
+    name: str  # held-out | calibration | all
+    n_items: int
+    shared: list[FrontierPoint]
+    per_tier: list[FrontierPoint]
+    skip: list[FrontierPoint]
+    shared_front: list[FrontierPoint]
+    per_tier_front: list[FrontierPoint]
+    skip_front: list[FrontierPoint]
+    references: list[FrontierPoint]  # always-<tier> for each tier, then the oracle
+    metrics: dict[str, SummaryMetrics]
+    calibration: list[TierCalibration]
+    current: FrontierPoint | None = None
+    better_reference: str | None = None  # one line when a reference beats every cascade setting
+    abstain: list[FrontierPoint] = field(default_factory=list)
+
+    @property
+    def always_large(self) -> FrontierPoint:
+        return self.references[-2]
 
 
 @dataclass
@@ -44,34 +94,105 @@ class SweepResult:
     matrix: OutcomeMatrix
     settings: SweepSettings
     has_confidence: bool
-    shared: list[FrontierPoint]
-    per_tier: list[FrontierPoint]
-    shared_front: list[FrontierPoint]
-    per_tier_front: list[FrontierPoint]
-    references: list[FrontierPoint]  # always-<tier> for each tier, then the oracle
-    recommendation: Recommendation | None
-    metrics: dict[str, SummaryMetrics]  # "shared" / "per_tier"
-    calibration: list[TierCalibration]
+    splits: dict[str, SplitView]
+    headline: str  # the split the headline figures come from
+    certified: Certification | None
+    estimate: Recommendation | None  # the cheapest setting meeting the target on calibration: not certified
+    labels: LabelsNeeded | None
     split_used: str
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def view(self) -> SplitView:
+        return self.splits[self.headline]
 
     @property
     def tiers(self) -> tuple[str, ...]:
         return self.matrix.tiers
 
     @property
+    def shared(self) -> list[FrontierPoint]:
+        return self.view.shared
+
+    @property
+    def per_tier(self) -> list[FrontierPoint]:
+        return self.view.per_tier
+
+    @property
+    def skip(self) -> list[FrontierPoint]:
+        return self.view.skip
+
+    @property
+    def shared_front(self) -> list[FrontierPoint]:
+        return self.view.shared_front
+
+    @property
+    def per_tier_front(self) -> list[FrontierPoint]:
+        return self.view.per_tier_front
+
+    @property
+    def skip_front(self) -> list[FrontierPoint]:
+        return self.view.skip_front
+
+    @property
+    def references(self) -> list[FrontierPoint]:
+        return self.view.references
+
+    @property
+    def metrics(self) -> dict[str, SummaryMetrics]:
+        return self.view.metrics
+
+    @property
+    def calibration(self) -> list[TierCalibration]:
+        return self.view.calibration
+
+    @property
+    def current(self) -> FrontierPoint | None:
+        return self.view.current
+
+    @property
     def always_large(self) -> FrontierPoint:
-        return self.references[-2]
+        return self.view.always_large
 
     @property
     def always_small(self) -> FrontierPoint:
-        return self.references[0]
+        return self.view.references[0]
 
 
 def on_front(result: SweepResult, points: Sequence[FrontierPoint]) -> list[bool]:
-    """For each point, whether it is on one of the sweep's Pareto fronts (the very object, not an equal one)."""
-    front = {id(p) for p in (*result.shared_front, *result.per_tier_front)}
+    """For each point, whether it is on one of the headline Pareto fronts (the very object, not an equal one)."""
+    front = {id(p) for p in (*result.shared_front, *result.per_tier_front, *result.skip_front)}
     return [id(p) in front for p in points]
+
+
+def drop_dominated(front: Sequence[FrontierPoint], references: Sequence[FrontierPoint]) -> list[FrontierPoint]:
+    """Front points a reference beats: it costs no more and is no less accurate, one of the two strictly."""
+    refs = [r for r in references if r.kind == "always"]
+
+    def beaten(p: FrontierPoint) -> bool:
+        return any(r.cost_per_1k <= p.cost_per_1k and r.accuracy >= p.accuracy
+                   and (r.cost_per_1k < p.cost_per_1k or r.accuracy > p.accuracy) for r in refs)
+
+    return [p for p in front if not beaten(p)]
+
+
+def better_reference(points: Sequence[FrontierPoint], references: Sequence[FrontierPoint]) -> str | None:
+    """One line when an always-<tier> reference other than the cheapest beats every cascade setting.
+
+    "Beats every setting": no cascade setting is more accurate, and none is as accurate for less. The last tier
+    is left out (the certification already says when it alone is the advice)."""
+    always = [r for r in references if r.kind == "always"]
+    finite = [p for p in points if math.isfinite(p.accuracy)]
+    if len(always) < 3 or not finite:
+        return None
+    for ref in sorted(always[1:-1], key=lambda r: r.cost_per_1k):
+        if all(p.accuracy <= ref.accuracy and not (p.accuracy >= ref.accuracy and p.cost_per_1k < ref.cost_per_1k)
+               for p in finite):
+            name = ref.label.removeprefix("always ")
+            return (f"Always-{name} beats every cascade setting ({ref.accuracy:.1%} accuracy at "
+                    f"${ref.cost_per_1k:,.4f} per 1,000): no setting is more accurate and none is as accurate for "
+                    f"less. Call {name} alone rather than a cascade costing more.")
+    return None
 
 
 def _auto_split(outcomes: pd.DataFrame, matrix: OutcomeMatrix) -> tuple[str | float, str | None]:
@@ -92,15 +213,78 @@ def _auto_split(outcomes: pd.DataFrame, matrix: OutcomeMatrix) -> tuple[str | fl
     return 0.5, note
 
 
+@dataclass(frozen=True)
+class _Candidates:
+    per_tier: np.ndarray
+    shared: np.ndarray
+    skip_accept: np.ndarray
+    skip: np.ndarray
+
+    def families(self) -> list[Family]:
+        return [("per_tier", self.per_tier, None), ("shared", self.shared, None),
+                ("skip", self.skip_accept, self.skip)]
+
+
+def _candidates(matrix: OutcomeMatrix, settings: SweepSettings) -> _Candidates:
+    d = matrix.n_tiers - 1
+    per = settings.per_tier_steps or per_tier_budget(d)
+    shared = shared_candidates(matrix, settings.shared_steps or 1000)
+    skip_accept, skip = skip_candidates(matrix)
+    return _Candidates(per_tier_candidates(matrix, per), shared, skip_accept, skip)
+
+
+def _view(name: str, matrix: OutcomeMatrix, cands: _Candidates | None, settings: SweepSettings) -> SplitView:
+    refs = reference_points(matrix)
+    shared: list[FrontierPoint] = []
+    per_tier: list[FrontierPoint] = []
+    skip: list[FrontierPoint] = []
+    current = None
+    if cands is not None:
+        shared = setting_points(matrix, cands.shared, "shared")
+        per_tier = setting_points(matrix, cands.per_tier, "per_tier")
+        skip = setting_points(matrix, cands.skip_accept, "skip", cands.skip)
+        if settings.current is not None and len(settings.current) == matrix.n_tiers - 1:
+            current = setting_points(matrix, np.array([settings.current], dtype=float), "per_tier")[0]
+            current = FrontierPoint(**{**asdict(current), "label": "current setting",
+                                       "thresholds": tuple(settings.current)})
+            per_tier.append(current)  # so the stored points hold the configured setting
+    fronts = [drop_dominated(pareto_front(points), refs) for points in (shared, per_tier, skip)]
+    metrics: dict[str, SummaryMetrics] = {}
+    if cands is not None:
+        for key, points in (("shared", shared), ("per_tier", per_tier), ("skip", skip)):
+            try:
+                if points:
+                    metrics[key] = summary_metrics(points, refs[0], refs[-2])
+            except ValueError:
+                break
+    return SplitView(name=name, n_items=matrix.n_items, shared=shared, per_tier=per_tier, skip=skip,
+                     shared_front=fronts[0], per_tier_front=fronts[1], skip_front=fronts[2], references=refs,
+                     metrics=metrics, calibration=calibration_report(matrix), current=current,
+                     better_reference=better_reference([*shared, *per_tier, *skip], refs) if cands else None)
+
+
+def select_tiers(outcomes: pd.DataFrame, tiers: Sequence[str] | None) -> pd.DataFrame:
+    """The outcome table of a sub-cascade (e.g. mid -> large): only those tiers, in the given order."""
+    if not tiers:
+        return outcomes
+    known = list(pd.unique(outcomes.sort_values("tier_index")["tier"]))
+    unknown = [t for t in tiers if t not in known]
+    if unknown:
+        raise ValueError(f"tiers {unknown} are not in this sweep; its tiers are {known}")
+    if len(tiers) < 1:
+        raise ValueError("choose at least one tier")
+    out = outcomes[outcomes["tier"].isin(list(tiers))].copy()
+    out["tier_index"] = out["tier"].map({t: i for i, t in enumerate(tiers)})
+    return out
+
+
 def analyse(outcomes: pd.DataFrame, settings: SweepSettings | None = None) -> SweepResult:
     """Every figure of a sweep. Raises OutcomeError for a malformed table and ValueError for a bad split."""
     settings = settings or SweepSettings()
-    outcomes = validate_outcomes(outcomes)
+    outcomes = validate_outcomes(select_tiers(validate_outcomes(outcomes), settings.tiers))
     matrix = to_matrix(outcomes)
     notes: list[str] = []
     conf = matrix.n_tiers > 1 and has_confidence(matrix)
-    shared: list[FrontierPoint] = []
-    per_tier: list[FrontierPoint] = []
     if matrix.n_tiers < 2:
         notes.append("only one tier: there is nothing to cascade; the reference point is all there is")
     elif not conf:
@@ -108,10 +292,6 @@ def analyse(outcomes: pd.DataFrame, settings: SweepSettings | None = None) -> Sw
             "no confidence values for the non-final tiers: without them no threshold can decide to accept an "
             "answer, so there is no cascade curve; only always-<tier> baselines and the oracle are shown"
         )
-    else:
-        shared = shared_threshold_points(matrix, threshold_grid(settings.shared_steps))
-        per_tier = per_tier_points(matrix, threshold_grid(settings.per_tier_steps))
-    refs = reference_points(matrix)
     notes.extend(outcome_notes(outcomes))  # failed cells, endpoints without logprobs, cut-off answers
     ungraded = int(np.isnan(matrix.correct).sum())
     if ungraded:
@@ -127,84 +307,40 @@ def analyse(outcomes: pd.DataFrame, settings: SweepSettings | None = None) -> Sw
             notes.append(split_note)
     seeded = f"random {split:.0%} calibration (seed {settings.seed})" if not isinstance(split, str) else ""
     split_used = f"column {split!r}" if isinstance(split, str) else seeded
-    recommendation = None
-    if conf:
-        try:
-            cal, hold = split_masks(outcomes, split, settings.seed)
-            recommendation = recommend(matrix, settings.target, calibration_mask=cal, holdout_mask=hold,
-                                       n_boot=settings.n_boot, seed=settings.seed)
-        except ValueError as err:
-            notes.append(f"no recommendation: {err}")
-    metrics = _metrics(shared, per_tier, refs, notes) if conf else {}
-    return SweepResult(
-        outcomes=outcomes, matrix=matrix, settings=settings, has_confidence=conf, shared=shared, per_tier=per_tier,
-        shared_front=pareto_front(shared), per_tier_front=pareto_front(per_tier), references=refs,
-        recommendation=recommendation, metrics=metrics, calibration=calibration_report(matrix),
-        split_used=split_used, notes=notes,
-    )
-
-
-def _metrics(shared: list[FrontierPoint], per_tier: list[FrontierPoint], refs: list[FrontierPoint],
-             notes: list[str]) -> dict[str, SummaryMetrics]:
-    small, large = refs[0], refs[-2]  # refs[-1] is the oracle
-    out = {}
-    for name, points in (("shared", shared), ("per_tier", per_tier)):
-        try:
-            out[name] = summary_metrics(points, small, large)
-        except ValueError as err:
-            notes.append(f"no summary metrics: {err}")
-            break
-    return out
-
-
-# -- JSON -------------------------------------------------------------------------------------------------------
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN/inf become None, tuples lists, numpy scalars Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def point_dict(point: FrontierPoint) -> dict[str, Any]:
-    clean: dict[str, Any] = _clean(asdict(point))
-    return clean
-
-
-def recommendation_dict(rec: Recommendation | None) -> dict[str, Any] | None:
-    return None if rec is None else _clean(asdict(rec))
-
-
-def metrics_dict(metrics: dict[str, SummaryMetrics]) -> dict[str, Any]:
-    clean: dict[str, Any] = _clean({name: asdict(m) for name, m in metrics.items()})
-    return clean
-
-
-def calibration_dicts(report: list[TierCalibration]) -> list[dict[str, Any]]:
-    return [_clean({k: v for k, v in asdict(c).items() if k != "bins"} | {"bins": c.bins.to_dict("records")})
-            for c in report]
-
-
-def result_to_json(result: SweepResult) -> dict[str, Any]:
-    """What `sweep --json` prints: points, both fronts, references, recommendation, metrics, calibration."""
-    return {
-        "tiers": list(result.tiers),
-        "n_items": result.matrix.n_items,
-        "has_confidence": result.has_confidence,
-        "settings": _clean(asdict(result.settings)),
-        "split": result.split_used,
-        "points": {"shared": [point_dict(p) for p in result.shared],
-                   "per_tier": [point_dict(p) for p in result.per_tier]},
-        "fronts": {"shared": [point_dict(p) for p in result.shared_front],
-                   "per_tier": [point_dict(p) for p in result.per_tier_front]},
-        "references": [point_dict(p) for p in result.references],
-        "recommendation": recommendation_dict(result.recommendation),
-        "metrics": metrics_dict(result.metrics),
-        "calibration": calibration_dicts(result.calibration),
-        "notes": list(result.notes),
-    }
+    cands = _candidates(matrix, settings) if conf else None
+    masks: tuple[np.ndarray, np.ndarray] | None = None
+    try:
+        masks = split_masks(outcomes, split, settings.seed) if matrix.n_items > 1 else None
+    except ValueError as err:
+        notes.append(f"no split, so no held-out figures and no recommendation: {err}")
+    if masks is not None and not (masks[0].any() and masks[1].any()):
+        notes.append("no recommendation: need items in both splits; "
+                     f"calibration has {int(masks[0].sum())}, hold-out {int(masks[1].sum())}")
+        masks = None
+    splits = {"all": _view("all", matrix, cands, settings)}
+    if masks is not None:
+        splits["calibration"] = _view("calibration", matrix.subset(masks[0]), cands, settings)
+        splits["held-out"] = _view("held-out", matrix.subset(masks[1]), cands, settings)
+    headline = "held-out" if masks is not None else "all"
+    certified = estimate = labels = None
+    if cands is not None and masks is not None:
+        certified = certify(matrix, calibration_mask=masks[0], holdout_mask=masks[1], families=cands.families(),
+                            target=settings.target, delta=settings.delta, seed=settings.seed)
+        estimate = recommend(matrix, settings.target, calibration_mask=masks[0], holdout_mask=masks[1],
+                             n_boot=settings.n_boot, seed=settings.seed,
+                             candidates=[("per_tier", cands.per_tier), ("shared", cands.shared)])
+        if estimate.thresholds is not None:
+            point = FrontierPoint(estimate.thresholds, estimate.accuracy.estimate, estimate.cost_per_1k.estimate,
+                                  float("nan"), estimate.tier_share, estimate.kind)  # type: ignore[arg-type]
+            labels = labels_needed(matrix, masks[0], point, estimate.savings.estimate, settings.target,
+                                   settings.delta)
+    if settings.abstain and cands is not None:
+        finals = abstain_candidates(matrix)
+        base = certified.point if certified is not None and certified.point is not None else None
+        for view_name, view in splits.items():
+            sub = matrix if view_name == "all" else matrix.subset(masks[0 if view_name == "calibration" else 1])  # type: ignore[index]
+            anchor = base or FrontierPoint((math.inf,) * (matrix.n_tiers - 1), 0, 0, 0, (), "per_tier")
+            view.abstain = abstain_points(sub, anchor, finals)
+    return SweepResult(outcomes=outcomes, matrix=matrix, settings=settings, has_confidence=conf, splits=splits,
+                       headline=headline, certified=certified, estimate=estimate, labels=labels,
+                       split_used=split_used, notes=notes)

@@ -21,7 +21,7 @@ import numpy as np
 
 from cascade_core.sweep.outcomes import OutcomeMatrix
 
-PointKind = Literal["shared", "per_tier", "always", "oracle"]
+PointKind = Literal["shared", "per_tier", "skip", "abstain", "always", "oracle"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,9 @@ class FrontierPoint:
     kind: PointKind
     label: str = ""
     n_graded: int | None = None  # answers whose correctness is known: the accuracy's denominator
+    skip: tuple[float, ...] = ()  # skip-ahead: per non-final tier, below this confidence go straight to the last tier
+    abstain: float | None = None  # abstain ("I don't know") when the last tier's confidence is below this
+    abstain_share: float = 0.0  # share of questions abstained on (never correct)
 
     @property
     def mean_cost(self) -> float:

@@ -12,16 +12,10 @@ import pandas as pd
 from cascade_core.clock import utc_now
 from cascade_core.store import sweeps as sql
 from cascade_core.store.store import Store
-from cascade_core.sweep.analysis import (
-    SweepResult,
-    SweepSettings,
-    analyse,
-    metrics_dict,
-    on_front,
-    recommendation_dict,
-)
+from cascade_core.sweep.analysis import SweepResult, SweepSettings, analyse, on_front
 from cascade_core.sweep.outcomes import OUTCOME_COLUMNS
 from cascade_core.sweep.pareto import points_frame
+from cascade_core.sweep.sweep_json import certification_dict, metrics_dict, recommendation_dict
 
 
 @dataclass(frozen=True)
@@ -38,10 +32,12 @@ class SweepMeta:
 
 def stored_points(result: SweepResult) -> pd.DataFrame:
     """All points of a sweep as stored (JSON thresholds and shares) with an on_front flag."""
-    points = [*result.shared, *result.per_tier, *result.references]
+    points = [*result.shared, *result.per_tier, *result.skip, *result.references]
     frame = points_frame(points)
     frame["on_front"] = on_front(result, points)
     frame["thresholds"] = frame["thresholds"].map(lambda t: json.dumps(list(t)))
+    frame["label"] = [p.label or (f"skip below {', '.join(f'{v:g}' for v in p.skip)}" if p.kind == "skip" else "")
+                      for p in points]
     frame["tier_share"] = frame["tier_share"].map(lambda t: json.dumps(list(t)))
     frame.insert(0, "point_index", range(len(frame)))
     return frame
@@ -56,7 +52,8 @@ def save_result(store: Store, result: SweepResult, meta: SweepMeta) -> str:
         "config_fingerprint": meta.config_fingerprint, "source": meta.source, "signal": meta.signal,
         "tiers": list(result.tiers), "grid": s.grid(), "target": s.target, "split": s.split, "seed": s.seed,
         "n_items": result.matrix.n_items, "simulated": meta.simulated,
-        "recommendation": recommendation_dict(result.recommendation), "metrics": metrics_dict(result.metrics),
+        "recommendation": {"certified": certification_dict(result.certified),
+                           "estimate": recommendation_dict(result.estimate)}, "metrics": metrics_dict(result.metrics),
         "notes": list(result.notes),
     }
     outcomes = result.outcomes[[c for c in OUTCOME_COLUMNS]]
@@ -78,8 +75,10 @@ def reopen(store: Store, sweep_id: str, settings: SweepSettings | None = None) -
     if settings is None:
         grid = row["grid"] or {}
         settings = SweepSettings(target=float(row["target"]), split=row["split"], seed=int(row["seed"]),
-                                 shared_steps=int(grid.get("shared_steps", 101)),
-                                 per_tier_steps=int(grid.get("per_tier_steps", 21)))
+                                 shared_steps=int(grid.get("shared_steps", 0)),
+                                 per_tier_steps=int(grid.get("per_tier_steps", 0)),
+                                 delta=float(grid.get("delta", 0.1)), abstain=bool(grid.get("abstain", False)),
+                                 current=tuple(grid["current"]) if grid.get("current") else None)
     return row, analyse(sql.sweep_outcomes(store, sweep_id), settings)
 
 

@@ -10,12 +10,14 @@ import pandas as pd
 
 from cascade_core.sweep.analysis import SweepResult, on_front
 from cascade_core.sweep.calibration import TierCalibration
-from cascade_core.sweep.frontier import FrontierPoint, answer_tiers, items_worse_than_large
+from cascade_core.sweep.certify import Certification
+from cascade_core.sweep.frontier import FrontierPoint
+from cascade_core.sweep.policies import route
 from cascade_core.sweep.recommend import Recommendation
 from cascade_core.sweep.references import versus_reference
 from cascade_core.sweep.summary_metrics import SummaryMetrics
 
-FRONTS = {"per_tier": "per-tier thresholds", "shared": "one shared threshold"}
+FRONTS = {"per_tier": "per-tier thresholds", "shared": "one shared threshold", "skip": "skip-ahead"}
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,8 @@ class OperatingPoint:
 
 def front_points(result: SweepResult, kind: str) -> list[FrontierPoint]:
     """The Pareto front of `kind` ("per_tier" or "shared"), cheapest first: what the slider walks along."""
-    return list(result.per_tier_front if kind == "per_tier" else result.shared_front)
+    fronts = {"per_tier": result.per_tier_front, "shared": result.shared_front, "skip": result.skip_front}
+    return list(fronts.get(kind, result.shared_front))
 
 
 def default_pick(front: Sequence[FrontierPoint], result: SweepResult, target: float | None = None) -> int:
@@ -59,8 +62,10 @@ def worse_items(result: SweepResult, point: FrontierPoint, questions: Mapping[st
     m = result.matrix
     if not point.thresholds:
         return pd.DataFrame(columns=["item_id", "category", "answered_by", "answer", "large_answer", "question"])
-    tiers = answer_tiers(m, point.thresholds)
-    worse = np.flatnonzero(np.isin(m.item_ids, items_worse_than_large(m, point.thresholds)))
+    routed = route(m, point.thresholds, point.skip, point.abstain)
+    tiers = routed.tier
+    got = routed.correct(m)
+    worse = np.flatnonzero((got == 0) & (m.correct[:, -1] == 1))
     answers = result.outcomes.set_index(["item_id", "tier"])["answer"]
     out = []
     for i in worse:
@@ -76,12 +81,14 @@ def worse_items(result: SweepResult, point: FrontierPoint, questions: Mapping[st
 
 def points_table(result: SweepResult) -> pd.DataFrame:
     """Every point (clouds and references) for display and CSV export: one column per threshold and share."""
-    points = (*result.per_tier, *result.shared, *result.references)
+    points = (*result.per_tier, *result.shared, *result.skip, *result.references)
     rows = []
     for p, front in zip(points, on_front(result, points), strict=True):
         row: dict[str, object] = {"kind": p.kind, "label": p.label, "on_front": front}
         for t, v in zip(result.tiers[:-1], p.thresholds or (None,) * (len(result.tiers) - 1), strict=True):
             row[f"threshold_{t}"] = v
+        for t, v in zip(result.tiers[:-2], p.skip or (None,) * (len(result.tiers) - 2), strict=False):
+            row[f"skip_below_{t}"] = v
         row.update({"accuracy": p.accuracy, "n_graded": p.n_graded, "cost_per_1k": p.cost_per_1k,
                     "mean_latency_ms": p.mean_latency_ms})
         for t, s in zip(result.tiers, p.tier_share, strict=True):
@@ -102,6 +109,30 @@ def reference_table(result: SweepResult) -> pd.DataFrame:
          "mean_latency_ms": p.mean_latency_ms}
         for p in result.references
     ])
+
+
+def certification_table(cert: Certification) -> pd.DataFrame:
+    """The certified point on calibration and held-out questions, as percentages and dollars."""
+    rows = []
+    for name, m in (("calibration", cert.calibration), ("held-out", cert.holdout)):
+        if m is None:
+            continue
+        rows.append({"questions": name, "n": m.n, "accuracy": f"{m.accuracy:.1%}",
+                     "always-large accuracy": f"{m.large_accuracy:.1%}", "cost per 1,000": f"${m.cost_per_1k:,.4f}",
+                     "savings vs always-large": f"{m.savings:.1%}", "quality retained": f"{m.quality_retained:.1%}"})
+    return pd.DataFrame(rows)
+
+
+def estimate_text(result: SweepResult) -> str:
+    """The uncertified cheapest setting meeting the target on calibration, said as an estimate."""
+    est = result.estimate
+    if est is None or est.thresholds is None:
+        return "Estimate: no cascade setting meets the target on the calibration questions."
+    return (f"Estimate, not certified: {describe_thresholds(est.thresholds, result.tiers)} would save "
+            f"{est.savings.estimate:.0%} (held-out 95% interval {est.savings.low:.0%} to {est.savings.high:.0%}) "
+            f"and keeps the target in {est.probability_meets_target:.0%} of bootstrap resamples of the held-out "
+            "questions; it is the cheapest setting that meets the target on calibration, which new questions "
+            "often miss.")
 
 
 def recommendation_table(rec: Recommendation, tiers: Sequence[str]) -> pd.DataFrame:

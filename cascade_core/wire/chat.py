@@ -30,6 +30,7 @@ class ChatBody:
     logprobs: bool
     top_logprobs: int
     max_tokens: int | None
+    response_format: str = "text"  # text | json_object | json_schema
 
     @property
     def last_user_text(self) -> str | None:
@@ -127,6 +128,7 @@ def parse_chat_body(body: Any) -> ChatBody:
         logprobs=_optional_bool(body, "logprobs"),
         top_logprobs=_optional_int(body, "top_logprobs") or 0,
         max_tokens=max_tokens if max_tokens is not None else _optional_int(body, "max_tokens"),
+        response_format=str((body.get("response_format") or {}).get("type") or "text"),
     )
 
 

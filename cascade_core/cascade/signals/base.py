@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from pydantic import BaseModel
+
 from cascade_core.records import Confidence, TierCall
 
 ReplyStyle = Literal["json", "plain"]  # how the simulator answers this signal's prompt
@@ -23,6 +25,7 @@ class RequestOptions:
     json_mode: bool = False
     logprobs: bool = False
     top_logprobs: int = 0  # llama.cpp's server returns logprobs only when this is at least 1
+    schema: type[BaseModel] | None = None  # the reply's shape: asked as response_format json_schema where served
 
 
 PLAIN_OPTIONS = RequestOptions()

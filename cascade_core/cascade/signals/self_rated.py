@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from cascade_core.cascade.signals.base import RequestOptions, Signal
-from cascade_core.cascade.signals.text import json_objects
+from cascade_core.cascade.structured import SelfRatedReply, json_candidates
 from cascade_core.records import Confidence, TierCall
 
 SYSTEM = (
@@ -19,7 +19,6 @@ SYSTEM = (
     "is the option letter; for numeric questions it is the number alone."
 )
 SELF_RATED_MIN, SELF_RATED_MAX = 1, 5
-_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _ANSWER_FIELD = re.compile(r'"?answer"?\s*[:=]\s*"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
 _CONF_FIELD = re.compile(r'"?confidence"?\s*[:=]\s*"?(-?\d+(?:\.\d+)?)', re.IGNORECASE)
 
@@ -46,14 +45,8 @@ def parse_self_rated(text: str) -> Confidence:
     """Parse {"answer": ..., "confidence": 1-5}, tolerating code fences and prose around the JSON."""
     if not text or not text.strip():
         return Confidence(None, None, None, "empty output")
-    fenced = _FENCE.findall(text)
-    candidates = [obj for block in fenced for obj in json_objects(block)] + json_objects(text)
-    for obj in candidates:
-        lowered = {str(k).lower(): v for k, v in obj.items()}
-        if "answer" not in lowered:
-            continue
-        answer = _answer_text(lowered["answer"])
-        return _with_rating(answer, lowered.get("confidence"))
+    for lowered in json_candidates(text, "answer", fenced_first=True):
+        return _with_rating(_answer_text(lowered["answer"]), lowered.get("confidence"))
     # No parseable object: fall back to field-shaped text ("answer": "x", confidence: 4) in chatty output.
     answer_match = _ANSWER_FIELD.search(text)
     conf_match = _CONF_FIELD.search(text)
@@ -82,7 +75,7 @@ def _parse(call: TierCall) -> Confidence:
 SELF_RATED = Signal(
     name="self_rated",
     system_prompt=SYSTEM,
-    options=RequestOptions(json_mode=True),
+    options=RequestOptions(json_mode=True, schema=SelfRatedReply),
     parse=_parse,
     reply_style="json",
 )
