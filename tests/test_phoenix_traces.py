@@ -3,6 +3,10 @@ the spans read back from Phoenix's REST API match the runs in the store (tokens,
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -18,6 +22,7 @@ pytestmark = pytest.mark.slow
 QUESTIONS = ["What is the capital of France?", "What is 17 times 23?", "Name a prime number above 10.",
              "Which planet is known as the red planet?", "What is 2+2?", "Who wrote Hamlet?"]
 PROJECT = "cascade-phoenix-test"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_serve_spans_in_phoenix_match_the_store(simulator, phoenix, tmp_path: Path) -> None:
@@ -65,3 +70,17 @@ def test_serve_spans_in_phoenix_match_the_store(simulator, phoenix, tmp_path: Pa
             assert attrs["cascade.decision"] == step.decision
             assert attrs["cascade.confidence.normalised"] == pytest.approx(step.confidence.normalised)
         assert trace.question not in str(root)  # prompts stay out unless opted in
+
+
+def test_cli_query_sends_its_run_to_phoenix(phoenix, tmp_path: Path) -> None:
+    project = "cascade-cli-test"
+    env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": phoenix.url, "CASCADE_STORE": str(tmp_path / "q.duckdb"),
+           "OTEL_RESOURCE_ATTRIBUTES": f"openinference.project.name={project}", "PYTHONPATH": str(ROOT)}
+    env.pop("CASCADE_CONFIG", None)
+    done = subprocess.run([sys.executable, "-m", "cascade_core", "query", "What is 2+2?", "--json"], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    spans = wait_for(lambda: phoenix.spans(project), timeout=30, interval=0.5, what="the CLI run's spans")
+    (root,) = [s for s in spans if s["parent_id"] is None]
+    assert root["name"] == "cascade query" and root["attributes"]["cascade.run_id"] == run_id

@@ -87,3 +87,31 @@ def test_content_only_on_opt_in_and_redacted_like_the_store() -> None:
     assert root.attributes["output.value"] == "4"
     child = spans["chat sim-llama-3.1-8b:small:answer"]
     assert "[EMAIL]" in child.attributes["input.value"] and "ana@example.com" not in child.attributes["input.value"]
+
+
+def test_audit_judge_calls_become_spans_naming_the_audited_run(tmp_path) -> None:
+    from datetime import timedelta
+
+    from cascade_core.audit import AuditParams, judge_audit, start_audit
+    from cascade_core.store import Store
+    from tests.factories import hours_ago
+    from tests.test_audit_support import OfflineJudge, log_week
+
+    exporter = InMemorySpanExporter()
+    judge = OfflineJudge()
+    judge.tracing = Tracing.from_env({}, exporter=exporter)
+    with Store(tmp_path / "runs.duckdb") as store:
+        log_week(store, 0, 30, 0.3, seed=1)
+        audit_id = start_audit(store, judge, AuditParams(until=hours_ago(0), since=timedelta(days=7), sample=10,
+                                                         seed=1))
+        judge_audit(store, judge, audit_id)
+        items = store.query_df("SELECT run_id, verdict FROM audit_items WHERE audit_id = ?", [audit_id])
+    judge.tracing.close()
+    spans = exporter.get_finished_spans()
+    assert len(spans) == len(items) == 10
+    by_run = {s.attributes["cascade.run_id"]: s for s in spans}
+    for run_id, verdict in items.itertuples(index=False):
+        span = by_run[run_id]
+        assert span.attributes["cascade.call"] == "judge" and span.attributes["cascade.audit_id"] == audit_id
+        assert span.attributes["cascade.judge.verdict"] == verdict
+        assert span.attributes["gen_ai.usage.input_tokens"] == 120 and span.attributes["cascade.cost_usd"] == 2e-4

@@ -27,6 +27,7 @@ from cascade_core.security.pii import redact_pii
 from cascade_core.store import audits as sql
 from cascade_core.store.intents import InFlight, clear_intents, record_intents, take_in_flight
 from cascade_core.store.store import Store
+from cascade_core.telemetry.exporter import Tracing
 
 DEFAULT_SOURCES: tuple[str, ...] = ("query", "api")  # answers served to people; sweeps are experiments
 
@@ -60,6 +61,7 @@ class Judge:
     redact: tuple[str, ...] = ()  # personal data replaced in the stored judge prompt and reply (config [privacy])
     calls: int = field(default=0, init=False)
     in_flight: InFlight | None = field(default=None, init=False)  # left by a killed earlier judging of the audit
+    tracing: Tracing | None = field(default=None, init=False)  # judge calls as spans, when OTEL_* asks for them
 
     @property
     def model(self) -> str:
@@ -77,14 +79,18 @@ def make_judge(runtime: Runtime) -> Judge:
     tier = judge_tier(config)
     redact = tuple(config.privacy.redact)
     if config.judge is None:
-        return Judge(runtime.clients[-1], redact)
+        judge = Judge(runtime.clients[-1], redact)
+        judge.tracing = Tracing.from_env()
+        return judge
     if tier.is_embedded:
         if runtime.simulator is None:
             raise ValueError("the judge tier is 'embedded' but no cascade tier runs on the embedded simulator")
         base_url = runtime.simulator.base_url
     else:
         base_url = tier.base_url
-    return Judge(TierClient(tier, base_url, config.retry, seed=len(config.tiers)), redact)
+    judge = Judge(TierClient(tier, base_url, config.retry, seed=len(config.tiers)), redact)
+    judge.tracing = Tracing.from_env()
+    return judge
 
 
 class NothingToAudit(ValueError):
@@ -198,6 +204,9 @@ def judge_audit(store: Store, judge: Judge, audit_id: str, *, concurrency: int =
 
     def save(item: dict[str, Any], future: Future[Any]) -> None:
         call, reply = future.result()
+        if judge.tracing is not None:
+            judge.tracing.record_judge(call, run_id=str(item["run_id"]), audit_id=audit_id,
+                                       verdict=reply.verdict if reply is not None else None)
         sql.save_judgement(store, audit_id, item["run_id"], int(item["step_index"]),
                            judgement_values(item, call, reply, judge.redact))
         with store.transaction() as con:

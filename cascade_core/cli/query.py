@@ -14,6 +14,7 @@ from cascade_core.cli.common import add_config_options, config_from_args, open_s
 from cascade_core.datasets.loader import load_bundled
 from cascade_core.store.connection import StoreError
 from cascade_core.store.store import Store
+from cascade_core.telemetry.exporter import Tracing
 from cascade_core.views.trace import format_trace_table, trace_notes
 
 
@@ -43,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     with open_store(config) as store, open_runtime(config, embedding_cache=_cache(config, store)) as runtime:
         trace = runtime.answerer.run(args.question, item=item, source="query",
                                     dataset=load_bundled().name if item is not None else None)
+        tracing = Tracing.from_env()  # an OpenTelemetry trace of the run, when OTEL_EXPORTER_OTLP_* is set
+        if tracing is not None:
+            tracing.record(trace)
+            tracing.close()
         try:
             store.log_trace(trace)
         except (StoreError, duckdb.Error) as err:  # the calls are paid for: still show what they returned

@@ -107,6 +107,35 @@ def call_attributes(trace: Trace, step: Step, call: TierCall, kind: str, *, cont
     return _drop_none(attrs)
 
 
+def judge_attributes(call: TierCall, *, run_id: str, audit_id: str, verdict: str | None,
+                     content: bool = False) -> Attributes:
+    """An audit judge call: GenAI attributes plus the audited run, the audit and the verdict."""
+    attrs: Attributes = {
+        "openinference.span.kind": "LLM",
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "simulator" if call.simulated else "openai",
+        "gen_ai.request.model": call.model,
+        "gen_ai.usage.input_tokens": call.tokens_in,
+        "gen_ai.usage.output_tokens": call.tokens_out,
+        "llm.model_name": call.model,
+        "llm.token_count.prompt": call.tokens_in,
+        "llm.token_count.completion": call.tokens_out,
+        "llm.token_count.total": call.tokens_in + call.tokens_out,
+        "cascade.call": "judge",
+        "cascade.run_id": run_id,
+        "cascade.audit_id": audit_id,
+        "cascade.judge.verdict": verdict,
+        "cascade.cost_usd": call.cost,
+        "cascade.cost_source": call.cost_source,
+        "cascade.attempts": call.attempts,
+        "error.type": call.error_kind or ("error" if call.error else None),
+    }
+    if content:
+        attrs["input.value"] = redact(json.dumps(call.messages, ensure_ascii=False))
+        attrs["output.value"] = redact(call.raw_output)
+    return _drop_none(attrs)
+
+
 def span_name(call: TierCall) -> str:
     """GenAI convention: "{operation} {model}"."""
     return f"chat {call.model}"

@@ -14,7 +14,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from cascade_core.records import Trace
+from cascade_core.records import TierCall, Trace
 
 log = logging.getLogger(__name__)
 ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -74,6 +74,17 @@ class Tracing:
         except Exception:  # tracing must never fail a request
             self.failures += 1
             log.exception("traces: recording run %s failed", trace.run_id)
+
+    def record_judge(self, call: TierCall, *, run_id: str, audit_id: str, verdict: str | None) -> None:
+        """One audit judge call as a span (never raises)."""
+        from cascade_core.telemetry.spans import record_judge_call
+
+        try:
+            record_judge_call(self.tracer, call, run_id=run_id, audit_id=audit_id, verdict=verdict,
+                              content=self.content)
+        except Exception:
+            self.failures += 1
+            log.exception("traces: recording a judge call of audit %s failed", audit_id)
 
     def close(self) -> None:
         self.provider.shutdown()

@@ -8,10 +8,11 @@ finished span; its own thread exports them (and drops spans, never blocks, when 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from cascade_core.records import Trace
-from cascade_core.telemetry.attributes import call_attributes, run_attributes, span_name
+from cascade_core.records import TierCall, Trace
+from cascade_core.telemetry.attributes import call_attributes, judge_attributes, run_attributes, span_name
 
 MS = 1_000_000  # nanoseconds per millisecond
 
@@ -48,3 +49,16 @@ def record_trace(tracer: Any, trace: Trace, *, content: bool = False) -> None:
             at = verify_end
         span.end(end_time=at)
     root.end(end_time=max(end, at))
+
+
+def record_judge_call(tracer: Any, call: TierCall, *, run_id: str, audit_id: str, verdict: str | None,
+                      content: bool = False) -> None:
+    """One audit judge call as its own trace (it grades a logged run after the fact), ending now."""
+    from opentelemetry.trace import Status, StatusCode
+
+    end = time.time_ns()
+    attrs = judge_attributes(call, run_id=run_id, audit_id=audit_id, verdict=verdict, content=content)
+    span = tracer.start_span(span_name(call), start_time=end - int(call.latency_ms * MS), attributes=attrs)
+    if call.error:
+        span.set_status(Status(StatusCode.ERROR, call.error_kind or "error"))
+    span.end(end_time=end)
