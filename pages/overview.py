@@ -148,8 +148,8 @@ else:
                f"{recert.end:%Y-%m-%d} UTC): gold grades, audit verdicts and shadow agreement with the last tier. "
                f"Certified means accepted answers are right at least {recert.target:.0%} of the time, with at most a "
                f"{recert.risk:.0%} chance that this is wrong (exact binomial test; the newer data's own threshold "
-               f"by fixed-sequence Learn-then-Test). Computed at {live_as_of:%H:%M:%S} UTC; under steady traffic "
-               f"these figures are refreshed every {REFRESH_S:.0f} s at most.")
+               f"by fixed-sequence Learn-then-Test). Computed at {live_as_of:%H:%M:%S} UTC (on a big, busy log at "
+               f"most every {REFRESH_S:.0f} s).")
     if recert.alert:
         st.error("A configured threshold is no longer certified at the target on recent traffic.",
                  icon=":material/warning:")

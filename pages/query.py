@@ -7,8 +7,7 @@ import time
 import streamlit as st
 
 from cascade_core.cascade import CallProgress, QueryOverrides, QueryResult, run_query
-from cascade_core.views import example_questions
-from cascade_core.views.steps import call_failure
+from cascade_core.views import LEVELS, accepts_text, call_failure, example_questions, level_needed, level_threshold
 from ui.state import get_bundled, get_config, get_runtime, get_store
 from ui.text import md_escape
 from ui.trace import render_trace
@@ -28,10 +27,17 @@ with st.sidebar:
     thresholds: list[float] = []
     for i in chosen[:-1]:
         default = config.thresholds[i] if i < len(config.thresholds) else config.thresholds[-1]
-        thresholds.append(st.slider(f"threshold of {md_escape(config.tiers[i].name)}", 0.0, 1.0, float(default),
-                                    0.05, key=f"q_thr_{i}",
-                                    help="On confidence normalised to 0-1; self-rated 1-5 maps to 0, 0.25, 0.5, "
-                                         "0.75, 1 (0.75 accepts 4 or 5)."))
+        name = md_escape(config.tiers[i].name)
+        if signal == "self_rated":  # in the signal's own units: only the five levels change what is accepted
+            level = st.select_slider(f"{name} accepts a self-rating of", LEVELS, value=level_needed(default),
+                                     format_func=accepts_text, key=f"q_level_{i}",
+                                     help="The tier rates its own answer 1-5; below this level the question goes "
+                                          "to the next tier. In the config this is threshold (level - 1) / 4.")
+            thresholds.append(level_threshold(level))
+        else:
+            thresholds.append(st.slider(f"threshold of {name}", 0.0, 1.0, float(default), 0.05, key=f"q_thr_{i}",
+                                        help="On the signal's probability, 0-1: below it the question goes to the "
+                                             "next tier."))
     shadow = st.checkbox("Shadow label", value=False, key="q_shadow",
                          help="When a cheaper tier's answer is accepted, also ask the last tier in the background "
                               "(charged, recorded apart as a shadow label) and store whether the two agree: a label "

@@ -108,7 +108,8 @@ if source == "Live on the configured tiers":
     if config.uses_embedded:
         st.markdown(":orange-badge[SIMULATED] the tiers are the embedded simulator: every answer below is simulated")
     st.caption("Tiers: " + " → ".join(f"{t.name} ({t.model})" for t in config.tiers) + f" · signal {config.signal}")
-    kind = st.radio("Dataset", ["Bundled (314 questions)", "Upload a JSONL/CSV dataset", "Path on this machine"],
+    kind = st.radio("Dataset", [f"Bundled ({len(load_bundled()):,} questions)", "Upload a JSONL/CSV dataset",
+                                "Path on this machine"],
                     horizontal=True, key="sweep_dataset_kind")
     upload = path = None
     if kind.startswith("Upload"):
@@ -328,7 +329,7 @@ if cert is not None:
     st.subheader("Recommendation")
     (st.success if cert.certified else st.warning)(certified_sentence(cert, result.tiers, meta.signal))
     st.dataframe(certification_table(cert), hide_index=True)
-    st.code(toml_snippet(cert.point, len(result.tiers)), language="toml")
+    st.code(toml_snippet(cert.point, result.tiers), language="toml")
 if result.estimate is not None:
     st.caption(estimate_text(result))
 if result.labels is not None:

@@ -42,7 +42,7 @@ def test_live_json_shape_and_resweep_is_free(cfg, capsys, tmp_path: Path) -> Non
     data = json.loads(out)
     for key in ("sweep_id", "points", "fronts", "references", "recommendation", "metrics", "calibration", "tiers"):
         assert key in data
-    assert set(data["points"]) == set(data["fronts"]) == {"shared", "per_tier", "skip"}
+    assert set(data["points"]) == set(data["fronts"]) == {"shared", "per_tier", "skip", "tier_choice"}
     levels = {0.0, 0.25, 0.5, 0.75, 1.0}  # self-rated 1-5: the only values a threshold can matter at
     assert all(set(p["thresholds"]) <= levels for p in data["points"]["per_tier"])
     assert len(data["points"]["per_tier"]) <= 26 and len(data["points"]["shared"]) <= 5
@@ -152,7 +152,7 @@ def test_import_without_confidence_gives_baselines_and_oracle(tmp_path: Path, ca
     assert code == 0
     data = json.loads(out)
     assert data["has_confidence"] is False and data["recommendation"] is None
-    assert data["points"] == {"shared": [], "per_tier": [], "skip": []}
+    assert data["points"] == {"shared": [], "per_tier": [], "skip": [], "tier_choice": []}
     assert [r["label"] for r in data["references"]] == ["always weak", "always strong", "oracle"]
     assert any("no cascade curve" in n for n in data["notes"])
 

@@ -48,12 +48,21 @@ def test_bundled_loads_with_enough_items() -> None:
 
 
 def test_bundled_categories_and_difficulties() -> None:
-    items = load_bundled().items
+    items = load_dataset(BUNDLED_DATASET_PATH).items  # the written questions
     per_category = Counter(item.category for item in items)
     assert set(per_category) == CATEGORIES
     assert all(count >= 40 for count in per_category.values()), per_category
     assert {item.difficulty for item in items} == {"easy", "medium", "hard"}
     assert {item.answer_type for item in items} == {"choice", "number", "text"}
+
+
+def test_bundled_adds_a_generated_mixed_difficulty_set() -> None:
+    items = load_bundled().items
+    assert len(items) >= 3_300 and items[0].id == load_dataset(BUNDLED_DATASET_PATH).items[0].id
+    generated = [i for i in items if i.id.startswith("gen-")]
+    levels = Counter(i.difficulty for i in generated)
+    assert len(generated) == 3_000 and set(levels) == {"trivial", "easy", "medium", "hard"}
+    assert levels["hard"] >= 300  # a real share needs the big model
 
 
 def test_bundled_ids_and_questions_unique() -> None:

@@ -114,7 +114,7 @@ def test_certified_pick_passes_its_test_and_stops_at_the_first_failure() -> None
     mat = synthetic(3000, 4)
     cal = np.zeros(mat.n_items, dtype=bool)
     cal[:1500] = True
-    fam = [("per_tier", per_tier_candidates(mat, 40), None)]
+    fam = [("per_tier", per_tier_candidates(mat, 40), None, 0)]
     cert = certify(mat, calibration_mask=cal, holdout_mask=~cal, families=fam, target=0.95, delta=0.1, seed=1)
     assert cert.certified and cert.family == "per_tier" and cert.n_learn + cert.n_test == 1500
     passed = [t.passed for t in cert.tested]

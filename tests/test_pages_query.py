@@ -72,8 +72,8 @@ def test_escalation_reads_in_the_signals_units_and_money_says_vs_always_large(st
     """A question every tier is unsure of escalates to the end: each pill says "escalated: 2 of 5 < 4"; the
     cost of a run dearer than always-large is "+N% vs always-large", never a negative saving."""
     at = query_page()
-    at.slider(key="q_thr_0").set_value(1.0).run()
-    at.slider(key="q_thr_1").set_value(1.0).run()
+    at.select_slider(key="q_level_0").set_value(5).run()  # "5 only": a rating of 4 escalates too
+    at.select_slider(key="q_level_1").set_value(5).run()
     at = ask(at, "A question nobody can be sure of?")
     trace = at.session_state["q_result"].trace
     assert [s.decision for s in trace.steps] == ["escalated", "escalated", "final"]
@@ -100,7 +100,7 @@ def test_example_question_fills_the_box(store_path: Path) -> None:
 def test_overrides_reach_the_cascade(store_path: Path) -> None:
     at = query_page()
     at.sidebar.checkbox(key="q_tier_1").uncheck().run()  # small -> large only
-    at.slider(key="q_thr_0").set_value(1.0).run()  # nothing below certainty is accepted
+    at.select_slider(key="q_level_0").set_value(5).run()  # nothing below certainty is accepted
     at = ask(at, "A question nobody can be sure of?")
     trace = at.session_state["q_result"].trace
     assert not at.exception
@@ -108,6 +108,17 @@ def test_overrides_reach_the_cascade(store_path: Path) -> None:
     assert trace.steps[0].threshold == 1.0
     at.sidebar.checkbox(key="q_tier_2").uncheck().run()
     assert at.button(key="q_run").disabled and at.warning  # one tier is not a cascade
+
+
+def test_self_rated_thresholds_are_levels_and_probabilities_are_sliders(store_path: Path) -> None:
+    """Self-rated confidence is 1-5, so the control steps through the five levels ("4 or 5"), never 0.75 vs 0.76;
+    the probability signals keep a 0-1 slider."""
+    at = query_page()
+    level = at.select_slider(key="q_level_0")
+    assert level.value == 4 and level.options == ["any (1-5)", "2 or more", "3 or more", "4 or 5", "5 only"]
+    assert not at.slider  # no 0-1 slider for a 1-5 scale
+    at.selectbox(key="q_signal").set_value("logprob").run()
+    assert at.slider(key="q_thr_0").value == 0.75 and not at.select_slider
 
 
 def test_endpoint_error_is_shown_in_the_trace(store_path: Path, tmp_path: Path,

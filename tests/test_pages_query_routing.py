@@ -32,7 +32,7 @@ def test_route_shown_and_shadow_label_stored(store_path: Path, monkeypatch: pyte
     assert any("Route: 'chitchat' (similarity 0.9" in c.value.replace("\\", "") for c in at.caption)
     assert at.session_state["q_result"].shadow is None  # not opted in: no shadow call
     at.sidebar.checkbox(key="q_shadow").check().run()
-    at.sidebar.slider(key="q_thr_0").set_value(0.0).run()  # the small tier accepts: an answer to shadow
+    at.sidebar.select_slider(key="q_level_0").set_value(1).run()  # the small tier accepts: an answer to shadow
     at = ask(at, "What is the capital of France?")
     result = at.session_state["q_result"]
     assert result.trace.steps[0].decision == "accepted" and result.shadow is not None

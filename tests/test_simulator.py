@@ -15,7 +15,7 @@ import pytest
 
 from cascade_core.cascade.grading import grade
 from cascade_core.cascade.signals import get_signal, parse_self_rated
-from cascade_core.datasets.loader import Dataset, Item, load_bundled
+from cascade_core.datasets.loader import BUNDLED_DATASET_PATH, Dataset, Item, load_bundled, load_dataset
 from cascade_core.simulator import MODEL_NAMES, Catalog, EmbeddedSimulator, SimRequest, simulate
 from cascade_core.simulator.ladder import LADDER, cost_usd
 from cascade_core.sweep.calibration import auroc
@@ -76,7 +76,7 @@ def outcomes(simulator: EmbeddedSimulator) -> dict[str, list[Row]]:
     table: dict[str, list[Row]] = {}
     for model in MODEL_NAMES:
         rows = []
-        for item in load_bundled().items:
+        for item in load_dataset(BUNDLED_DATASET_PATH).items:  # the written questions (FACTS.md figures)
             rated = ask(api, model, item.question)
             conf = parse_self_rated(rated.choices[0].message.content or "")
             plain = ask(api, model, item.question, "logprob")

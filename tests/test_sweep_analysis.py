@@ -64,7 +64,8 @@ def test_operating_point_numbers_and_worse_items() -> None:
     assert len(worse) and list(worse["item_id"]) == list(items_worse_than_large(result.matrix, point.thresholds))
     table = points_table(result)
     assert {"threshold_small", "threshold_mid", "share_large", "savings_vs_large"} <= set(table.columns)
-    assert table["on_front"].sum() == len(result.per_tier_front) + len(result.shared_front) + len(result.skip_front)
+    assert table["on_front"].sum() == sum(len(f) for f in (result.per_tier_front, result.shared_front,
+                                                         result.skip_front, result.view.tier_choice_front))
 
 
 def test_save_reopen_compare_and_export(tmp_path) -> None:
@@ -79,7 +80,8 @@ def test_save_reopen_compare_and_export(tmp_path) -> None:
         assert row["target"] == 0.95 and row["grid"]["delta"] == 0.1
         assert result_to_json(again)["fronts"] == result_to_json(first)["fronts"]
         pts_a, pts_b = saved_points(store, a), saved_points(store, b)
-        assert pts_a["on_front"].sum() == len(first.per_tier_front) + len(first.shared_front) + len(first.skip_front)
+        assert pts_a["on_front"].sum() == sum(len(f) for f in (first.per_tier_front, first.shared_front,
+                                                               first.skip_front, first.view.tier_choice_front))
         fig = comparison_figure(pts_a, "first", pts_b, HOSTILE, simulated=True)
         text = fig.to_json()
         assert "<img" not in text and "&lt;img" in text and "SIMULATED" in text

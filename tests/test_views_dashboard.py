@@ -26,7 +26,7 @@ from cascade_core.views import (
     why_empty,
 )
 from cascade_core.views.links import DEFAULTS
-from cascade_core.views.steps import level_needed
+from cascade_core.views.steps import LEVELS, accepts_text, level_needed, level_threshold
 from tests.factories import hours_ago, make_trace
 from tests.test_audit_support import seed_audits
 
@@ -56,6 +56,8 @@ def test_money_is_a_change_against_always_large_never_a_negative_saving() -> Non
 
 def test_self_rated_thresholds_read_as_levels() -> None:
     assert [level_needed(t) for t in (0.0, 0.5, 0.74, 0.75, 0.76, 1.0)] == [1, 3, 4, 4, 5, 5]
+    assert [level_needed(level_threshold(level)) for level in LEVELS] == list(LEVELS)  # the control round-trips
+    assert level_threshold(4) == 0.75 and accepts_text(4) == "4 or 5" and accepts_text(5) == "5 only"
 
 
 def test_step_pills_say_decision_and_reason_in_the_signals_units() -> None:

@@ -205,6 +205,8 @@ class CascadeConfig(BaseModel):
     skip_below: list[float] = Field(default_factory=list)
     # Abstain ("I don't know") when the last tier's confidence is below this (None: always answer).
     abstain_below: float | None = None
+    # Tier choice: the first tier asked (the cheaper ones are configured but not called). None: the first.
+    start_tier: str | None = None
     store_path: str = DEFAULT_STORE_PATH
     store: StoreConfig = Field(default_factory=StoreConfig)  # [store]: the engine (default: the file above)
     price_source: str = DEFAULT_PRICE_SOURCE
@@ -239,6 +241,9 @@ class CascadeConfig(BaseModel):
             if not 0.0 <= value <= self.thresholds[i]:
                 raise ValueError(f"skip_below[{i}]: expected a number in [0, thresholds[{i}] = "
                                  f"{self.thresholds[i]}], got {value}")
+        if self.start_tier is not None and self.start_tier not in [t.name for t in self.tiers[:-1]]:
+            raise ValueError(f"start_tier: expected one of the non-final tiers {[t.name for t in self.tiers[:-1]]}, "
+                             f"got {self.start_tier!r}")
         if self.abstain_below is not None and not 0.0 <= self.abstain_below <= 1.0:
             raise ValueError(f"abstain_below: expected a number in [0, 1], got {self.abstain_below}")
         names = [t.name for t in self.tiers]
@@ -288,6 +293,8 @@ class CascadeConfig(BaseModel):
             del data["skip_below"]  # likewise for skip-ahead and abstain when unused
         if data["abstain_below"] is None:
             del data["abstain_below"]
+        if data["start_tier"] is None:
+            del data["start_tier"]
         data["simulator"] = self.simulator.answer_settings()
         route_models = [r["model"] for r in data.get("routes", []) if isinstance(r.get("model"), dict)]
         for tier in [*data["tiers"], *route_models]:

@@ -105,8 +105,11 @@ class Cascade:
 
     def _walk(self, question: str, limits: list[float], start: int = 0,
               steps: list[Step] | None = None) -> Generator[CallRequest, TierCall, list[Step]]:
-        """`start`: the first tier asked (a semantic route may skip the cheaper ones). `steps`: filled as the
-        walk goes (so a cancelled walk's finished steps are known)."""
+        """`start`: the first tier asked (a semantic route may skip the cheaper ones; 0 means the configured
+        `start_tier`, the first tier by default). `steps`: filled as the walk goes (so a cancelled walk's
+        finished steps are known)."""
+        if not start and self.config.start_tier is not None:
+            start = [t.name for t in self.config.tiers].index(self.config.start_tier)
         signal = get_signal(self.config.signal)
         steps = [] if steps is None else steps
         last = len(self.clients) - 1

@@ -43,7 +43,7 @@ def human_report(result: SweepResult, sweep_id: str, meta: SweepMeta) -> str:
     if cert is not None:
         lines += [f"Certified recommendation (target {cert.target:.0%}, risk {cert.delta:.0%}, policy "
                   f"{cert.family}):", _fmt(certification_table(cert)),
-                  "cascade.toml:", *("  " + line for line in toml_snippet(cert.point, len(result.tiers)).splitlines()),
+                  "cascade.toml:", *("  " + line for line in toml_snippet(cert.point, result.tiers).splitlines()),
                   ""]
     if result.estimate is not None:
         lines += [estimate_text(result), ""]

@@ -21,6 +21,9 @@ REQUIRED_FIELDS = ("id", "question", "gold", "answer_type", "category")
 MAX_REPORTED = 20
 # Shipped inside the package (wheel included), so it loads from any working directory.
 BUNDLED_DATASET_PATH = str(resources.files("cascade_core.datasets") / "bundled" / "mixed.jsonl")
+# 3,000 generated, checkable questions of mixed difficulty (scripts/generate_bundled.py), after the written ones:
+# enough for the first sweep to certify a setting.
+BUNDLED_GENERATED_PATH = str(resources.files("cascade_core.datasets") / "bundled" / "generated.jsonl")
 
 _CHOICE_GOLD = re.compile(r"^[A-J]$")
 
@@ -217,5 +220,6 @@ def load_dataset(path: str | Path) -> Dataset:
 
 @lru_cache(maxsize=1)
 def load_bundled() -> Dataset:
-    """The bundled mixed-difficulty dataset (immutable, so cached)."""
-    return load_dataset(BUNDLED_DATASET_PATH)
+    """The bundled mixed-difficulty dataset: the 314 written questions, then the generated ones (cached)."""
+    written, generated = load_dataset(BUNDLED_DATASET_PATH), load_dataset(BUNDLED_GENERATED_PATH)
+    return Dataset(name=written.name, path=written.path, items=written.items + generated.items)

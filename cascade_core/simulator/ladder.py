@@ -45,7 +45,9 @@ LADDER: MappingProxyType[str, TierSpec] = MappingProxyType({
 MODEL_NAMES: tuple[str, ...] = tuple(LADDER)
 
 # Shifts of the latent difficulty by the item's labelled difficulty and category (hard and multistep are harder).
-DIFFICULTY_SHIFT: MappingProxyType[str, float] = MappingProxyType({"easy": -0.9, "medium": 0.0, "hard": 0.9})
+# "trivial" marks the generated bundled questions a small model all but never misses (lookups, one-digit sums).
+DIFFICULTY_SHIFT: MappingProxyType[str, float] = MappingProxyType({"trivial": -2.0, "easy": -0.9, "medium": 0.0,
+                                                                   "hard": 0.9})
 CATEGORY_SHIFT: MappingProxyType[str, float] = MappingProxyType({
     "factual": -0.15, "classification": -0.1, "arithmetic": -0.2, "reasoning": 0.15, "multistep": 0.3,
 })

@@ -22,6 +22,7 @@ from cascade_core.sweep.candidates import (
     per_tier_candidates,
     shared_candidates,
     skip_candidates,
+    start_candidates,
 )
 from cascade_core.sweep.certify import (
     DEFAULT_DELTA,
@@ -82,6 +83,8 @@ class SplitView:
     current: FrontierPoint | None = None
     better_reference: str | None = None  # one line when a reference beats every cascade setting
     abstain: list[FrontierPoint] = field(default_factory=list)
+    tier_choice: list[FrontierPoint] = field(default_factory=list)  # a cheaper tier left out (e.g. mid -> large)
+    tier_choice_front: list[FrontierPoint] = field(default_factory=list)
 
     @property
     def always_large(self) -> FrontierPoint:
@@ -161,7 +164,8 @@ class SweepResult:
 
 def on_front(result: SweepResult, points: Sequence[FrontierPoint]) -> list[bool]:
     """For each point, whether it is on one of the headline Pareto fronts (the very object, not an equal one)."""
-    front = {id(p) for p in (*result.shared_front, *result.per_tier_front, *result.skip_front)}
+    view = result.view
+    front = {id(p) for p in (*view.shared_front, *view.per_tier_front, *view.skip_front, *view.tier_choice_front)}
     return [id(p) in front for p in points]
 
 
@@ -219,10 +223,12 @@ class _Candidates:
     shared: np.ndarray
     skip_accept: np.ndarray
     skip: np.ndarray
+    starts: list[tuple[int, np.ndarray]]
 
     def families(self) -> list[Family]:
-        return [("per_tier", self.per_tier, None), ("shared", self.shared, None),
-                ("skip", self.skip_accept, self.skip)]
+        return [("per_tier", self.per_tier, None, 0), ("shared", self.shared, None, 0),
+                ("skip", self.skip_accept, self.skip, 0),
+                *(("tier_choice", accept, None, start) for start, accept in self.starts)]
 
 
 def _candidates(matrix: OutcomeMatrix, settings: SweepSettings) -> _Candidates:
@@ -230,7 +236,7 @@ def _candidates(matrix: OutcomeMatrix, settings: SweepSettings) -> _Candidates:
     per = settings.per_tier_steps or per_tier_budget(d)
     shared = shared_candidates(matrix, settings.shared_steps or 1000)
     skip_accept, skip = skip_candidates(matrix)
-    return _Candidates(per_tier_candidates(matrix, per), shared, skip_accept, skip)
+    return _Candidates(per_tier_candidates(matrix, per), shared, skip_accept, skip, start_candidates(matrix))
 
 
 def _view(name: str, matrix: OutcomeMatrix, cands: _Candidates | None, settings: SweepSettings) -> SplitView:
@@ -238,8 +244,11 @@ def _view(name: str, matrix: OutcomeMatrix, cands: _Candidates | None, settings:
     shared: list[FrontierPoint] = []
     per_tier: list[FrontierPoint] = []
     skip: list[FrontierPoint] = []
+    choice: list[FrontierPoint] = []
     current = None
     if cands is not None:
+        for start, accept in cands.starts:
+            choice += setting_points(matrix, accept, "tier_choice", None, start)
         shared = setting_points(matrix, cands.shared, "shared")
         per_tier = setting_points(matrix, cands.per_tier, "per_tier")
         skip = setting_points(matrix, cands.skip_accept, "skip", cands.skip)
@@ -248,7 +257,7 @@ def _view(name: str, matrix: OutcomeMatrix, cands: _Candidates | None, settings:
             current = FrontierPoint(**{**asdict(current), "label": "current setting",
                                        "thresholds": tuple(settings.current)})
             per_tier.append(current)  # so the stored points hold the configured setting
-    fronts = [drop_dominated(pareto_front(points), refs) for points in (shared, per_tier, skip)]
+    fronts = [drop_dominated(pareto_front(points), refs) for points in (shared, per_tier, skip, choice)]
     metrics: dict[str, SummaryMetrics] = {}
     if cands is not None:
         for key, points in (("shared", shared), ("per_tier", per_tier), ("skip", skip)):
@@ -259,8 +268,9 @@ def _view(name: str, matrix: OutcomeMatrix, cands: _Candidates | None, settings:
                 break
     return SplitView(name=name, n_items=matrix.n_items, shared=shared, per_tier=per_tier, skip=skip,
                      shared_front=fronts[0], per_tier_front=fronts[1], skip_front=fronts[2], references=refs,
+                     tier_choice=choice, tier_choice_front=fronts[3],
                      metrics=metrics, calibration=calibration_report(matrix), current=current,
-                     better_reference=better_reference([*shared, *per_tier, *skip], refs) if cands else None)
+                     better_reference=better_reference([*shared, *per_tier, *skip, *choice], refs) if cands else None)
 
 
 def select_tiers(outcomes: pd.DataFrame, tiers: Sequence[str] | None) -> pd.DataFrame:

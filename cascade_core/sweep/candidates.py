@@ -98,3 +98,17 @@ def abstain_candidates(matrix: OutcomeMatrix, budget: int = 20) -> np.ndarray:
 def _or_one(values: np.ndarray) -> np.ndarray:
     """A tier without any confidence still needs one threshold value (it then always escalates)."""
     return values if len(values) else np.array([1.0])
+
+
+def start_candidates(matrix: OutcomeMatrix, budget: int | None = None) -> list[tuple[int, np.ndarray]]:
+    """Tier choices: for each start tier 1 .. t-2, the accept settings (m, t-1) of the tiers from it on (the
+    thresholds of tiers before it are 1.0 and never used: those tiers are not called)."""
+    d = matrix.n_tiers - 1
+    out = []
+    for start in range(1, d):
+        axes = [np.array([1.0])] * start + [
+            _or_one(observed_values(matrix.confidence[:, k], budget or per_tier_budget(d - start)))
+            for k in range(start, d)]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        out.append((start, np.stack([a.ravel() for a in mesh], axis=1)))
+    return out

@@ -32,7 +32,8 @@ LEARN_FRACTION = 0.3  # share of the calibration split that orders the settings;
 DEFAULT_DELTA = 0.1
 DEFAULT_TARGET = 0.98
 
-Family = tuple[str, np.ndarray, np.ndarray | None]  # (kind, accept (m, t-1), skip (m, t-1) or None)
+# (kind, accept (m, t-1), skip (m, t-1) or None, start tier)
+Family = tuple[str, np.ndarray, np.ndarray | None, int]
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def measure(matrix: OutcomeMatrix, point: FrontierPoint | None) -> Measured:
         got, cost, tier = large, matrix.cost[:, -1], np.full(matrix.n_items, matrix.n_tiers - 1)
         abstained = np.zeros(matrix.n_items, dtype=bool)
     else:
-        r = route(matrix, point.thresholds, point.skip, point.abstain)
+        r = route(matrix, point.thresholds, point.skip, point.abstain, point.start)
         got, cost, tier, abstained = r.correct(matrix), r.cost, r.tier, r.abstained
 
     def acc(values: np.ndarray) -> float:
@@ -109,7 +110,7 @@ def errors_among_large_right(matrix: OutcomeMatrix, point: FrontierPoint) -> tup
 
     An ungraded or abstained answer on such a question counts as wrong (the conservative side)."""
     right = matrix.correct[:, -1] == 1
-    got = route(matrix, point.thresholds, point.skip, point.abstain).correct(matrix)
+    got = route(matrix, point.thresholds, point.skip, point.abstain, point.start).correct(matrix)
     return int(right.sum()), int((right & (got != 1)).sum())
 
 
@@ -124,8 +125,8 @@ def learn_test_masks(n: int, seed: int, fraction: float = LEARN_FRACTION) -> tup
 def sequence(learn: OutcomeMatrix, families: Sequence[Family]) -> list[FrontierPoint]:
     """The settings to test, from the most expensive to the cheapest: the learn part's front below always-large."""
     points: list[FrontierPoint] = []
-    for kind, accept, skip in families:
-        points += setting_points(learn, accept, kind, skip)  # type: ignore[arg-type]
+    for kind, accept, skip, start in families:
+        points += setting_points(learn, accept, kind, skip, start)  # type: ignore[arg-type]
     large_cost = float(learn.cost[:, -1].mean() * 1000)
     front = [p for p in pareto_front(points) if p.cost_per_1k < large_cost]
     return front[::-1]

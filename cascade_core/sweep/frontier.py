@@ -21,7 +21,7 @@ import numpy as np
 
 from cascade_core.sweep.outcomes import OutcomeMatrix
 
-PointKind = Literal["shared", "per_tier", "skip", "abstain", "always", "oracle"]
+PointKind = Literal["shared", "per_tier", "skip", "tier_choice", "abstain", "always", "oracle"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class FrontierPoint:
     skip: tuple[float, ...] = ()  # skip-ahead: per non-final tier, below this confidence go straight to the last tier
     abstain: float | None = None  # abstain ("I don't know") when the last tier's confidence is below this
     abstain_share: float = 0.0  # share of questions abstained on (never correct)
+    start: int = 0  # tier choice: the first tier called (the cheaper ones are left out, unpaid)
 
     @property
     def mean_cost(self) -> float:

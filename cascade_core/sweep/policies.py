@@ -38,8 +38,8 @@ class Routed:
 
 
 def route(matrix: OutcomeMatrix, accept: Sequence[float], skip: Sequence[float] = (),
-          abstain: float | None = None) -> Routed:
-    """The walk of every item under one policy, as a live cascade would do it."""
+          abstain: float | None = None, start: int = 0) -> Routed:
+    """The walk of every item under one policy, as a live cascade would do it (from tier `start`)."""
     n, t = matrix.n_items, matrix.n_tiers
     if len(accept) != t - 1:
         raise ValueError(f"expected {t - 1} accept thresholds for {t} tiers, got {len(accept)}")
@@ -47,7 +47,7 @@ def route(matrix: OutcomeMatrix, accept: Sequence[float], skip: Sequence[float] 
     active = np.ones(n, dtype=bool)
     jumped = np.zeros(n, dtype=bool)
     cost, latency = np.zeros(n), np.zeros(n)
-    for k in range(t - 1):
+    for k in range(start, t - 1):
         cost[active] += matrix.cost[active, k]
         latency[active] += matrix.latency[active, k]
         conf = matrix.confidence[:, k]
@@ -67,10 +67,12 @@ def route(matrix: OutcomeMatrix, accept: Sequence[float], skip: Sequence[float] 
     return Routed(tier, abstained, cost, latency)
 
 
-def skipped_matrix(matrix: OutcomeMatrix, skip: Sequence[float]) -> OutcomeMatrix:
-    """The matrix a plain cascade walks the same way as skip-ahead with `skip`: skipped cells free and unsure."""
+def skipped_matrix(matrix: OutcomeMatrix, skip: Sequence[float], start: int = 0) -> OutcomeMatrix:
+    """The matrix a plain cascade walks the same way as skip-ahead with `skip` (and tier choice `start`):
+    skipped cells, and the tiers before `start`, are free and unsure."""
     conf, cost, lat = matrix.confidence.copy(), matrix.cost.copy(), matrix.latency.copy()
     t = matrix.n_tiers
+    conf[:, :start], cost[:, :start], lat[:, :start] = np.nan, 0.0, 0.0
     for k, s in enumerate(skip[: max(t - 2, 0)]):
         if s <= 0:
             continue
@@ -82,13 +84,14 @@ def skipped_matrix(matrix: OutcomeMatrix, skip: Sequence[float]) -> OutcomeMatri
 
 
 def _to_points(res: dict[str, np.ndarray], accept: np.ndarray, kind: PointKind, skip: tuple[float, ...] = (),
-               abstain: float | None = None, abstain_share: np.ndarray | None = None) -> list[FrontierPoint]:
+               abstain: float | None = None, abstain_share: np.ndarray | None = None,
+               start: int = 0) -> list[FrontierPoint]:
     return [
         FrontierPoint(
             thresholds=tuple(float(x) for x in accept[i]), accuracy=float(res["accuracy"][i]),
             cost_per_1k=float(res["cost_per_1k"][i]), mean_latency_ms=float(res["mean_latency_ms"][i]),
             tier_share=tuple(float(x) for x in res["tier_share"][i]), kind=kind, n_graded=int(res["n_graded"][i]),
-            skip=skip, abstain=abstain,
+            skip=skip, abstain=abstain, start=start,
             abstain_share=0.0 if abstain_share is None else float(abstain_share[i]),
         )
         for i in range(len(accept))
@@ -96,10 +99,14 @@ def _to_points(res: dict[str, np.ndarray], accept: np.ndarray, kind: PointKind, 
 
 
 def setting_points(matrix: OutcomeMatrix, accept: np.ndarray, kind: PointKind,
-                   skip: np.ndarray | None = None) -> list[FrontierPoint]:
-    """Points of many settings at once; rows of `skip` (m, t-1) group the settings into plain cascades."""
+                   skip: np.ndarray | None = None, start: int = 0) -> list[FrontierPoint]:
+    """Points of many settings at once; rows of `skip` (m, t-1) group the settings into plain cascades.
+
+    `start` > 0 is a tier choice: the tiers before it are not called (their thresholds are ignored)."""
     if not len(accept):
         return []
+    if start:
+        return _to_points(evaluate(skipped_matrix(matrix, (), start), accept), accept, kind, start=start)
     if skip is None or not len(skip):
         return _to_points(evaluate(matrix, accept), accept, kind)
     points: list[FrontierPoint | None] = [None] * len(accept)
@@ -117,12 +124,12 @@ def abstain_points(matrix: OutcomeMatrix, base: FrontierPoint, finals: np.ndarra
     """The `base` setting with each final threshold in `finals`: accuracy counts abstentions as not correct."""
     out = []
     for f in finals:
-        r = route(matrix, base.thresholds, base.skip, float(f))
+        r = route(matrix, base.thresholds, base.skip, float(f), base.start)
         got = r.correct(matrix)
         graded = ~np.isnan(got)
         lat_ok = ~np.isnan(r.latency)
         out.append(FrontierPoint(
-            thresholds=base.thresholds, skip=base.skip, abstain=float(f), kind="abstain",
+            thresholds=base.thresholds, skip=base.skip, abstain=float(f), kind="abstain", start=base.start,
             accuracy=float((got[graded] == 1).sum() / graded.sum()) if graded.any() else float("nan"),
             cost_per_1k=float(r.cost.mean() * 1000), n_graded=int(graded.sum()),
             mean_latency_ms=float(r.latency[lat_ok].mean()) if lat_ok.any() else float("nan"),
@@ -133,9 +140,11 @@ def abstain_points(matrix: OutcomeMatrix, base: FrontierPoint, finals: np.ndarra
 
 
 def policy_family(point: FrontierPoint | None) -> str:
-    """'always_large' | 'shared' | 'per_tier' | 'skip' | 'abstain': what kind of setting a point is."""
+    """'always_large' | 'shared' | 'per_tier' | 'skip' | 'tier_choice' | 'abstain': what kind of setting it is."""
     if point is None:
         return "always_large"
+    if point.start:
+        return "tier_choice"
     if point.abstain is not None:
         return "abstain"
     if any(s > 0 for s in point.skip):

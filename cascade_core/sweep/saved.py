@@ -32,12 +32,12 @@ class SweepMeta:
 
 def stored_points(result: SweepResult) -> pd.DataFrame:
     """All points of a sweep as stored (JSON thresholds and shares) with an on_front flag."""
-    points = [*result.shared, *result.per_tier, *result.skip, *result.references]
+    points = [*result.shared, *result.per_tier, *result.skip, *result.view.tier_choice, *result.references]
     frame = points_frame(points)
     frame["on_front"] = on_front(result, points)
     frame["thresholds"] = frame["thresholds"].map(lambda t: json.dumps(list(t)))
-    frame["label"] = [p.label or (f"skip below {', '.join(f'{v:g}' for v in p.skip)}" if p.kind == "skip" else "")
-                      for p in points]
+    frame["label"] = [p.label or (f"skip below {', '.join(f'{v:g}' for v in p.skip)}" if p.kind == "skip" else
+                                  f"from {result.tiers[p.start]}" if p.start else "") for p in points]
     frame["tier_share"] = frame["tier_share"].map(lambda t: json.dumps(list(t)))
     frame.insert(0, "point_index", range(len(frame)))
     return frame

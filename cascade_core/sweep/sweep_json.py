@@ -46,6 +46,7 @@ def certification_dict(cert: Certification | None) -> dict[str, Any] | None:
         "target": cert.target, "delta": cert.delta, "policy_family": cert.family, "certified": cert.certified,
         "thresholds": None if cert.point is None else list(cert.point.thresholds),
         "skip": None if cert.point is None else list(cert.point.skip),
+        "start_tier": None if cert.point is None else cert.point.start,
         "abstain": None if cert.point is None else cert.point.abstain,
         "statement": cert.statement, "n_calibration": cert.n_calibration, "n_learn": cert.n_learn,
         "n_test": cert.n_test,
@@ -79,7 +80,8 @@ def view_dict(view: SplitView, *, points: bool = False) -> dict[str, Any]:
         "split": view.name, "n_items": view.n_items,
         "fronts": {"shared": [point_dict(p) for p in view.shared_front],
                    "per_tier": [point_dict(p) for p in view.per_tier_front],
-                   "skip": [point_dict(p) for p in view.skip_front]},
+                   "skip": [point_dict(p) for p in view.skip_front],
+                   "tier_choice": [point_dict(p) for p in view.tier_choice_front]},
         "references": [point_dict(p) for p in view.references],
         "current": None if view.current is None else point_dict(view.current),
         "better_reference": view.better_reference,
@@ -91,7 +93,8 @@ def view_dict(view: SplitView, *, points: bool = False) -> dict[str, Any]:
     if points:
         out["points"] = {"shared": [point_dict(p) for p in view.shared],
                          "per_tier": [point_dict(p) for p in view.per_tier],
-                         "skip": [point_dict(p) for p in view.skip]}
+                         "skip": [point_dict(p) for p in view.skip],
+                         "tier_choice": [point_dict(p) for p in view.tier_choice]}
     return out
 
 

@@ -8,10 +8,20 @@ from cascade_core.views.routing import LiveHealth, ShadowSummary, live_health, r
 from cascade_core.views.runs import describe_filters, runs_table, why_empty
 from cascade_core.views.settings import ConnectionCheck, check_connection, human_bytes, store_info, tier_rows
 from cascade_core.views.status import AuditStatus, SweepSummary, latest_audit_status, latest_sweep_summary
-from cascade_core.views.steps import StepStatus, step_status, step_table
+from cascade_core.views.steps import (
+    LEVELS,
+    StepStatus,
+    accepts_text,
+    call_failure,
+    level_needed,
+    level_threshold,
+    step_status,
+    step_table,
+)
 from cascade_core.views.trace import format_trace_table, format_usd, route_line, step_display_rows
 
 __all__ = [
+    "LEVELS",
     "AuditStatus",
     "ConnectionCheck",
     "Example",
@@ -22,6 +32,8 @@ __all__ = [
     "ShadowSummary",
     "StepStatus",
     "SweepSummary",
+    "accepts_text",
+    "call_failure",
     "change_vs_large",
     "check_connection",
     "compute_overview",
@@ -32,6 +44,8 @@ __all__ = [
     "human_bytes",
     "latest_audit_status",
     "latest_sweep_summary",
+    "level_needed",
+    "level_threshold",
     "live_health",
     "params_from_state",
     "per_1k",

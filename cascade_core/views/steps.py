@@ -33,6 +33,23 @@ def level_needed(threshold: float) -> int:
     return max(1, min(5, math.ceil(round(threshold * 4, 9)) + 1))
 
 
+LEVELS = (1, 2, 3, 4, 5)  # the self-rated scale
+
+
+def level_threshold(level: int) -> float:
+    """The normalised threshold that accepts `level` and above: (level - 1) / 4."""
+    return (level - 1) / 4
+
+
+def accepts_text(level: int) -> str:
+    """A self-rated threshold as a person reads it: "4 or 5", "5 only", "any (1-5)"."""
+    if level <= 1:
+        return "any (1-5)"
+    if level >= 5:
+        return "5 only"
+    return f"{level} or more" if level < 4 else "4 or 5"
+
+
 def confidence_text(step: Step, signal: str) -> str:
     """The confidence in the signal's own units: "4 of 5" for self-rated, "0.82" for probabilities."""
     conf = step.confidence

@@ -17,7 +17,8 @@ from cascade_core.sweep.recommend import Recommendation
 from cascade_core.sweep.references import versus_reference
 from cascade_core.sweep.summary_metrics import SummaryMetrics
 
-FRONTS = {"per_tier": "per-tier thresholds", "shared": "one shared threshold", "skip": "skip-ahead"}
+FRONTS = {"per_tier": "per-tier thresholds", "shared": "one shared threshold", "skip": "skip-ahead",
+          "tier_choice": "fewer tiers"}
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class OperatingPoint:
 
 def front_points(result: SweepResult, kind: str) -> list[FrontierPoint]:
     """The Pareto front of `kind` ("per_tier" or "shared"), cheapest first: what the slider walks along."""
-    fronts = {"per_tier": result.per_tier_front, "shared": result.shared_front, "skip": result.skip_front}
+    fronts = {"per_tier": result.per_tier_front, "shared": result.shared_front, "skip": result.skip_front,
+              "tier_choice": result.view.tier_choice_front}
     return list(fronts.get(kind, result.shared_front))
 
 
@@ -62,7 +64,7 @@ def worse_items(result: SweepResult, point: FrontierPoint, questions: Mapping[st
     m = result.matrix
     if not point.thresholds:
         return pd.DataFrame(columns=["item_id", "category", "answered_by", "answer", "large_answer", "question"])
-    routed = route(m, point.thresholds, point.skip, point.abstain)
+    routed = route(m, point.thresholds, point.skip, point.abstain, point.start)
     tiers = routed.tier
     got = routed.correct(m)
     worse = np.flatnonzero((got == 0) & (m.correct[:, -1] == 1))
@@ -81,7 +83,7 @@ def worse_items(result: SweepResult, point: FrontierPoint, questions: Mapping[st
 
 def points_table(result: SweepResult) -> pd.DataFrame:
     """Every point (clouds and references) for display and CSV export: one column per threshold and share."""
-    points = (*result.per_tier, *result.shared, *result.skip, *result.references)
+    points = (*result.per_tier, *result.shared, *result.skip, *result.view.tier_choice, *result.references)
     rows = []
     for p, front in zip(points, on_front(result, points), strict=True):
         row: dict[str, object] = {"kind": p.kind, "label": p.label, "on_front": front}

@@ -47,8 +47,10 @@ def describe_point(point: FrontierPoint | None, tiers: Sequence[str], signal: st
     """'small: accept 4 or 5 (below 2 straight to large) · mid: accept 5 only' or 'call large alone'."""
     if point is None or not point.thresholds:
         return f"call {tiers[-1]} alone" if point is None else (point.label or point.kind)
-    parts = []
+    parts = [f"{tier}: not called" for tier in tiers[: point.start]]
     for k, (tier, value) in enumerate(zip(tiers, point.thresholds, strict=False)):
+        if k < point.start:
+            continue
         text = f"{tier}: {accept_words(value, signal)}"
         skip = skip_words(point.skip[k], signal, tiers[-1]) if k < len(point.skip) else ""
         parts.append(text + (f" ({skip})" if skip else ""))
@@ -77,11 +79,13 @@ def versus_current(point: FrontierPoint, current: FrontierPoint | None, large: F
             f"{short_setting(current.thresholds, signal)}")
 
 
-def toml_snippet(point: FrontierPoint | None, n_tiers: int) -> str:
+def toml_snippet(point: FrontierPoint | None, tiers: Sequence[str]) -> str:
     """The cascade.toml lines that set this operating point (top-level keys, before any [table])."""
     if point is None:  # the last tier alone: nothing earlier accepts
         return "# no cascade setting is certified: call the last tier directly, without a cascade"
     lines = ["thresholds = [" + ", ".join(_num(v) for v in point.thresholds) + "]"]
+    if point.start:
+        lines.append(f'start_tier = "{tiers[point.start]}"')
     if any(v > 0 for v in point.skip):
         lines.append("skip_below = [" + ", ".join(_num(v) for v in point.skip) + "]")
     if point.abstain is not None:

@@ -29,12 +29,18 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def app_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the module's dashboard keeps its store (cascade.duckdb) and its log (app.log)."""
+    return tmp_path_factory.mktemp("browser")
+
+
+@pytest.fixture(scope="module")
+def app_url(app_folder: Path) -> Iterator[str]:
     """`./run --server.port <free> --server.headless true` on a fresh store; stopped after the module."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
     port = free_port()
-    folder = tmp_path_factory.mktemp("browser")
+    folder = app_folder
     env = {**os.environ, "CASCADE_STORE": str(folder / "cascade.duckdb")}
     env.pop("CASCADE_CONFIG", None)
     log = open(folder / "app.log", "wb")  # closed below

@@ -5,15 +5,21 @@ CASCADE_DOCS_SCREENSHOTS=1, to docs/screenshots/ for the README."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from tests.browser.test_browser import (  # noqa: F401  (fixtures are found by name in this module)
     OUT,
     ROOT,
+    app_folder,
     app_url,
     assert_clean,
     browser,
@@ -46,6 +52,34 @@ def ask_example(tab, label_start: str) -> None:
     tab.get_by_role("button", name="Run", exact=True).click()
     tab.get_by_text("Confidence vs threshold").first.wait_for(timeout=60_000)
     settle(tab)
+
+
+def test_getting_started_a_sweep_then_its_results(app_url: str, app_folder: Path, page) -> None:  # noqa: F811
+    """A new user on an empty store: the Overview's guided start; after step 2 (a sweep, here from the command
+    line as the README shows) the Overview says where sweep results live and its link opens that sweep."""
+    page.goto(app_url)
+    settle(page)
+    assert page.get_by_text("No runs logged yet").first.is_visible()
+    assert page.get_by_text("Run a sweep").first.is_visible()
+    assert_clean(page)
+    done = subprocess.run(
+        [sys.executable, "-m", "cascade_core", "sweep", "bundled", "--limit", "24", "--save", "first look",
+         "--store", str(app_folder / "cascade.duckdb")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env={k: v for k, v in os.environ.items()
+                                                                   if k != "CASCADE_CONFIG"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    page.reload()
+    settle(page)
+    page.get_by_text("Step 2 done").first.wait_for(timeout=30_000)
+    assert page.get_by_text(re.compile(r"Sweep results.*first look.*24 questions")).first.is_visible()
+    keep(page, "overview-after-sweep")
+    assert_clean(page)
+    page.get_by_role("link", name=re.compile("Open sweep .first look.")).click()
+    settle(page)
+    assert "sweep=" in page.url and "/sweep" in page.url
+    page.get_by_text("first look").first.wait_for(timeout=60_000)  # the saved sweep is the one opened
+    assert_clean(page)
 
 
 def test_find_why_a_run_escalated_then_share_its_link(app_url: str, page, browser) -> None:  # noqa: F811
@@ -122,3 +156,38 @@ def test_weekly_audit_then_open_a_trace(app_url: str, page) -> None:  # noqa: F8
     settle(page)
     keep(page, "runs")
     assert_clean(page)
+
+
+def test_share_a_filtered_runs_view(app_url: str, page, browser) -> None:  # noqa: F811
+    """An engineer narrows the Runs table and sends the address: a colleague gets the same filters and rows."""
+    page.goto(app_url)
+    settle(page)
+    open_title(page, "Query")
+    page.get_by_label("Question").fill("Which city is the capital of Australia?")
+    page.keyboard.press("Control+Enter")  # commits the text area; the Run button enables
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text("Confidence vs threshold").first.wait_for(timeout=60_000)
+    settle(page)
+    open_title(page, "Runs")
+    page.get_by_label("Search question or answer").fill("australia")
+    page.keyboard.press("Enter")
+    settle(page)
+    page.get_by_text(re.compile(r"^1 run matches the filters")).first.wait_for(timeout=30_000)
+    assert "q=australia" in page.url
+    colleague = browser.new_context(viewport={"width": 1400, "height": 1200}, accept_downloads=True).new_page()
+    errors: list[str] = []
+    colleague.on("console", lambda msg: msg.type == "error" and not HEALTH_PROBE.search(
+        f"{msg.text} {msg.location.get('url')}") and errors.append(msg.text))
+    colleague.goto(page.url)
+    settle(colleague)
+    colleague.get_by_text(re.compile(r"^1 run matches the filters")).first.wait_for(timeout=30_000)
+    from playwright.sync_api import expect
+
+    expect(colleague.get_by_label("Search question or answer")).to_have_value("australia", timeout=30_000)
+    colleague.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)  # a canvas: no cell text
+    with colleague.expect_download() as info:  # the rows the colleague sees: the filtered runs, exported
+        colleague.get_by_role("button", name="Export CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
+    assert [row["question"] for row in rows] == ["Which city is the capital of Australia?"]
+    assert colleague.locator('[data-testid="stException"]').count() == 0 and errors == []
+    colleague.context.close()
