@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_serve.py                      # 20,000 requests, 64 clients
     .venv/bin/python bench/bench_serve.py --requests 2000 --concurrency 16
+    .venv/bin/python bench/bench_serve.py --rate 300 --serve-arg=--log-before-answer   # the durable mode's cost
 
 Prints requests/s, total latency percentiles, and the latency ADDED by the cascade endpoint: for each request,
 the client-observed time minus the time the server spent waiting on tier calls (the run's recorded call
@@ -129,6 +130,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (each commits its own runs)")
     parser.add_argument("--simulator-cmd", default=f"{sys.executable} -m cascade_core.simulator --port {{port}}",
                         help="command starting the simulator; {port} is replaced")
+    parser.add_argument("--serve-arg", action="append", default=[],
+                        help="extra argument for `serve` (repeatable), e.g. --serve-arg=--log-before-answer")
     args = parser.parse_args()
 
     try:
@@ -147,7 +150,8 @@ def main() -> int:
         wait_ready(f"http://127.0.0.1:{sim_port}/v1/models", sim)
         server = subprocess.Popen(
             [sys.executable, "-m", "cascade_core", "serve", "--port", str(port), "--store", str(store_path),
-             "--simulator-url", f"http://127.0.0.1:{sim_port}/v1", "--workers", str(args.workers)], cwd=ROOT, env=env)
+             "--simulator-url", f"http://127.0.0.1:{sim_port}/v1", "--workers", str(args.workers),
+             *args.serve_arg], cwd=ROOT, env=env)
         wait_ready(f"http://127.0.0.1:{port}/healthz", server)
         questions = [item.question for item in load_bundled().items]
         cpu_before = {"server": cpu_seconds(server.pid), "simulator": cpu_seconds(sim.pid),
@@ -179,7 +183,9 @@ def main() -> int:
     mix = logged.final_tier.value_counts(normalize=True).round(3).to_dict()
 
     paced = f"paced at {args.rate:.0f}/s (worst lag {lag * 1000:.0f} ms), " if args.rate else "back to back, "
-    print(f"server workers: {args.workers}; requests: {len(results)} at concurrency {args.concurrency}, {paced}in "
+    mode = " ".join(args.serve_arg)
+    print(f"server workers: {args.workers} {mode}; requests: {len(results)} at concurrency {args.concurrency}, "
+          f"{paced}in "
           f"{wall:.1f} s -> {len(results) / wall:.0f} requests/s; status 200: {ok}, other: {len(results) - ok}")
     print(f"latency percentiles leave out the first {warm} requests (cold start; with them: total p99 "
           f"{np.percentile(total_ms, 99):.1f} ms, added p99 {np.nanpercentile(added_ms, 99):.1f} ms)")

@@ -13,13 +13,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 
 from cascade_core.audit.runner import AuditParams, Judge, judge_audit, judgement_values, start_audit
 from cascade_core.cascade import Cascade
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import CascadeConfig, validate_config
 from cascade_core.datasets.loader import Dataset, Item
+from cascade_core.routing.embeddings import cache_key
+from cascade_core.routing.shadow import make_label
 from cascade_core.store import PurgeCriteria, RetentionScheduler, Store, purge
+from cascade_core.store.routing_tables import StoreEmbeddingCache, insert_shadow_labels
 from cascade_core.sweep import SweepMeta, analyse, save_result
 from cascade_core.sweep.collect import collect
 from tests.factories import make_trace
@@ -66,7 +70,12 @@ def populate(store: Store, url: str, question: str) -> Dataset:
     endpoint: the question ends up in runs, steps, call_cache, sweep_outcomes and audit_items."""
     config = echo_config(url)
     cascade = Cascade(config, clients(config))
-    store.log_trace(cascade.run(question))
+    asked = cascade.run(question)
+    store.log_trace(asked)
+    # Routing keeps the question's embedding (its text) and, when shadowed, the run's answers.
+    StoreEmbeddingCache(store).put_many([(cache_key("emb", question), "emb", question, np.ones(4))])
+    insert_shadow_labels(store, [make_label(asked, asked.steps[0], asked.steps[-1].call, "self_rated",
+                                            shadow_tier="large")])
     store.log_trace(cascade.run("What is the capital of France?"))
     items = (Item("q1", question, "x", "text", "general", None, 1), Item("q2", "Name a prime number.", "2", "text",
                                                                         "general", None, 2))
@@ -88,7 +97,7 @@ def test_purge_by_text_removes_it_from_every_table_and_the_file(tmp_path: Path) 
         store.close()
     before = text_hits(path, "zebra-quokka-7731")
     for table in ("runs.question", "steps.prompt", "steps.raw_output", "call_cache.raw_output",
-                  "audit_items.question", "audit_items.judge_prompt"):
+                  "audit_items.question", "audit_items.judge_prompt", "embeddings.text", "shadow_labels.shadow_answer"):
         assert before.get(table), f"the marker should be in {table} before the purge: {before}"
     with Store(path) as store:
         total = store.count_runs()
@@ -97,6 +106,7 @@ def test_purge_by_text_removes_it_from_every_table_and_the_file(tmp_path: Path) 
         report = purge(store, PurgeCriteria(text="ZEBRA-quokka-7731"))
         assert store.count_runs() == total - 2  # the echoed run and the hand-built audited one
     assert report.removed["runs"] == 2 and report.removed["call_cache"] >= 2 and report.removed["audit_items"] == 1
+    assert report.removed["embeddings"] == 1 and report.removed["shadow_labels"] == 1
     assert report.rewritten and "removed 2 runs" in report.describe()
     assert text_hits(path, "zebra-quokka-7731") == {}
     assert b"Zebra-Quokka" not in path.read_bytes()  # not even in freed blocks of the file
@@ -212,6 +222,11 @@ def test_redaction_at_log_time_keeps_the_original_for_the_model(tmp_path: Path) 
         config = echo_config(server.base_url, redact=True)
         trace = Cascade(config, clients(config)).run(question)
         store.log_trace(trace)
+        # routing's copies: the question's cached embedding and a shadow label of its (echoed) answers
+        StoreEmbeddingCache(store, config.privacy.redact).put_many(
+            [(cache_key("emb", question), "emb", question, np.ones(4))])
+        insert_shadow_labels(store, [make_label(trace, trace.steps[0], trace.steps[-1].call, "self_rated",
+                                                shadow_tier="large")])
         assert any(PII["email"] in m["content"] for body in server.seen for m in body["messages"])  # model saw it
         assert PII["card"] in trace.steps[0].call.raw_output  # and the caller gets the original back
         dataset = Dataset("pii", "pii.jsonl", (Item("p1", question, "4", "text", "general", None, 1),))
@@ -232,7 +247,7 @@ def test_redaction_at_log_time_keeps_the_original_for_the_model(tmp_path: Path) 
         assert text_hits(path, value) == {} or kind == "never", f"{kind} stored: {text_hits(path, value)}"
     placeholders = text_hits(path, "[EMAIL]")
     assert {"runs.question", "steps.prompt", "steps.raw_output", "call_cache.raw_output",
-            "audit_items.judge_prompt", "sweep_outcomes.answer"} <= set(placeholders), placeholders
+            "audit_items.judge_prompt", "sweep_outcomes.answer", "embeddings.text"} <= set(placeholders), placeholders
     for placeholder in ("[PHONE]", "[CARD]", "[SSN]", "[API_KEY]"):
         assert text_hits(path, placeholder).get("runs.question"), placeholder
 

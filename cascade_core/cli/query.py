@@ -34,7 +34,7 @@ def _cache(config: CascadeConfig, store: Store) -> object | None:
         return None
     from cascade_core.store.routing_tables import StoreEmbeddingCache
 
-    return StoreEmbeddingCache(store)
+    return StoreEmbeddingCache(store, config.privacy.redact)
 
 
 def run(args: argparse.Namespace) -> int:

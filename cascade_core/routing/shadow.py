@@ -20,6 +20,7 @@ from cascade_core.cascade.signals.base import RequestOptions
 from cascade_core.cascade.signals.registry import get_signal
 from cascade_core.cascade.walk import read_confidence
 from cascade_core.records import Step, TierCall, Trace
+from cascade_core.security.pii import redact_pii
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,10 @@ def make_label(trace: Trace, step: Step, call: TierCall, signal: str, *, shadow_
         "tier_name": step.tier_name,
         "confidence": step.confidence.normalised,
         "threshold": step.threshold,
-        "answer": answer,
+        "answer": redact_pii(answer, trace.redact),  # stored redacted like the run ([privacy] redact)
         "shadow_tier": shadow_tier,
         "shadow_model": call.model,
-        "shadow_answer": shadow_answer,
+        "shadow_answer": redact_pii(shadow_answer, trace.redact),
         "agree": agree,
         "gold": gold,
         "correct": grade(answer, gold, answer_type) if gold is not None and answer_type else None,
@@ -80,7 +81,7 @@ def make_label(trace: Trace, step: Step, call: TierCall, signal: str, *, shadow_
         "tokens_in": call.tokens_in,
         "tokens_out": call.tokens_out,
         "latency_ms": call.latency_ms,
-        "error": call.error,
+        "error": redact_pii(call.error, trace.redact),
         "simulated": call.simulated,
     }
 

@@ -84,6 +84,7 @@ class LogWriter:
         self._failing_since: float | None = None
         self._last_report = 0.0
         self._file: Path | None = None  # the DuckDB file written last (to notice it vanishing)
+        self._held_since: float | None = None  # when the DuckDB file was last opened and kept
 
     def start(self) -> LogWriter:
         self._thread.start()
@@ -196,8 +197,19 @@ class LogWriter:
                 pending = rest
             return pending
         finally:
-            if self.store is not None and self.store.backend == "duckdb":
-                self.store.release()  # one writer per file: let the others take their turn
+            self._take_turns()
+
+    def _take_turns(self) -> None:
+        """One writer per DuckDB file: let the others take their turn after a commit, unless runs are already
+        waiting for the next one (group commit under load); the file is held for at most `interval` in a row."""
+        if self.store is None or self.store.backend != "duckdb":
+            return
+        now = time.monotonic()
+        if self._held_since is None:
+            self._held_since = now
+        if self._queue.empty() or self._stopping or now - self._held_since >= self.interval:
+            self.store.release()
+            self._held_since = None
 
     def _check_file(self) -> None:
         """A DuckDB file that vanished (deleted, its disk unmounted) is created anew on the next open: say so."""

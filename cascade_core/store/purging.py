@@ -9,7 +9,9 @@ and saved sweeps' `sweep_outcomes` (answers). A purge removes, in one transactio
   exact output, or containing the text;
 - audit items (and their reviews) of purged runs or containing the text;
 - saved sweeps created before the cutoff (with points and outcomes), and outcome rows of a purged run's item or
-  containing the text; calls-in-flight records older than the cutoff.
+  containing the text; calls-in-flight records older than the cutoff;
+- routing's cached embeddings of a purged run's question (or older, or containing the text) and the shadow
+  labels of purged runs (or older, or containing the text).
 On a DuckLake the rows are deleted in place (the lake's maintenance expires the old data files). DuckDB keeps
 deleted bytes in the file, so by default a purge writes a fresh copy of the store without the purged rows and
 swaps it in (`Store.rewrite_file`): afterwards the text is nowhere in the file.
@@ -27,7 +29,7 @@ from cascade_core.store.store import Store
 
 PURGED_TABLES: tuple[str, ...] = (
     "runs", "steps", "call_cache", "audit_items", "audit_reviews", "sweeps", "sweep_points", "sweep_outcomes",
-    "call_intents",
+    "call_intents", "embeddings", "shadow_labels",
 )
 
 
@@ -153,6 +155,20 @@ def _materialise(con: duckdb.DuckDBPyConnection, criteria: PurgeCriteria) -> Non
            "WHERE " + " OR ".join(outcomes))
     con.execute(sql, _params(sql, params))
 
+    # Routing: cached embeddings of a purged run's question (the text column holds it), and shadow labels of
+    # purged runs (their answers); by age and text too.
+    embeddings = ["text IN (SELECT r.question FROM runs r JOIN _purge_runs p ON r.run_id = p.run_id)"]
+    labels = ["run_id IN (SELECT run_id FROM _purge_runs)"]
+    if age:
+        embeddings.append("created_at < $cutoff")
+        labels.append("created_at < $cutoff")
+    if text:
+        embeddings.append(_contains("text"))
+        labels.append(_any_contains(["answer", "shadow_answer", "gold", "error"]))
+    for table, key, conds in (("embeddings", "key", embeddings), ("shadow_labels", "run_id", labels)):
+        sql = f"CREATE OR REPLACE TEMP TABLE _purge_{table} AS SELECT {key} FROM {table} WHERE " + " OR ".join(conds)
+        con.execute(sql, _params(sql, params))
+
 
 def _removed_where(criteria: PurgeCriteria) -> dict[str, str]:
     """Per table, the condition of its rows that go (over the temp tables `_materialise` built)."""
@@ -169,6 +185,8 @@ def _removed_where(criteria: PurgeCriteria) -> dict[str, str]:
         "sweep_points": "sweep_id IN (SELECT sweep_id FROM _purge_sweeps)",
         "sweep_outcomes": "(sweep_id, item_id, tier) IN (SELECT (sweep_id, item_id, tier) FROM _purge_outcomes)",
         "call_intents": cutoff,
+        "embeddings": "key IN (SELECT key FROM _purge_embeddings)",
+        "shadow_labels": "run_id IN (SELECT run_id FROM _purge_shadow_labels)",
     }
 
 
@@ -177,7 +195,8 @@ def _counts(con: duckdb.DuckDBPyConnection, where: dict[str, str]) -> dict[str, 
 
 
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
-    for temp in ("_purge_runs", "_purge_ids", "_purge_cache", "_purge_items", "_purge_sweeps", "_purge_outcomes"):
+    for temp in ("_purge_runs", "_purge_ids", "_purge_cache", "_purge_items", "_purge_sweeps", "_purge_outcomes",
+                 "_purge_embeddings", "_purge_shadow_labels"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
 
 

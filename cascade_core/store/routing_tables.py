@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cascade_core.security.pii import redact_pii
 from cascade_core.store.store import Store
 
 SHADOW_COLUMNS: tuple[str, ...] = (
@@ -19,10 +20,12 @@ SHADOW_COLUMNS: tuple[str, ...] = (
 
 
 class StoreEmbeddingCache:
-    """Embeddings kept in the store's `embeddings` table: each (model, text) is embedded once, ever."""
+    """Embeddings kept in the store's `embeddings` table: each (model, text) is embedded once, ever. The key is a
+    hash of the original text; the `text` column is stored with `redact`'s kinds of personal data replaced."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, redact: Sequence[str] = ()) -> None:
         self.store = store
+        self.redact = tuple(redact)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         if not keys:
@@ -34,7 +37,8 @@ class StoreEmbeddingCache:
         if not rows:
             return
         frame = pd.DataFrame({"key": [r[0] for r in rows], "model": [r[1] for r in rows],
-                              "text": [r[2] for r in rows], "vector": [r[3].astype(float).tolist() for r in rows]})
+                              "text": [redact_pii(r[2], self.redact) or "" for r in rows],
+                              "vector": [r[3].astype(float).tolist() for r in rows]})
         with self.store.transaction() as con:
             con.register("_new_embeddings", frame)
             try:
