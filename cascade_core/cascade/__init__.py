@@ -12,6 +12,7 @@ from cascade_core.cascade.config import (
     load_config,
     validate_config,
 )
+from cascade_core.cascade.config_write import config_in_use, set_operating_point
 from cascade_core.cascade.grading import grade
 from cascade_core.cascade.pricing import call_cost, price_table_cost
 from cascade_core.cascade.query import CallProgress, QueryOverrides, QueryResult, run_query
@@ -52,6 +53,7 @@ __all__ = [
     "Trace",
     "build_runtime",
     "call_cost",
+    "config_in_use",
     "decide",
     "default_config",
     "get_signal",
@@ -64,5 +66,6 @@ __all__ = [
     "price_table_cost",
     "read_confidence",
     "run_query",
+    "set_operating_point",
     "validate_config",
 ]

@@ -18,9 +18,9 @@ from cascade_core.sweep.analysis import SweepResult
 from cascade_core.sweep.calibration import TierCalibration
 from cascade_core.sweep.frontier import FrontierPoint
 
-COLORS = {"per_tier": "#1f77b4", "shared": "#ff7f0e", "pick": "#d62728", "diagonal": "#888888"}
+COLORS = {"per_tier": "#1f77b4", "shared": "#ff7f0e", "pick": "#d62728", "diagonal": "#888888", "skip": "#2ca02c",
+          "tier_choice": "#8c564b", "current": "#111111"}
 REF_SYMBOLS = ("diamond", "square", "triangle-up", "pentagon", "hexagon", "cross")
-B_COLORS = {"per_tier": "#2ca02c", "shared": "#9467bd"}
 
 
 def _esc(text: object) -> str:
@@ -85,7 +85,7 @@ def _layout(fig: go.Figure, title: str, simulated: bool) -> go.Figure:
 
 
 def frontier_figure(result: SweepResult, *, pick: FrontierPoint | None = None, simulated: bool = False,
-                    title: str = "Cost / quality frontier") -> go.Figure:
+                    title: str = "Cost / quality frontier (held-out questions)", height: int = 560) -> go.Figure:
     """Both point clouds, both Pareto fronts, the reference points and the picked operating point."""
     tiers = result.tiers
     fig = go.Figure()
@@ -95,15 +95,29 @@ def frontier_figure(result: SweepResult, *, pick: FrontierPoint | None = None, s
     if result.shared:
         fig.add_trace(_cloud(result.shared, tiers, "one shared threshold", COLORS["shared"], "shared", 0.5))
         fig.add_trace(_front(result.shared_front, tiers, "shared front", COLORS["shared"], "shared_front", "dot"))
+    view = result.view
+    for kind, name, front in (("skip", "skip-ahead front", view.skip_front),
+                              ("tier_choice", "fewer-tiers front", view.tier_choice_front)):
+        if front:
+            fig.add_trace(_front(front, tiers, name, COLORS[kind], f"{kind}_front", "dash"))
     for trace in _references(result.references, tiers):
         fig.add_trace(trace)
+    if result.current is not None:
+        cur = result.current
+        fig.add_trace(go.Scatter(
+            x=[cur.cost_per_1k], y=[cur.accuracy], mode="markers+text", name="current setting",
+            text=["current"], textposition="top left", hovertext=[hover_text(cur, tiers)], hoverinfo="text",
+            marker={"symbol": "x", "size": 14, "color": COLORS["current"]},
+        ))
     if pick is not None:
         fig.add_trace(go.Scatter(
             x=[pick.cost_per_1k], y=[pick.accuracy], mode="markers", name="picked point",
             marker={"symbol": "circle-open", "size": 22, "color": COLORS["pick"], "line": {"width": 3}},
             hovertext=[hover_text(pick, tiers)], hoverinfo="text",
         ))
-    return _layout(fig, title, simulated)
+    fig = _layout(fig, title, simulated)
+    fig.update_layout(height=height)
+    return fig
 
 
 def reliability_figure(report: Sequence[TierCalibration], *, simulated: bool = False) -> go.Figure:
@@ -133,14 +147,15 @@ def comparison_figure(a: pd.DataFrame, a_name: str, b: pd.DataFrame, b_name: str
                       simulated: bool = False) -> go.Figure:
     """Two saved sweeps on one plot: each one's Pareto fronts and reference points (frames from saved_points)."""
     fig = go.Figure()
-    for frame, name, colors, dash in ((a, a_name, COLORS, "solid"), (b, b_name, B_COLORS, "dash")):
-        for kind, label in (("per_tier", "per-tier front"), ("shared", "shared front")):
+    for frame, name, color, symbol in ((a, a_name, "#1f77b4", "diamond"), (b, b_name, "#d62728", "square")):
+        for kind, label, dash in (("per_tier", "per-tier front", "solid"), ("shared", "shared front", "dot"),
+                                  ("skip", "skip-ahead front", "dash")):
             front = frame[(frame["kind"] == kind) & frame["on_front"]].sort_values("cost_per_1k")
             if front.empty:
                 continue
             fig.add_trace(go.Scatter(
                 x=front["cost_per_1k"], y=front["accuracy"], mode="lines+markers", name=f"{_esc(name)}: {label}",
-                line={"color": colors[kind], "dash": dash, "shape": "hv"},
+                line={"color": color, "dash": dash, "shape": "hv"},
                 hovertext=[f"{_esc(name)} · thresholds {', '.join(f'{t:.2f}' for t in th)}<br>accuracy {acc:.1%}"
                            f" · ${c:,.4f} per 1k" for th, acc, c in zip(front["thresholds"], front["accuracy"],
                                                                        front["cost_per_1k"], strict=True)],
@@ -150,7 +165,7 @@ def comparison_figure(a: pd.DataFrame, a_name: str, b: pd.DataFrame, b_name: str
         fig.add_trace(go.Scatter(
             x=refs["cost_per_1k"], y=refs["accuracy"], mode="markers+text", name=f"{_esc(name)}: references",
             text=[_esc(t) for t in refs["label"]], textposition="bottom right",
-            marker={"symbol": "diamond" if dash == "solid" else "square", "size": 11, "color": colors["per_tier"]},
+            marker={"symbol": symbol, "size": 11, "color": color},
         ))
     return _layout(fig, "Two sweeps compared", simulated)
 

@@ -25,7 +25,7 @@ from cascade_core.sweep.policies import policy_family, route
 from cascade_core.sweep.recommend import Interval, Recommendation, recommend, split_masks
 from cascade_core.sweep.references import reference_points, versus_reference
 from cascade_core.sweep.replay_runs import log_sweep_runs
-from cascade_core.sweep.saved import SweepMeta, list_saved, reopen, save_result, saved_points
+from cascade_core.sweep.saved import SweepMeta, compare_saved, list_saved, reopen, save_result, saved_points
 from cascade_core.sweep.summary_metrics import SummaryMetrics, summary_metrics
 from cascade_core.sweep.sweep_json import result_to_json
 
@@ -54,6 +54,7 @@ __all__ = [
     "calibration_report",
     "certify",
     "collect_dataset",
+    "compare_saved",
     "evaluate",
     "has_confidence",
     "import_results",

@@ -88,3 +88,34 @@ def saved_points(store: Store, sweep_id: str) -> pd.DataFrame:
     for col in ("thresholds", "tier_share"):
         frame[col] = frame[col].map(lambda t: tuple(json.loads(t)))
     return frame
+
+
+def compare_saved(store: Store, a: str, b: str) -> tuple[pd.DataFrame, str | None]:
+    """A table of what differs between two saved sweeps, and a warning when they cover different questions."""
+    rows: dict[str, dict[str, Any]] = {}
+    for sid in (a, b):
+        row = sql.get_sweep(store, sid)
+        if row is None:
+            raise KeyError(f"no saved sweep {sid!r}")
+        rows[sid] = row
+    items = {sid: set(sql.sweep_outcomes(store, sid)["item_id"]) for sid in (a, b)}
+    points = {sid: saved_points(store, sid) for sid in (a, b)}
+
+    def large(sid: str) -> pd.Series:
+        refs = points[sid][points[sid]["kind"] == "always"].sort_values("cost_per_1k")
+        return refs.iloc[-1]
+
+    table = []
+    for label, get in (("name", lambda s: rows[s]["name"]), ("questions", lambda s: len(items[s])),
+                       ("tiers", lambda s: " → ".join(rows[s]["tiers"] or [])), ("signal", lambda s: rows[s]["signal"]),
+                       ("target", lambda s: f"{float(rows[s]['target']):.0%}"),
+                       ("always-large accuracy", lambda s: f"{large(s)['accuracy']:.1%}"),
+                       ("always-large cost per 1,000", lambda s: f"${large(s)['cost_per_1k']:,.4f}")):
+        va, vb = get(a), get(b)
+        table.append({"": label, "first": str(va), "second": str(vb), "differs": va != vb})
+    warning = None
+    if items[a] != items[b]:
+        both = len(items[a] & items[b])
+        warning = (f"The two sweeps cover different questions ({len(items[a]):,} and {len(items[b]):,}, {both:,} in "
+                   "common): their figures are not directly comparable.")
+    return pd.DataFrame(table), warning

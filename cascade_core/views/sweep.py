@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cascade_core.sweep.analysis import SweepResult, on_front
+from cascade_core.sweep.analysis import SplitView, SweepResult, on_front
 from cascade_core.sweep.calibration import TierCalibration
 from cascade_core.sweep.certify import Certification
 from cascade_core.sweep.frontier import FrontierPoint
@@ -105,11 +105,13 @@ def points_csv(result: SweepResult) -> str:
     return str(points_table(result).to_csv(index=False))
 
 
-def reference_table(result: SweepResult) -> pd.DataFrame:
+def reference_table(result: SweepResult, view: SplitView | None = None) -> pd.DataFrame:
+    """The reference points of a split (default: the headline one), accuracy as a percentage."""
+    refs = (view or result.view).references
     return pd.DataFrame([
-        {"reference": p.label, "accuracy": p.accuracy, "cost_per_1k": p.cost_per_1k,
-         "mean_latency_ms": p.mean_latency_ms}
-        for p in result.references
+        {"reference": p.label, "accuracy": f"{p.accuracy:.1%}", "cost per 1,000": f"${p.cost_per_1k:,.4f}",
+         "mean latency (ms)": None if not np.isfinite(p.mean_latency_ms) else round(p.mean_latency_ms)}
+        for p in refs
     ])
 
 

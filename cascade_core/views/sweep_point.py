@@ -104,3 +104,16 @@ def certified_sentence(cert: Certification | None, tiers: Sequence[str], signal:
     if cert.point is None:
         return cert.statement
     return f"Set {describe_point(cert.point, tiers, signal)}. {cert.statement}"
+
+
+def config_values(point: FrontierPoint, tiers: Sequence[str]) -> dict[str, object]:
+    """The config keys `set_operating_point` writes for this point (None removes a key)."""
+    return {"thresholds": [min(max(v, 0.0), 1.0) for v in point.thresholds],
+            "skip_below": [min(max(v, 0.0), 1.0) for v in point.skip] if any(v > 0 for v in point.skip) else None,
+            "abstain_below": point.abstain, "start_tier": tiers[point.start] if point.start else None}
+
+
+def step_label(point: FrontierPoint, tiers: Sequence[str], signal: str | None) -> str:
+    """A slider stop: the setting in the signal's units, then what it buys."""
+    return (f"{describe_point(point, tiers, signal)} → {point.accuracy:.1%} accuracy, "
+            f"${point.cost_per_1k:,.4f} per 1,000")
