@@ -42,8 +42,9 @@ st.caption("A judge model grades a sample of answers that a non-final tier accep
 judge_config = judge_tier(config)
 
 
-def _progress_runner(label: str) -> Callable[[int, int], None]:
-    bar = st.progress(0.0, text=label)
+def _progress_runner(label: str, slot: Any = None) -> Callable[[int, int], None]:
+    """A progress bar in `slot` (an st.empty, cleared when nothing gets judged) or here."""
+    bar = (slot or st).progress(0.0, text=label)
     return lambda done, total: bar.progress(done / max(total, 1), text=f"{label}: {done} of {total} judged")
 
 
@@ -81,9 +82,11 @@ with st.expander("Run a new audit", expanded=audits.empty, icon=":material/gavel
     if submitted:
         params = AuditParams(since=timedelta(days=int(days)), sample=int(sample), seed=int(seed),
                              alert_rate=float(alert), include_audited=include)
+        slot = st.empty()
         try:
-            audit_id = run_audit(store, make_judge(get_runtime()), params, on_item=_progress_runner("Judging"))
-        except NothingToAudit as err:  # nothing eligible: say why; nothing was saved
+            audit_id = run_audit(store, make_judge(get_runtime()), params, on_item=_progress_runner("Judging", slot))
+        except NothingToAudit as err:  # nothing eligible: say why (no empty progress bar left); nothing was saved
+            slot.empty()
             st.warning(md_escape(str(err)), icon=":material/search_off:")
         else:
             st.session_state["audit_selected"] = audit_id

@@ -10,6 +10,7 @@ from cascade_core.store import WINDOWS
 from cascade_core.views import (
     compute_overview,
     format_usd,
+    graded_text,
     latest_audit_status,
     latest_sweep_summary,
     per_1k,
@@ -33,10 +34,6 @@ audit = latest_audit_status(store)
 
 def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
-
-
-def _pct0(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0%}"
 
 
 def _ms(value: float | None) -> str:
@@ -96,8 +93,7 @@ row1[2].metric("Spend", usd(h.total_spend),
 row1[2].caption(per_1k(h.total_spend / h.runs if h.runs else None))
 row1[3].metric("Accuracy", "–" if h.accuracy is None else f"{h.accuracy:.0%}",
                help=f"Runs graded against a gold answer: {h.graded:,} of {h.runs:,}. Ungraded runs are not counted.")
-row1[3].caption(f"{_pct0(h.accuracy)} of {h.graded:,} graded" + ("" if h.graded == h.runs else
-                                                                   f" ({h.runs - h.graded:,} runs ungraded)"))
+row1[3].caption(graded_text(h.accuracy, h.graded, h.runs))
 retained = None if sweep is None else sweep.quality_retained
 row1[4].metric("Quality vs always-large", "unknown" if retained is None else f"{retained:.0%}",
                help="The configured thresholds' accuracy as a share of always-large's, measured by the newest "

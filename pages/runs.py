@@ -73,14 +73,15 @@ if total:
         table, hide_index=True, key="runs_table", on_select=_open_selected, selection_mode="single-row",
         column_config={  # the first ten columns fit a 1,400 px window beside the sidebar, no scrolling
             "time (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", width=120),
-            "question": st.column_config.TextColumn(width=210, help="Clipped; open the run for the full text"),
-            "tier": st.column_config.TextColumn(width=60, help="The tier whose answer was served"),
+            "question": st.column_config.TextColumn(width=190, help="Clipped; open the run for the full text"),
+            "tier": st.column_config.TextColumn(width=80, help="The tier whose answer was served"),
             "confidence": st.column_config.NumberColumn(format="%.2f", width=75),
             "correct": st.column_config.TextColumn(width=60, help="Graded against a gold answer (blank: ungraded)"),
             "cost": st.column_config.TextColumn(width=85, help="What the cascade spent on this run"),
             "always-large": st.column_config.TextColumn(width=95, help="What the last tier alone would have cost"),
             "escalations": st.column_config.NumberColumn(width=80),
-            "error": st.column_config.TextColumn(width=50),
+            "error": st.column_config.TextColumn(width=50, help="failed: no tier answered (never a saving); "
+                                                 "error: a tier failed and a later one answered"),
             "run": st.column_config.LinkColumn("link", display_text="open", width=45,
                                                help="A link that opens this run's trace (share it)"),
             "answer": st.column_config.TextColumn(width=150),

@@ -13,13 +13,16 @@ import pytest
 
 from cascade_core.figures import confidence_chart
 from cascade_core.records import Confidence, TierCall
-from cascade_core.store import RunFilter, Store, count_runs, filter_counts
+from cascade_core.store import RunFilter, RunSort, Store, count_runs, filter_counts, runs_page
 from cascade_core.store.sweeps import OUTCOME_STORE_COLUMNS, save_sweep
 from cascade_core.views import (
+    failure_text,
+    graded_text,
     latest_audit_status,
     latest_sweep_summary,
     params_from_state,
     run_money,
+    runs_table,
     state_from_params,
     step_status,
     usd,
@@ -89,6 +92,16 @@ def test_confidence_chart_draws_failed_and_unreadable_tiers() -> None:
     assert list(missing.y) == ["1. small", "2. mid"] and missing.base + missing.x[0] == 1.0  # full width, labelled
     assert list(missing.text) == ["error: 500 after 4 attempts", "escalated: unreadable reply"]
     assert list(fig.layout.xaxis.ticktext) == ["1", "2", "3", "4", "5"]  # self-rated on its own scale
+    # top to bottom in the order the steps ran, though the failed ones are a trace of their own, added last
+    assert list(fig.layout.yaxis.categoryarray) == ["1. small", "2. mid", "3. large"]
+    assert fig.layout.yaxis.categoryorder == "array" and fig.layout.yaxis.autorange == "reversed"
+
+
+def test_a_failed_run_says_failed_once() -> None:
+    error = "no tier could answer: the last tier 'large' failed (127.0.0.1:9: connection refused)"
+    assert failure_text(error) == f"Failed: {error}"
+    assert failure_text("cancelled: the server shut down") == ("Failed: no tier could answer. cancelled: the server "
+                                                               "shut down")
 
 
 def test_url_state_round_trips_and_drops_bad_values() -> None:
@@ -114,7 +127,7 @@ def test_why_empty_names_the_filter(store: Store) -> None:
 
     assert why(RunFilter(text="zzz")) == "No run matches text “zzz”; 10 runs are logged in all."
     both = why(RunFilter(sources=("query",), text="q 4"))  # q 4 is an api run
-    assert both == "No run matches. The filter that empties it: source: query (without it: 1 run); " \
+    assert both == "No run matches. Each of these filters alone empties it: source: query (without it: 1 run); " \
                    "text “q 4” (without it: 5 runs)."
     assert "combination" in why(RunFilter(sources=("audit",), text="zzz"))
     for f in (RunFilter(), RunFilter(sources=("query",)), RunFilter(sources=("api",), graded="any", text="q")):
@@ -162,3 +175,23 @@ def test_tier_call_failure_text() -> None:
 
     call = TierCall("t", "m", [], attempts=1, error="request timed out", error_kind="timeout")
     assert call_failure(call) == "timeout after 1 attempt"
+
+
+def test_runs_table_tells_a_failed_run_from_a_tier_error(store: Store) -> None:
+    """A run no tier answered says "failed" (never a saving); one where a tier failed and a later one answered
+    says "error"."""
+    answered = make_trace(0, when=hours_ago(3))
+    recovered = make_trace(1, error_at=0, when=hours_ago(2))
+    failed = make_trace(0, error_at=0, when=hours_ago(1))
+    failed.error = "no tier could answer: the last tier 'small' failed (HTTP 500: boom)"
+    failed.final_tier = failed.final_tier_index = failed.final_answer = None
+    store.log_traces([answered, recovered, failed])
+    table = runs_table(runs_page(store, RunFilter(), RunSort()))
+    assert list(table["error"]) == ["failed", "error", ""]  # newest first
+    assert list(table["tier"]) == ["(no answer)", "mid", "small"]
+
+
+def test_accuracy_says_how_many_runs_were_graded() -> None:
+    assert graded_text(1.0, 5, 5) == "100% of 5 graded"
+    assert graded_text(0.8, 5, 9) == "80% of 5 graded (4 runs ungraded)"
+    assert graded_text(None, 0, 21) == "no run graded (none matched a gold answer)"  # never "– of 0 graded"

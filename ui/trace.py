@@ -12,7 +12,7 @@ import streamlit as st
 
 from cascade_core.cascade import Trace
 from cascade_core.figures import confidence_chart, cost_chart
-from cascade_core.views import route_line, run_money, step_status, step_table, usd
+from cascade_core.views import failure_text, route_line, run_money, step_status, step_table, usd
 from ui.links import run_url
 from ui.text import md_escape, preview
 
@@ -21,19 +21,19 @@ ANSWER_PREVIEW = 160  # characters of an answer on a step's line (the expander h
 
 def trace_badges(trace: Trace) -> None:
     """SIMULATED whenever a simulated tier answered (or was called); graded result; failed; error."""
-    cols = st.columns([1, 1, 1, 5])
+    row = st.container(horizontal=True, gap="small")  # each badge as wide as its text: never clipped
     if trace.simulated:
-        cols[0].badge("simulated", icon=":material/science:", color="orange")
+        row.badge("simulated", icon=":material/science:", color="orange")
     if trace.correct is True:
-        cols[1].badge("correct", icon=":material/check:", color="green")
+        row.badge("correct", icon=":material/check:", color="green")
     elif trace.correct is False:
-        cols[1].badge("incorrect", icon=":material/close:", color="red")
+        row.badge("incorrect", icon=":material/close:", color="red")
     else:
-        cols[1].badge("ungraded", color="gray")
+        row.badge("ungraded", color="gray")
     if trace.error:
-        cols[2].badge("failed: no answer", icon=":material/error:", color="red")
+        row.badge("failed: no answer", icon=":material/error:", color="red")
     elif any(s.error for s in trace.steps):
-        cols[2].badge("endpoint error", icon=":material/error:", color="red")
+        row.badge("endpoint error", icon=":material/error:", color="red")
 
 
 def _summary(trace: Trace) -> None:
@@ -61,13 +61,15 @@ def _step_lines(trace: Trace) -> None:
     for step in trace.steps:
         status = step_status(step, trace.signal)
         with st.container(border=True):
-            cols = st.columns([1.1, 2.2, 3, 1.2], vertical_alignment="center")
+            # The pill sits above the answer in the wide middle column, so the longest reason ("error: verify
+            # unreadable response after 4 attempts; no answer") is shown whole, neither clipped nor scrolled.
+            cols = st.columns([1.1, 5, 1.2], vertical_alignment="center")
             cols[0].markdown(f"**{step.tier_index + 1}. {md_escape(step.tier_name)}**")
             cols[0].caption(md_escape(step.model, limit=60))
             cols[1].badge(status.text, color=status.colour)
             answer = step.confidence.answer
-            cols[2].text(preview(answer, ANSWER_PREVIEW) if answer else ("(no answer)" if step.error else "(empty)"))
-            cols[3].caption(f"{usd(step.cost)} · {step.latency_ms:,.0f} ms")
+            cols[1].text(preview(answer, ANSWER_PREVIEW) if answer else ("(no answer)" if step.error else "(empty)"))
+            cols[2].caption(f"{usd(step.cost)} · {step.latency_ms:,.0f} ms")
 
 
 def _step_details(trace: Trace) -> None:
@@ -98,7 +100,7 @@ def render_trace(trace: Trace, *, key: str, show_question: bool = False) -> None
         st.code(trace.question, language=None, wrap_lines=True, height="content" if len(trace.question) < 2000
                 else 200)
     if trace.error:
-        st.error("Failed: no tier could answer. " + md_escape(trace.error, limit=2000), icon=":material/error:")
+        st.error(md_escape(failure_text(trace.error), limit=2000), icon=":material/error:")
     else:
         st.caption(f"Final answer from tier {md_escape(trace.final_tier or '?')}"
                    + ("" if trace.gold is None else f" · gold answer: {md_escape(trace.gold, limit=200)}"))

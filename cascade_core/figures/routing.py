@@ -11,6 +11,9 @@ from cascade_core.figures.trace import TIER_PALETTE
 
 _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 60, "b": 10},
            "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.0, "yanchor": "bottom"}}
+# The drift charts sit three abreast: a legend beside the title would run over it, so it goes under the axis.
+_BELOW = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+          "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": -0.3, "yanchor": "top"}}
 
 
 DRIFT_TITLES = {"route": "Route by week", "tier": "Answering tier by week", "band": "Small-tier confidence by week"}
@@ -41,7 +44,7 @@ def drift_chart(shares: pd.DataFrame, dimension: str, tiers: Sequence[str] = ())
                       yaxis={"tickformat": ".0%", "range": [0, 1]},
                       xaxis={"title": "week starting", "type": "category", "categoryorder": "array",
                              "categoryarray": labels},
-                      height=320, **_LAYOUT)
+                      height=360, **_BELOW)
     return fig
 
 

@@ -54,7 +54,10 @@ def confidence_chart(trace: Trace) -> go.Figure:
     if trace.signal == "self_rated":
         xaxis.update(tickvals=[0, 0.25, 0.5, 0.75, 1.0], ticktext=["1", "2", "3", "4", "5"],
                      title="self-rated confidence (1-5)")
-    fig.update_layout(title="Confidence vs threshold", xaxis=xaxis, yaxis={"autorange": "reversed"},
+    # Steps top to bottom in the order they ran, whether or not they have a confidence (the bars of the two kinds
+    # are separate traces, which plotly would otherwise stack category by category, trace by trace).
+    fig.update_layout(title="Confidence vs threshold", xaxis=xaxis,
+                      yaxis={"autorange": "reversed", "categoryorder": "array", "categoryarray": labels},
                       barmode="overlay", height=140 + 45 * len(labels), **LAYOUT)
     return fig
 
@@ -72,4 +75,8 @@ def cost_chart(trace: Trace) -> go.Figure:
                 hovertemplate=f"always-large: {usd(trace.always_large_cost)}<extra></extra>")
     fig.update_layout(barmode="stack", title="Cumulative cost vs always-large (USD)", height=230,
                       xaxis={"tickformat": "$.2r"}, **LAYOUT)
+    # The legend (one entry per step) goes under the axis, steps left to right in the order they ran: beside the
+    # title it wraps onto the title in a half-width column.
+    fig.update_layout(legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.35, "yanchor": "top",
+                              "traceorder": "normal"}, margin={"t": 40}, height=260)
     return fig

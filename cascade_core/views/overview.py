@@ -92,6 +92,15 @@ class Overview:
     unit: str  # the activity's time bucket: hour | day | week
 
 
+def graded_text(accuracy: float | None, graded: int, runs: int) -> str:
+    """Accuracy next to how many runs it rests on: "80% of 5 graded (4 runs ungraded)", "no run graded"."""
+    if not graded or accuracy is None:
+        return "no run graded (none matched a gold answer)" if runs else "no runs"
+    ungraded = runs - graded
+    return f"{accuracy:.0%} of {graded:,} graded" + (f" ({ungraded:,} run{'s' if ungraded != 1 else ''} ungraded)"
+                                                     if ungraded else "")
+
+
 def tier_shares(counts: pd.DataFrame) -> pd.DataFrame:
     """Adds `share` (fraction of all runs) to tier counts."""
     out = counts.copy()

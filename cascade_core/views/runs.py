@@ -32,7 +32,9 @@ def runs_table(page: pd.DataFrame) -> pd.DataFrame:
         "cost": [usd(float(v)) for v in page["total_cost"]],
         "always-large": [usd(float(v)) for v in page["always_large_cost"]],
         "escalations": page["escalations"],
-        "error": ["error" if bool(v) else "" for v in page["error"]],
+        # "failed": no tier answered (never a saving); "error": some tier call failed and a later tier answered
+        "error": ["" if not bool(err) else "failed" if pd.isna(tier) else "error"
+                  for err, tier in zip(page["error"], page["final_tier"], strict=True)],
         "run": page["run_id"],
         "answer": [_clip(a, ANSWER_CHARS) for a in page["answer"]],
         "source": page["source"],
@@ -74,7 +76,9 @@ def why_empty(counts: FilterCounts, f: RunFilter, window: str | None = None) -> 
         return f"No run matches {said}; {logged} logged in all."
     culprits = [f"{parts[name]} (without it: {n:,} run{'' if n == 1 else 's'})"
                 for name, n in counts.without.items() if n > 0 and name in parts]
+    if len(culprits) == 1:
+        return "No run matches. The filter that empties it: " + culprits[0] + "."
     if culprits:
-        return "No run matches. The filter that empties it: " + "; ".join(culprits) + "."
+        return "No run matches. Each of these filters alone empties it: " + "; ".join(culprits) + "."
     return ("No run matches: no single filter is to blame, the combination of " + ", ".join(parts.values())
             + " is. Clear some of them.")

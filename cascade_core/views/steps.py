@@ -109,6 +109,11 @@ def step_status(step: Step, signal: str) -> StepStatus:
     return StepStatus(step.decision, f"{step.decision}: {_compare(step, signal)}", colour, problem)
 
 
+def failure_text(error: str) -> str:
+    """A failed run's headline: "Failed: no tier could answer: the last tier 'large' failed (...)", said once."""
+    return f"Failed: {error}" if error.startswith("no tier could answer") else f"Failed: no tier could answer. {error}"
+
+
 def step_table(trace: Trace) -> list[dict[str, Any]]:
     """Every figure per step, under headers people read ("Confidence", not confidence_raw)."""
     rows = []
