@@ -1,53 +1,8 @@
-"""Cascade Lab dashboard: `./run` (or `streamlit run app.py`)."""
+"""Cascade Lab dashboard: `./run` (or `streamlit run app.py`). The frame (page config, sidebar, navigation over
+pages/) is ui/entry.py."""
 
 from __future__ import annotations
 
-import streamlit as st
+from ui.entry import run_app
 
-from cascade_core.cascade import ConfigError
-from cascade_core.security import is_loopback
-from cascade_core.store import StoreError
-from ui.state import get_config, get_store
-
-# An emoji favicon is drawn locally; a :material/...: one is fetched from fonts.gstatic.com (breaks offline).
-st.set_page_config(page_title="Cascade Lab", page_icon="🪜", layout="wide")
-
-# One line per page, in menu order. A page renders; its logic lives in cascade_core.
-PAGES = [
-    st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
-    st.Page("pages/query.py", title="Query", icon=":material/play_arrow:"),
-    st.Page("pages/runs.py", title="Runs", icon=":material/list:"),
-    st.Page("pages/sweep.py", title="Sweep", icon=":material/query_stats:"),
-    st.Page("pages/audit.py", title="Audit", icon=":material/gavel:"),
-    st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
-]
-
-
-def sidebar_backend() -> None:
-    """Which backend is live, always visible."""
-    try:
-        config = get_config()
-    except ConfigError as err:
-        st.sidebar.error(str(err))
-        st.stop()
-    with st.sidebar:
-        address = str(st.get_option("server.address") or "")  # ./run sets 127.0.0.1 (.streamlit/config.toml)
-        if address and not is_loopback(address):  # README "Data and security": put a login in front of it
-            st.warning(f"Listening on {address}: this dashboard has no login of its own. "
-                       "Anyone who reaches it can run paid queries and read every stored prompt; put it behind "
-                       "an authenticating reverse proxy.")
-        if config.uses_embedded:
-            st.markdown(":orange-badge[SIMULATED] tiers on the embedded simulator (127.0.0.1, no key, no network)")
-        else:
-            hosts = sorted({t.base_url for t in config.tiers})
-            st.markdown(":green-badge[LIVE] " + ", ".join(f"`{h}`" for h in hosts))
-        st.caption(" → ".join(f"{t.name} ({t.model})" for t in config.tiers))
-    try:
-        get_store()
-    except StoreError as err:
-        st.error(str(err))
-        st.stop()
-
-
-sidebar_backend()
-st.navigation(PAGES).run()
+run_app()

@@ -20,7 +20,7 @@ def query_page() -> AppTest:
 
 def step_pills(at: AppTest) -> list[str]:
     """The steps' status pills (st.badge renders as ":colour-badge[text]"; the trace's other badges have icons)."""
-    return [m.value for m in at.markdown if "-badge[" in m.value and ":material/" not in m.value
+    return [m.value for m in at.main.markdown if "-badge[" in m.value and ":material/" not in m.value
             and "ungraded" not in m.value]
 
 

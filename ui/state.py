@@ -17,12 +17,30 @@ from cascade_core.datasets import Dataset, load_bundled
 from cascade_core.store import RetentionScheduler, Store, StoreEmbeddingCache, store_location
 
 
+def through_app() -> None:
+    """Every page runs inside the app's frame (ui/entry.py: page config, the sidebar's backend line, the store
+    check). On a fresh server whose first request is a page's own address (a shared link such as /runs?run=<id>),
+    Streamlit runs that page file alone: it keeps its old "pages/ folder" mode until some run has called
+    st.navigation. Then this switches that mode off and runs the frame here, which renders the page the URL
+    names, and ends the run (the rest of the outer page file must not render twice). Same run, so a click's
+    value is not lost. Streamlit is pinned; tests/browser/test_links.py opens a link as a server's first request."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        from ui.entry import run_app
+
+        run_app()
+        st.stop()
+
+
 @st.cache_resource(show_spinner=False)
 def _config_for(config_env: str | None, store_env: str | None) -> CascadeConfig:
     return load_config()
 
 
 def get_config() -> CascadeConfig:
+    through_app()  # every page asks for the config (or the store, which does) before it renders anything
     return _config_for(os.environ.get("CASCADE_CONFIG"), os.environ.get("CASCADE_STORE"))
 
 
