@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cascade_core.figures import drift_chart, spend_chart, tier_mix_chart
+from cascade_core.figures import spend_chart, tier_mix_chart
 from cascade_core.store import WINDOWS
 from cascade_core.views import (
     compute_overview,
-    format_usd,
     graded_text,
     latest_audit_status,
     latest_sweep_summary,
     per_1k,
-    recert_table,
     run_money,
     signed_pct,
     spend_by_bucket,
     tier_mix_by_bucket,
     usd,
 )
-from ui.live import REFRESH_S, cached_live_health
+from ui.live_view import live_section
 from ui.state import get_config, get_store
 from ui.text import md_escape
 
@@ -134,34 +132,4 @@ right.plotly_chart(tier_mix_chart(tier_mix_by_bucket(data.activity), data.unit),
 _sweep_pointer()
 st.page_link("pages/runs.py", label="Browse every run", icon=":material/list:")
 
-st.subheader("Thresholds on live traffic")
-live, live_as_of = cached_live_health(store, config, None if audit is None else audit.audit_id)
-recert = live.recert
-if recert.end is None:
-    st.caption("No live traffic (api or query runs) yet: re-certification and drift need some.")
-else:
-    st.caption(f"Labels from the last {recert.days} days of live traffic ({recert.start:%Y-%m-%d} → "
-               f"{recert.end:%Y-%m-%d} UTC): gold grades, audit verdicts and shadow agreement with the last tier. "
-               f"Certified means accepted answers are right at least {recert.target:.0%} of the time, with at most a "
-               f"{recert.risk:.0%} chance that this is wrong (exact binomial test; the newer data's own threshold "
-               f"by fixed-sequence Learn-then-Test). Computed at {live_as_of:%H:%M:%S} UTC (on a big, busy log at "
-               f"most every {REFRESH_S:.0f} s).")
-    if recert.alert:
-        st.error("A configured threshold is no longer certified at the target on recent traffic.",
-                 icon=":material/warning:")
-    st.dataframe(recert_table(recert), hide_index=True, key="ov_recert")
-    shadow = live.shadow
-    sim = " (simulated tiers)" if shadow.simulated else ""
-    agreement = "–" if shadow.agreement is None else f"{shadow.agreement:.1%}"
-    st.caption(f"Shadow labels{sim}: {shadow.labels:,} in the window, agreement with the last tier {agreement}, "
-               f"{shadow.graded:,} graded against gold, shadow spend {format_usd(shadow.spend)} "
-               "(not in the spend above).")
-    d = live.drift
-    if d.psi is not None and d.psi_weeks is not None:
-        text = (f"Small tier's confidence, week of {d.psi_weeks[1]:%Y-%m-%d} against the week before: PSI {d.psi:.3f}")
-        (st.warning if d.alert else st.caption)(text + (" — the distribution shifted." if d.alert else " — stable."))
-    if d.weeks:
-        cols = st.columns(3)
-        tier_names = [t.name for t in config.tiers]
-        for col, dimension in zip(cols, ("route", "tier", "band"), strict=True):
-            col.plotly_chart(drift_chart(d.shares, dimension, tier_names), key=f"ov_drift_{dimension}")
+live_section(store, config, None if audit is None else audit.audit_id)

@@ -15,6 +15,7 @@ from cascade_core.figures.trace import TIER_PALETTE
 from cascade_core.store import Store
 from cascade_core.views import live_health, recert_table
 from tests.factories import hours_ago, make_trace
+from tests.polling import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,3 +84,45 @@ def test_live_figures_are_kept_between_clicks_until_a_run_is_logged(store_path: 
         store.log_traces([make_trace(0, when=hours_ago(0.2), correct=True)])
     at.run()
     assert not at.exception and len(calls) == 2  # the log moved, but the figures are fresh enough
+
+
+def test_on_a_big_log_the_page_never_waits_for_the_live_figures(store_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """At SYNC_RUNS runs and more the figures are computed in a background thread: the first visit shows a
+    placeholder at once, a later one the figures; when the log moves, the kept copy shows while a newer one is
+    computed."""
+    import threading
+
+    import ui.live
+
+    release = threading.Event()
+    real = ui.live.live_health
+
+    def slow(store, config):  # type: ignore[no-untyped-def]
+        assert release.wait(60)  # as a computation over 1M runs: it takes its time
+        return real(store, config)
+
+    monkeypatch.setattr(ui.live, "live_health", slow)
+    monkeypatch.setattr(ui.live, "SYNC_RUNS", 1)  # this small log counts as a big one
+    monkeypatch.setattr(ui.live, "COST_FACTOR", 0.0)
+    with Store(store_path) as store:
+        store.log_traces([make_trace(i % 3, when=hours_ago(i), correct=True) for i in range(6)])
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()  # returns although live_health waits
+    assert not at.exception
+    assert any("Computing re-certification and drift" in c.value for c in at.caption)
+    assert not any("labels (gold/audit/shadow)" in df.value.columns for df in at.dataframe)
+    assert at.metric and {m.label for m in at.metric} >= {"Runs", "Accuracy"}  # the rest of the page is there
+    release.set()
+
+    def recert_shown() -> bool:
+        at.run()  # as the placeholder's poll does, and then the page
+        return any("labels (gold/audit/shadow)" in df.value.columns for df in at.dataframe)
+
+    wait_for(recert_shown, timeout=60, interval=0.2, what="the figures computed in the background")
+    release.clear()  # the next computation waits again
+    with Store(store_path) as store:
+        store.log_traces([make_trace(0, when=hours_ago(0.5), correct=True)])
+    at.run()
+    assert any("labels (gold/audit/shadow)" in df.value.columns for df in at.dataframe)  # the kept copy
+    assert any("A newer copy is being computed" in c.value for c in at.caption)
+    release.set()
