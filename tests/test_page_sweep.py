@@ -140,9 +140,10 @@ def test_reopened_sweep_keeps_its_saved_settings_and_analysis(store_path: Path, 
     assert app.number_input(key="sweep_target").value == 0.9
     assert app.text_input(key="sweep_split").value == "0.3"
     assert app.number_input(key="sweep_seed").value == 5
-    memo_settings, result = app.session_state["sweep_memo"]
+    loaded = app.session_state["sweep_loaded"]
+    memo_settings, result = loaded.memo
     assert memo_settings == settings and len(result.per_tier) <= 11 and len(result.shared) <= 51
-    assert app.session_state["sweep_data"]["sweep_id"] == sweep_id  # not saved again
+    assert loaded.sweep_id == sweep_id  # not saved again
     assert any("random 30% calibration (seed 5)" in m.value for m in app.markdown)
 
 

@@ -304,4 +304,7 @@ MIGRATIONS: dict[int, list[str]] = {
         )
         """,
     ],
+    7: [  # the Sweep page (issue 12): a reopened sweep shows its questions' text (NULL for imported results)
+        "ALTER TABLE sweep_outcomes ADD COLUMN question VARCHAR",
+    ],
 }
