@@ -182,14 +182,14 @@ def drop_dominated(front: Sequence[FrontierPoint], references: Sequence[Frontier
 
 
 def dominating_reference(points: Sequence[FrontierPoint], references: Sequence[FrontierPoint]) -> FrontierPoint | None:
-    """The cheapest always-<tier> reference, other than the cheapest and the last, that beats every cascade setting:
-    no setting is more accurate, and none is as accurate for less. (The last tier is left out: the certification
-    already says when it alone is the advice.)"""
+    """The cheapest always-<tier> reference other than the last that beats every cascade setting: no setting is
+    more accurate, and none is as accurate for less. (The last tier is left out: the certification already says
+    when it alone is the advice.)"""
     always = [r for r in references if r.kind == "always"]
     finite = [p for p in points if math.isfinite(p.accuracy)]
-    if len(always) < 3 or not finite:
+    if len(always) < 2 or not finite:
         return None
-    for ref in sorted(always[1:-1], key=lambda r: r.cost_per_1k):
+    for ref in sorted(always[:-1], key=lambda r: r.cost_per_1k):
         if all(p.accuracy <= ref.accuracy and not (p.accuracy >= ref.accuracy and p.cost_per_1k < ref.cost_per_1k)
                for p in finite):
             return ref

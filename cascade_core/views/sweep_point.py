@@ -161,7 +161,11 @@ def recommendation_lines(result: SweepResult, signal: str | None = None) -> list
     if ref is not None:
         name = ref.label.removeprefix("always ")
         figures = f"{ref.accuracy:.1%} accuracy at ${ref.cost_per_1k:,.4f} per 1,000"
-        if cert is not None and cert.point is None:
+        point = cert.point if cert is not None else None
+        if cert is not None and point is not None and _answered_by(point, result.tiers) == name:
+            return [("success", f"Call {name} alone (the certified setting sends every question to {name}: "
+                                f"{figures}, and no cascade setting does better). {cert.statement}")]
+        if cert is not None and point is None:
             lines.append(("info", f"Cheaper, with less quality: {name} alone ({figures}) beats every cascade "
                                   f"setting (none is more accurate, none is as accurate for less). If {name}'s "
                                   f"accuracy is enough for you, call {name} alone instead of {result.tiers[-1]}."))
@@ -169,3 +173,11 @@ def recommendation_lines(result: SweepResult, signal: str | None = None) -> list
             lines.append(("info", f"The better choice than any cascade setting here is {name} alone ({figures}): "
                                   "no setting is more accurate and none is as accurate for less."))
     return lines
+
+
+def _answered_by(point: FrontierPoint, tiers: Sequence[str]) -> str | None:
+    """The one tier answering every question under `point`, if there is one."""
+    for tier, share in zip(tiers, point.tier_share, strict=False):
+        if share > 1 - 1e-9:
+            return tier
+    return None
