@@ -2,12 +2,8 @@
 
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import (
-    EMBEDDED,
     CascadeConfig,
     ConfigError,
-    RetryConfig,
-    SimulatorConfig,
-    TierConfig,
     default_config,
     load_config,
     validate_config,
@@ -27,6 +23,8 @@ from cascade_core.cascade.signals import (
     parse_self_rated,
     parse_verify,
 )
+from cascade_core.cascade.simulator_config import SimulatorConfig
+from cascade_core.cascade.tier_config import EMBEDDED, RetryConfig, TierConfig
 from cascade_core.cascade.walk import Cascade, decide, read_confidence
 from cascade_core.records import Confidence, Step, TierCall, Trace
 

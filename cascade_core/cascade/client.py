@@ -19,12 +19,12 @@ from typing import Any
 
 import openai
 
-from cascade_core.cascade.config import RetryConfig, TierConfig
 from cascade_core.cascade.endpoint_errors import Failure, classify, host_of, redact
 from cascade_core.cascade.labels import SIMULATED_FINGERPRINT
 from cascade_core.cascade.pricing import call_cost, price_table_cost
 from cascade_core.cascade.signals.base import PLAIN_OPTIONS, RequestOptions
 from cascade_core.cascade.structured import FormatLevel, next_level, refuses_format, response_format
+from cascade_core.cascade.tier_config import RetryConfig, TierConfig
 from cascade_core.records import TierCall
 from cascade_core.wire.completion import check_completion
 
