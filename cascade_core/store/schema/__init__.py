@@ -12,6 +12,7 @@ from cascade_core.store.schema import (
     v4_lost_attempts,
     v5_call_intents,
     v6_routing,
+    v7_run_rollup,
 )
 
 RUN_COLUMNS: tuple[str, ...] = (
@@ -37,4 +38,5 @@ MIGRATIONS: dict[int, list[str]] = {
     4: v4_lost_attempts.STATEMENTS,
     5: v5_call_intents.STATEMENTS,
     6: v6_routing.STATEMENTS,
+    7: v7_run_rollup.STATEMENTS,
 }
