@@ -76,7 +76,7 @@ if source == "Live on the configured tiers":
     elif kind.startswith("Path"):
         path = st.text_input("Dataset path", key="sweep_dataset_path")
     c1, c2, c3 = st.columns([2, 1, 1])
-    dataset_name = "bundled" if kind.startswith("Bundled") else (upload.name if upload else path) or "dataset"
+    dataset_name = load_bundled().name if kind.startswith("Bundled") else (upload.name if upload else path) or "dataset"
     name = c1.text_input("Name of this sweep", key="sweep_name", placeholder=default_name(dataset_name, tiers),
                          help="Saved sweeps are listed by name; left empty, the placeholder is used.")
     limit = c2.number_input("Only the first N questions (0 = all)", min_value=0, value=0, step=10, key="sweep_limit")
