@@ -1,4 +1,4 @@
-"""Cascade Lab dashboard: `./run` (or `streamlit run app.py`)."""
+"""Cascade Lab dashboard: `./run` (`streamlit run asgi.py`: this script plus the export download route)."""
 
 from __future__ import annotations
 

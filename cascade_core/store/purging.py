@@ -25,6 +25,7 @@ from datetime import datetime
 
 import duckdb
 
+from cascade_core.store import rollup
 from cascade_core.store.store import Store
 
 PURGED_TABLES: tuple[str, ...] = (
@@ -214,10 +215,12 @@ def purge(store: Store, criteria: PurgeCriteria, *, dry_run: bool = False, rewri
             if dry_run or not any(removed.values()):
                 _drop_temps(con)
                 return PurgeReport(criteria, removed, dry_run, False)
-            if not rewrite or store.path is None:  # a DuckLake deletes in place (its data files expire)
+            in_place = not rewrite or store.path is None  # a DuckLake deletes in place (its data files expire)
+            if in_place:
                 for table in PURGED_TABLES:  # every key set is materialised: the order does not matter
                     con.execute(f"DELETE FROM {table} WHERE {where[table]}")
                 _drop_temps(con)
-                return PurgeReport(criteria, removed, False, False)
-        store.rewrite_file(exclude=where)  # every table copied minus the purged rows; the connection reopens
-    return PurgeReport(criteria, removed, False, True)
+        if not in_place:
+            store.rewrite_file(exclude=where)  # every table copied minus the purged rows; the connection reopens
+        rollup.reset(store)  # the per-hour aggregates counted the purged runs: folded again on the next read
+    return PurgeReport(criteria, removed, False, not in_place)

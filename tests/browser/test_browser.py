@@ -166,8 +166,11 @@ def test_query_shows_trace_then_runs_lists_it(app_url: str, page) -> None:
 
     open_title(page, "Runs")
     page.get_by_text("1 run matches").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Export CSV").click()  # writes the file on the server's disk
+    link = page.get_by_role("link", name="Download cascade-runs.csv")
+    link.wait_for(timeout=60_000)
     with page.expect_download() as info:
-        page.get_by_role("button", name="Export CSV").click()
+        link.click()  # streamed from disk by asgi.py's route
     rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
     assert len(rows) == 1 and rows[0]["question"] == "What is the capital of France?"
     page.get_by_label("Open a run by id (or select a row above)").fill(rows[0]["run_id"])

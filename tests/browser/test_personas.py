@@ -185,8 +185,11 @@ def test_share_a_filtered_runs_view(app_url: str, page, browser) -> None:  # noq
 
     expect(colleague.get_by_label("Search question or answer")).to_have_value("australia", timeout=30_000)
     colleague.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)  # a canvas: no cell text
+    colleague.get_by_role("button", name="Export CSV").click()  # writes the file on the server's disk
+    link = colleague.get_by_role("link", name="Download cascade-runs.csv")
+    link.wait_for(timeout=60_000)
     with colleague.expect_download() as info:  # the rows the colleague sees: the filtered runs, exported
-        colleague.get_by_role("button", name="Export CSV").click()
+        link.click()  # streamed from disk by asgi.py's route
     rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
     assert [row["question"] for row in rows] == ["Which city is the capital of Australia?"]
     assert colleague.locator('[data-testid="stException"]').count() == 0 and errors == []
