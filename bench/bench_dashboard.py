@@ -36,9 +36,8 @@ from cascade_core.store import (  # noqa: E402
     count_runs,
     export_runs,
     filter_counts,
-    final_tier_options,
     runs_page,
-    time_bounds,
+    tier_options_and_bounds,
     window_bounds,
 )
 from cascade_core.views import (  # noqa: E402
@@ -104,8 +103,7 @@ def report(label: str, first: float, median: float, target_ms: float) -> None:
 
 def runs_page_render(store: Store, f: RunFilter, sort: RunSort, offset: int = 0) -> None:
     """What the Runs page asks the store on every render (and, for an empty result, why it is empty)."""
-    final_tier_options(store)
-    time_bounds(store)
+    tier_options_and_bounds(store)
     total = count_runs(store, f)
     runs_table(runs_page(store, f, sort, limit=50 if total else 0, offset=offset))
     if total == 0:
@@ -169,7 +167,7 @@ def main() -> None:
         report(f"window '{window}'", first, median, 1000)
 
     print("Runs page (tier options, time bounds, count, one page of 50):")
-    newest = time_bounds(store)[1]
+    newest = tier_options_and_bounds(store)[1][1]
     start, end = window_bounds("last 30 days", newest)
     filtered = RunFilter(start=start, end=end, sources=("query", "api"), final_tiers=("small", "mid"),
                          confidence=(0.2, 0.8), graded="incorrect", text="capital")

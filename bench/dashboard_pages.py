@@ -131,7 +131,7 @@ SENTINELS: dict[str, Callable[[Any], Any]] = {
 def _start_app(store_path: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CASCADE_STORE": str(store_path)}
     env.pop("CASCADE_CONFIG", None)
-    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "streamlit"), "run", "app.py", "--server.port", str(port),
+    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "streamlit"), "run", "asgi.py", "--server.port", str(port),
                              "--server.headless", "true"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120

@@ -8,6 +8,7 @@ import streamlit as st
 from cascade_core.figures import spend_chart, tier_mix_chart
 from cascade_core.store import WINDOWS
 from cascade_core.views import (
+    LATENCY_NOTE,
     compute_overview,
     graded_text,
     latest_audit_status,
@@ -34,8 +35,8 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.1%}"
 
 
-def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.0f} ms"
+def _approx_ms(value: float | None) -> str:
+    return "–" if value is None else f"≈ {value:,.0f} ms"
 
 
 def _sweep_pointer() -> None:
@@ -118,8 +119,8 @@ row2[0].metric("Escalation rate", _pct(h.escalation_rate), help="runs where the 
 row2[1].metric("Parse error rate", _pct(h.parse_error_rate), help="runs where some tier's reply could not be read")
 row2[2].metric("Error rate", _pct(h.error_rate),
                help=f"runs where some tier call failed; {_pct(h.failed_rate)} had no answer at all")
-row2[3].metric("Latency p50", _ms(h.p50_ms))
-row2[4].metric("Latency p95", _ms(h.p95_ms))
+row2[3].metric("Latency p50", _approx_ms(h.p50_ms), help=f"Median latency of the window's runs, {LATENCY_NOTE}")
+row2[4].metric("Latency p95", _approx_ms(h.p95_ms), help=f"95th percentile, {LATENCY_NOTE}")
 
 st.subheader("Share answered by each tier")
 share_cols = st.columns(max(1, len(data.tiers)))

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cascade_core.store import count_runs, export_bytes, filter_counts, final_tier_options, runs_page, time_bounds
+from cascade_core.store import count_runs, filter_counts, runs_page, tier_options_and_bounds
 from cascade_core.views import runs_table, why_empty
+from ui.downloads import file_size, prepare_export
 from ui.links import runs_state_from_url, runs_state_to_url
 from ui.run_filters import filter_choice, filter_widgets, pager, seed_defaults, sort_widgets
 from ui.state import get_store
@@ -45,7 +46,7 @@ if open_id:  # a link or a picked row lands on the trace itself, above the list
 else:
     st.title("Runs")
 
-run_filter = filter_widgets(final_tier_options(store), time_bounds(store))
+run_filter = filter_widgets(*tier_options_and_bounds(store))
 choice = filter_choice(run_filter)  # the widgets' values, not a relative window's moving bounds
 if st.session_state.get("runs_filter_choice") not in (None, choice):  # a new filter starts again at page 1
     st.session_state["runs_page"] = 1
@@ -93,13 +94,19 @@ if total:
     st.caption("Select a row to open its trace; the *open* link is the run's own address to share.")
 
 export = st.columns([1, 1, 4])
-for col, fmt, mime in ((export[0], "csv", "text/csv"), (export[1], "parquet", "application/vnd.apache.parquet")):
-    col.download_button(
-        "Export CSV" if fmt == "csv" else "Export Parquet",
-        data=lambda fmt=fmt: export_bytes(store, run_filter, sort, fmt)[0],  # built only when clicked
-        file_name=f"cascade-runs.{fmt}", mime=mime, key=f"runs_export_{fmt}", on_click="ignore",
-        icon=":material/download:", disabled=total == 0, help=f"All {total:,} filtered runs, every run column",
-    )
+for col, fmt in ((export[0], "csv"), (export[1], "parquet")):
+    if col.button("Export CSV" if fmt == "csv" else "Export Parquet", key=f"runs_export_{fmt}",
+                  icon=":material/download:", disabled=total == 0,
+                  help=f"Write all {total:,} filtered runs (every run column) to a file, then download it"):
+        with st.spinner(f"Writing {total:,} runs to {fmt.upper()}…"):
+            done = prepare_export(store, run_filter, sort, fmt)  # type: ignore[arg-type]
+        st.session_state["runs_export"] = {"choice": (choice, sort), "url": done.url, "path": str(done.path),
+                                           "name": done.path.name, "rows": done.rows, "size": done.size_bytes}
+prepared = st.session_state.get("runs_export")
+if prepared and prepared["choice"] == (choice, sort):  # streamed from disk by asgi.py's route, not held in memory
+    st.markdown(f'<a href="{prepared["url"]}" download="{prepared["name"]}">Download '
+                f'{prepared["name"]}</a> ({prepared["rows"]:,} runs, {file_size(prepared["size"])})',
+                unsafe_allow_html=True)
 
 st.text_input("Open a run by id (or select a row above)", key="runs_open_id", max_chars=64)
 runs_state_to_url(dict(st.session_state))

@@ -9,7 +9,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cascade_core.store import Store
-from cascade_core.store.export import export_runs
 from tests.factories import hours_ago, make_trace
 from tests.page_support import open_page
 
@@ -108,19 +107,25 @@ def test_filters_change_the_count(populated: list) -> None:
 
 
 def test_export_matches_the_filter(populated: list, store_path: Path, tmp_path: Path) -> None:
+    """Each button writes the filtered runs to a file on disk and offers its download link (served by asgi.py's
+    route, tests/test_downloads.py); a new filter withdraws a link to the old selection."""
     at = runs_page()
     at.multiselect(key="runs_sources").set_value(["query", "api"]).run()
     assert not at.exception
     count = at.session_state["runs_count"]
     assert count == 31
-    labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Export CSV", "Export Parquet"]
-    with Store(store_path) as store:
-        for fmt in ("csv", "parquet"):
-            out = tmp_path / f"export.{fmt}"
-            export_runs(store, at.session_state["runs_filter"], at.session_state["runs_sort_value"], fmt, out)
-            reader = "read_csv" if fmt == "csv" else "read_parquet"
-            assert duckdb.sql(f"SELECT count(*) FROM {reader}('{out}')").fetchone()[0] == count
+    assert [b.label for b in at.button if b.key and b.key.startswith("runs_export_")] == ["Export CSV",
+                                                                                         "Export Parquet"]
+    for fmt in ("csv", "parquet"):
+        at.button(key=f"runs_export_{fmt}").click().run()
+        assert not at.exception
+        done = at.session_state["runs_export"]
+        assert done["rows"] == count and done["url"].endswith(f"/cascade-runs.{fmt}")
+        reader = "read_csv" if fmt == "csv" else "read_parquet"
+        assert duckdb.sql(f"SELECT count(*) FROM {reader}('{done['path']}')").fetchone()[0] == count
+        assert any(done["url"] in m.value for m in at.markdown)
+    at.multiselect(key="runs_sources").set_value(["api"]).run()
+    assert not any("cascade-export" in m.value for m in at.markdown)
 
 
 def test_open_a_run_shows_its_trace(populated: list) -> None:

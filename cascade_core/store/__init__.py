@@ -24,6 +24,7 @@ from cascade_core.store.runs_query import (
     filter_counts,
     final_tier_options,
     runs_page,
+    tier_options_and_bounds,
     time_bounds,
 )
 from cascade_core.store.store import Store
@@ -64,6 +65,7 @@ __all__ = [
     "retention_cutoff",
     "runs_page",
     "store_location",
+    "tier_options_and_bounds",
     "time_bounds",
     "trace_from_rows",
     "trace_rows",

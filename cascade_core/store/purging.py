@@ -2,7 +2,7 @@
 
 A question lives in `runs` (question, answer), `steps` (each tier's prompt and output), the call cache (model
 outputs of the same items), `audit_items` (question, answer, judge prompt and reply) with their `audit_reviews`,
-and saved sweeps' `sweep_outcomes` (answers). A purge removes, in one transaction:
+and saved sweeps' `sweep_outcomes` (answers and question text). A purge removes, in one transaction:
 - the runs matched (created before a cutoff, listed by id, or containing a text in the question, an answer, a
   step's prompt or output, an error) and their steps;
 - call-cache rows created before the cutoff, of the same dataset item as a purged run, carrying a purged step's
@@ -25,6 +25,7 @@ from datetime import datetime
 
 import duckdb
 
+from cascade_core.store import rollup
 from cascade_core.store.store import Store
 
 PURGED_TABLES: tuple[str, ...] = (
@@ -150,7 +151,7 @@ def _materialise(con: duckdb.DuckDBPyConnection, criteria: PurgeCriteria) -> Non
     outcomes = ["(sweep_id, item_id) IN (SELECT (w.sweep_id, p.item_id) FROM sweeps w JOIN _purge_runs p "
                 "ON w.dataset = p.dataset)", "sweep_id IN (SELECT sweep_id FROM _purge_sweeps)"]
     if text:
-        outcomes.append(_contains("answer"))
+        outcomes.append(_any_contains(["answer", "question"]))
     sql = ("CREATE OR REPLACE TEMP TABLE _purge_outcomes AS SELECT sweep_id, item_id, tier FROM sweep_outcomes "
            "WHERE " + " OR ".join(outcomes))
     con.execute(sql, _params(sql, params))
@@ -214,10 +215,12 @@ def purge(store: Store, criteria: PurgeCriteria, *, dry_run: bool = False, rewri
             if dry_run or not any(removed.values()):
                 _drop_temps(con)
                 return PurgeReport(criteria, removed, dry_run, False)
-            if not rewrite or store.path is None:  # a DuckLake deletes in place (its data files expire)
+            in_place = not rewrite or store.path is None  # a DuckLake deletes in place (its data files expire)
+            if in_place:
                 for table in PURGED_TABLES:  # every key set is materialised: the order does not matter
                     con.execute(f"DELETE FROM {table} WHERE {where[table]}")
                 _drop_temps(con)
-                return PurgeReport(criteria, removed, False, False)
-        store.rewrite_file(exclude=where)  # every table copied minus the purged rows; the connection reopens
-    return PurgeReport(criteria, removed, False, True)
+        if not in_place:
+            store.rewrite_file(exclude=where)  # every table copied minus the purged rows; the connection reopens
+        rollup.reset(store)  # the per-hour aggregates counted the purged runs: folded again on the next read
+    return PurgeReport(criteria, removed, False, not in_place)

@@ -12,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from cascade_core.store import rollup
+from cascade_core.store.overview_query import tiers_and_bounds
 from cascade_core.store.run_filter import NO_ANSWER, RunFilter, RunSort
 from cascade_core.store.store import Store
 
@@ -102,26 +104,44 @@ def order_sql(sort: RunSort) -> str:
 
 
 # -- Runs page -------------------------------------------------------------------------------------------
+# Counts, time bounds and tier options come from the per-hour rollup plus the runs it does not hold
+# (store/rollup.py): exact, and a scan of thousands of rows instead of every run.
+ROLLUP_PARTS = {"time", "sources", "final_tiers"}  # filter parts the rollup can count (its keys and hours)
+
+
 def newest_run_time(store: Store) -> datetime | None:
-    value = store.execute("SELECT max(created_at) FROM all_runs")[0][0]
-    return None if value is None else pd.Timestamp(value).to_pydatetime()
+    return time_bounds(store)[1]
+
+
+def tier_options_and_bounds(store: Store) -> tuple[list[str], tuple[datetime | None, datetime | None]]:
+    """`final_tier_options` and `time_bounds` in one read."""
+    rows = rollup.read(store, lambda w: tiers_and_bounds(store, w))
+    tiers = [NO_ANSWER if pd.isna(name) else str(name) for name in rows["final_tier"]]
+    low, high = rows["first_at"].min(), rows["last_at"].max()
+    return tiers, (None if pd.isna(low) else pd.Timestamp(low).to_pydatetime(),
+                   None if pd.isna(high) else pd.Timestamp(high).to_pydatetime())
 
 
 def time_bounds(store: Store) -> tuple[datetime | None, datetime | None]:
-    low, high = store.execute("SELECT min(created_at), max(created_at) FROM all_runs")[0]
-    return (None if low is None else pd.Timestamp(low).to_pydatetime(),
-            None if high is None else pd.Timestamp(high).to_pydatetime())
+    return tier_options_and_bounds(store)[1]
 
 
 def final_tier_options(store: Store) -> list[str]:
     """Final tiers seen in the log, in tier order, plus NO_ANSWER when some run had no answer."""
-    rows = store.execute(
-        "SELECT final_tier, min(final_tier_index) AS idx FROM all_runs GROUP BY final_tier ORDER BY idx NULLS LAST"
-    )
-    return [NO_ANSWER if name is None else str(name) for name, _ in rows]
+    return tier_options_and_bounds(store)[0]
 
 
 def count_runs(store: Store, f: RunFilter) -> int:
+    parts = filter_parts(f)
+    if set(parts) <= ROLLUP_PARTS:
+        keyed = [parts[k] for k in ("sources", "final_tiers") if k in parts]
+        extra = " AND ".join(sql for sql, _ in keyed) or "TRUE"
+        extra_params = [p for _, values in keyed for p in values]
+
+        def count(w: datetime | None) -> int:
+            sql, params = rollup.parts_sql(f.start, f.end, w, extra, extra_params)
+            return int(store.execute(f"SELECT coalesce(sum(runs), 0) FROM ({sql})", params)[0][0])
+        return rollup.read(store, count)
     where, params = where_sql(f)
     return int(store.execute(f"SELECT count(*) FROM all_runs {where}", params)[0][0])
 
@@ -137,63 +157,3 @@ def runs_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, off
         f"FROM all_runs {where} {order_sql(sort)} LIMIT ? OFFSET ?"
     )
     return store.query_df(sql, [*params, int(limit), int(offset)])
-
-
-# -- Overview page -------------------------------------------------------------------------------------------
-def headline_row(store: Store, start: datetime | None, end: datetime | None) -> dict[str, Any]:
-    """One aggregate pass over the window: counts, spend, rates, latency percentiles.
-
-    Spend and always-large are summed over answered runs only: a failed run (no tier could answer) saved nothing,
-    so its cost is counted apart (failed_spend) and it never shows up as savings."""
-    clauses, params = _time_clause(start, end)
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-    sql = f"""
-        SELECT count(*) AS runs,
-               coalesce(sum(total_cost) FILTER (WHERE error IS NULL), 0) AS spend,
-               coalesce(sum(always_large_cost) FILTER (WHERE error IS NULL), 0) AS always_large,
-               coalesce(sum(total_cost) FILTER (WHERE error IS NOT NULL), 0) AS failed_spend,
-               count(*) FILTER (WHERE always_large_estimated AND error IS NULL) AS estimated_runs,
-               count(*) FILTER (WHERE escalations > 0) AS escalated,
-               count(*) FILTER (WHERE had_parse_error) AS parse_errors,
-               count(*) FILTER (WHERE had_error OR error IS NOT NULL) AS errors,
-               count(*) FILTER (WHERE error IS NOT NULL) AS failed,
-               count(correct) AS graded,
-               count(*) FILTER (WHERE correct) AS correct,
-               count(*) FILTER (WHERE simulated) AS simulated,
-               quantile_cont(latency_ms, [0.5, 0.95]) AS latency_q,
-               min(created_at) AS first_at,
-               max(created_at) AS last_at
-        FROM all_runs {where}
-    """
-    frame = store.query_df(sql, params)
-    row = dict(frame.iloc[0].to_dict())
-    # Both percentiles from one sort (two quantile_cont calls sort twice: 2-3x slower at 1M runs).
-    quantiles = row.pop("latency_q")
-    row["p50_ms"], row["p95_ms"] = (None, None) if quantiles is None else (quantiles[0], quantiles[1])
-    return row
-
-
-def tier_counts(store: Store, start: datetime | None, end: datetime | None) -> pd.DataFrame:
-    """Runs answered by each final tier (tier order), NO_ANSWER for runs no tier answered."""
-    clauses, params = _time_clause(start, end)
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-    sql = (
-        f"SELECT coalesce(final_tier, '{NO_ANSWER}') AS tier, min(final_tier_index) AS tier_index, count(*) AS runs "
-        f"FROM all_runs {where} GROUP BY final_tier ORDER BY tier_index NULLS LAST, tier"
-    )
-    return store.query_df(sql, params)
-
-
-def activity_over_time(store: Store, start: datetime | None, end: datetime | None, unit: str) -> pd.DataFrame:
-    """Per time bucket and final tier: runs, spend and always-large cost (long form, small)."""
-    if unit not in ("hour", "day", "week"):
-        raise ValueError(f"unknown bucket {unit!r}")
-    clauses, params = _time_clause(start, end)
-    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-    sql = (
-        f"SELECT date_trunc('{unit}', created_at) AS bucket, coalesce(final_tier, '{NO_ANSWER}') AS tier, "
-        "min(final_tier_index) AS tier_index, count(*) AS runs, sum(total_cost) AS spend, "
-        f"coalesce(sum(always_large_cost) FILTER (WHERE error IS NULL), 0) AS always_large FROM all_runs {where} "
-        "GROUP BY ALL ORDER BY bucket, tier_index NULLS LAST"
-    )
-    return store.query_df(sql, params)

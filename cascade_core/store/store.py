@@ -135,6 +135,12 @@ class Store:
                 raise
             con.execute("COMMIT")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Several reads that see one state of the store (one read transaction; no other thread in between)."""
+        with self.transaction():
+            yield
+
     def write(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run `work` in one transaction; on a commit conflict with another writer (DuckLake), run it again.
         `work` must be safe to repeat (it only issues SQL)."""

@@ -8,9 +8,13 @@ from typing import Any
 
 import pandas as pd
 
-from cascade_core.store.run_filter import bucket_unit, window_bounds
-from cascade_core.store.runs_query import activity_over_time, headline_row, newest_run_time, tier_counts
+from cascade_core.store.overview_query import overview_rows
+from cascade_core.store.rollup import LATENCY_STEP
 from cascade_core.store.store import Store
+
+# Latency percentiles come from a histogram of 2%-wide bins (store/rollup.py), so they are approximate.
+LATENCY_NOTE = (f"approximate: read from a latency histogram with bins {LATENCY_STEP - 1:.0%} wide, so within "
+                f"{(LATENCY_STEP - 1) / 2:.0%} of the exact percentile")
 
 
 def _rate(part: Any, whole: int) -> float | None:
@@ -127,11 +131,8 @@ def tier_mix_by_bucket(activity: pd.DataFrame) -> pd.DataFrame:
 
 def compute_overview(store: Store, window: str) -> Overview:
     """Every figure of the Overview page for a named window (relative to the newest run, see runs_filter)."""
-    start, end = window_bounds(window, newest_run_time(store))
-    headline = Headline.from_row(headline_row(store, start, end))
-    unit = bucket_unit(start or headline.first_at, end or headline.last_at)
+    rows = overview_rows(store, window)
     return Overview(
-        window=window, start=start, end=end, headline=headline,
-        tiers=tier_shares(tier_counts(store, start, end)),
-        activity=activity_over_time(store, start, end, unit), unit=unit,
+        window=window, start=rows.start, end=rows.end, headline=Headline.from_row(rows.headline),
+        tiers=tier_shares(rows.tiers), activity=rows.activity, unit=rows.unit,
     )

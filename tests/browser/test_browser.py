@@ -11,6 +11,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -34,15 +35,17 @@ def app_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("browser")
 
 
-@pytest.fixture(scope="module")
-def app_url(app_folder: Path) -> Iterator[str]:
-    """`./run --server.port <free> --server.headless true` on a fresh store; stopped after the module."""
+@contextmanager
+def running_app(folder: Path, config: Path | None = None) -> Iterator[str]:
+    """`./run --server.port <free> --server.headless true` on a fresh store in `folder` (and the config file
+    `config`, else none); yields its URL and stops it on exit."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
     port = free_port()
-    folder = app_folder
     env = {**os.environ, "CASCADE_STORE": str(folder / "cascade.duckdb")}
     env.pop("CASCADE_CONFIG", None)
+    if config is not None:
+        env["CASCADE_CONFIG"] = str(config)
     log = open(folder / "app.log", "wb")  # closed below
     proc = subprocess.Popen(
         [str(ROOT / "run"), "--server.port", str(port), "--server.headless", "true"],
@@ -70,6 +73,13 @@ def app_url(app_folder: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(app_folder: Path) -> Iterator[str]:
+    """The dashboard as `./run` starts it, on a fresh store and no config file; stopped after the module."""
+    with running_app(app_folder) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -166,8 +176,11 @@ def test_query_shows_trace_then_runs_lists_it(app_url: str, page) -> None:
 
     open_title(page, "Runs")
     page.get_by_text("1 run matches").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Export CSV").click()  # writes the file on the server's disk
+    link = page.get_by_role("link", name="Download cascade-runs.csv")
+    link.wait_for(timeout=60_000)
     with page.expect_download() as info:
-        page.get_by_role("button", name="Export CSV").click()
+        link.click()  # streamed from disk by asgi.py's route
     rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
     assert len(rows) == 1 and rows[0]["question"] == "What is the capital of France?"
     page.get_by_label("Open a run by id (or select a row above)").fill(rows[0]["run_id"])
