@@ -51,7 +51,7 @@ class _Kept:
     computed_utc: datetime | None = None
     error: str | None = None
     worker: threading.Thread | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.RLock = field(default_factory=threading.RLock)  # the in-place computation re-enters it
 
     def figures(self) -> LiveFigures:
         return LiveFigures(self.value, self.computed_utc, self.worker is not None, self.error)

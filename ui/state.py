@@ -50,12 +50,14 @@ STORE_IDLE_RELEASE = 2.0
 STORE_LOCK_WAIT = 10.0
 
 
-@st.cache_resource(show_spinner=False)
+# Released (st.cache_resource.clear(), a new $CASCADE_STORE): closed at once, so its idle-release thread ends
+# instead of closing the DuckDB file later from a daemon thread, perhaps while the process exits.
+@st.cache_resource(show_spinner=False, on_release=lambda store: store.close())
 def _store_for(key: str, _config: CascadeConfig) -> Store:
     return Store(store_location(_config), idle_release=STORE_IDLE_RELEASE, lock_wait=STORE_LOCK_WAIT)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, on_release=lambda scheduler: scheduler.stop())
 def _retention_for(path: str, days: float | None, hours: float, _config: CascadeConfig,
                    _store: Store) -> RetentionScheduler:
     return RetentionScheduler.for_store(_config, _store).start()  # a no-op when retention_days is not set
