@@ -202,10 +202,9 @@ def test_live_sweep_draws_the_frontier(app_url: str, page) -> None:
     page.get_by_role("button", name="Start").click()
     page.get_by_text("Calibration per tier").first.wait_for(timeout=120_000)
     settle(page)
-    page.wait_for_timeout(2000)
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
     shoot(page, "sweep-frontier")
     assert_clean(page)
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=30_000)
     with page.expect_download() as info:  # the HTML page is built on click (a deferred download)
         page.get_by_role("button", name="Plot (HTML)").click()
     html = Path(info.value.path()).read_text()
