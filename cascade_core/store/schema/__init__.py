@@ -13,6 +13,7 @@ from cascade_core.store.schema import (
     v5_call_intents,
     v6_routing,
     v7_run_rollup,
+    v8_sweep_questions,
 )
 
 RUN_COLUMNS: tuple[str, ...] = (
@@ -39,4 +40,5 @@ MIGRATIONS: dict[int, list[str]] = {
     5: v5_call_intents.STATEMENTS,
     6: v6_routing.STATEMENTS,
     7: v7_run_rollup.STATEMENTS,
+    8: v8_sweep_questions.STATEMENTS,
 }
