@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import get_args
 
-DEFAULT_SOURCES: tuple[str, ...] = ("query", "api")  # answers served to people; sweeps are experiments
+from cascade_core.records import Source
+
+DEFAULT_SOURCES: tuple[Source, ...] = ("query", "api")  # answers served to people; sweeps are experiments
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,7 @@ class AuditParams:
     seed: int = 0
     alert_rate: float = 0.1
     include_audited: bool = False
-    sources: tuple[str, ...] = DEFAULT_SOURCES
+    sources: tuple[Source, ...] = DEFAULT_SOURCES
 
     def __post_init__(self) -> None:
         if self.sample <= 0:
@@ -27,3 +30,7 @@ class AuditParams:
             raise ValueError(f"alert rate must be in [0, 1], got {self.alert_rate}")
         if self.since <= timedelta(0):
             raise ValueError(f"the window must be positive, got {self.since}")
+        unknown = [s for s in self.sources if s not in get_args(Source)]
+        if unknown:
+            raise ValueError(f"sources: unknown {', '.join(map(repr, unknown))}; expected some of "
+                             f"{', '.join(get_args(Source))}")

@@ -106,7 +106,14 @@ def settle(tab, timeout: float = 30_000) -> None:
         }""",
         timeout=timeout,
     )
-    tab.wait_for_timeout(1000)  # charts draw after the run ends
+    charts_drawn(tab, timeout)  # charts draw after the run ends
+
+
+def charts_drawn(tab, timeout: float = 30_000) -> None:
+    """Wait until every chart on the page has drawn (plotly's SVG is in place) and the browser painted it."""
+    tab.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        .every(chart => chart.querySelector('svg.main-svg'))""", timeout=timeout)
+    tab.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
 def shoot(tab, name: str) -> None:
@@ -192,7 +199,7 @@ def test_live_sweep_draws_the_frontier(app_url: str, page) -> None:
     page.get_by_role("button", name="Start").click()
     page.get_by_text("Calibration per tier").first.wait_for(timeout=120_000)
     settle(page)
-    page.wait_for_timeout(2000)
+    page.locator('[data-testid="stPlotlyChart"] svg.main-svg').first.wait_for(timeout=30_000)
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
     shoot(page, "sweep-frontier")
     assert_clean(page)

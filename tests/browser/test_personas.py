@@ -23,6 +23,7 @@ from tests.browser.test_browser import (  # noqa: F401  (fixtures are found by n
     app_url,
     assert_clean,
     browser,
+    charts_drawn,
     open_title,
     page,
     settle,
@@ -37,9 +38,7 @@ HEALTH_PROBE = re.compile(r"_stcore/health.*404|404.*_stcore/health|status of 40
 def keep(tab, name: str) -> None:
     """A screenshot in test-output/, copied to docs/screenshots/ when asked (to refresh the README's), once
     every chart on the page has drawn."""
-    tab.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-        .every(chart => chart.querySelector('svg.main-svg'))""", timeout=30_000)
-    tab.wait_for_timeout(500)
+    charts_drawn(tab)
     shoot(tab, name)
     if os.environ.get("CASCADE_DOCS_SCREENSHOTS"):
         DOCS.mkdir(parents=True, exist_ok=True)
