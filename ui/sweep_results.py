@@ -40,7 +40,7 @@ def recommendation(result: SweepResult, meta: SweepMeta) -> None:
     st.subheader("Recommendation")
     for tone, text in recommendation_lines(result, meta.signal):
         TONES[tone](text)
-    if result.certified is not None:
+    if result.certified is not None and result.certified.point is not None:  # (the last tier alone: nothing to add)
         st.dataframe(certification_table(result.certified), hide_index=True)
     if result.estimate is not None:
         st.caption(estimate_text(result, meta.signal))
@@ -113,10 +113,10 @@ def _numbers(result: SweepResult, meta: SweepMeta, pick: Any, config: CascadeCon
     try:
         values = point_config(pick, result.tiers, config)
     except ValueError as err:  # not the configured tiers (imported models): the lines to paste elsewhere
-        st.code(toml_snippet(pick, result.tiers), language="toml")
+        st.code(toml_snippet(pick, result.tiers), language="toml", wrap_lines=True)
         st.caption(str(err))
         return
-    st.code(config_snippet(values, [t.name for t in config.tiers], meta.signal), language="toml")
+    st.code(config_snippet(values, [t.name for t in config.tiers], meta.signal), language="toml", wrap_lines=True)
     path = config_in_use()
     if path is None:
         st.caption("No config file is in use (the embedded default): put these lines in cascade.toml.")
