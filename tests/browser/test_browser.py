@@ -117,6 +117,22 @@ def settle(tab, timeout: float = 30_000) -> None:
         timeout=timeout,
     )
     charts_drawn(tab, timeout)  # charts draw after the run ends
+    quiet(tab, timeout)  # and some elements after that
+
+
+QUIET_MS = 500
+
+
+def quiet(tab, timeout: float = 30_000) -> None:
+    """Wait until nothing on the page has changed for QUIET_MS (a MutationObserver stamps every change)."""
+    tab.evaluate("""() => {
+        if (window.__lastChange === undefined) {
+            window.__lastChange = performance.now();
+            new MutationObserver(() => { window.__lastChange = performance.now(); }).observe(
+                document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+        }
+    }""")
+    tab.wait_for_function(f"() => performance.now() - window.__lastChange > {QUIET_MS}", timeout=timeout)
 
 
 def charts_drawn(tab, timeout: float = 30_000) -> None:
