@@ -45,10 +45,11 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args).with_overrides(threshold=args.threshold, signal=args.signal)
     item = load_bundled().by_question().get(args.question.strip())  # graded when it is a bundled question
     not_logged = None
+    tracing = Tracing.from_env()  # an OpenTelemetry trace of the run, when OTEL_EXPORTER_OTLP_* is set (before
+    # any tier is paid: a tracing set-up that cannot work is said before the run, never after it)
     with open_store(config) as store, open_runtime(config, embedding_cache=_cache(config, store)) as runtime:
         trace = runtime.answerer.run(args.question, item=item, source="query",
                                     dataset=load_bundled().name if item is not None else None)
-        tracing = Tracing.from_env()  # an OpenTelemetry trace of the run, when OTEL_EXPORTER_OTLP_* is set
         if tracing is not None:
             tracing.record(trace)
             tracing.close()

@@ -55,9 +55,11 @@ class Tracing:
             if exporter is None:
                 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         except ImportError as err:
-            raise RuntimeError("traces were asked for (OTEL_EXPORTER_OTLP_* is set) but OpenTelemetry is not "
-                               "installed: pip install 'cascade-lab[otel]' (or -r requirements.txt), or unset the "
-                               f"variable ({err})") from None
+            from cascade_core.cascade.config import ConfigError
+
+            raise ConfigError("traces were asked for (OTEL_EXPORTER_OTLP_* is set) but OpenTelemetry is not "
+                              "installed: pip install 'cascade-lab[otel]' (or -r requirements.txt), or unset the "
+                              f"variable ({err})") from None
         if exporter is None:
             protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
             if protocol and protocol != "http/protobuf":
