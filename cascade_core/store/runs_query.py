@@ -154,14 +154,18 @@ def count_runs(store: Store, f: RunFilter) -> int:
     return int(store.execute(f"SELECT count(*) FROM all_runs {where}", params)[0][0])
 
 
-def runs_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, offset: int = 0) -> pd.DataFrame:
-    """One page of runs for the table: previews of the text, the figures, the run id."""
-    where, params = where_sql(f)
-    sql = (
+def page_sql(where: str, sort: RunSort) -> tuple[str, list[Any]]:
+    """The page query for a WHERE clause, ending in `LIMIT ? OFFSET ?` (the caller appends both)."""
+    return (
         f"SELECT created_at, source, left(question, {PREVIEW_CHARS}) AS question, final_tier, "
         "json_extract_string(meta, '$.route.name') AS route, "
         f"left(final_answer, {PREVIEW_CHARS}) AS answer, final_confidence AS confidence, correct, total_cost, "
         "always_large_cost, latency_ms, escalations, (had_error OR error IS NOT NULL) AS error, simulated, run_id "
-        f"FROM all_runs {where} {order_sql(sort)} LIMIT ? OFFSET ?"
-    )
+        f"FROM all_runs {where} {order_sql(sort)} LIMIT ? OFFSET ?", [])
+
+
+def runs_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, offset: int = 0) -> pd.DataFrame:
+    """One page of runs for the table: previews of the text, the figures, the run id."""
+    where, params = where_sql(f)
+    sql, _ = page_sql(where, sort)
     return store.query_df(sql, [*params, int(limit), int(offset)])
