@@ -28,9 +28,17 @@ from cascade_core.store.runs_query import ROLLUP_PARTS, count_runs, filter_parts
 from cascade_core.store.store import Store
 
 SAMPLE_RUNS = 100_000  # runs read to estimate a count
-SAMPLE_BLOCKS = 16  # ... in this many random blocks of consecutive runs (each scan has a fixed cost)
-SLICE_RUNS = 100_000  # runs per step of the newest-first page search
-PAGE_BUDGET_S = 0.8  # a page search stops after this long (the page says how far back it got)
+SAMPLE_BLOCKS = 4  # ... in this many random blocks of consecutive runs: each block costs at least the row groups
+# it touches (~123k runs each), so a few big blocks read far less than many small ones
+SLICE_RUNS = 25_000  # runs in the first step of the newest-first page search; each next step doubles, up to
+MAX_SLICE_RUNS = 400_000
+PAGE_BUDGET_S = 0.5  # a page search starts no step it expects to end past this (the page says how far it got)
+_T975 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23, 15: 2.13,
+         20: 2.09, 30: 2.04}  # Student's t, 97.5% quantile by degrees of freedom (few blocks: a wider interval)
+
+
+def _t975(df: int) -> float:
+    return next((t for d, t in sorted(_T975.items()) if df <= d), 1.96)
 HOUR = timedelta(hours=1)
 
 
@@ -75,7 +83,7 @@ def _where(f: RunFilter, low: datetime, high: datetime) -> tuple[str, list[Any]]
 
 def count_matches(store: Store, f: RunFilter, *, budget: int = SAMPLE_RUNS, seed: int = 0) -> MatchCount:
     """The Runs page's count: exact without a text search or when the other filters keep at most `budget` runs,
-    otherwise estimated from random time slices (see the module doc)."""
+    otherwise estimated from random time blocks (see the module doc)."""
     if not f.text:
         return MatchCount(count_runs(store, f), True)
     base = dataclasses.replace(f, text="")
@@ -120,8 +128,12 @@ def count_matches(store: Store, f: RunFilter, *, budget: int = SAMPLE_RUNS, seed
     n, total_slices = len(m), len(blocks)
     spread = sum((yi - ratio * mi) ** 2 for yi, mi in zip(y, m, strict=True)) / max(1, n - 1)
     mean_m = sampled / n
-    variance = candidates ** 2 * (1 - n / total_slices) * spread / (n * mean_m ** 2)
-    half = 1.96 * math.sqrt(max(variance, 0.0))
+    clustered = candidates ** 2 * (1 - n / total_slices) * spread / (n * mean_m ** 2)
+    # From a handful of blocks the spread between them is itself uncertain and can come out near zero: never
+    # claim more than independent runs would give (the binomial variance of a simple random sample).
+    binomial = candidates ** 2 * (1 - sampled / candidates) * ratio * (1 - ratio) / sampled
+    variance = max(clustered, binomial)
+    half = _t975(n - 1) * math.sqrt(max(variance, 0.0))
     estimate = candidates * ratio
     low = max(found, math.floor(estimate - half))  # at least the matches seen, at most all but the misses seen
     high = min(candidates - (sampled - found), math.ceil(estimate + half))
@@ -143,11 +155,11 @@ def search_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, o
     started = time.perf_counter()
     frames: list[pd.DataFrame] = []
     need, skip = limit, offset
-    i = 0
+    i, step, read = 0, slice_runs, 0
     while i < len(hours) and need > 0:
         group, runs = [hours[i]], hours[i][1]
         i += 1
-        while i < len(hours) and runs + hours[i][1] <= slice_runs:
+        while i < len(hours) and runs + hours[i][1] <= step:
             group.append(hours[i])
             runs += hours[i][1]
             i += 1
@@ -158,13 +170,18 @@ def search_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, o
             matched = int(store.execute(f"SELECT count(*) FROM all_runs WHERE {where}", params)[0][0])
             if matched <= skip:
                 skip -= matched
+                read += runs
                 continue
-        sql, page_params = page_sql(f"WHERE {where}", sort)
-        frame = store.query_df(sql, [*params, *page_params, need, skip])
-        skip = 0
-        need -= len(frame)
-        frames.append(frame)
-        if need > 0 and i < len(hours) and time.perf_counter() - started > budget_s:
+        if need > 0:
+            sql, page_params = page_sql(f"WHERE {where}", sort)
+            frame = store.query_df(sql, [*params, *page_params, need, skip])
+            skip = 0
+            need -= len(frame)
+            frames.append(frame)
+        read += runs
+        step = min(step * 2, MAX_SLICE_RUNS)
+        elapsed = time.perf_counter() - started
+        if need > 0 and i < len(hours) and elapsed + elapsed / read * step > budget_s:
             edge = low if sort.descending else high
             return SearchPage(_concat(frames, store, f, sort), False, edge, sort.descending)
     return SearchPage(_concat(frames, store, f, sort), True, None)
