@@ -239,7 +239,7 @@ def _scale_pages(store: Store) -> None:
                            ("first page sorted by cost", RunFilter(), RunSort("cost", True))]:
         first, median = timed(lambda f=f, s=sort: runs_page_render(store, f, s), repeat=3)
         report(label, first, median, 1000)
-    print("Text search, the Runs page's way (estimated count + first page newest first within 0.8 s):")
+    print("Text search, the Runs page's way (estimated count + first page newest first within 0.5 s):")
     for text in ("photosynthesis", "question 1234567 ", "no such words"):
         f = RunFilter(text=text)
 
