@@ -1,4 +1,4 @@
-"""Sweep: collect answers once (live or imported), then explore thresholds, fronts, recommendation, calibration."""
+"""Sweep: collect answers once (live or imported), then choose an operating point and apply it."""
 
 from __future__ import annotations
 
@@ -7,43 +7,27 @@ import tempfile
 import streamlit as st
 
 from cascade_core.datasets import load_bundled, load_dataset
-from cascade_core.figures import comparison_figure, figure_html, frontier_figure, reliability_figure
+from cascade_core.figures import comparison_figure, frontier_figure
 from cascade_core.security import allowed_path, allowed_paths
 from cascade_core.sweep import (
+    LoadedSweep,
     OutcomeError,
     ResultsImportError,
     SweepJob,
-    SweepMeta,
-    SweepSettings,
-    analyse,
-    import_results,
+    analyse_loaded,
+    compare,
+    default_name,
+    import_sweep,
     list_saved,
-    reopen,
-    save_result,
-    saved_points,
+    live_sweep,
+    open_saved,
+    settings_for,
+    start_live,
 )
-from cascade_core.views.sweep import (
-    FRONTS,
-    cached_point_label,
-    calibration_table,
-    certification_table,
-    clicked_front_point,
-    default_pick,
-    estimate_text,
-    front_points,
-    import_split,
-    metrics_table,
-    operating_point,
-    parse_costs,
-    parse_pairs,
-    parse_split,
-    points_csv,
-    reference_table,
-    save_upload,
-    worse_items,
-)
-from cascade_core.views.sweep_point import certified_sentence, toml_snippet
+from cascade_core.views import parse_costs, parse_pairs, parse_split, save_upload
 from ui.state import get_config, get_runtime, get_store
+from ui.sweep_results import chooser, details, recommendation
+from ui.text import md_escape
 
 store = get_store()
 config = get_config()
@@ -58,43 +42,12 @@ def _fail(title: str, err: Exception) -> None:
     st.text(str(err))  # plain text: file names, columns and values are never rendered as markdown
 
 
-def _set_sweep(outcomes, meta: SweepMeta, sweep_id: str | None = None, questions=None, imported=None,
-               grid: dict[str, int] | None = None) -> None:
-    """`imported`: the import's arguments and the mapping it used, to re-import when the split names a column.
-    `grid`: threshold grid steps (a reopened sweep keeps its own; default: SweepSettings')."""
-    ss["sweep_data"] = {"outcomes": outcomes, "meta": meta, "sweep_id": sweep_id, "questions": questions or {},
-                        "import": imported, "grid": grid or {}}
-    ss.pop("sweep_memo", None)
-
-
-def _reopened(row: dict, result) -> None:
-    """Show a reopened sweep as saved: its target, split, seed and grid fill the settings, and its analysis is
-    reused (not recomputed with the widgets' defaults). Runs before those widgets exist in this run."""
-    meta = SweepMeta(name=row["name"], dataset=row["dataset"], source=row["source"],
-                     config_fingerprint=row["config_fingerprint"], signal=row["signal"],
-                     simulated=bool(row["simulated"]))
-    s = result.settings
-    _set_sweep(result.outcomes, meta, sweep_id=row["sweep_id"], grid=s.grid())
-    ss["sweep_target"], ss["sweep_split"], ss["sweep_seed"] = float(s.target), str(s.split), int(s.seed)
-    ss["sweep_memo"] = (s, result)
-
-
-def _column_split(data: dict, split):
-    """The split to analyse with: a column of an import is re-imported as the split field (then "split")."""
-    if not isinstance(split, str) or split == "auto":
-        return split
-    if data["meta"].source == "live":
-        raise ValueError(f"{split!r}: a live sweep has no split column; use a fraction (e.g. 0.5) or auto")
-    imported = data.get("import")
-    if imported is None:  # a reopened sweep: its stored table holds the split field as "split"
-        return split
-    mapping, split = import_split(split, imported["mapping"])
-    if mapping != imported["used"]:
-        with st.spinner("Importing the split column…"):
-            data["outcomes"] = import_results(imported["paths"], **imported["args"], mapping=mapping).outcomes
-        imported["used"] = mapping
-        ss.pop("sweep_memo", None)
-    return split
+def _show(loaded: LoadedSweep) -> None:
+    """Put a sweep on the page; a reopened one fills the settings with its own target, split and seed."""
+    ss["sweep_loaded"] = loaded
+    if loaded.memo is not None:
+        s = loaded.memo[0]
+        ss["sweep_target"], ss["sweep_split"], ss["sweep_seed"] = float(s.target), str(s.split), int(s.seed)
 
 
 # -- source ---------------------------------------------------------------------------------------------------
@@ -107,21 +60,30 @@ source = st.radio("Source", ["Live on the configured tiers", "Import recorded re
 if source == "Live on the configured tiers":
     if config.uses_embedded:
         st.markdown(":orange-badge[SIMULATED] the tiers are the embedded simulator: every answer below is simulated")
-    st.caption("Tiers: " + " → ".join(f"{t.name} ({t.model})" for t in config.tiers) + f" · signal {config.signal}")
+    names = [t.name for t in config.tiers]
+    picked = st.pills("Tiers taking part (cheapest first; at least two)", names, selection_mode="multi",
+                      default=names, key="sweep_tiers_live",
+                      help="Leave a tier out to sweep a shorter cascade, e.g. mid → large or small → large.")
+    tiers = [n for n in names if n in (picked or [])]
+    models = {t.name: t.model for t in config.tiers}
+    st.caption("Cascade: " + " → ".join(f"{md_escape(n)} ({md_escape(models[n])})" for n in tiers)
+               + f" · signal {config.signal}")
     kind = st.radio("Dataset", [f"Bundled ({len(load_bundled()):,} questions)", "Upload a JSONL/CSV dataset",
-                                "Path on this machine"],
-                    horizontal=True, key="sweep_dataset_kind")
+                                "Path on this machine"], horizontal=True, key="sweep_dataset_kind")
     upload = path = None
     if kind.startswith("Upload"):
         upload = st.file_uploader("Dataset file", type=["jsonl", "csv"], key="sweep_dataset_upload")
     elif kind.startswith("Path"):
         path = st.text_input("Dataset path", key="sweep_dataset_path")
-    c1, c2 = st.columns(2)
-    limit = c1.number_input("Only the first N questions (0 = all)", min_value=0, value=0, step=10, key="sweep_limit")
-    concurrency = c2.slider("Concurrent calls", 1, 64, 16, key="sweep_concurrency")
+    c1, c2, c3 = st.columns([2, 1, 1])
+    dataset_name = load_bundled().name if kind.startswith("Bundled") else (upload.name if upload else path) or "dataset"
+    name = c1.text_input("Name of this sweep", key="sweep_name", placeholder=default_name(dataset_name, tiers),
+                         help="Saved sweeps are listed by name; left empty, the placeholder is used.")
+    limit = c2.number_input("Only the first N questions (0 = all)", min_value=0, value=0, step=10, key="sweep_limit")
+    concurrency = c3.slider("Concurrent calls", 1, 64, 16, key="sweep_concurrency")
     job: SweepJob | None = ss.get("sweep_job")
     b1, b2 = st.columns(2)
-    if b1.button("Start", type="primary", disabled=bool(job and job.running), key="sweep_start"):
+    if b1.button("Start", type="primary", disabled=bool(job and job.running) or len(tiers) < 2, key="sweep_start"):
         try:
             if upload is not None:
                 dataset = load_dataset(save_upload(upload.name, upload.getvalue(), tempfile.mkdtemp()))
@@ -131,13 +93,13 @@ if source == "Live on the configured tiers":
                 dataset = load_bundled()
             else:
                 raise ValueError("choose a dataset file first")
-            runtime = get_runtime()
-            urls = [c.base_url for c in runtime.clients]
-            job = SweepJob(dataset, config, urls, store, concurrency=int(concurrency),
-                           limit=int(limit) or None).start()
-            ss["sweep_job"] = job
+            urls = [c.base_url for c in get_runtime().clients]
+            ss["sweep_job"] = job = start_live(dataset, config, tiers, urls, store, name=name,
+                                               concurrency=int(concurrency), limit=int(limit) or None)
         except (ValueError, OSError) as err:
             _fail("Cannot start the sweep", err)
+    if len(tiers) < 2:
+        st.warning("Pick at least two tiers: a cascade needs a tier to escalate to.")
     if b2.button("Stop", disabled=not (job and job.running), key="sweep_stop") and job is not None:
         job.request_stop()
 
@@ -147,8 +109,7 @@ if source == "Live on the configured tiers":
         if current is None:
             return
         p = current.progress
-        text = p.describe() if p else "starting…"
-        st.progress(p.fraction if p else 0.0, text=text)
+        st.progress(p.fraction if p else 0.0, text=p.describe() if p else "starting…")
         if current.done and not ss.get("sweep_job_handled"):
             ss["sweep_job_handled"] = True
             st.rerun()
@@ -165,10 +126,7 @@ if source == "Live on the configured tiers":
                            "Start again to resume: cached answers cost nothing.")
             elif job.result is not None and ss.get("sweep_loaded_job") is not job:
                 ss["sweep_loaded_job"] = job
-                r = job.result
-                meta = SweepMeta(name=f"{r.dataset} live", dataset=r.dataset, source="live",
-                                 config_fingerprint=config.fingerprint(), signal=config.signal, simulated=r.simulated)
-                _set_sweep(r.outcomes, meta, questions={i.id: i.question for i in r.items})
+                _show(live_sweep(job, config))
             if job.result is not None and job.result.progress.errors:
                 st.warning(f"{job.result.progress.errors} call(s) failed and count as wrong answers; start again "
                            "to retry them.")
@@ -179,6 +137,8 @@ elif source == "Import recorded results":
     server_path = st.text_input("…or a path on this machine (several: comma-separated)", key="sweep_results_path")
     fmt = st.radio("Layout", ["auto", "long", "wide"], horizontal=True, key="sweep_format",
                    help="long: one row per question and model; wide: one row per question, one column per model")
+    import_name = st.text_input("Name of this sweep", key="sweep_import_name",
+                                placeholder="the files' names and the time")
     with st.expander("Column mapping, tier order and costs"):
         mapping_text = st.text_area("field=column, one per line (fields: item_id, model, correct, confidence, cost, "
                                     "tokens_in, tokens_out, latency_ms, split, category, answer)", key="sweep_map")
@@ -191,17 +151,12 @@ elif source == "Import recorded results":
             folder = tempfile.mkdtemp()
             paths = [save_upload(f.name, f.getvalue(), folder) for f in files or []]
             paths += allowed_paths(server_path, config.privacy.data_folders)
-            if not paths:
-                raise ValueError("choose a results file first")
-            tiers = [t.strip() for t in tiers_text.split(",") if t.strip()] or None
-            args = {"format": fmt, "tiers": tiers, "default_costs": parse_costs(costs_text) or None}
-            base = parse_pairs(mapping_text, "mapping")
-            mapping, _ = import_split(parse_split(ss.get("sweep_split", "auto")), base)  # a split column
-            imported = import_results(paths, **args, mapping=mapping)
-            _set_sweep(imported.outcomes, SweepMeta(name=", ".join(imported.sources), dataset=", ".join(
-                p.rsplit("/", 1)[-1] for p in imported.sources), source="import"),
-                imported={"paths": paths, "args": args, "mapping": base, "used": mapping})
-            ss["sweep_import_notes"] = list(imported.notes)
+            loaded, notes = import_sweep(
+                paths, format=fmt, tiers=[t.strip() for t in tiers_text.split(",") if t.strip()] or None,
+                costs=parse_costs(costs_text), mapping=parse_pairs(mapping_text, "mapping"),
+                split=parse_split(ss.get("sweep_split", "auto")), name=import_name)
+            _show(loaded)
+            ss["sweep_import_notes"] = notes
         except (ResultsImportError, OutcomeError, ValueError, OSError) as err:
             _fail("Import failed", err)
     for note in ss.get("sweep_import_notes", []):
@@ -222,136 +177,63 @@ else:
         pick = st.selectbox("Reopen", list(labels), format_func=labels.get, key="sweep_reopen")
         if st.button("Open", key="sweep_open") or opening in labels:
             try:
-                _reopened(*reopen(store, pick))
+                _show(open_saved(store, pick))
             except (OutcomeError, ValueError, KeyError) as err:
                 _fail("Cannot reopen this sweep", err)
         if len(labels) >= 2:
-            st.subheader("Compare two sweeps")
-            ids = list(labels)
-            a = st.selectbox("First", ids, format_func=labels.get, key="sweep_cmp_a")
-            b = st.selectbox("Second", ids, index=1, format_func=labels.get, key="sweep_cmp_b")
-            names = dict(zip(saved["sweep_id"], saved["name"], strict=True))
-            sim = bool(saved.set_index("sweep_id").loc[[a, b], "simulated"].any())
-            fig = comparison_figure(saved_points(store, a), f"{names[a]} ({a})", saved_points(store, b),
-                                    f"{names[b]} ({b})", simulated=sim)
-            st.plotly_chart(fig, key="sweep_compare_chart")
+            with st.expander("Compare two saved sweeps", expanded=bool(ss.get("sweep_cmp_open"))):
+                ids = list(labels)
+                a = st.selectbox("First", ids, format_func=labels.get, key="sweep_cmp_a")
+                b = st.selectbox("Second", ids, index=1, format_func=labels.get, key="sweep_cmp_b")
+                cmp = compare(store, a, b)
+                if cmp.warning:
+                    st.warning(cmp.warning)
+                st.dataframe(cmp.differences, hide_index=True)
+                st.plotly_chart(comparison_figure(cmp.points[0], cmp.names[0], cmp.points[1], cmp.names[1],
+                                                  simulated=cmp.simulated), key="sweep_compare_chart")
 
 # -- results --------------------------------------------------------------------------------------------------
-data = ss.get("sweep_data")
-if data is None:
+loaded: LoadedSweep | None = ss.get("sweep_loaded")
+if loaded is None:
     st.stop()
-meta: SweepMeta = data["meta"]
+meta = loaded.meta
 st.divider()
 c1, c2, c3 = st.columns(3)
 for key, default in (("sweep_target", 0.98), ("sweep_split", "auto"), ("sweep_seed", 0)):
     ss.setdefault(key, default)  # defaults via session state: a reopened sweep sets its own before this point
-target = c1.number_input("Quality target (fraction of always-large accuracy)", 0.01, 1.5, step=0.01,
+target = c1.number_input("Quality target (fraction of always-large accuracy)", 0.01, 1.0, step=0.01,
                          key="sweep_target")
 split_text = c2.text_input("Calibration split: auto, a column, or a fraction", key="sweep_split")
 seed = c3.number_input("Seed", 0, 2**53 - 1, step=1, key="sweep_seed")
 try:
-    settings = SweepSettings(target=float(target), split=_column_split(data, parse_split(split_text)), seed=int(seed),
-                             **data.get("grid", {}))
+    with st.spinner("Computing every threshold setting…"):
+        settings = settings_for(loaded, target=target, split=parse_split(split_text), seed=int(seed))
+        result, saved_now = analyse_loaded(store, loaded, settings)
 except (ResultsImportError, OutcomeError, ValueError, OSError) as err:
-    _fail("Bad split", err)
+    _fail("Cannot sweep these outcomes with these settings", err)
     st.stop()
-memo = ss.get("sweep_memo")
-if memo is None or memo[0] != settings:
-    try:
-        with st.spinner("Computing every threshold setting…"):
-            memo = (settings, analyse(data["outcomes"], settings))
-    except (OutcomeError, ValueError) as err:
-        _fail("Cannot sweep these outcomes", err)
-        st.stop()
-    ss["sweep_memo"] = memo
-result = memo[1]
-if data["sweep_id"] is None:
-    data["sweep_id"] = save_result(store, result, meta)
-    st.toast(f"Sweep saved as {data['sweep_id']}")
+sweep_id = str(loaded.sweep_id)
+if saved_now:
+    st.toast(f"Sweep saved as {sweep_id}")
 
-st.subheader("Results")
+st.header("Results")
 st.text(meta.name)  # names come from files and datasets: plain text
 if meta.simulated:
     st.markdown(":orange-badge[SIMULATED] answers come from the embedded simulator")
-st.caption(f"{result.matrix.n_items:,} questions · tiers {' → '.join(result.tiers)} · saved as {data['sweep_id']}")
+st.caption(f"{result.matrix.n_items:,} questions · tiers {' → '.join(md_escape(t) for t in result.tiers)} · "
+           f"saved as {sweep_id}" + (f" · question text kept for {len(loaded.questions):,}" if loaded.questions
+                                      else ""))
 split_sizes = {name: view.n_items for name, view in result.splits.items()}
 if "held-out" in split_sizes:
     st.markdown(f"Split: {result.split_used} · {split_sizes['calibration']:,} calibration and "
-                f"{split_sizes['held-out']:,} held-out questions · figures below are on the **held-out** questions "
+                f"{split_sizes['held-out']:,} held-out questions · figures are on the **held-out** questions "
                 "unless named")
 for note in result.notes:
     st.info(note)
 
-pick = None
+recommendation(result, meta)
 if result.has_confidence:
-    clicked = clicked_front_point(ss.get("sweep_frontier"))
-    if clicked is not None and clicked != ss.get("sweep_last_click"):  # a click on a front line moves the slider
-        ss["sweep_last_click"] = clicked
-        kind_clicked, index = clicked
-        front = front_points(result, kind_clicked)
-        if index < len(front):
-            ss["sweep_front_kind"] = kind_clicked
-            ss[f"sweep_pick_{kind_clicked}_{data['sweep_id']}"] = cached_point_label(front[index], result.tiers)
-    front_kind = st.radio("Operating point on", list(FRONTS), format_func=FRONTS.get, horizontal=True,
-                          key="sweep_front_kind")
-    front = front_points(result, front_kind)
-    labels = [cached_point_label(p, result.tiers) for p in front]
-    slider_key = f"sweep_pick_{front_kind}_{data['sweep_id']}"
-    if not front:
-        st.info(result.view.better_reference or "Every setting of this kind is beaten by a reference point.")
-    else:
-        if ss.get(slider_key) not in labels:
-            ss[slider_key] = labels[default_pick(front, result, settings.target)]
-        choice = st.select_slider("Pick a point on the front (cheapest → most accurate), or click one on the plot",
-                                  labels, key=slider_key)
-        pick = front[labels.index(choice)]
-fig = frontier_figure(result, pick=pick, simulated=meta.simulated)
-st.plotly_chart(fig, key="sweep_frontier", on_select="rerun", selection_mode="points")
-st.caption("PNG: use the camera button of the plot (server-side PNG export needs kaleido, which is not installed).")
-st.dataframe(reference_table(result), hide_index=True)
-
-if pick is not None:
-    op = operating_point(result, pick)
-    m = st.columns(5)
-    m[0].metric("Accuracy", f"{op.accuracy:.1%}")
-    m[1].metric("Cost per 1,000", f"${op.cost_per_1k:,.4f}")
-    m[2].metric("Savings vs always-large", f"{op.savings:.1%}")
-    m[3].metric("Quality retained", f"{op.quality_retained:.1%}")
-    m[4].metric("Mean latency", f"{op.mean_latency_ms:,.0f} ms")
-    st.dataframe({"tier": list(op.tier_share), "share answered": [f"{v:.1%}" for v in op.tier_share.values()]},
-                 hide_index=True)
-    worse = worse_items(result, pick, data["questions"])
-    with st.expander(f"{len(worse)} question(s) answered worse than always-large at this point"):
-        st.dataframe(worse, hide_index=True)
-
-cert = result.certified
-if cert is not None:
-    st.subheader("Recommendation")
-    (st.success if cert.certified else st.warning)(certified_sentence(cert, result.tiers, meta.signal))
-    st.dataframe(certification_table(cert), hide_index=True)
-    st.code(toml_snippet(cert.point, result.tiers), language="toml")
-if result.estimate is not None:
-    st.caption(estimate_text(result))
-if result.labels is not None:
-    st.caption(result.labels.text)
-
-st.subheader("Calibration per tier")
-st.plotly_chart(reliability_figure(result.calibration, simulated=meta.simulated), key="sweep_reliability")
-st.dataframe(calibration_table(result.calibration), hide_index=True)
-if result.metrics:
-    st.subheader("Summary metrics")
-    st.dataframe(metrics_table(result.metrics), hide_index=True)
-    st.caption("APGR: share of the always-small → always-large accuracy gap recovered, averaged over budgets (1 = "
-               "large quality at every budget). CPT50/80: cost needed to recover 50%/80% of that gap. AIQ: area "
-               "under the cost-accuracy convex hull, cost normalised to [0, 1] (RouterBench).")
-d1, d2 = st.columns(2)
-d1.download_button("Points (CSV)", points_csv(result), file_name=f"sweep-{data['sweep_id']}-points.csv",
-                   mime="text/csv", key="sweep_dl_csv")
-
-
-def _plot_html(figure=fig):
-    return figure_html(figure)  # ~5 MB with plotly.js: built when the button is clicked, not on every rerun
-
-
-d2.download_button("Plot (HTML)", _plot_html, file_name=f"sweep-{data['sweep_id']}.html", mime="text/html",
-                   key="sweep_dl_html")
+    chooser(result, meta, sweep_id, loaded.questions, config)
+else:  # the references alone: no threshold can accept an answer (the note above says why)
+    st.plotly_chart(frontier_figure(result, simulated=meta.simulated), key="sweep_frontier")
+details(result, meta, sweep_id)

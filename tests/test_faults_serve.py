@@ -38,7 +38,13 @@ def tmpfs(path: Path, size: str) -> Iterator[Path]:
 
 
 def remount(path: Path, options: str) -> None:
-    subprocess.run(["mount", "-o", f"remount,{options}", str(path)], check=True, capture_output=True)
+    """Remount; read-only is refused (EBUSY) while the log writer holds the DuckDB file open for writing, which it
+    does for at most one group-commit interval after a batch: retry until it lets go."""
+    def attempt() -> bool:
+        done = subprocess.run(["mount", "-o", f"remount,{options}", str(path)], capture_output=True)
+        return done.returncode == 0
+
+    wait_for(attempt, timeout=15, interval=0.1, what=f"remount {options} of {path}")
 
 
 def post(server: ServerProc, question: str) -> httpx.Response:

@@ -28,4 +28,4 @@ def test_a_sweep_link_opens_that_saved_sweep(store_path: Path, tmp_path: Path) -
     app.run()
     assert not app.exception, [e.message for e in app.exception]
     assert app.radio(key="sweep_source").value == "Saved sweeps"
-    assert app.session_state["sweep_data"]["sweep_id"] == first
+    assert app.session_state["sweep_loaded"].sweep_id == first

@@ -140,9 +140,10 @@ def test_reopened_sweep_keeps_its_saved_settings_and_analysis(store_path: Path, 
     assert app.number_input(key="sweep_target").value == 0.9
     assert app.text_input(key="sweep_split").value == "0.3"
     assert app.number_input(key="sweep_seed").value == 5
-    memo_settings, result = app.session_state["sweep_memo"]
+    loaded = app.session_state["sweep_loaded"]
+    memo_settings, result = loaded.memo
     assert memo_settings == settings and len(result.per_tier) <= 11 and len(result.shared) <= 51
-    assert app.session_state["sweep_data"]["sweep_id"] == sweep_id  # not saved again
+    assert loaded.sweep_id == sweep_id  # not saved again
     assert any("random 30% calibration (seed 5)" in m.value for m in app.markdown)
 
 
@@ -155,3 +156,133 @@ def test_html_export_is_built_only_when_downloaded(store_path: Path, tmp_path: P
     app = import_file(_long_with_phase(tmp_path))
     ok(app.run())
     assert app.get("download_button") and not built  # rendered, never built on a rerun
+
+
+def live(app: AppTest, limit: int, tiers: list[str] | None = None, name: str | None = None) -> AppTest:
+    """Start a live sweep of the first `limit` bundled questions and wait (polling) until its results show."""
+    app.number_input(key="sweep_limit").set_value(limit)
+    if tiers is not None:
+        app.pills(key="sweep_tiers_live").set_value(tiers)
+    if name is not None:
+        app.text_input(key="sweep_name").set_value(name)
+    app.button(key="sweep_start").click()
+    ok(app.run())
+    deadline = time.time() + 90
+    while not any(s.value == "Recommendation" for s in app.subheader) and time.time() < deadline:
+        time.sleep(0.3)
+        ok(app.run())
+    assert any(s.value == "Recommendation" for s in app.subheader), "the live sweep did not finish"
+    return app
+
+
+def chart(app: AppTest, key: str) -> dict:
+    import json
+
+    return json.loads(next(c for c in app.get("plotly_chart") if c.proto.id.endswith(key)).proto.spec)
+
+
+def test_pick_a_point_and_save_it_to_the_config_in_use(store_path: Path, tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from cascade_core.cascade import load_config
+
+    config_file = tmp_path / "team.toml"
+    shutil.copy(Path(PAGE).parents[1] / "examples" / "embedded.toml", config_file)
+    monkeypatch.setenv("CASCADE_CONFIG", str(config_file))
+    app = live(render(), 60)
+    slider = app.select_slider[0]  # the chooser's only slider
+    labels = slider.options
+    assert len(set(labels)) == len(labels) >= 2  # one stop per distinct outcome
+    assert all("accept" in label for label in labels)  # self-rated: levels of 1-5, not 0.75 vs 0.76
+    assert not any("0.7" in label.split("→")[0] for label in labels)
+    traces = {t.get("name") for t in chart(app, "sweep_frontier")["data"]}
+    assert {"current setting", "picked point"} <= traces  # the configured setting is marked on the frontier
+    before = metric(app, "Accuracy"), metric(app, "Cost per 1,000")
+    slider.set_value(labels[0] if slider.value != labels[0] else labels[-1])
+    ok(app.run())
+    assert (metric(app, "Accuracy"), metric(app, "Cost per 1,000")) != before
+    change = next(m.value for m in app.markdown if m.value.startswith("**Change:**"))
+    assert "vs your current setting (small: accept 4 or 5 · mid: accept 4 or 5)" in change
+    snippet = app.code[0].value
+    assert snippet.startswith("# small: accept") and "thresholds = [" in snippet
+    pick = app.session_state["sweep_loaded"].memo[1]
+    app.button(key="sweep_save_config").click()
+    ok(app.run())
+    assert any(str(config_file) in s.value for s in app.success), [s.value for s in app.success]
+    saved = load_config(config_file)  # the file in use reloads with the chosen thresholds
+    written = next(line for line in snippet.splitlines() if line.startswith("thresholds"))
+    assert f"thresholds = [{', '.join(f'{v:g}' for v in saved.thresholds)}]" == written
+    assert saved.thresholds != [0.75, 0.75] or "same outcome" in change
+    assert len(saved.tiers) == 3 and pick.tiers == ("small", "mid", "large")
+
+
+def test_live_sweep_of_chosen_tiers_with_a_name(store_path: Path) -> None:
+    from cascade_core.store import Store
+    from cascade_core.sweep import list_saved
+
+    app = live(render(), 20, tiers=["mid", "large"], name="mid only, week 49")
+    loaded = app.session_state["sweep_loaded"]
+    assert loaded.memo[1].tiers == ("mid", "large") and loaded.meta.name == "mid only, week 49"
+    assert any("tiers mid → large" in c.value for c in app.caption)
+    with Store(store_path) as store:
+        saved = list_saved(store)
+    assert list(saved["name"]) == ["mid only, week 49"] and list(saved["tiers"]) == ["mid → large"]
+
+
+def test_one_tier_cannot_start(store_path: Path) -> None:
+    app = render()
+    app.pills(key="sweep_tiers_live").set_value(["large"])
+    ok(app.run())
+    assert app.button(key="sweep_start").disabled
+    assert any("at least two tiers" in w.value for w in app.warning)
+
+
+def _save_import(store_path: Path, tmp_path: Path, name: str, n: int, questions: bool) -> str:
+    from cascade_core.store import Store
+    from cascade_core.sweep.analysis import SweepSettings, analyse
+    from cascade_core.sweep.saved import SweepMeta, save_result
+    from tests.test_sweep_service import outcomes as table
+
+    outcomes = table(40)
+    outcomes = outcomes[outcomes["item_id"].isin([f"q{i}" for i in range(n)])]
+    text = {f"q{i}": f"What is question {i} about?" for i in range(n)} if questions else None
+    with Store(store_path) as store:
+        return save_result(store, analyse(outcomes, SweepSettings(split=0.5)),
+                           SweepMeta(name=name, dataset="d", source="live"), text)
+
+
+def test_reopened_sweep_shows_question_text_and_comparison_warns(store_path: Path, tmp_path: Path) -> None:
+    first = _save_import(store_path, tmp_path, "all forty", 40, questions=True)
+    _save_import(store_path, tmp_path, "first thirty", 30, questions=False)
+    app = render()
+    app.radio(key="sweep_source").set_value("Saved sweeps")
+    ok(app.run())
+    assert any("different questions (30 and 40, 30 in common)" in w.value for w in app.warning)
+    differences = next(d.value for d in app.dataframe if "differs" in d.value.columns).set_index("")
+    assert differences.loc["questions", "differs"] and differences.loc["name", "second"] == "all forty"
+    spec = chart(app, "sweep_compare_chart")
+    colours = {t["name"].split(" (")[0]: t.get("line", t.get("marker", {})).get("color") for t in spec["data"]}
+    assert colours["first thirty"] != colours["all forty"]  # coloured by sweep
+    app.selectbox(key="sweep_reopen").set_value(first)
+    app.button(key="sweep_open").click()
+    ok(app.run())
+    worse = next(d.value for d in app.dataframe if "large_answer" in d.value.columns)
+    assert any(c.value.endswith("question text kept for 40") for c in app.caption)
+    assert app.session_state["sweep_loaded"].questions["q7"] == "What is question 7 about?"
+    assert worse.empty or worse["question"].str.startswith("What is question").all()
+
+
+def test_a_reference_beating_every_cascade_setting_is_named(store_path: Path, tmp_path: Path) -> None:
+    from tests.test_sweep_service import outcomes
+
+    frame = outcomes(300, mid_dominates=True).rename(columns={"tier": "model"}).drop(columns=["tier_index"])
+    path = tmp_path / "mid_wins.csv"
+    frame.to_csv(path, index=False)
+    app = import_file(path)
+    app.text_input(key="sweep_tiers").set_value("small,mid,large")
+    app.button(key="sweep_import").click()
+    ok(app.run())
+    box = [e.value for e in (*app.success, *app.warning, *app.info)]
+    assert any("mid alone" in text for text in box), box
+    calibration = next(d.value for d in app.dataframe if "ECE" in d.value.columns)
+    assert calibration["accuracy"].str.endswith("%").all() and calibration["ECE"].str.endswith("%").all()

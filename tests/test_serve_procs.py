@@ -12,6 +12,7 @@ import httpx
 import openai
 
 from cascade_core.store import Store
+from tests.polling import wait_for
 from tests.test_serve_support import ServerProc, logged_runs
 
 
@@ -49,7 +50,8 @@ def test_sigterm_with_requests_in_flight_loses_no_run(fresh_simulator, tmp_path:
 
     with ThreadPoolExecutor(16) as pool:
         futures = [pool.submit(worker, i) for i in range(16)]
-        time.sleep(1.5)
+        # Mid-traffic: once more requests were answered than there are workers, every worker has one in flight.
+        wait_for(lambda: len(answered) > 16, timeout=120, what="17 answered requests before SIGTERM")
         server.terminate()  # the flush interval is 5 s: everything still queued must be flushed on shutdown
         term_sent.set()
         code = server.proc.wait(timeout=60)

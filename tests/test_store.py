@@ -82,8 +82,12 @@ WRITER = textwrap.dedent(
     from tests.factories import make_trace
     store = Store({path!r})
     print("ready", flush=True)
+    n = 0
     while True:
         store.log_trace(make_trace(2))
+        n += 1
+        if n == 20:
+            print("twenty", flush=True)  # the test kills it now: during the next run's write
     """
 )
 
@@ -93,7 +97,7 @@ def test_kill_mid_write_never_leaves_half_a_run(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-c", WRITER.format(root=str(ROOT), path=str(path))],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-    time.sleep(1.0)
+    assert proc.stdout.readline().strip() == "twenty"  # 20 runs committed, the 21st being written
     proc.kill()  # SIGKILL: no cleanup, no checkpoint
     proc.wait()
     with Store(path) as store:

@@ -8,46 +8,42 @@ from typing import Any
 
 import streamlit as st
 
-from cascade_core.cascade import ConfigError, config_in_use, set_operating_point
+from cascade_core.cascade import CascadeConfig, ConfigError, config_in_use
 from cascade_core.figures import figure_html, frontier_figure, reliability_figure
-from cascade_core.sweep import SweepMeta, SweepResult
-from cascade_core.views.sweep import (
+from cascade_core.sweep import SweepMeta, SweepResult, point_config, save_point
+from cascade_core.views import (
     FRONTS,
     calibration_table,
     certification_table,
     clicked_front_point,
+    config_snippet,
     default_pick,
+    describe_point,
     estimate_text,
     front_points,
     metrics_table,
     operating_point,
     points_csv,
+    recommendation_lines,
     reference_table,
-    worse_items,
-)
-from cascade_core.views.sweep_point import (
-    certified_sentence,
-    config_values,
-    describe_point,
     step_label,
     toml_snippet,
     versus_current,
+    worse_items,
 )
+
+TONES = {"success": st.success, "warning": st.warning, "info": st.info}
 
 
 def recommendation(result: SweepResult, meta: SweepMeta) -> None:
-    """What to set and how sure, first; the estimate and what more labels would buy, plainly apart."""
+    """What to set and how sure, first; a better reference and the estimate plainly apart."""
     st.subheader("Recommendation")
-    cert = result.certified
-    if cert is None:
-        st.info(certified_sentence(None, result.tiers, meta.signal))
-    else:
-        (st.success if cert.certified else st.warning)(certified_sentence(cert, result.tiers, meta.signal))
-        st.dataframe(certification_table(cert), hide_index=True)
-    if result.view.better_reference:
-        st.info(result.view.better_reference)
+    for tone, text in recommendation_lines(result, meta.signal):
+        TONES[tone](text)
+    if result.certified is not None and result.certified.point is not None:  # (the last tier alone: nothing to add)
+        st.dataframe(certification_table(result.certified), hide_index=True)
     if result.estimate is not None:
-        st.caption(estimate_text(result))
+        st.caption(estimate_text(result, meta.signal))
     if result.labels is not None:
         st.caption(result.labels.text)
 
@@ -57,9 +53,11 @@ def _fronts(result: SweepResult) -> dict[str, str]:
 
 
 @st.fragment
-def chooser(result: SweepResult, meta: SweepMeta, sweep_id: str, questions: dict[str, str]) -> None:
+def chooser(result: SweepResult, meta: SweepMeta, sweep_id: str, questions: dict[str, str],
+            config: CascadeConfig) -> None:
     """Pick a point on a front; its numbers sit beside the plot and update without rerunning the page."""
     ss = st.session_state
+    st.subheader("Choose an operating point")
     kinds = _fronts(result)
     if not kinds:
         st.info(result.view.better_reference or "No cascade setting beats a reference point on these questions.")
@@ -67,7 +65,7 @@ def chooser(result: SweepResult, meta: SweepMeta, sweep_id: str, questions: dict
         return
     clicked = clicked_front_point(ss.get("sweep_frontier"))
     if clicked is not None and clicked != ss.get("sweep_last_click") and clicked[0] in kinds:
-        ss["sweep_last_click"] = clicked
+        ss["sweep_last_click"] = clicked  # a click on a front line moves the slider there
         front = front_points(result, clicked[0])
         if clicked[1] < len(front):
             ss["sweep_front_kind"] = clicked[0]
@@ -81,44 +79,56 @@ def chooser(result: SweepResult, meta: SweepMeta, sweep_id: str, questions: dict
     key = f"sweep_pick_{kind}_{sweep_id}"
     if ss.get(key) not in labels:
         ss[key] = labels[default_pick(front, result, result.settings.target)]
-    choice = st.select_slider("Setting (each stop changes the outcome; cheapest → most accurate)", labels, key=key)
+    choice = st.select_slider("Setting (each stop changes the outcome; cheapest → most accurate), or click a "
+                              "point on a front line", labels, key=key)
     pick = front[labels.index(choice)]
     plot, numbers = st.columns([3, 2])
-    fig = frontier_figure(result, pick=pick, simulated=meta.simulated, height=480)
+    fig = frontier_figure(result, pick=pick, simulated=meta.simulated, height=480,
+                          title=f"Cost / quality frontier ({result.view.name} questions)")
     plot.plotly_chart(fig, key="sweep_frontier", on_select="rerun", selection_mode="points")
-    _numbers(numbers, result, meta, pick)
+    with numbers:
+        _numbers(result, meta, pick, config)
     worse = worse_items(result, pick, questions)
-    with st.expander(f"{len(worse)} question(s) answered worse than always-large at this setting"):
+    with st.expander(f"{len(worse)} question(s) answered worse than always-{result.tiers[-1]} at this setting"):
         st.dataframe(worse, hide_index=True)
     st.download_button("Plot (HTML)", lambda: figure_html(fig), file_name=f"sweep-{sweep_id}.html",
                        mime="text/html", key="sweep_dl_html")
 
 
-def _numbers(col: Any, result: SweepResult, meta: SweepMeta, pick: Any) -> None:
+def _numbers(result: SweepResult, meta: SweepMeta, pick: Any, config: CascadeConfig) -> None:
     op = operating_point(result, pick)
-    col.markdown(f"**{describe_point(pick, result.tiers, meta.signal)}**")
-    a, b = col.columns(2)
+    large = result.tiers[-1]
+    st.markdown(f"**{describe_point(pick, result.tiers, meta.signal)}**")
+    a, b = st.columns(2)
     a.metric("Accuracy", f"{op.accuracy:.1%}")
     b.metric("Cost per 1,000", f"${op.cost_per_1k:,.4f}")
-    a.metric("Savings vs always-large", f"{op.savings:.1%}")
+    a.metric(f"Savings vs always-{large}", f"{op.savings:.1%}")
     b.metric("Quality retained", f"{op.quality_retained:.1%}")
-    col.caption("Tier mix: " + " · ".join(f"{t} {s:.0%}" for t, s in op.tier_share.items())
-                + f" · held-out questions ({result.view.n_items:,})")
-    change = versus_current(pick, result.current, result.always_large, meta.signal)
+    st.caption("Tier mix: " + " · ".join(f"{t} {s:.0%}" for t, s in op.tier_share.items())
+               + f" · on the {result.view.name} questions ({result.view.n_items:,}), one draw: see the "
+               "recommendation for how sure")
+    change = versus_current(pick, result.current, result.always_large, meta.signal, result.tiers)
     if change:
-        col.markdown(f"Change: {change}")
-    snippet = toml_snippet(pick, result.tiers)
-    col.code(snippet, language="toml")
+        st.markdown(f"**Change:** {change}")
+    try:
+        values = point_config(pick, result.tiers, config)
+    except ValueError as err:  # not the configured tiers (imported models): the lines to paste elsewhere
+        st.code(toml_snippet(pick, result.tiers), language="toml", wrap_lines=True)
+        st.caption(str(err))
+        return
+    st.code(config_snippet(values, [t.name for t in config.tiers], meta.signal), language="toml", wrap_lines=True)
     path = config_in_use()
     if path is None:
-        col.caption("No config file is in use (the embedded default): paste these lines into cascade.toml.")
-    elif col.button(f"Save to {path.name}", key="sweep_save_config", type="primary"):
+        st.caption("No config file is in use (the embedded default): put these lines in cascade.toml.")
+    elif st.button(f"Save to {path.name}", key="sweep_save_config", type="primary",
+                   help=f"Writes these keys into {path}; every other line is kept."):
         try:
-            set_operating_point(path, config_values(pick, result.tiers))
+            save_point(path, pick, result.tiers, config)
         except (ConfigError, ValueError, OSError) as err:
-            col.error(f"Not saved: {err}")
+            st.error(f"Not saved: {err}")
         else:
-            col.success(f"Saved to {path}: restart the dashboard or API server to use it.")
+            st.success(f"Saved to {path}. The API server and the command line use it from their next start; "
+                       "restart the dashboard to make it the current setting here.")
 
 
 def details(result: SweepResult, meta: SweepMeta, sweep_id: str) -> None:

@@ -6,10 +6,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cascade_core.cascade.config import CascadeConfig, TierConfig
+from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.prompts import JUDGE_GOLD_RUBRIC, JUDGE_OPEN_RUBRIC, JUDGE_SYSTEM
 from cascade_core.cascade.signals.base import RequestOptions
 from cascade_core.cascade.structured import JudgeVerdictReply, json_candidates
+from cascade_core.cascade.tier_config import TierConfig
 
 Verdict = Literal["correct", "incorrect", "unsure"]
 VERDICTS: tuple[str, ...] = ("correct", "incorrect", "unsure")

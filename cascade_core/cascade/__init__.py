@@ -2,17 +2,14 @@
 
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import (
-    EMBEDDED,
     CascadeConfig,
     ConfigError,
-    RetryConfig,
-    SimulatorConfig,
-    TierConfig,
     default_config,
     load_config,
     validate_config,
 )
 from cascade_core.cascade.config_write import config_in_use, set_operating_point
+from cascade_core.cascade.decisions import decide, read_confidence
 from cascade_core.cascade.grading import grade
 from cascade_core.cascade.pricing import call_cost, price_table_cost
 from cascade_core.cascade.query import CallProgress, QueryOverrides, QueryResult, run_query
@@ -27,7 +24,9 @@ from cascade_core.cascade.signals import (
     parse_self_rated,
     parse_verify,
 )
-from cascade_core.cascade.walk import Cascade, decide, read_confidence
+from cascade_core.cascade.simulator_config import SimulatorConfig
+from cascade_core.cascade.tier_config import EMBEDDED, RetryConfig, TierConfig
+from cascade_core.cascade.walk import Cascade
 from cascade_core.records import Confidence, Step, TierCall, Trace
 
 __all__ = [

@@ -4,10 +4,7 @@ The SDK's own retries are switched off (max_retries=0) so that every attempt is 
 429 (honouring Retry-After), 5xx, timeouts, connection errors and HTTP 200 bodies that are not chat completions
 are retried with exponential backoff and full jitter; anything still failing comes back as a TierCall with
 `error` set (named by cascade_core.cascade.endpoint_errors.classify, redacted), never as an exception.
-
-Every attempt is in the call's `attempt_log`. An attempt that may have been billed upstream without giving
-anything usable (a timeout, a cut-off body) is charged at an estimate: the prompt's tokens, plus max_tokens
-as the upper bound of the reply, at the tier's prices; that part of the cost is `estimated_cost`.
+Every attempt is in the call's `attempt_log`; how attempts are charged and recorded is in attempts.py.
 """
 
 from __future__ import annotations
@@ -15,34 +12,27 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from typing import Any
+from collections.abc import Generator
+from typing import Any, cast
 
 import openai
 
-from cascade_core.cascade.config import RetryConfig, TierConfig
-from cascade_core.cascade.endpoint_errors import Failure, classify, host_of, redact
-from cascade_core.cascade.labels import SIMULATED_FINGERPRINT
-from cascade_core.cascade.pricing import call_cost, price_table_cost
+from cascade_core.cascade.attempts import (
+    Attempts,
+    backoff_delay,
+    completed_call,
+    failed_call,
+    prompt_tokens_estimate,
+    requests_left,
+)
+from cascade_core.cascade.endpoint_errors import Failure, classify, host_of
 from cascade_core.cascade.signals.base import PLAIN_OPTIONS, RequestOptions
 from cascade_core.cascade.structured import FormatLevel, next_level, refuses_format, response_format
+from cascade_core.cascade.tier_config import RetryConfig, TierConfig
 from cascade_core.records import TierCall
 from cascade_core.wire.completion import check_completion
 
 NO_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp, the simulator) accept any key
-
-
-def requests_left(headers: Any) -> int | None:
-    """x-ratelimit-remaining-requests, where an endpoint sends it (OpenAI, Together, many gateways)."""
-    try:
-        value = headers.get("x-ratelimit-remaining-requests")
-        return None if value is None else max(0, int(float(value)))
-    except (TypeError, ValueError, AttributeError):
-        return None
-
-
-def prompt_tokens_estimate(messages: list[dict[str, str]]) -> int:
-    """About four characters a token, for endpoints that send no usage and for lost attempts."""
-    return sum(len(m.get("content") or "") for m in messages) // 4
 
 
 class CallCancelled(asyncio.CancelledError):
@@ -52,35 +42,6 @@ class CallCancelled(asyncio.CancelledError):
     def __init__(self, call: TierCall) -> None:
         super().__init__(call.error)
         self.call = call
-
-
-class _Attempts:
-    """What the attempts of one call so far cost and how they went."""
-
-    def __init__(self) -> None:
-        self.log: list[dict[str, Any]] = []
-        self.lost = self.lost_in = self.lost_out = 0
-
-    def failed(self, failure: Failure, latency_ms: float, tokens_in: int, max_tokens: int) -> None:
-        entry: dict[str, Any] = {"n": len(self.log) + 1, "outcome": "error", "kind": failure.kind,
-                                 "latency_ms": round(latency_ms, 3), "billed_estimate": failure.billed}
-        self.log.append(entry)
-        if failure.billed:
-            self.lost += 1
-            self.lost_in += tokens_in
-            self.lost_out += max_tokens
-
-    def succeeded(self, latency_ms: float) -> None:
-        self.log.append({"n": len(self.log) + 1, "outcome": "ok", "kind": None, "latency_ms": round(latency_ms, 3),
-                         "billed_estimate": False})
-
-
-def backoff_delay(attempt: int, retry: RetryConfig, retry_after: float | None, rng: random.Random) -> float:
-    """Full-jitter exponential backoff, never shorter than the server's Retry-After (capped)."""
-    delay = rng.uniform(0, min(retry.backoff_max, retry.backoff_base * 2**attempt))
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, retry.retry_after_max))
-    return delay
 
 
 class TierClient:
@@ -141,88 +102,19 @@ class TierClient:
     def host(self) -> str:
         return host_of(self.base_url)
 
-    def _lost_cost(self, attempts: _Attempts) -> float:
-        return price_table_cost(self.tier, attempts.lost_in, attempts.lost_out)
-
-    def _to_call(self, messages: list[dict[str, str]], response: Any, latency_ms: float,
-                 attempts: _Attempts, ratelimit_remaining: int | None = None) -> TierCall:
-        choice = response.choices[0]
-        usage = response.usage
-        tokens_in = (usage.prompt_tokens or 0) if usage else 0
-        tokens_out = (usage.completion_tokens or 0) if usage else 0
-        usage_cost = (usage.model_extra or {}).get("cost") if usage else None
-        cost, source = call_cost(self.tier, tokens_in, tokens_out, usage_cost)
-        estimated = 0.0
-        if usage is None or (tokens_in == 0 and tokens_out == 0 and usage_cost is None):
-            # No usage from the endpoint: the call still cost something; estimate ~4 characters a token.
-            tokens_in = prompt_tokens_estimate(messages)
-            tokens_out = len(choice.message.content or "") // 4
-            cost, source = price_table_cost(self.tier, tokens_in, tokens_out), "estimated"
-            estimated = cost
-        lost = self._lost_cost(attempts)
-        logprobs = None
-        if choice.logprobs is not None and choice.logprobs.content:
-            logprobs = [(t.token, t.logprob) for t in choice.logprobs.content]
-        return TierCall(
-            tier_name=self.tier.name,
-            model=self.tier.model,
-            messages=messages,
-            raw_output=choice.message.content or "",
-            finish_reason=choice.finish_reason,  # as sent: None stays None, never an invented "stop"
-            tokens_in=tokens_in,
-            tokens_out=tokens_out,
-            cost=cost + lost,
-            cost_source=source,
-            latency_ms=latency_ms,
-            attempts=len(attempts.log),
-            logprobs=logprobs,
-            simulated=getattr(response, "system_fingerprint", None) == SIMULATED_FINGERPRINT,
-            lost_attempts=attempts.lost,
-            lost_tokens_in=attempts.lost_in,
-            lost_tokens_out=attempts.lost_out,
-            estimated_cost=estimated + lost,
-            attempt_log=tuple(attempts.log),
-            ratelimit_remaining=ratelimit_remaining,
-        )
-
-    def _failed_call(self, messages: list[dict[str, str]], failure: Failure, latency_ms: float,
-                     attempts: _Attempts) -> TierCall:
-        key = self.tier.api_key()
-        message = redact(failure.message, [key])  # some gateways echo the request's key in their error body
-        if failure.kind == "auth" and self.tier.api_key_env and not key:
-            message += f" (the key variable ${self.tier.api_key_env} is not set)"
-        lost = self._lost_cost(attempts)
-        return TierCall(
-            tier_name=self.tier.name,
-            model=self.tier.model,
-            messages=messages,
-            latency_ms=latency_ms,
-            attempts=len(attempts.log),
-            error=message,
-            error_kind=failure.kind,
-            simulated=self.tier.is_embedded,
-            cost=lost,
-            cost_source="estimated" if lost > 0 else "none",
-            lost_attempts=attempts.lost,
-            lost_tokens_in=attempts.lost_in,
-            lost_tokens_out=attempts.lost_out,
-            estimated_cost=lost,
-            attempt_log=tuple(attempts.log),
-        )
-
     def _retry_or_give_up(self, messages: list[dict[str, str]], err: Exception, started: float, attempt_started: float,
-                          attempts: _Attempts) -> TierCall | float:
+                          attempts: Attempts) -> TierCall | float:
         """After a failed attempt: the recorded failed call, or how long to wait before trying again."""
         now = time.perf_counter()
         failure = classify(err, self.host, self.tier.timeout)
         attempts.failed(failure, (now - attempt_started) * 1000, prompt_tokens_estimate(messages), self.tier.max_tokens)
         attempt = len(attempts.log)
         if not failure.retryable or attempt > self.retry.max_retries:
-            return self._failed_call(messages, failure, (now - started) * 1000, attempts)
+            return failed_call(self.tier, messages, failure, (now - started) * 1000, attempts)
         return backoff_delay(attempt - 1, self.retry, failure.retry_after, self._rng)
 
     def _cancelled(self, messages: list[dict[str, str]], started: float, attempt_started: float | None,
-                   attempts: _Attempts) -> TierCall:
+                   attempts: Attempts) -> TierCall:
         """The call as far as it went when its task was cancelled; an attempt on the wire may be billed."""
         now = time.perf_counter()
         on_wire = attempt_started is not None
@@ -232,7 +124,7 @@ class TierClient:
         if attempt_started is not None:
             attempts.failed(failure, (now - attempt_started) * 1000, prompt_tokens_estimate(messages),
                             self.tier.max_tokens)
-        return self._failed_call(messages, failure, (now - started) * 1000, attempts)
+        return failed_call(self.tier, messages, failure, (now - started) * 1000, attempts)
 
     def _step_down(self, params: dict[str, Any], options: RequestOptions, err: Exception) -> bool:
         """The endpoint refused the request's response_format: ask one level lower from now on (remembered
@@ -243,39 +135,24 @@ class TierClient:
             self.format_level = next_level(self.format_level, options.schema)  # else a concurrent call did
         return True
 
-    def call(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+    def _attempt_loop(self, messages: list[dict[str, str]], options: RequestOptions
+                      ) -> Generator[dict[str, Any] | float, Any, TierCall]:
+        """The retry loop, written once for call() and acall(): yields each attempt's request body (and is sent
+        back the raw response, or the exception sending it raised) or a delay to wait before the next attempt;
+        returns the recorded call. A CancelledError thrown in (acall's task was cancelled) becomes CallCancelled."""
         params = self.request_params(messages, options)
-        started, attempts = time.perf_counter(), _Attempts()
+        started, attempts = time.perf_counter(), Attempts()
         while True:
             attempt_started = time.perf_counter()
             try:
-                raw = self.sync_client.chat.completions.with_raw_response.create(**params)
-                response = raw.parse()
-                check_completion(response)
-            except Exception as err:  # every failure becomes a recorded TierCall
-                if self._step_down(params, options, err):
-                    params = self.request_params(messages, options)
-                    continue
-                outcome = self._retry_or_give_up(messages, err, started, attempt_started, attempts)
-                if isinstance(outcome, TierCall):
-                    return outcome
-                time.sleep(outcome)
-                continue
-            attempts.succeeded((time.perf_counter() - attempt_started) * 1000)
-            return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempts,
-                                 requests_left(raw.headers))
-
-    async def acall(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
-        params = self.request_params(messages, options)
-        started, attempts = time.perf_counter(), _Attempts()
-        while True:
-            attempt_started = time.perf_counter()
-            try:
-                raw = await self.async_client.chat.completions.with_raw_response.create(**params)
-                response = raw.parse()
-                check_completion(response)
+                raw = yield params
             except asyncio.CancelledError:
                 raise CallCancelled(self._cancelled(messages, started, attempt_started, attempts)) from None
+            try:
+                if isinstance(raw, Exception):
+                    raise raw
+                response = raw.parse()
+                check_completion(response)
             except Exception as err:  # every failure becomes a recorded TierCall
                 if self._step_down(params, options, err):
                     params = self.request_params(messages, options)
@@ -284,13 +161,51 @@ class TierClient:
                 if isinstance(outcome, TierCall):
                     return outcome
                 try:
-                    await asyncio.sleep(outcome)
+                    yield outcome
                 except asyncio.CancelledError:  # between attempts: nothing on the wire
                     raise CallCancelled(self._cancelled(messages, started, None, attempts)) from None
                 continue
             attempts.succeeded((time.perf_counter() - attempt_started) * 1000)
-            return self._to_call(messages, response, (time.perf_counter() - started) * 1000, attempts,
-                                 requests_left(raw.headers))
+            return completed_call(self.tier, messages, response, (time.perf_counter() - started) * 1000, attempts,
+                                  requests_left(raw.headers))
+
+    def call(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+        loop = self._attempt_loop(messages, options)
+        try:
+            step = next(loop)
+            while True:
+                if not isinstance(step, dict):
+                    time.sleep(step)
+                    step = loop.send(None)
+                    continue
+                try:
+                    sent: Any = self.sync_client.chat.completions.with_raw_response.create(**step)
+                except Exception as err:
+                    sent = err
+                step = loop.send(sent)
+        except StopIteration as done:
+            return cast(TierCall, done.value)
+
+    async def acall(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+        loop = self._attempt_loop(messages, options)
+        try:
+            step = next(loop)
+            while True:
+                sent: Any = None
+                try:
+                    if isinstance(step, dict):
+                        try:
+                            sent = await self.async_client.chat.completions.with_raw_response.create(**step)
+                        except Exception as err:  # not CancelledError: that is a BaseException
+                            sent = err
+                    else:
+                        await asyncio.sleep(step)
+                except asyncio.CancelledError:
+                    loop.throw(asyncio.CancelledError())  # raises CallCancelled with the call so far
+                    raise
+                step = loop.send(sent)
+        except StopIteration as done:
+            return cast(TierCall, done.value)
 
     def list_models(self) -> list[str]:
         """For the Settings page's connection test: the endpoint's model ids."""

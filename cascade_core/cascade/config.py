@@ -1,5 +1,7 @@
 """Configuration: a `cascade.toml` file plus environment variables, validated with clear messages.
 
+The whole file is one CascadeConfig; its sections are defined beside it (tier_config: `[[tiers]]` and
+`[retry]`, simulator_config, privacy_config, store_config, routes_config) and re-exported here.
 API keys never live here: a tier names the environment variable its key comes from (`api_key_env`).
 """
 
@@ -10,189 +12,40 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cascade_core.cascade.env_names import check_env_name
+from cascade_core.cascade.privacy_config import PrivacyConfig
 from cascade_core.cascade.routes_config import EmbeddingConfig, RecertifyConfig, RouteConfig, ShadowConfig
 from cascade_core.cascade.signals.registry import SignalName
+from cascade_core.cascade.simulator_config import SimulatorConfig
 from cascade_core.cascade.store_config import StoreConfig
-from cascade_core.security.pii import PII_KINDS, PiiKind
+from cascade_core.cascade.tier_config import EMBEDDED, RetryConfig, TierConfig
 from cascade_core.security.redact import redact
 
-EMBEDDED = "embedded"  # base_url value meaning "the embedded simulator on loopback"
+__all__ = [
+    "DEFAULT_PRICE_SOURCE",
+    "DEFAULT_STORE_PATH",
+    "EMBEDDED",
+    "CascadeConfig",
+    "ConfigError",
+    "PrivacyConfig",
+    "RetryConfig",
+    "SimulatorConfig",
+    "TierConfig",
+    "default_config",
+    "load_config",
+    "read_config_text",
+    "validate_config",
+]
+
 DEFAULT_STORE_PATH = "data/cascade.duckdb"
 DEFAULT_PRICE_SOURCE = "Fireworks list prices for Llama 3.1 8B/70B/405B (2024-2025), per arXiv 2502.09054"
-SIMULATOR_FAULT_KNOBS = ("error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate", "latency_ms",
-                         "html_body_rate", "empty_body_rate", "cut_body_rate", "placeholder_rate", "judge_flip_rate")
-# Simulator settings added after fingerprints and cache identities were first stored: left out of both while
-# they hold their default, so existing runs and cached answers keep their identity.
-LATER_SIMULATOR_DEFAULTS: dict[str, Any] = {
-    "html_body_rate": 0.0, "empty_body_rate": 0.0, "cut_body_rate": 0.0, "placeholder_rate": 0.0,
-    "judge_flip_rate": 0.0,
-    "logprobs_need_top": False, "logprobs_supported": True, "omit_usage": False, "single_slot": False,
-    "omit_finish_reason": False, "refuse_formats": [], "constrained_decoding": False,
-}
 
 
 class ConfigError(ValueError):
     """A configuration problem, with a message naming the file, the key and what was expected."""
-
-
-class TierConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # no inf/NaN prices, timeouts, backoffs
-
-    name: str = Field(min_length=1)
-    model: str = Field(min_length=1)
-    base_url: str = EMBEDDED
-    api_key_env: str | None = None
-    input_price: float = Field(ge=0, description="USD per million input tokens")
-    output_price: float = Field(ge=0, description="USD per million output tokens")
-    price_provider: str | None = None  # genai-prices provider id, when the base_url does not say (e.g. "together")
-    price_origin: str = "config"  # where the prices came from: "config", or the catalog entry (see price_catalog)
-    max_tokens: int = Field(default=256, gt=0)
-    temperature: float = Field(default=0.0, ge=0, le=2)
-    timeout: float = Field(default=30.0, gt=0, description="seconds per attempt")
-    json_mode: bool = True
-
-    @model_validator(mode="before")
-    @classmethod
-    def _catalog_prices(cls, data: Any) -> Any:
-        """No prices given: take them from the maintained catalog, or refuse (a tier is never silently free)."""
-        if not isinstance(data, dict) or ("input_price" in data and "output_price" in data):
-            return data
-        if "input_price" in data or "output_price" in data:
-            raise ValueError("give both input_price and output_price, or neither (to use the built-in catalog)")
-        from cascade_core.cascade.price_catalog import CATALOG, lookup_price
-
-        model, base_url = data.get("model"), data.get("base_url", EMBEDDED)
-        if not isinstance(model, str):
-            return data  # the field's own error says what is missing
-        url = None if base_url == EMBEDDED else str(base_url)
-        found = lookup_price(model, url, data.get("price_provider"))
-        if found is None:
-            where = data.get("price_provider") or (url and urlsplit(url).netloc) or "the embedded simulator"
-            raise ValueError(f"no price given and {CATALOG} has none for model {model!r} at {where}: set "
-                             "input_price and output_price (USD per million tokens; 0 for a server you do not "
-                             "pay per token), or price_provider")
-        return {**data, "input_price": found.input_price, "output_price": found.output_price,
-                "price_origin": found.origin}
-
-    @field_validator("base_url")
-    @classmethod
-    def _url_shape(cls, value: str) -> str:
-        if value == EMBEDDED:
-            return value
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"expected 'embedded' or an http(s) URL, got {redact(repr(value))}")
-        if "@" in parts.netloc or parts.query:
-            # The URL is stored with every step and shown on pages: credentials belong in api_key_env.
-            raise ValueError("must not carry credentials or a query string; put the key in the variable "
-                             "named by api_key_env")
-        return value.rstrip("/")
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _env_name(cls, value: str | None) -> str | None:
-        return check_env_name(value)
-
-    @property
-    def is_embedded(self) -> bool:
-        return self.base_url == EMBEDDED
-
-    def api_key(self) -> str | None:
-        """The key from the environment, read at call time (never stored on the object)."""
-        return os.environ.get(self.api_key_env) if self.api_key_env else None
-
-
-RouteConfig.model_rebuild(_types_namespace={"TierConfig": TierConfig})  # a route's separate model is a tier
-
-
-class RetryConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # no inf/NaN prices, timeouts, backoffs
-
-    max_retries: int = Field(default=3, ge=0, le=10)
-    backoff_base: float = Field(default=0.5, ge=0)
-    backoff_max: float = Field(default=8.0, ge=0)
-    retry_after_max: float = Field(default=30.0, ge=0)
-
-
-class SimulatorConfig(BaseModel):
-    """Knobs of the embedded simulator (used only by tiers whose base_url is 'embedded')."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # no inf/NaN prices, timeouts, backoffs
-
-    seed: int = 0
-    latency_ms: float = Field(default=0.0, ge=0)
-    error_rate: float = Field(default=0.0, ge=0, le=1)
-    rate_limit_rate: float = Field(default=0.0, ge=0, le=1)
-    retry_after: float = Field(default=0.05, ge=0)
-    malformed_rate: float = Field(default=0.0, ge=0, le=1)
-    truncate_rate: float = Field(default=0.0, ge=0, le=1)
-    # HTTP 200 bodies that are not chat completions, as gateways and broken proxies send them.
-    html_body_rate: float = Field(default=0.0, ge=0, le=1)  # a text/html page
-    empty_body_rate: float = Field(default=0.0, ge=0, le=1)  # {}
-    cut_body_rate: float = Field(default=0.0, ge=0, le=1)  # the JSON cut off mid-way
-    placeholder_rate: float = Field(default=0.0, ge=0, le=1)  # the answer echoes the prompt's placeholder
-    judge_flip_rate: float = Field(default=0.0, ge=0, le=1)  # the audit judge says correct for incorrect and back
-    logprobs_need_top: bool = False  # as llama.cpp's server: logprobs only when top_logprobs >= 1 is sent
-    logprobs_supported: bool = True  # false: never any logprobs, whatever the request asks
-    omit_usage: bool = False  # no `usage` in replies (the client then estimates tokens)
-    omit_finish_reason: bool = False  # finish_reason null in replies (some servers and proxies)
-    single_slot: bool = False  # one request at a time per model, the others queue (a one-slot server)
-    ratelimit_requests: int = Field(default=0, ge=0)  # >0: requests per model per second, sent as x-ratelimit-*
-    report_cost: bool = False  # put usage.cost (USD at the built-in list price) in every response
-    # response_format types answered with HTTP 400 (older llama.cpp/Ollama builds, some gateways): e.g. ["json_schema"]
-    refuse_formats: list[Literal["json_schema", "json_object"]] = Field(default_factory=list)
-    # As vLLM, llama.cpp, NIM and OpenAI do with a json_schema response_format: the malformed knob then cannot
-    # garble a reply (off by default: the knob stands for servers that ignore the schema).
-    constrained_decoding: bool = False
-    # Per-model overrides of the knobs above, e.g. {"sim-llama-3.1-8b": {"error_rate": 1.0}}.
-    faults_by_model: dict[str, dict[str, float]] = Field(default_factory=dict)
-
-    def answer_settings(self) -> dict[str, Any]:
-        """The settings that change answers (not latency or queueing), without later knobs at their default."""
-        data = self.model_dump(exclude={"latency_ms", "single_slot", "ratelimit_requests"})
-        for name, default in LATER_SIMULATOR_DEFAULTS.items():
-            if name in data and data[name] == default:
-                del data[name]
-        return data
-
-    @field_validator("faults_by_model")
-    @classmethod
-    def _known_faults(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        for model, knobs in value.items():
-            for key, number in knobs.items():
-                if key not in SIMULATOR_FAULT_KNOBS:
-                    known = ", ".join(SIMULATOR_FAULT_KNOBS)
-                    raise ValueError(f"{model}: unknown knob {key!r}, expected one of {known}")
-                if number < 0 or (key.endswith("_rate") and number > 1):
-                    raise ValueError(f"{model}.{key}: expected a rate in [0, 1] or a latency >= 0, got {number}")
-        return value
-
-
-class PrivacyConfig(BaseModel):
-    """What is kept, for how long, and which local files the dashboard may read (README: Data and security)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    retention_days: float | None = Field(default=None, gt=0, description="purge runs older than this")
-    purge_interval_hours: float = Field(default=24.0, gt=0, description="how often dashboard and serve purge")
-    redact: list[PiiKind] = Field(default_factory=list, description="personal data replaced before storing")
-    data_folders: list[str] = Field(default_factory=lambda: ["data"],
-                                    description="folders the dashboard may read local files from")
-
-    @field_validator("redact", mode="before")
-    @classmethod
-    def _all_kinds(cls, value: object) -> object:
-        if value is True:
-            return list(PII_KINDS)
-        if value is False:
-            return []
-        return value
 
 
 class CascadeConfig(BaseModel):

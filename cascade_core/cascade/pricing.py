@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cascade_core.cascade.config import TierConfig
+from cascade_core.cascade.tier_config import TierConfig
 from cascade_core.records import CostSource
 
 

@@ -1,7 +1,7 @@
 """The cascade: walk the tiers in order, stop at the first confident one, charge every call.
 
-`Cascade.run` (sync) and `Cascade.arun` (async) share every decision through the pure helpers below; only the
-way a call is awaited differs.
+`Cascade.run` (sync) and `Cascade.arun` (async) share every decision through the pure helpers in
+decisions.py; only the way a call is awaited differs.
 """
 
 from __future__ import annotations
@@ -15,13 +15,24 @@ from typing import Any
 
 from cascade_core.cascade.client import CallCancelled, TierClient
 from cascade_core.cascade.config import CascadeConfig
+from cascade_core.cascade.decisions import (
+    TRUNCATED,
+    decide,
+    needs_verify,
+    read_confidence,
+    skip_ahead,
+    verified_confidence,
+)
 from cascade_core.cascade.grading import grade
 from cascade_core.cascade.pricing import price_table_cost
-from cascade_core.cascade.signals.base import RequestOptions, Signal
-from cascade_core.cascade.signals.non_answer import non_answer_reason
+from cascade_core.cascade.signals.base import RequestOptions
 from cascade_core.cascade.signals.registry import get_signal
 from cascade_core.clock import utc_now
-from cascade_core.records import Confidence, Decision, Source, Step, TierCall, Trace
+from cascade_core.records import Confidence, Source, Step, TierCall, Trace
+
+# The per-tier decision helpers live in decisions.py; re-exported for callers that import them from here.
+__all__ = ["ABSTAIN_ANSWER", "CANCELLED", "TRUNCATED", "Cascade", "RunCancelled", "decide", "needs_verify",
+           "read_confidence", "skip_ahead", "verified_confidence"]
 
 CallRequest = tuple[TierClient, list[dict[str, str]], RequestOptions]
 CANCELLED = ("cancelled: the server shut down (SIGTERM, past its graceful timeout) before the cascade finished; "
@@ -263,77 +274,3 @@ class Cascade:
             return price_table_cost(tier, tokens_in, tokens_out), True
         prompt_chars = sum(len(m["content"]) for m in steps[0].call.messages) if steps else 0
         return price_table_cost(tier, prompt_chars // 4, 0), True
-
-
-def skip_ahead(step: Step, skip: float, last: int) -> bool:
-    """Whether an escalated non-final step skips the tiers between it and the last (confidence below `skip`)."""
-    conf = step.confidence.normalised
-    return (step.decision == "escalated" and step.tier_index < last - 1 and skip > 0 and conf is not None
-            and conf < skip)
-
-
-def needs_verify(signal: Signal, call: TierCall, confidence: Confidence, *, last: bool) -> bool:
-    """Whether this answer gets a verify call: under a signal with a verify rule, for every tier but the last.
-
-    The last tier always answers, so its confidence is never used: asking it to verify would be paid for and
-    wasted. A cut-off answer is never verified: it cannot be confident, whatever a verifier says."""
-    return (signal.verify is not None and not last and call.ok and confidence.answer is not None
-            and call.finish_reason != "length")
-
-
-TRUNCATED = "output truncated (finish_reason=length)"
-
-
-def read_confidence(signal: Signal | str, call: TierCall) -> Confidence:
-    """The answer and confidence of an answer call under `signal` (a verify rule's confidence comes later).
-
-    An answer that is not one (the prompt's placeholder, a chat-template token) has no answer; a cut-off
-    answer ('Pa' for Paris) keeps its text but never a confidence, under every signal."""
-    if isinstance(signal, str):
-        signal = get_signal(signal)
-    if not call.ok:
-        return Confidence(None, None, None, None)
-    parsed = signal.parse(call)
-    if parsed.answer is not None:
-        problem = non_answer_reason(parsed.answer)
-        if problem is not None:
-            return Confidence(None, None, None, problem)
-    if call.finish_reason == "length":
-        return Confidence(parsed.answer, parsed.raw, None, TRUNCATED)
-    return parsed
-
-
-def verified_confidence(signal: Signal, call: TierCall, verify_call: TierCall, answer: str) -> Confidence:
-    """The confidence a verify call gives to `answer` (none when the answer or the verify reply was cut off)."""
-    if signal.verify is None:
-        raise ValueError(f"signal {signal.name!r} has no verify rule")
-    if call.finish_reason == "length":
-        return Confidence(answer, None, None, TRUNCATED)
-    parsed = signal.verify.parse(verify_call, answer)
-    if verify_call.finish_reason == "length" and parsed.normalised is not None:
-        return Confidence(answer, parsed.raw, None, "verify reply truncated (finish_reason=length)")
-    return parsed
-
-
-def decide(call: TierCall, verify_call: TierCall | None, confidence: Confidence,
-           threshold: float | None) -> tuple[Decision, str]:
-    """Decision and reason for one tier. `threshold` is None for the last tier, which always answers."""
-    truncated = " (output truncated: finish_reason=length)" if call.finish_reason == "length" else ""
-    failed = call if not call.ok else verify_call if verify_call is not None and not verify_call.ok else None
-    if failed is not None:
-        what = "verify call" if failed is verify_call else "call"
-        tail = "no answer" if threshold is None else "escalating"
-        return "error", f"{what} failed after {failed.attempts} attempt(s): {failed.error}; {tail}"
-    if threshold is None:
-        if confidence.answer is None:
-            return "error", f"the last tier gave no usable answer ({confidence.parse_error or 'no answer'}); no answer"
-        if confidence.parse_error:
-            return "final", f"last tier always answers; parse error: {confidence.parse_error}{truncated}"
-        shown = "none" if confidence.normalised is None else f"{confidence.normalised:.2f}"
-        return "final", f"last tier always answers (confidence {shown})"
-    if confidence.normalised is None:
-        problem = confidence.parse_error or "no confidence"
-        return "escalated", f"no usable confidence ({problem}){truncated}; escalating"
-    if confidence.normalised >= threshold:
-        return "accepted", f"confidence {confidence.normalised:.2f} >= threshold {threshold:.2f}"
-    return "escalated", f"confidence {confidence.normalised:.2f} < threshold {threshold:.2f}; escalating"

@@ -11,7 +11,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from cascade_core.cascade.config import CascadeConfig, validate_config
+from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.runtime import open_runtime
 from cascade_core.cli.common import add_config_options, config_from_args, open_store
 from cascade_core.cli.sweep_output import export, human_report
@@ -24,8 +24,9 @@ from cascade_core.sweep.importer import import_results
 from cascade_core.sweep.outcomes import OutcomeError
 from cascade_core.sweep.replay_runs import log_sweep_runs
 from cascade_core.sweep.saved import SweepMeta, save_result
+from cascade_core.sweep.service import config_for_tiers, current_setting, import_split
 from cascade_core.sweep.sweep_json import result_to_json
-from cascade_core.views.sweep import import_split, parse_costs, parse_pairs, parse_split
+from cascade_core.views.sweep import parse_costs, parse_pairs, parse_split
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -94,20 +95,10 @@ def _settings(args: argparse.Namespace) -> SweepSettings:
 
 def select_tiers(config: CascadeConfig, names: str | None) -> CascadeConfig:
     """The config restricted to the named tiers, in the given order (thresholds kept where they exist)."""
-    if not names:
-        return config
-    wanted = [n.strip() for n in names.split(",") if n.strip()]
-    by_name = {t.name: (i, t) for i, t in enumerate(config.tiers)}
-    unknown = [n for n in wanted if n not in by_name]
-    if unknown:
-        raise BadInput(f"--tiers: unknown tier(s) {unknown}; configured tiers are {list(by_name)}")
-    if len(wanted) < 2:
-        raise BadInput("--tiers needs at least two tiers")
-    data = config.model_dump()
-    data["tiers"] = [by_name[n][1].model_dump() for n in wanted]
-    old = config.thresholds
-    data["thresholds"] = [old[by_name[n][0]] if by_name[n][0] < len(old) else 0.75 for n in wanted[:-1]]
-    return validate_config(data, source="--tiers")
+    try:
+        return config_for_tiers(config, names.split(",") if names else None)
+    except ValueError as err:
+        raise BadInput(f"--tiers: {err}") from None
 
 
 def _dataset(arg: str) -> Dataset:
@@ -136,7 +127,8 @@ def _live(args: argparse.Namespace, settings: SweepSettings) -> int:
         raise BadInput(f"--concurrency must be at least 1, got {args.concurrency}")
     if args.limit is not None and args.limit < 1:
         raise BadInput(f"--limit must be at least 1, got {args.limit}")
-    config = select_tiers(config_from_args(args), args.tiers)
+    configured = config_from_args(args)
+    config = select_tiers(configured, args.tiers)
     dataset = _dataset(args.dataset)
     stop = threading.Event()
     previous = signal.getsignal(signal.SIGINT)
@@ -164,11 +156,12 @@ def _live(args: argparse.Namespace, settings: SweepSettings) -> int:
             if result.progress.errors:
                 sys.stderr.write(f"warning: {result.progress.errors} call(s) failed and count as wrong answers "
                                  f"(e.g. {result.error_examples[0]}); rerun to retry them\n")
-            sweep = analyse(result.outcomes, replace(settings, current=tuple(config.thresholds)))
+            current = current_setting(configured, result.tiers, config.signal)
+            sweep = analyse(result.outcomes, replace(settings, current=current))
             meta = SweepMeta(name=args.save or f"{dataset.name} live", dataset=dataset.name, source="live",
                              config_fingerprint=config.fingerprint(), signal=config.signal,
                              simulated=result.simulated)
-            sweep_id = save_result(store, sweep, meta)
+            sweep_id = save_result(store, sweep, meta, {i.id: i.question for i in result.items})
             logged = log_sweep_runs(store, config, runtime.clients, result) if args.log_runs else None
     finally:
         signal.signal(signal.SIGINT, previous)

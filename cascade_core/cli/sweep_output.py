@@ -46,7 +46,7 @@ def human_report(result: SweepResult, sweep_id: str, meta: SweepMeta) -> str:
                   "cascade.toml:", *("  " + line for line in toml_snippet(cert.point, result.tiers).splitlines()),
                   ""]
     if result.estimate is not None:
-        lines += [estimate_text(result), ""]
+        lines += [estimate_text(result, meta.signal), ""]
     if result.labels is not None:
         lines += [result.labels.text, ""]
     if result.view.better_reference:

@@ -63,13 +63,16 @@ def _front(points: Sequence[FrontierPoint], tiers: Sequence[str], name: str, col
 
 def _references(refs: Sequence[FrontierPoint], tiers: Sequence[str], suffix: str = "") -> list[go.Scatter]:
     traces = []
+    dearest = max((p.cost_per_1k for p in refs), default=0.0)
     for i, p in enumerate(refs):
         symbol = "star" if p.kind == "oracle" else REF_SYMBOLS[i % len(REF_SYMBOLS)]
         traces.append(go.Scatter(
             x=[p.cost_per_1k], y=[p.accuracy], mode="markers+text", name=_esc(p.label) + suffix,
-            text=[_esc(p.label) + suffix], textposition="bottom right", hovertext=[hover_text(p, tiers)],
-            hoverinfo="text", marker={"symbol": symbol, "size": 14, "color": "#222222" if p.kind == "oracle" else
-                                      "#555555", "line": {"width": 1, "color": "white"}},
+            text=[_esc(p.label) + suffix],  # the dearest label to the left: on the right it is cut at the edge
+            textposition="bottom left" if p.cost_per_1k >= dearest else "bottom right",
+            hovertext=[hover_text(p, tiers)], hoverinfo="text",
+            marker={"symbol": symbol, "size": 14, "color": "#222222" if p.kind == "oracle" else "#555555",
+                    "line": {"width": 1, "color": "white"}},
         ))
     return traces
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from cascade_core.cascade.client import TierClient
-from cascade_core.cascade.config import EMBEDDED, CascadeConfig
+from cascade_core.cascade.config import CascadeConfig
+from cascade_core.cascade.tier_config import EMBEDDED
 from cascade_core.cascade.walk import Cascade
 from cascade_core.routing.embeddings import Embedder, EmbeddingCache
 from cascade_core.routing.router import RoutedCascade, Router

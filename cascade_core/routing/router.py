@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from cascade_core.cascade.client import CallCancelled, TierClient
+from cascade_core.cascade.decisions import decide, read_confidence
 from cascade_core.cascade.routes_config import RouteConfig
 from cascade_core.cascade.signals.registry import get_signal
-from cascade_core.cascade.walk import CANCELLED, Cascade, RunCancelled, decide, read_confidence
+from cascade_core.cascade.walk import CANCELLED, Cascade, RunCancelled
 from cascade_core.records import Source, Step, Trace
 from cascade_core.routing.embeddings import Embedder, EmbeddingError
 

@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cascade_core.cascade.client import TierClient
+from cascade_core.cascade.decisions import read_confidence
 from cascade_core.cascade.grading import grade
 from cascade_core.cascade.signals.base import RequestOptions
 from cascade_core.cascade.signals.registry import get_signal
-from cascade_core.cascade.walk import read_confidence
 from cascade_core.records import Step, TierCall, Trace
 from cascade_core.security.pii import redact_pii
 

@@ -1,5 +1,5 @@
-"""The OpenAI-compatible cascade endpoint (`python -m cascade_core serve`): app, validation, auth, metrics and
-the append-only Parquet request log."""
+"""The OpenAI-compatible cascade endpoint (`python -m cascade_core serve`): the app (routes in app.py, the chat
+handler in chat.py, startup and shutdown in lifespan.py), validation, auth, metrics and the run log's writer."""
 
 from cascade_core.serve.app import ServeSettings, create_app
 from cascade_core.serve.auth import TOKEN_ENV

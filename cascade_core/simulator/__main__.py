@@ -7,7 +7,7 @@ import logging
 
 import uvicorn
 
-from cascade_core.cascade.config import SimulatorConfig
+from cascade_core.cascade.simulator_config import SimulatorConfig
 from cascade_core.simulator.embedded import fast_server_options
 from cascade_core.simulator.server import create_app
 

@@ -11,7 +11,7 @@ from typing import Any, Literal, TypedDict
 import httpx
 import uvicorn
 
-from cascade_core.cascade.config import SimulatorConfig
+from cascade_core.cascade.simulator_config import SimulatorConfig
 from cascade_core.datasets.loader import Dataset
 from cascade_core.simulator.server import SimState, create_app
 

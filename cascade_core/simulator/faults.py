@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-from cascade_core.cascade.config import SimulatorConfig
+from cascade_core.cascade.simulator_config import SimulatorConfig
 from cascade_core.simulator.model import Piece, cut
 
 _GARBAGE = (

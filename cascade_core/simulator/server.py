@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from cascade_core.cascade.config import SimulatorConfig
+from cascade_core.cascade.simulator_config import SimulatorConfig
 from cascade_core.datasets.loader import Dataset, load_bundled
 from cascade_core.simulator import faults
 from cascade_core.simulator.answers import Catalog

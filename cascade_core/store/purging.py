@@ -2,7 +2,7 @@
 
 A question lives in `runs` (question, answer), `steps` (each tier's prompt and output), the call cache (model
 outputs of the same items), `audit_items` (question, answer, judge prompt and reply) with their `audit_reviews`,
-and saved sweeps' `sweep_outcomes` (answers). A purge removes, in one transaction:
+and saved sweeps' `sweep_outcomes` (answers and question text). A purge removes, in one transaction:
 - the runs matched (created before a cutoff, listed by id, or containing a text in the question, an answer, a
   step's prompt or output, an error) and their steps;
 - call-cache rows created before the cutoff, of the same dataset item as a purged run, carrying a purged step's
@@ -151,7 +151,7 @@ def _materialise(con: duckdb.DuckDBPyConnection, criteria: PurgeCriteria) -> Non
     outcomes = ["(sweep_id, item_id) IN (SELECT (w.sweep_id, p.item_id) FROM sweeps w JOIN _purge_runs p "
                 "ON w.dataset = p.dataset)", "sweep_id IN (SELECT sweep_id FROM _purge_sweeps)"]
     if text:
-        outcomes.append(_contains("answer"))
+        outcomes.append(_any_contains(["answer", "question"]))
     sql = ("CREATE OR REPLACE TEMP TABLE _purge_outcomes AS SELECT sweep_id, item_id, tier FROM sweep_outcomes "
            "WHERE " + " OR ".join(outcomes))
     con.execute(sql, _params(sql, params))

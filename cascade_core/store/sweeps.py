@@ -29,7 +29,7 @@ POINT_COLUMNS: tuple[str, ...] = (
 )
 OUTCOME_STORE_COLUMNS: tuple[str, ...] = (
     "sweep_id", "item_id", "tier", "tier_index", "answer", "correct", "confidence", "confidence_raw", "tokens_in",
-    "tokens_out", "cost", "latency_ms", "category", "split",
+    "tokens_out", "cost", "latency_ms", "category", "split", "question",
 )
 
 
@@ -177,6 +177,8 @@ def save_sweep(store: Store, sweep: dict[str, Any], points: pd.DataFrame, outcom
     pts = points.assign(sweep_id=sweep["sweep_id"])
     outs = outcomes.assign(sweep_id=sweep["sweep_id"])
     outs = outs.assign(correct=outs["correct"].astype("boolean"))
+    if "question" not in outs.columns:
+        outs = outs.assign(question=None)
     sql = f"INSERT INTO sweeps ({', '.join(SWEEP_COLUMNS)}) VALUES ({', '.join('?' * len(SWEEP_COLUMNS))})"
     with store.transaction() as con:
         con.execute(sql, [row[c] for c in SWEEP_COLUMNS])
@@ -217,10 +219,18 @@ def sweep_points(store: Store, sweep_id: str) -> pd.DataFrame:
 
 def sweep_outcomes(store: Store, sweep_id: str) -> pd.DataFrame:
     """The stored outcome table of a sweep, in stored order (items by first appearance, then tier)."""
-    cols = ", ".join(c for c in OUTCOME_STORE_COLUMNS if c != "sweep_id")
+    cols = ", ".join(c for c in OUTCOME_STORE_COLUMNS if c not in ("sweep_id", "question"))
     return store.query_df(
         f"SELECT {cols} FROM sweep_outcomes WHERE sweep_id = ? ORDER BY rowid", [sweep_id]
     )
+
+
+def sweep_questions(store: Store, sweep_id: str) -> dict[str, str]:
+    """item_id -> question text of a saved sweep (live sweeps keep it; imported results have none)."""
+    rows = store.execute(
+        "SELECT item_id, any_value(question) FROM sweep_outcomes WHERE sweep_id = ? AND question IS NOT NULL "
+        "GROUP BY item_id", [sweep_id])
+    return {str(item): str(text) for item, text in rows}
 
 
 def delete_sweep(store: Store, sweep_id: str) -> None:

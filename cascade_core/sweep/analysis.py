@@ -82,6 +82,7 @@ class SplitView:
     calibration: list[TierCalibration]
     current: FrontierPoint | None = None
     better_reference: str | None = None  # one line when a reference beats every cascade setting
+    dominating: FrontierPoint | None = None  # that reference
     abstain: list[FrontierPoint] = field(default_factory=list)
     tier_choice: list[FrontierPoint] = field(default_factory=list)  # a cheaper tier left out (e.g. mid -> large)
     tier_choice_front: list[FrontierPoint] = field(default_factory=list)
@@ -180,23 +181,33 @@ def drop_dominated(front: Sequence[FrontierPoint], references: Sequence[Frontier
     return [p for p in front if not beaten(p)]
 
 
-def better_reference(points: Sequence[FrontierPoint], references: Sequence[FrontierPoint]) -> str | None:
-    """One line when an always-<tier> reference other than the cheapest beats every cascade setting.
-
-    "Beats every setting": no cascade setting is more accurate, and none is as accurate for less. The last tier
-    is left out (the certification already says when it alone is the advice)."""
+def dominating_reference(points: Sequence[FrontierPoint], references: Sequence[FrontierPoint]) -> FrontierPoint | None:
+    """The cheapest always-<tier> reference other than the last that beats every cascade setting: no setting is
+    more accurate, and none is as accurate for less. (The last tier is left out: the certification already says
+    when it alone is the advice.)"""
     always = [r for r in references if r.kind == "always"]
     finite = [p for p in points if math.isfinite(p.accuracy)]
-    if len(always) < 3 or not finite:
+    if len(always) < 2 or not finite:
         return None
-    for ref in sorted(always[1:-1], key=lambda r: r.cost_per_1k):
+    for ref in sorted(always[:-1], key=lambda r: r.cost_per_1k):
         if all(p.accuracy <= ref.accuracy and not (p.accuracy >= ref.accuracy and p.cost_per_1k < ref.cost_per_1k)
                for p in finite):
-            name = ref.label.removeprefix("always ")
-            return (f"Always-{name} beats every cascade setting ({ref.accuracy:.1%} accuracy at "
-                    f"${ref.cost_per_1k:,.4f} per 1,000): no setting is more accurate and none is as accurate for "
-                    f"less. Call {name} alone rather than a cascade costing more.")
+            return ref
     return None
+
+
+def better_reference(points: Sequence[FrontierPoint], references: Sequence[FrontierPoint]) -> str | None:
+    """One line when a reference beats every cascade setting (see `dominating_reference`)."""
+    return reference_line(dominating_reference(points, references))
+
+
+def reference_line(ref: FrontierPoint | None) -> str | None:
+    if ref is None:
+        return None
+    name = ref.label.removeprefix("always ")
+    return (f"Always-{name} beats every cascade setting ({ref.accuracy:.1%} accuracy at "
+            f"${ref.cost_per_1k:,.4f} per 1,000): no setting is more accurate and none is as accurate for "
+            f"less. Call {name} alone rather than a cascade costing more.")
 
 
 def _auto_split(outcomes: pd.DataFrame, matrix: OutcomeMatrix) -> tuple[str | float, str | None]:
@@ -266,11 +277,12 @@ def _view(name: str, matrix: OutcomeMatrix, cands: _Candidates | None, settings:
                     metrics[key] = summary_metrics(points, refs[0], refs[-2])
             except ValueError:
                 break
+    dominating = dominating_reference([*shared, *per_tier, *skip, *choice], refs) if cands is not None else None
     return SplitView(name=name, n_items=matrix.n_items, shared=shared, per_tier=per_tier, skip=skip,
                      shared_front=fronts[0], per_tier_front=fronts[1], skip_front=fronts[2], references=refs,
                      tier_choice=choice, tier_choice_front=fronts[3],
                      metrics=metrics, calibration=calibration_report(matrix), current=current,
-                     better_reference=better_reference([*shared, *per_tier, *skip, *choice], refs) if cands else None)
+                     better_reference=reference_line(dominating), dominating=dominating)
 
 
 def select_tiers(outcomes: pd.DataFrame, tiers: Sequence[str] | None) -> pd.DataFrame:

@@ -25,6 +25,7 @@ class SweepJob:
     store: Store
     concurrency: int = 16
     limit: int | None = None
+    name: str = ""  # what the sweep is saved as
     stop: threading.Event = field(default_factory=threading.Event)
     progress: CollectProgress | None = None
     result: CollectResult | None = None

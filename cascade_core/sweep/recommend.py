@@ -286,7 +286,10 @@ def _note(n_cal: int, n_hold: int, retained: Interval, p: float, target: float, 
             "in each split) before relying on this setting."
         )
     goal = f"{target:.0%} of the largest tier's quality"
-    if p >= 0.95:
+    if p >= 0.95 and too_few:  # never "too few data" and "a safe pick" in one breath
+        parts.append(f"On held-out questions it keeps {goal} in {p:.0%} of bootstrap resamples, but with this few "
+                     "questions that share is itself unsure: not yet a safe pick.")
+    elif p >= 0.95:
         parts.append(f"On held-out questions it keeps {goal} in {p:.0%} of bootstrap resamples: a safe pick.")
     elif p >= 0.8:
         parts.append(f"On held-out questions it keeps {goal} in {p:.0%} of bootstrap resamples: likely, not certain.")

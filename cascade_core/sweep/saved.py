@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,8 +44,10 @@ def stored_points(result: SweepResult) -> pd.DataFrame:
     return frame
 
 
-def save_result(store: Store, result: SweepResult, meta: SweepMeta) -> str:
-    """Save a sweep (settings, points, recommendation, metrics and its outcome table); returns its id."""
+def save_result(store: Store, result: SweepResult, meta: SweepMeta,
+                questions: Mapping[str, str] | None = None) -> str:
+    """Save a sweep (settings, points, recommendation, metrics, its outcome table and, when known, the questions'
+    text, so a reopened sweep shows them); returns its id."""
     sweep_id = uuid.uuid4().hex[:12]
     s = result.settings
     row: dict[str, Any] = {
@@ -57,6 +60,8 @@ def save_result(store: Store, result: SweepResult, meta: SweepMeta) -> str:
         "notes": list(result.notes),
     }
     outcomes = result.outcomes[[c for c in OUTCOME_COLUMNS]]
+    text = dict(questions or {})
+    outcomes = outcomes.assign(question=[text.get(str(i)) for i in outcomes["item_id"]])
     sql.save_sweep(store, row, stored_points(result), outcomes)
     return sweep_id
 
@@ -80,6 +85,11 @@ def reopen(store: Store, sweep_id: str, settings: SweepSettings | None = None) -
                                  delta=float(grid.get("delta", 0.1)), abstain=bool(grid.get("abstain", False)),
                                  current=tuple(grid["current"]) if grid.get("current") else None)
     return row, analyse(sql.sweep_outcomes(store, sweep_id), settings)
+
+
+def saved_questions(store: Store, sweep_id: str) -> dict[str, str]:
+    """item_id -> question text of a saved sweep (empty for imported results, which carry none)."""
+    return sql.sweep_questions(store, sweep_id)
 
 
 def saved_points(store: Store, sweep_id: str) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from cascade_core.sweep.policies import route
 from cascade_core.sweep.recommend import Recommendation
 from cascade_core.sweep.references import versus_reference
 from cascade_core.sweep.summary_metrics import SummaryMetrics
+from cascade_core.views.sweep_point import accept_words
 
 FRONTS = {"per_tier": "per-tier thresholds", "shared": "one shared threshold", "skip": "skip-ahead",
           "tier_choice": "fewer tiers"}
@@ -127,12 +128,13 @@ def certification_table(cert: Certification) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def estimate_text(result: SweepResult) -> str:
+def estimate_text(result: SweepResult, signal: str | None = None) -> str:
     """The uncertified cheapest setting meeting the target on calibration, said as an estimate."""
     est = result.estimate
     if est is None or est.thresholds is None:
         return "Estimate: no cascade setting meets the target on the calibration questions."
-    return (f"Estimate, not certified: {describe_thresholds(est.thresholds, result.tiers)} would save "
+    setting = "; ".join(f"{t} {accept_words(v, signal)}" for t, v in zip(result.tiers, est.thresholds, strict=False))
+    return (f"Estimate, not certified: {setting} would save "
             f"{est.savings.estimate:.0%} (held-out 95% interval {est.savings.low:.0%} to {est.savings.high:.0%}) "
             f"and keeps the target in {est.probability_meets_target:.0%} of bootstrap resamples of the held-out "
             "questions; it is the cheapest setting that meets the target on calibration, which new questions "
@@ -150,28 +152,35 @@ def recommendation_table(rec: Recommendation, tiers: Sequence[str]) -> pd.DataFr
                          for name, iv in rows])
 
 
-def describe_thresholds(thresholds: Sequence[float] | None, tiers: Sequence[str]) -> str:
-    if thresholds is None:
-        return f"call {tiers[-1]} alone"
-    return ", ".join(f"{t} accepts at confidence ≥ {v:.2f}" for t, v in zip(tiers, thresholds, strict=False))
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.1%}"
 
 
 def calibration_table(report: Sequence[TierCalibration]) -> pd.DataFrame:
+    """Per tier, fractions as percentages; AUROC stays a 0-1 score (0.5 = chance)."""
     return pd.DataFrame([
-        {"tier": c.tier, "answers with confidence": c.n, "accuracy": c.accuracy, "mean confidence": c.mean_confidence,
-         "ECE": c.ece, "AUROC": c.auroc, "wrong at top confidence": c.overconfidence,
-         "share of wrong given top confidence": c.top_share_of_wrong}
+        {"tier": c.tier, "answers with confidence": c.n, "accuracy": _pct(c.accuracy),
+         "mean confidence": _pct(c.mean_confidence), "ECE": _pct(c.ece),
+         "AUROC": None if not np.isfinite(c.auroc) else round(c.auroc, 3),
+         "wrong at top confidence": _pct(c.overconfidence), "share of wrong given top confidence":
+         _pct(c.top_share_of_wrong)}
         for c in report
     ])
 
 
 def metrics_table(metrics: Mapping[str, SummaryMetrics]) -> pd.DataFrame:
+    """APGR and CPT as percentages, CPT also in dollars; AIQ stays an area in [0, 1]."""
     return pd.DataFrame([
-        {"thresholds": FRONTS.get(name, name), "APGR": m.apgr, "CPT50 (% of large cost)": m.cpt50.pct_of_large,
-         "CPT80 (% of large cost)": m.cpt80.pct_of_large, "CPT50 ($/1k)": m.cpt50.cost_per_1k,
-         "CPT80 ($/1k)": m.cpt80.cost_per_1k, "AIQ": m.aiq}
+        {"thresholds": FRONTS.get(name, name), "APGR": _pct(m.apgr),
+         "CPT50 (of large cost)": _pct(m.cpt50.pct_of_large / 100), "CPT80 (of large cost)":
+         _pct(m.cpt80.pct_of_large / 100), "CPT50 ($/1k)": _usd(m.cpt50.cost_per_1k),
+         "CPT80 ($/1k)": _usd(m.cpt80.cost_per_1k), "AIQ": None if not np.isfinite(m.aiq) else round(m.aiq, 3)}
         for name, m in metrics.items()
     ])
+
+
+def _usd(value: float) -> str:
+    return "n/a" if not np.isfinite(value) else f"${value:,.4f}"
 
 
 def cached_point_label(point: FrontierPoint, tiers: Sequence[str]) -> str:
@@ -215,25 +224,6 @@ def parse_split(text: str) -> str | float:
     if not 0 < value < 1:
         raise ValueError(f"a split fraction must lie strictly between 0 and 1, got {value}")
     return value
-
-
-SPLIT_FIELD_NAMES = ("split", "fold")  # columns the importer reads as the split field without a mapping
-
-
-def import_split(split: str | float, mapping: Mapping[str, str]) -> tuple[dict[str, str], str | float]:
-    """(column mapping, split) for importing results that are to be split on a column.
-
-    The importer puts the split field in the outcome table's `split` column: a split column named anything but
-    split/fold is mapped to that field, and the sweep then splits on "split". Fractions and "auto" pass through.
-    """
-    out = dict(mapping)
-    if not isinstance(split, str) or split == "auto":
-        return out, split
-    if split.strip().lower() in SPLIT_FIELD_NAMES and "split" not in out:
-        return out, "split"
-    if out.setdefault("split", split) != split:
-        raise ValueError(f"split column {split!r} conflicts with the mapping split={out['split']!r}; give one")
-    return out, "split"
 
 
 def save_upload(name: str, data: bytes, folder: str) -> str:

@@ -4,8 +4,10 @@ the configured setting, the certified recommendation in one sentence, and the ca
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Literal
 
+from cascade_core.sweep.analysis import SweepResult
 from cascade_core.sweep.certify import Certification
 from cascade_core.sweep.frontier import FrontierPoint
 
@@ -59,24 +61,18 @@ def describe_point(point: FrontierPoint | None, tiers: Sequence[str], signal: st
     return " · ".join(parts)
 
 
-def short_setting(thresholds: Sequence[float], signal: str | None) -> str:
-    """'4/4' for self-rated (lowest accepted rating per tier), '0.75/0.75' otherwise."""
-    if signal == "self_rated":
-        return "/".join(str(min(rating_floor(v), 5)) if v <= 1 else "never" for v in thresholds)
-    return "/".join(f"{v:.2f}" for v in thresholds)
-
-
 def versus_current(point: FrontierPoint, current: FrontierPoint | None, large: FrontierPoint,
-                   signal: str | None = None) -> str | None:
-    """'+12% savings, -0.4 points accuracy vs your current 4/4' (None without a current setting)."""
+                   signal: str | None = None, tiers: Sequence[str] = ()) -> str | None:
+    """'+12% savings, -0.4 points accuracy vs your current setting (small: accept 4 or 5 · mid: accept 4 or 5)';
+    savings in points of always-large cost. None without a current setting."""
     if current is None or large.cost_per_1k <= 0:
         return None
+    now = describe_point(current, tiers, signal) if tiers else "/".join(f"{v:.2f}" for v in current.thresholds)
     savings = (current.cost_per_1k - point.cost_per_1k) / large.cost_per_1k
     points = (point.accuracy - current.accuracy) * 100
     if abs(savings) < 5e-4 and abs(points) < 0.05:
-        return f"same as your current {short_setting(current.thresholds, signal)}"
-    return (f"{savings:+.0%} savings, {points:+.1f} points accuracy vs your current "
-            f"{short_setting(current.thresholds, signal)}")
+        return f"the same outcome as your current setting ({now})"
+    return f"{savings:+.0%} savings, {points:+.1f} points accuracy vs your current setting ({now})"
 
 
 def toml_snippet(point: FrontierPoint | None, tiers: Sequence[str]) -> str:
@@ -106,14 +102,82 @@ def certified_sentence(cert: Certification | None, tiers: Sequence[str], signal:
     return f"Set {describe_point(cert.point, tiers, signal)}. {cert.statement}"
 
 
-def config_values(point: FrontierPoint, tiers: Sequence[str]) -> dict[str, object]:
-    """The config keys `set_operating_point` writes for this point (None removes a key)."""
-    return {"thresholds": [min(max(v, 0.0), 1.0) for v in point.thresholds],
-            "skip_below": [min(max(v, 0.0), 1.0) for v in point.skip] if any(v > 0 for v in point.skip) else None,
-            "abstain_below": point.abstain, "start_tier": tiers[point.start] if point.start else None}
-
-
 def step_label(point: FrontierPoint, tiers: Sequence[str], signal: str | None) -> str:
     """A slider stop: the setting in the signal's units, then what it buys."""
     return (f"{describe_point(point, tiers, signal)} → {point.accuracy:.1%} accuracy, "
             f"${point.cost_per_1k:,.4f} per 1,000")
+
+
+def config_snippet(values: Mapping[str, object], tiers: Sequence[str], signal: str | None = None) -> str:
+    """The cascade.toml lines of a config's operating point (`values` as sweep.service.point_config gives them),
+    with the thresholds read in the signal's units as a comment ('# small: accept 4 or 5 · mid: accept 5 only')."""
+    lines = []
+    thresholds = values.get("thresholds")
+    start = values.get("start_tier")
+    if isinstance(thresholds, Sequence):
+        skip = values.get("skip_below")
+        skips = list(skip) if isinstance(skip, Sequence) else []
+        words = []
+        called = False
+        for k, (tier, value) in enumerate(zip(tiers, thresholds, strict=False)):
+            called = called or start is None or tier == start
+            if not called:
+                continue
+            text = accept_words(float(value), signal)
+            if k < len(skips) and 0 < float(value) <= skips[k]:  # every other answer goes straight to the last tier
+                words.append(f"{tier}: {text}, else {tiers[-1]}")
+                break
+            if k < len(skips) and skips[k] > 0:
+                text += f" ({skip_words(skips[k], signal, tiers[-1])})"
+            words.append(f"{tier}: {text}")
+        lines.append("# " + " · ".join(words))
+    for key, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, str):
+            lines.append(f'{key} = "{value}"')
+        elif isinstance(value, Sequence):
+            lines.append(f"{key} = [" + ", ".join(_num(float(v)) for v in value) + "]")
+        else:
+            lines.append(f"{key} = {_num(float(value))}")  # type: ignore[arg-type]
+    return "\n".join(lines)
+
+
+Tone = Literal["success", "warning", "info"]
+
+
+def recommendation_lines(result: SweepResult, signal: str | None = None) -> list[tuple[Tone, str]]:
+    """What the recommendation box says, first line first: the certified advice, then (when a cheaper reference
+    beats every cascade setting) that better choice, worded so the two never contradict each other."""
+    cert = result.certified
+    lines: list[tuple[Tone, str]] = []
+    if cert is None:
+        lines.append(("info", certified_sentence(None, result.tiers, signal)))
+    elif cert.point is None:
+        lines.append(("warning", cert.statement))
+    else:
+        lines.append(("success", certified_sentence(cert, result.tiers, signal)))
+    ref = result.view.dominating
+    if ref is not None:
+        name = ref.label.removeprefix("always ")
+        figures = f"{ref.accuracy:.1%} accuracy at ${ref.cost_per_1k:,.4f} per 1,000"
+        point = cert.point if cert is not None else None
+        if cert is not None and point is not None and _answered_by(point, result.tiers) == name:
+            return [("success", f"Call {name} alone (the certified setting sends every question to {name}: "
+                                f"{figures}, and no cascade setting does better). {cert.statement}")]
+        if cert is not None and point is None:
+            lines.append(("info", f"Cheaper, with less quality: {name} alone ({figures}) beats every cascade "
+                                  f"setting (none is more accurate, none is as accurate for less). If {name}'s "
+                                  f"accuracy is enough for you, call {name} alone instead of {result.tiers[-1]}."))
+        else:
+            lines.append(("info", f"The better choice than any cascade setting here is {name} alone ({figures}): "
+                                  "no setting is more accurate and none is as accurate for less."))
+    return lines
+
+
+def _answered_by(point: FrontierPoint, tiers: Sequence[str]) -> str | None:
+    """The one tier answering every question under `point`, if there is one."""
+    for tier, share in zip(tiers, point.tier_share, strict=False):
+        if share > 1 - 1e-9:
+            return tier
+    return None

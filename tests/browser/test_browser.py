@@ -11,6 +11,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -34,15 +35,17 @@ def app_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("browser")
 
 
-@pytest.fixture(scope="module")
-def app_url(app_folder: Path) -> Iterator[str]:
-    """`./run --server.port <free> --server.headless true` on a fresh store; stopped after the module."""
+@contextmanager
+def running_app(folder: Path, config: Path | None = None) -> Iterator[str]:
+    """`./run --server.port <free> --server.headless true` on a fresh store in `folder` (and the config file
+    `config`, else none); yields its URL and stops it on exit."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
     port = free_port()
-    folder = app_folder
     env = {**os.environ, "CASCADE_STORE": str(folder / "cascade.duckdb")}
     env.pop("CASCADE_CONFIG", None)
+    if config is not None:
+        env["CASCADE_CONFIG"] = str(config)
     log = open(folder / "app.log", "wb")  # closed below
     proc = subprocess.Popen(
         [str(ROOT / "run"), "--server.port", str(port), "--server.headless", "true"],
@@ -70,6 +73,13 @@ def app_url(app_folder: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(app_folder: Path) -> Iterator[str]:
+    """The dashboard as `./run` starts it, on a fresh store and no config file; stopped after the module."""
+    with running_app(app_folder) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

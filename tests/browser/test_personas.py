@@ -1,6 +1,7 @@
 """Each persona's main task, walked in headless chromium on a fresh store (the app started as `./run` does):
 an engineer finds why a run escalated, shares the run's link and a colleague lands on its trace; an audit owner
-runs the weekly audit and opens a judged answer's trace. Screenshots go to test-output/ and, with
+runs the weekly audit and opens a judged answer's trace; a product manager picks a threshold on the Sweep page and
+saves it to the config file in use. Screenshots go to test-output/ and, with
 CASCADE_DOCS_SCREENSHOTS=1, to docs/screenshots/ for the README."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,11 +22,11 @@ from tests.browser.test_browser import (  # noqa: F401  (fixtures are found by n
     OUT,
     ROOT,
     app_folder,
-    app_url,
     assert_clean,
     browser,
     open_title,
     page,
+    running_app,
     settle,
     shoot,
 )
@@ -32,6 +34,16 @@ from tests.browser.test_browser import (  # noqa: F401  (fixtures are found by n
 pytestmark = pytest.mark.browser
 DOCS = ROOT / "docs" / "screenshots"
 HEALTH_PROBE = re.compile(r"_stcore/health.*404|404.*_stcore/health|status of 404")
+
+
+@pytest.fixture(scope="module")
+def app_url(app_folder: Path) -> Iterator[str]:  # noqa: F811
+    """The dashboard as `./run` starts it on a fresh store, with a cascade.toml of the embedded tiers (the same
+    cascade as no config at all) so that saving an operating point to the config in use can be observed."""
+    config = app_folder / "cascade.toml"
+    shutil.copy(ROOT / "examples" / "embedded.toml", config)
+    with running_app(app_folder, config) as url:
+        yield url
 
 
 def keep(tab, name: str) -> None:
@@ -194,3 +206,77 @@ def test_share_a_filtered_runs_view(app_url: str, page, browser) -> None:  # noq
     assert [row["question"] for row in rows] == ["Which city is the capital of Australia?"]
     assert colleague.locator('[data-testid="stException"]').count() == 0 and errors == []
     colleague.context.close()
+
+
+def _rerun_requests(frames: list[bytes]) -> list[str]:
+    """The fragment id of every rerun the browser asked for ("" for a whole-page rerun), read from Streamlit's
+    websocket messages."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    out = []
+    for frame in frames:
+        msg = BackMsg()
+        try:
+            msg.ParseFromString(frame)
+        except Exception:  # not a BackMsg (e.g. a text frame)
+            continue
+        if msg.WhichOneof("type") == "rerun_script":
+            out.append(msg.rerun_script.fragment_id)
+    return out
+
+
+def _metric(tab, label: str) -> str:
+    box = tab.locator('[data-testid="stMetric"]', has_text=label).first
+    return box.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def test_pick_and_apply_a_threshold(app_url: str, app_folder: Path, page) -> None:  # noqa: F811
+    """A product manager runs a sweep, moves the operating point and sees the numbers beside the plot change
+    (only the chooser reruns), reads the change against the current setting, and saves the setting to the
+    config file in use, which then holds the new thresholds."""
+    from cascade_core.cascade import load_config
+
+    frames: list[bytes] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda data: isinstance(data, bytes) and frames.append(data)))
+    page.goto(app_url)
+    settle(page)
+    open_title(page, "Sweep")
+    page.get_by_label("Name of this sweep", exact=True).fill("pm pick")
+    limit = page.get_by_label("Only the first N questions (0 = all)")
+    limit.fill("200")
+    limit.press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Start").click()
+    page.get_by_text("Choose an operating point").first.wait_for(timeout=180_000)
+    settle(page)
+    assert page.get_by_text("pm pick").first.is_visible()
+    before = _metric(page, "Accuracy"), _metric(page, "Cost per 1,000")
+    plot = page.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+    numbers = page.locator('[data-testid="stMetric"]', has_text="Accuracy").first.bounding_box()
+    assert plot and numbers and numbers["x"] > plot["x"] + plot["width"] * 0.5  # beside the plot, not below it
+    assert abs(numbers["y"] - plot["y"]) < 400
+    thumb = page.get_by_role("slider").last  # the chooser's select slider
+    value = thumb.get_attribute("aria-valuenow")
+    thumb.focus()
+    sent = len(frames)
+    page.keyboard.press("Home" if value != "0" else "End")
+    settle(page)
+    after = _metric(page, "Accuracy"), _metric(page, "Cost per 1,000")
+    assert after != before, (before, after)
+    reruns = _rerun_requests(frames[sent:])
+    assert reruns and all(reruns), reruns  # the chooser reran as a fragment, never the whole page
+    assert page.get_by_text("vs your current setting (small: accept 4 or 5").first.is_visible()
+    snippet = page.locator('[data-testid="stCode"]', has_text="thresholds = [").first.inner_text()
+    page.get_by_role("heading", name="Results").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    keep(page, "sweep")
+    assert_clean(page)
+    page.get_by_role("button", name="Save to cascade.toml").click()
+    page.get_by_text("Saved to").first.wait_for(timeout=30_000)
+    settle(page)
+    assert_clean(page)
+    written = next(line for line in snippet.splitlines() if line.startswith("thresholds = ["))
+    saved = load_config(app_folder / "cascade.toml")  # the file in use, read as the next start will read it
+    assert f"thresholds = [{', '.join(f'{v:g}' for v in saved.thresholds)}]" == written
+    assert "thresholds = [0.75, 0.75]" not in (app_folder / "cascade.toml").read_text() or written.endswith(
+        "[0.75, 0.75]")
