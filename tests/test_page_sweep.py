@@ -119,6 +119,10 @@ def test_import_split_on_a_named_column(store_path: Path, tmp_path: Path) -> Non
     ok(app.run())
     assert not app.error, [e.value for e in app.error]
     assert any("column 'split' · 25 calibration and 15 held-out" in m.value for m in app.markdown)
+    app.radio(key="sweep_detail_split").set_value("calibration")  # the details, and their fronts, per split
+    ok(app.run())
+    assert "(calibration questions)" in chart(app, "sweep_frontier_calibration")["layout"]["title"]["text"]
+    assert any(c.value == "25 calibration questions" for c in app.caption)
 
 
 def test_reopened_sweep_keeps_its_saved_settings_and_analysis(store_path: Path, tmp_path: Path) -> None:

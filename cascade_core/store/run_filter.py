@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Literal
 
+from cascade_core.records import Source
+
 WINDOWS: dict[str, timedelta | None] = {
     "all time": None,
     "last hour": timedelta(hours=1),
@@ -18,7 +20,7 @@ WINDOWS: dict[str, timedelta | None] = {
     "last 7 days": timedelta(days=7),
     "last 30 days": timedelta(days=30),
 }
-SOURCES: tuple[str, ...] = ("query", "sweep", "audit", "api")
+SOURCES: tuple[Source, ...] = ("query", "sweep", "audit", "api")
 NO_ANSWER = "(no answer)"  # the final-tier label of runs where no tier could answer
 Graded = Literal["any", "correct", "incorrect", "ungraded"]
 
@@ -59,7 +61,7 @@ class RunFilter:
 
     start: datetime | None = None
     end: datetime | None = None
-    sources: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = ()
     final_tiers: tuple[str, ...] = ()  # tier names, NO_ANSWER for runs without an answer
     confidence: tuple[float, float] | None = None  # inclusive range on final_confidence
     graded: Graded = "any"

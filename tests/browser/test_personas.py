@@ -24,6 +24,7 @@ from tests.browser.test_browser import (  # noqa: F401  (fixtures are found by n
     app_folder,
     assert_clean,
     browser,
+    charts_drawn,
     open_title,
     page,
     running_app,
@@ -49,9 +50,7 @@ def app_url(app_folder: Path) -> Iterator[str]:  # noqa: F811
 def keep(tab, name: str) -> None:
     """A screenshot in test-output/, copied to docs/screenshots/ when asked (to refresh the README's), once
     every chart on the page has drawn."""
-    tab.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-        .every(chart => chart.querySelector('svg.main-svg'))""", timeout=30_000)
-    tab.wait_for_timeout(500)
+    charts_drawn(tab)
     shoot(tab, name)
     if os.environ.get("CASCADE_DOCS_SCREENSHOTS"):
         DOCS.mkdir(parents=True, exist_ok=True)
