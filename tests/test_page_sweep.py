@@ -70,6 +70,9 @@ def test_small_live_sweep_completes_and_picking_a_point_updates_numbers(store_pa
     after = (metric(app, "Accuracy"), metric(app, "Cost per 1,000"))
     assert after != before
     assert any("Recommendation" in e.value for e in app.subheader)
+    # no config file in reach (the embedded default): the lines to paste, no button that could write nowhere
+    assert any(c.value.startswith("No config file is in use") for c in app.caption)
+    assert not [b for b in app.button if b.key == "sweep_save_config"]
     # a second start is all cache: the page says nothing was spent
     app.button(key="sweep_start").click()
     ok(app.run())
