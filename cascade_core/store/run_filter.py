@@ -6,7 +6,8 @@ still shows its last 24 hours, and every figure is reproducible from the file al
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -69,6 +70,25 @@ class RunFilter:
 
     def is_empty(self) -> bool:
         return self == RunFilter()
+
+    def to_json(self) -> str:
+        """The filter as JSON (times in ISO 8601), e.g. to hand an export to another process."""
+        data = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(self).items()}
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunFilter:
+        """The inverse of to_json; unknown keys and badly typed values are refused (ValueError)."""
+        data = json.loads(text)
+        if not isinstance(data, dict) or set(data) - {f.name for f in fields(cls)}:
+            raise ValueError(f"not a run filter: {text[:200]}")
+        for key in ("start", "end"):
+            if data.get(key) is not None:
+                data[key] = datetime.fromisoformat(data[key])
+        for key in ("sources", "final_tiers", "confidence"):
+            if data.get(key) is not None:
+                data[key] = tuple(data[key])
+        return cls(**data)
 
 
 @dataclass(frozen=True)

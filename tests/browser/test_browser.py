@@ -253,3 +253,19 @@ def test_audit_runs_from_the_page(app_url: str, page) -> None:
     shown(page.get_by_text("Flagged answers"))
     shoot(page, "audit-result")
     assert_clean(page)
+
+
+def test_bad_config_keeps_the_menu_and_names_the_file(tmp_path: Path, page) -> None:
+    """A config that fails to load stops every page in the sidebar with the error; the menu is still ours
+    (before the fix, Streamlit listed pages/ itself: "app, audit, overview...", opening pages without app.py)."""
+    config = tmp_path / "cascade.toml"
+    config.write_text("this is = = not toml\n")
+    with running_app(tmp_path, config) as url:
+        page.goto(url)
+        error = page.locator('[data-testid="stSidebar"] [data-testid="stAlertContentError"]')
+        error.first.wait_for(timeout=60_000)
+        assert str(config) in error.first.inner_text() and "not valid TOML" in error.first.inner_text()
+        page.wait_for_selector('[data-testid="stSidebarNav"] a', timeout=30_000)
+        titles = [title for title, _ in nav_links(page)]
+        assert titles == ["Overview", "Query", "Runs", "Sweep", "Audit", "Settings"], titles
+        assert page.locator(EXCEPTION).count() == 0
