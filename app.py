@@ -49,5 +49,8 @@ def sidebar_backend() -> None:
         st.stop()
 
 
+# Navigation first: a page that stops (bad config, unreadable store) must still have our menu, or Streamlit falls
+# back to listing pages/ itself and opens a page without this script.
+navigation = st.navigation(PAGES)
 sidebar_backend()
-st.navigation(PAGES).run()
+navigation.run()

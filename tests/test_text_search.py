@@ -37,31 +37,33 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
                                RunFilter(text="prime", sources=("api",), start=hours_ago(250), end=hours_ago(20.5))])
 def test_estimate_interval_holds_the_exact_count(store: Store, f: RunFilter) -> None:
     exact = count_runs(store, f)
-    estimate = count_matches(store, f, budget=600, seed=3)
+    estimate = count_matches(store, f, budget=600, exact_below=600, seed=3)
     assert not estimate.exact and estimate.sampled_runs >= 500 and estimate.slices == 4
     assert estimate.candidates == count_runs(store, RunFilter(start=f.start, end=f.end, sources=f.sources))
     assert estimate.low is not None and estimate.high is not None
     assert estimate.low <= exact <= estimate.high and estimate.low <= estimate.value <= estimate.high
     assert count_caption(estimate, filtered=True, offset=0, shown=0).startswith(f"≈ {estimate.value:,} ")
-    assert count_matches(store, f, budget=10_000).exact  # small enough to count: exact
-    assert count_matches(store, f, budget=10_000).value == exact
+    assert count_matches(store, f).exact  # under EXACT_RUNS candidates: one scan counts exactly
+    assert count_matches(store, f).value == exact
+    assert search_page(store, f, RunSort()).rows["run_id"].tolist() == runs_page(store, f, RunSort())["run_id"].tolist()
 
 
 @pytest.mark.parametrize(("sort", "offset"), [(RunSort(), 0), (RunSort(), 130), (RunSort("time", False), 55)])
 def test_a_page_searched_by_slices_equals_one_scan(store: Store, sort: RunSort, offset: int) -> None:
     f = RunFilter(text="orbit", sources=("api", "query"))
-    sliced = search_page(store, f, sort, limit=50, offset=offset, budget_s=60, slice_runs=200)
+    sliced = search_page(store, f, sort, limit=50, offset=offset, budget_s=60, slice_runs=200, exact_below=0)
     whole = runs_page(store, f, sort, limit=50, offset=offset)
     assert sliced.complete and sliced.rows["run_id"].tolist() == whole["run_id"].tolist() and len(whole) == 50
 
 
 def test_a_search_out_of_time_says_how_far_it_got(store: Store) -> None:
-    page = search_page(store, RunFilter(text="zebra"), RunSort(), limit=50, budget_s=0.0, slice_runs=100)
+    page = search_page(store, RunFilter(text="zebra"), RunSort(), limit=50, budget_s=0.0, slice_runs=100, exact_below=0)
     assert not page.complete and page.searched_to is not None and len(page.rows) <= 1
     assert page.searched_to > hours_ago(300)
     note = search_note(page, 0.8)
     assert note is not None and f"{page.searched_to:%Y-%m-%d %H:%M}" in note and "older runs" in note
-    everything = search_page(store, RunFilter(text="zebra"), RunSort(), limit=50, budget_s=60, slice_runs=100)
+    everything = search_page(store, RunFilter(text="zebra"), RunSort(), limit=50, budget_s=60, slice_runs=100,
+                             exact_below=0)
     assert everything.complete and len(everything.rows) == 3 and search_note(everything, 0.8) is None
 
 
@@ -70,7 +72,7 @@ def test_the_interval_covers_the_count_in_most_samples(store: Store) -> None:
     estimate from a few blocks would miss far more often)."""
     f = RunFilter(text="photosynthesis")
     exact = count_runs(store, f)
-    estimates = [count_matches(store, f, budget=600, seed=seed) for seed in range(40)]
+    estimates = [count_matches(store, f, budget=600, exact_below=600, seed=seed) for seed in range(40)]
     covered = sum(1 for e in estimates if e.low is not None and e.high is not None and e.low <= exact <= e.high)
     assert covered >= 36, covered
     assert len({e.value for e in estimates}) > 10  # the samples differ
