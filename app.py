@@ -1,5 +1,5 @@
 """Cascade Lab dashboard: `./run` (`streamlit run asgi.py`: this script plus the export download route). The frame
-(page config, sidebar, navigation over pages/) is ui/entry.py."""
+(page config, navigation over pages/, the sidebar) is ui/entry.py."""
 
 from __future__ import annotations
 

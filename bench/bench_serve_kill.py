@@ -27,24 +27,12 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_serve import wait_ready  # noqa: E402
 
 from cascade_core.store import Store  # noqa: E402
 from tests.ports import free_port  # noqa: E402
-
-
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url}: not ready after {timeout}s")
-
 
 MODES = {"batched (default, 0.5 s commits)": [], "--log-before-answer": ["--log-before-answer"]}
 
@@ -81,7 +69,7 @@ def one_kill(sim_url: str, extra: list[str], rate: float, concurrency: int, work
     server = subprocess.Popen([sys.executable, "-m", "cascade_core", "serve", "--port", str(port), "--store",
                                str(store_path), "--simulator-url", sim_url, *extra], cwd=ROOT, env=env,
                               stderr=subprocess.DEVNULL)
-    wait_ready(f"http://127.0.0.1:{port}/healthz", server)
+    wait_ready(f"http://127.0.0.1:{port}/healthz", server, timeout=60)
     delay = random.uniform(2.0, 4.0)
     killed_at = time.monotonic() + delay
 
@@ -115,7 +103,7 @@ def main() -> int:
     sim = subprocess.Popen([sys.executable, "-m", "cascade_core.simulator", "--port", str(sim_port)], cwd=ROOT,
                            env=env, stderr=subprocess.DEVNULL)
     try:
-        wait_ready(f"http://127.0.0.1:{sim_port}/v1/models", sim)
+        wait_ready(f"http://127.0.0.1:{sim_port}/v1/models", sim, timeout=60)
         print(f"kill -9 under {args.rate:.0f} requests/s from {args.concurrency} clients, {args.kills} kills per mode "
               f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
         for mode, extra in MODES.items():

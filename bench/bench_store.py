@@ -6,10 +6,11 @@
         runs/s, data files before and after scheduled maintenance. Target: >= 2,000 runs/s on PostgreSQL.
     .venv/bin/python bench/bench_store.py latency [--runs 300]
         One run logged (Store.log_trace, what `query` does) p50/p95 on each engine. Target: < 5 ms p50.
-    .venv/bin/python bench/bench_store.py scale [--runs 1000000] [--no-fts] [--no-export]
-        Overview + Runs page, text search (the page's substring filter vs DuckDB full-text search on a local
-        copy), an export of every run (sorted ranges COPYed in order) with the exporting process's peak memory,
-        on a DuckLake of --runs runs.
+    .venv/bin/python bench/bench_store.py scale [--runs 1000000] [--no-fts] [--no-export] [--dsn DSN --data DIR]
+        Overview + Runs page (from the per-hour rollup), text search as the Runs page does it (estimated count,
+        newest-first page) and an exact count, DuckDB full-text search on a local copy, an export of every run
+        (sorted ranges COPYed in order) with the exporting process's peak memory, on a DuckLake of --runs runs
+        (or an existing lake: --dsn/--data).
     .venv/bin/python bench/bench_store.py export [--runs 1000000]      the export alone
 """
 
@@ -189,38 +190,72 @@ def _export(lake: LakeTarget, folder: Path) -> None:
 
 
 def cmd_scale(args: argparse.Namespace) -> None:
-    from bench.bench_dashboard import build, report, runs_page_render, timed
-    from cascade_core.store import RunFilter, RunSort
-    from cascade_core.views import compute_overview
+    from bench.bench_dashboard import build
 
-    pg = LocalPostgres().start()
+    pg = None if args.dsn else LocalPostgres().start()
     try:
-        folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
-        lake = LakeTarget("postgres", pg.new_database(), str(folder / "data"), inline_rows=0)
+        if pg is not None:
+            folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
+            lake = LakeTarget("postgres", pg.new_database(), str(folder / "data"), inline_rows=0)
+        else:  # a lake built by an earlier run (--dsn/--data): measure it again without rebuilding
+            folder = Path(args.data).parent
+            lake = LakeTarget("postgres", args.dsn, args.data, inline_rows=0)
         with Store(lake) as store:
-            started = time.perf_counter()
-            build(store, args.runs)
-            store.execute("UPDATE runs SET question = question || ' ' || repeat('lorem ipsum dolor ', 26)")
-            maintain(store, keep_snapshots=0)
-            print(f"built {args.runs:,} runs x 3 steps (500-char questions) in {time.perf_counter() - started:.0f} s;"
-                  f" {data_file_count(store)} data files, {store.size_bytes() / 1e6:.0f} MB", flush=True)
-            print("Overview:")
-            for window in ("all time", "last 7 days"):
-                first, median = timed(lambda w=window: compute_overview(store, w))
-                report(f"window '{window}'", first, median, 1000)
-            print("Runs page (tier options, time bounds, count, one page of 50):")
-            for label, f, sort in [("first page, newest first", RunFilter(), RunSort()),
-                                   ("first page sorted by cost", RunFilter(), RunSort("cost", True)),
-                                   ("text search (contains, the page's filter)", RunFilter(text="photosynthesis"),
-                                    RunSort())]:
-                first, median = timed(lambda f=f, s=sort: runs_page_render(store, f, s), repeat=3)
-                report(label, first, median, 1000)
+            if store.count_runs() == 0:
+                started = time.perf_counter()
+                build(store, args.runs)
+                store.execute("UPDATE runs SET question = question || ' ' || repeat('lorem ipsum dolor ', 26)")
+                maintain(store, keep_snapshots=0)
+                print(f"built {args.runs:,} runs x 3 steps (500-char questions) in "
+                      f"{time.perf_counter() - started:.0f} s", flush=True)
+            size = store.size_bytes() / 1e6
+            print(f"{store.count_runs():,} runs; {data_file_count(store)} data files, {size:.0f} MB", flush=True)
+            _scale_pages(store)
             if not args.no_fts:
                 _fts(store)
         if not args.no_export:
             _export(lake, folder)
     finally:
-        pg.stop()
+        if pg is not None:
+            pg.stop()
+
+
+def _scale_pages(store: Store) -> None:
+    from bench.bench_dashboard import report, runs_page_render, timed
+    from cascade_core.store import RunFilter, RunSort, count_matches, count_runs, rollup, search_page
+    from cascade_core.views import compute_overview
+
+    rollup.reset(store)
+    started = time.perf_counter()
+    rollup.refresh(store)  # what the first dashboard render (or a server's maintenance) does once
+    print(f"rollup folded from every run in {time.perf_counter() - started:.1f} s (once; later folds read only "
+          f"the tail): {store.execute('SELECT count(*) FROM run_rollup')[0][0]:,} rows", flush=True)
+    print("Overview (rollup + the runs after its watermark):")
+    for window in ("all time", "last 7 days"):
+        first, median = timed(lambda w=window: compute_overview(store, w))
+        report(f"window '{window}'", first, median, 1000)
+    print("Runs page (tier options, time bounds, count, one page of 50):")
+    for label, f, sort in [("first page, newest first", RunFilter(), RunSort()),
+                           ("first page sorted by cost", RunFilter(), RunSort("cost", True))]:
+        first, median = timed(lambda f=f, s=sort: runs_page_render(store, f, s), repeat=3)
+        report(label, first, median, 1000)
+    print("Text search, the Runs page's way (estimated count + first page newest first within 0.5 s):")
+    for text in ("photosynthesis", "question 1234567 ", "no such words"):
+        f = RunFilter(text=text)
+
+        def page(f: RunFilter = f) -> None:
+            count_matches(store, f)
+            search_page(store, f, RunSort())
+        first, median = timed(page, repeat=3)
+        c = count_matches(store, f)
+        p = search_page(store, f, RunSort())
+        report(f"'{text.strip()}'", first, median, 1000)
+        shown = "exact" if c.exact else f"≈, 95% {c.low:,}-{c.high:,} from {c.sampled_runs:,} runs"
+        print(f"      count {c.value:,} ({shown}); page {len(p.rows)} rows, "
+              f"{'complete' if p.complete else f'searched back to {p.searched_to}'}", flush=True)
+    started = time.perf_counter()
+    exact = count_runs(store, RunFilter(text="photosynthesis"))
+    print(f"  exact count ('Count exactly'): {exact:,} in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def _fts(store: Store) -> None:
@@ -254,6 +289,8 @@ def main() -> None:
     sc.add_argument("--runs", type=int, default=1_000_000)
     sc.add_argument("--no-fts", action="store_true", help="skip the full-text index (5 min to build at 1M runs)")
     sc.add_argument("--no-export", action="store_true", help="skip the export (run `export` on its own)")
+    sc.add_argument("--dsn", help="measure an existing lake (its PostgreSQL DSN) instead of building one")
+    sc.add_argument("--data", help="... and its data path")
     ex = sub.add_parser("export")
     ex.add_argument("--runs", type=int, default=1_000_000)
     args = parser.parse_args()

@@ -15,6 +15,11 @@ def as_cost_source(value: object) -> CostSource:
     """A stored cost_source read back; anything unknown is "none"."""
     return next((source for source in COST_SOURCES if source == value), "none")
 Source = Literal["query", "sweep", "audit", "api"]
+# The confidence signals (cascade/signals/registry.py holds one Signal per name and checks they agree).
+SignalName = Literal["self_rated", "logprob", "verify"]
+# What went wrong with a call: cascade/endpoint_errors.py names every endpoint failure with one of these.
+ErrorKind = Literal["rate_limit", "server", "timeout", "refused", "dns", "tls", "connection", "auth",
+                    "bad_request", "bad_response", "cancelled", "other"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ class TierCall:
     latency_ms: float = 0.0
     attempts: int = 1
     error: str | None = None
-    error_kind: str | None = None  # cascade_core.cascade.endpoint_errors.ErrorKind
+    error_kind: ErrorKind | None = None
     logprobs: list[tuple[str, float]] | None = None
     simulated: bool = False
     # Attempts that may have been billed upstream but gave nothing usable (timed out, cut-off body): their
@@ -105,7 +110,7 @@ class Trace:
     created_at: datetime
     question: str
     source: Source
-    signal: str
+    signal: SignalName
     config_fingerprint: str
     steps: list[Step] = field(default_factory=list)
     final_answer: str | None = None

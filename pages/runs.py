@@ -6,8 +6,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cascade_core.store import count_runs, filter_counts, runs_page, tier_options_and_bounds
-from cascade_core.views import runs_table, why_empty
+from cascade_core.store import (
+    PAGE_BUDGET_S,
+    MatchCount,
+    count_matches,
+    count_runs,
+    filter_counts,
+    search_page,
+    tier_options_and_bounds,
+)
+from cascade_core.views import count_caption, runs_table, search_note, why_empty
 from ui.downloads import file_size, prepare_export
 from ui.links import runs_state_from_url, runs_state_to_url
 from ui.run_filters import filter_choice, filter_widgets, pager, seed_defaults, sort_widgets
@@ -55,17 +63,31 @@ st.session_state["runs_filter"] = run_filter
 sort, size = sort_widgets()
 st.session_state["runs_sort_value"] = sort
 
-total = count_runs(store, run_filter)  # a plain count: DuckDB prunes by time and skips text search where it can
+# Exact counts, except a text search over more runs than a sample: estimated, with its interval (store/text_search.py);
+# "Count exactly" and "Search all runs" read every run for this filter.
+exact_asked = st.session_state.get("runs_exact_for") == choice
+counted = MatchCount(count_runs(store, run_filter), True) if exact_asked else count_matches(store, run_filter)
+offset = pager(counted.value, size)
+everything = st.session_state.get("runs_search_all_for") == choice
+found = search_page(store, run_filter, sort, limit=size if counted.value or not counted.exact else 0, offset=offset,
+                    budget_s=float("inf") if everything else PAGE_BUDGET_S)
+page = found.rows
+if not counted.exact and found.complete and not len(page) and offset == 0:  # the whole log was searched: none
+    counted = MatchCount(0, True)
+total = max(counted.value, offset + len(page))
 st.session_state["runs_count"] = total
-offset = pager(total, size)
-noun = "run matches" if total == 1 else "runs match"
-st.caption(f"{total:,} {noun}" + ("" if run_filter.is_empty() else " the filters")
-           + (f" · showing {offset + 1:,}–{min(offset + size, total):,}" if total else ""))
-
+st.caption(count_caption(counted, filtered=not run_filter.is_empty(), offset=offset, shown=len(page)))
+if not counted.exact:
+    st.button("Count exactly", key="runs_count_exact", help="Search the text in every run (seconds on a big log)",
+              on_click=lambda: st.session_state.update(runs_exact_for=choice))
+note = search_note(found, PAGE_BUDGET_S)
+if note:
+    st.caption(note)
+    st.button("Search all runs for this page", key="runs_search_all",
+              on_click=lambda: st.session_state.update(runs_search_all_for=choice))
 if total == 0:
     counts = filter_counts(store, run_filter)  # one more pass, only when empty: what each filter removes
     st.info(why_empty(counts, run_filter, st.session_state.get("runs_window")), icon=":material/filter_alt_off:")
-page = runs_page(store, run_filter, sort, limit=size if total else 0, offset=offset)  # LIMIT 0: no scan
 st.session_state["runs_page_ids"] = page["run_id"].tolist()
 table = runs_table(page)
 table["run"] = [f"/runs?run={run_id}" for run_id in page["run_id"]]

@@ -103,7 +103,7 @@ if source == "Live on the configured tiers":
     if b2.button("Stop", disabled=not (job and job.running), key="sweep_stop") and job is not None:
         job.request_stop()
 
-    @st.fragment(run_every=0.5)
+    @st.fragment(run_every=0.5 if job is not None and job.running else None)  # polls only while collecting
     def _progress() -> None:
         current: SweepJob | None = ss.get("sweep_job")
         if current is None:
@@ -181,7 +181,7 @@ else:
             except (OutcomeError, ValueError, KeyError) as err:
                 _fail("Cannot reopen this sweep", err)
         if len(labels) >= 2:
-            with st.expander("Compare two saved sweeps", expanded=bool(ss.get("sweep_cmp_open"))):
+            with st.expander("Compare two saved sweeps"):
                 ids = list(labels)
                 a = st.selectbox("First", ids, format_func=labels.get, key="sweep_cmp_a")
                 b = st.selectbox("Second", ids, index=1, format_func=labels.get, key="sweep_cmp_b")

@@ -202,3 +202,9 @@ def test_sweep_cost_note() -> None:
     note = sweep_cost_note((sweep, points), [0.75, 0.75], [1.0, 0.75])
     assert "$0.0500 per 1k" in note and "$0.0900 per 1k" in note and "86.0%" in note
     assert "no points" in sweep_cost_note((sweep, points.iloc[[2]]), [0.75, 0.75], [1.0, 0.75])
+
+
+def test_an_unknown_run_source_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"sources: unknown 'bogus'; expected some of query, sweep, audit, api"):
+        AuditParams(sources=("query", "bogus"))  # type: ignore[arg-type]
+    assert AuditParams(sources=("sweep",)).sources == ("sweep",)

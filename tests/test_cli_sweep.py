@@ -60,6 +60,13 @@ def test_live_json_shape_and_resweep_is_free(cfg, capsys, tmp_path: Path) -> Non
     assert sim.stats()["total"] == 60
     assert len(pd.read_csv(csv)) == sum(map(len, data["points"].values())) + 4
     assert "plotly" in html.read_text()[:5000].lower()
+    from cascade_core.datasets import load_bundled
+    from cascade_core.sweep import saved_questions
+
+    with Store(_store) as store:  # kept with the sweep, so a reopened one shows the questions
+        questions = saved_questions(store, data["sweep_id"])
+    first_items = load_bundled().items[:20]
+    assert questions == {i.id: i.question for i in first_items}
     code, out, _ = cli(["sweep", "bundled", "--config", str(config), "--limit", "20", "--json"], capsys)
     assert code == 0 and json.loads(out)["collection"]["calls"] == 0 and sim.stats()["total"] == 60
 

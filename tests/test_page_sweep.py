@@ -70,6 +70,9 @@ def test_small_live_sweep_completes_and_picking_a_point_updates_numbers(store_pa
     after = (metric(app, "Accuracy"), metric(app, "Cost per 1,000"))
     assert after != before
     assert any("Recommendation" in e.value for e in app.subheader)
+    # no config file in reach (the embedded default): the lines to paste, no button that could write nowhere
+    assert any(c.value.startswith("No config file is in use") for c in app.caption)
+    assert not [b for b in app.button if b.key == "sweep_save_config"]
     # a second start is all cache: the page says nothing was spent
     app.button(key="sweep_start").click()
     ok(app.run())
@@ -119,6 +122,10 @@ def test_import_split_on_a_named_column(store_path: Path, tmp_path: Path) -> Non
     ok(app.run())
     assert not app.error, [e.value for e in app.error]
     assert any("column 'split' · 25 calibration and 15 held-out" in m.value for m in app.markdown)
+    app.radio(key="sweep_detail_split").set_value("calibration")  # the details, and their fronts, per split
+    ok(app.run())
+    assert "(calibration questions)" in chart(app, "sweep_frontier_calibration")["layout"]["title"]["text"]
+    assert any(c.value == "25 calibration questions" for c in app.caption)
 
 
 def test_reopened_sweep_keeps_its_saved_settings_and_analysis(store_path: Path, tmp_path: Path) -> None:

@@ -164,3 +164,17 @@ def test_export_in_ranges_keeps_the_page_order(store: Store, tmp_path: Path, fmt
     assert export_runs(store, run_filter, sort, fmt, path, chunk_rows=4) == len(expected) == 23  # type: ignore[arg-type]
     reader = "read_csv" if fmt == "csv" else "read_parquet"
     assert [r[0] for r in duckdb.sql(f"SELECT run_id FROM {reader}('{path}')").fetchall()] == expected
+
+
+def test_text_search_is_literal_for_every_punctuation_mark(tmp_path: Path) -> None:
+    """The search is an escaped RE2 pattern: no punctuation mark acts as regex syntax."""
+    import string
+
+    text = string.punctuation + " Ünï\tend"
+    with Store(tmp_path / "s.duckdb") as store:
+        store.log_traces([make_trace(0, question="x" + text + "y"), make_trace(0, question="nothing here")])
+        for i, mark in enumerate(string.punctuation):
+            assert count_runs(store, RunFilter(text=mark)) == 1, mark
+            assert count_runs(store, RunFilter(text=string.punctuation[i:i + 3])) == 1
+        assert count_runs(store, RunFilter(text="ünï\tEND")) == 1
+        assert count_runs(store, RunFilter(text="./")) == 1 and count_runs(store, RunFilter(text=".*")) == 0

@@ -231,3 +231,29 @@ def test_run_logger_refuses_runs_after_close(tmp_path: Path) -> None:
         with pytest.raises(RuntimeError, match="closed"):
             logger.log(make_trace(1))
         assert logger.flush(timeout=1)
+
+
+def test_handles_opening_a_fresh_file_at_once_all_migrate(tmp_path: Path) -> None:
+    """serve opens its log writer, shadow sink and metrics on one file at once: one applies each migration, the
+    others wait for its row instead of failing on "already exists" (it failed 22 of 30 times before)."""
+    import threading
+
+    for trial in range(10):
+        path = tmp_path / f"fresh{trial}.duckdb"
+        errors: list[str] = []
+
+        def open_one(path: Path = path, errors: list[str] = errors) -> None:
+            try:
+                with Store(path, lock_wait=5.0) as store:
+                    store.count_runs()
+            except Exception as err:  # collected, asserted below
+                errors.append(repr(err))
+
+        threads = [threading.Thread(target=open_one) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        with Store(path) as store:
+            assert store.schema_version == max(MIGRATIONS)

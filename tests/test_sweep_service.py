@@ -183,3 +183,30 @@ def test_split_rule_live_has_no_column_import_rereads_it(tmp_path: Path) -> None
     assert loaded.meta.name.startswith("r.csv · ") and loaded.meta.source == "import"
     assert resolve_split(loaded, "phase") == "split"  # read again with "phase" as the split field
     assert set(loaded.outcomes["split"].dropna()) == {"calibration", "holdout"}
+
+
+def test_big_clouds_are_thinned_on_the_plot_and_say_so() -> None:
+    from cascade_core.figures import frontier_figure
+
+    rng = np.random.default_rng(3)
+    table = outcomes(3000)
+    table["confidence"] = rng.random(len(table)).round(4)  # continuous: thousands of per-tier settings
+    result = analyse(table, SweepSettings(split=0.5))
+    assert len(result.per_tier) > 2000
+    traces = {t.name: t for t in frontier_figure(result).data}
+    cloud = next(t for name, t in traces.items() if name.startswith("per-tier thresholds"))
+    assert cloud.name == f"per-tier thresholds (2,000 of {len(result.per_tier):,} shown)" and len(cloud.x) == 2000
+    assert len(traces["per-tier front"].x) == len(result.per_tier_front)  # fronts drawn in full
+
+
+def test_stored_questions_are_redacted_as_runs_are() -> None:
+    from cascade_core.datasets.loader import Item
+    from cascade_core.sweep.service import stored_questions
+
+    items = [Item(id="a", question="Mail jane.doe@example.com about it?", gold="yes", answer_type="text",
+                  category="factual", difficulty=None, line=1)]
+    plain = stored_questions(items, default_config())
+    assert plain == {"a": "Mail jane.doe@example.com about it?"}
+    private = default_config().model_copy(update={"privacy": default_config().privacy.model_copy(
+        update={"redact": ["email"]})})
+    assert stored_questions(items, private) == {"a": "Mail [EMAIL] about it?"}

@@ -9,16 +9,19 @@ Exports older than KEEP_HOURS are deleted when the next one is written.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cascade_core.store import RunFilter, RunSort, Store, export_runs
+from cascade_core.store import RunFilter, RunSort, Store, StoreError, export_runs
 from cascade_core.store.export import ExportFormat
 
 EXPORT_ROOT = Path(tempfile.gettempdir()) / "cascade-lab-exports"
@@ -62,10 +65,27 @@ def _forget_old(root: Path) -> None:
 
 def prepare_export(store: Store, f: RunFilter, sort: RunSort, fmt: ExportFormat, root: Path = EXPORT_ROOT
                    ) -> PreparedExport:
-    """Write the filtered runs to a fresh export file (bounded memory, store/export.py); where to download it."""
+    """Write the filtered runs to a fresh export file (bounded memory, store/export.py); where to download it.
+
+    From a DuckLake the file is written by a child process (`store export`, the same code), so the dashboard's
+    own memory does not grow with an export of millions of runs and is handed back when it ends. A DuckDB file
+    is exported here: another process could not open the file while this one holds it."""
     path, url = new_export_path(fmt, root)
-    rows = export_runs(store, f, sort, fmt, path)
+    if store.lake is None:
+        rows = export_runs(store, f, sort, fmt, path)
+    else:
+        rows = _export_in_child(f, sort, fmt, path)
     return PreparedExport(path, url, rows, path.stat().st_size)
+
+
+def _export_in_child(f: RunFilter, sort: RunSort, fmt: ExportFormat, path: Path) -> int:
+    """`python -m cascade_core store export` with this process's environment (so the same config and lake)."""
+    command = [sys.executable, "-m", "cascade_core", "store", "export", "--out", str(path), "--format", fmt,
+               "--filter", f.to_json(), "--sort", sort.key, *([] if sort.descending else ["--ascending"])]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    if done.returncode != 0:
+        raise StoreError(f"the export failed: {done.stderr.strip()[-2000:]}")
+    return int(json.loads(done.stdout.strip().splitlines()[-1])["rows"])
 
 
 def file_size(size: int) -> str:

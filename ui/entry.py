@@ -51,5 +51,8 @@ def run_app() -> None:
     # An emoji favicon is drawn locally; a :material/...: one is fetched from fonts.gstatic.com (breaks offline).
     st.set_page_config(page_title="Cascade Lab", page_icon="🪜", layout="wide")
     pages = [st.Page(path, title=title, icon=icon, default=i == 0) for i, (path, title, icon) in enumerate(PAGES)]
+    # Navigation first: a page that stops (bad config, unreadable store) must still have our menu, or Streamlit
+    # falls back to listing pages/ itself and opens a page without this frame.
+    navigation = st.navigation(pages)
     sidebar_backend()
-    st.navigation(pages).run()
+    navigation.run()

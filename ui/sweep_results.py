@@ -40,8 +40,11 @@ def recommendation(result: SweepResult, meta: SweepMeta) -> None:
     st.subheader("Recommendation")
     for tone, text in recommendation_lines(result, meta.signal):
         TONES[tone](text)
-    if result.certified is not None and result.certified.point is not None:  # (the last tier alone: nothing to add)
-        st.dataframe(certification_table(result.certified), hide_index=True)
+    cert = result.certified
+    if cert is not None and cert.point is not None:  # (the last tier alone: nothing to add)
+        st.dataframe(certification_table(cert), hide_index=True)
+        st.caption(f"Policy family: {FRONTS.get(cert.family, cert.family)} · tested {len(cert.tested):,} settings "
+                   f"in a fixed sequence on {cert.n_test:,} calibration questions at risk {cert.delta:.0%}")
     if result.estimate is not None:
         st.caption(estimate_text(result, meta.signal))
     if result.labels is not None:
@@ -137,6 +140,10 @@ def details(result: SweepResult, meta: SweepMeta, sweep_id: str) -> None:
     split = st.radio("Figures below on", names, horizontal=True, key="sweep_detail_split")
     view = result.splits[split]
     st.caption(f"{view.n_items:,} {split} questions")
+    if split != result.view.name and result.has_confidence:  # the headline split's fronts are in the chooser
+        st.plotly_chart(frontier_figure(result, view=view, simulated=meta.simulated, height=440,
+                                        title=f"Cost / quality frontier ({split} questions)"),
+                        key=f"sweep_frontier_{split}")
     st.dataframe(reference_table(result, view), hide_index=True)
     st.subheader(f"Calibration per tier ({split})")
     st.plotly_chart(reliability_figure(view.calibration, simulated=meta.simulated), key="sweep_reliability")

@@ -11,12 +11,13 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
 from cascade_core.audit.judge import JUDGE_OPTIONS, JudgeReply, judge_messages, judge_tier, parse_judge_reply
+from cascade_core.audit.params import AuditParams
 from cascade_core.audit.sampler import stratified_sample
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.grading import grade, infer_answer_type
@@ -28,29 +29,6 @@ from cascade_core.store import audits as sql
 from cascade_core.store.intents import InFlight, clear_intents, record_intents, take_in_flight
 from cascade_core.store.store import Store
 from cascade_core.telemetry.exporter import Tracing
-
-DEFAULT_SOURCES: tuple[str, ...] = ("query", "api")  # answers served to people; sweeps are experiments
-
-
-@dataclass(frozen=True)
-class AuditParams:
-    """What to audit. The window is [until - since, until); until defaults to now (naive UTC)."""
-
-    since: timedelta = timedelta(days=7)
-    until: datetime | None = None
-    sample: int = 50
-    seed: int = 0
-    alert_rate: float = 0.1
-    include_audited: bool = False
-    sources: tuple[str, ...] = DEFAULT_SOURCES
-
-    def __post_init__(self) -> None:
-        if self.sample <= 0:
-            raise ValueError(f"sample must be positive, got {self.sample}")
-        if not 0.0 <= self.alert_rate <= 1.0:
-            raise ValueError(f"alert rate must be in [0, 1], got {self.alert_rate}")
-        if self.since <= timedelta(0):
-            raise ValueError(f"the window must be positive, got {self.since}")
 
 
 @dataclass

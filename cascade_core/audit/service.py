@@ -9,8 +9,9 @@ from datetime import datetime
 
 import pandas as pd
 
+from cascade_core.audit.params import AuditParams
 from cascade_core.audit.results import AuditResult, judge_agreement, summarise, weekly_trend
-from cascade_core.audit.runner import AuditParams, Judge, judge_audit, start_audit
+from cascade_core.audit.runner import Judge, judge_audit, start_audit
 from cascade_core.audit.stats import Agreement
 from cascade_core.audit.threshold_change import (
     ThresholdChange,

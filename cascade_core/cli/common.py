@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import re
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from cascade_core.cascade.config import CascadeConfig, load_config
 from cascade_core.cascade.store_config import StoreConfig
-from cascade_core.store.location import store_location
-from cascade_core.store.store import Store
+
+if TYPE_CHECKING:  # imported when a command runs: a command's --help loads no pandas or duckdb
+    from cascade_core.store.store import Store
 
 
 def add_config_options(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +35,9 @@ CLI_LOCK_WAIT = 30.0
 def open_store(config: CascadeConfig) -> Store:
     """The run log for a command: waits for another process to let a DuckDB file go, and lets go itself when
     idle (a DuckLake needs neither: every process writes at once)."""
+    from cascade_core.store.location import store_location
+    from cascade_core.store.store import Store
+
     return Store(store_location(config), lock_wait=CLI_LOCK_WAIT, idle_release=2.0)
 
 

@@ -5,17 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-import duckdb
-
-from cascade_core.cascade.config import CascadeConfig
-from cascade_core.cascade.runtime import open_runtime
 from cascade_core.cli.common import add_config_options, config_from_args, open_store
-from cascade_core.datasets.loader import load_bundled
-from cascade_core.store.connection import StoreError
-from cascade_core.store.store import Store
-from cascade_core.telemetry.exporter import Tracing
-from cascade_core.views.trace import format_trace_table, trace_notes
+
+if TYPE_CHECKING:  # the library is imported when the command runs: `query --help` stays light
+    from cascade_core.cascade.config import CascadeConfig
+    from cascade_core.store.store import Store
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,13 +34,22 @@ def _cache(config: CascadeConfig, store: Store) -> object | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from cascade_core.cascade.runtime import open_runtime
+    from cascade_core.datasets.loader import load_bundled
+    from cascade_core.store.connection import StoreError
+    from cascade_core.telemetry.exporter import Tracing
+    from cascade_core.views.trace import format_trace_table, trace_notes
+
     config = config_from_args(args).with_overrides(threshold=args.threshold, signal=args.signal)
     item = load_bundled().by_question().get(args.question.strip())  # graded when it is a bundled question
     not_logged = None
+    tracing = Tracing.from_env()  # an OpenTelemetry trace of the run, when OTEL_EXPORTER_OTLP_* is set (before
+    # any tier is paid: a tracing set-up that cannot work is said before the run, never after it)
     with open_store(config) as store, open_runtime(config, embedding_cache=_cache(config, store)) as runtime:
         trace = runtime.answerer.run(args.question, item=item, source="query",
                                     dataset=load_bundled().name if item is not None else None)
-        tracing = Tracing.from_env()  # an OpenTelemetry trace of the run, when OTEL_EXPORTER_OTLP_* is set
         if tracing is not None:
             tracing.record(trace)
             tracing.close()

@@ -3,6 +3,7 @@
     python -m cascade_core store migrate --to ducklake --config examples/ducklake.toml [--from data/cascade.duckdb]
     python -m cascade_core store migrate --to duckdb      # fold old servers' segment files into the file
     python -m cascade_core store maintain --config examples/ducklake.toml
+    python -m cascade_core store export --out runs.csv [--filter '{"sources": ["api"]}'] [--sort cost]
 """
 
 from __future__ import annotations
@@ -29,6 +30,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
                                    "a schedule): flush inlined rows, merge files, expire snapshots")
     add_config_options(maintain)
     maintain.set_defaults(handler=run_maintain)
+    export = commands.add_parser("export", help="write the runs a filter selects to CSV or Parquet (DuckDB COPY in "
+                                 "sorted ranges: bounded memory however many runs); prints the row count as JSON")
+    add_config_options(export)
+    export.add_argument("--out", required=True, help="the file to write")
+    export.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    export.add_argument("--filter", default="{}", help='a run filter as JSON, e.g. {"sources": ["api"], '
+                        '"text": "capital"} (fields of RunFilter; times in ISO 8601)')
+    export.add_argument("--sort", default="time", help="time | cost | latency | confidence | escalations | "
+                        "final tier")
+    export.add_argument("--ascending", action="store_true")
+    export.set_defaults(handler=run_export)
 
 
 def run_migrate(args: argparse.Namespace) -> int:
@@ -78,4 +90,29 @@ def run_maintain(args: argparse.Namespace) -> int:
         report = maintain(store)
     sys.stdout.write(f"data files {report.files_before} -> {report.files_after}; "
                      f"{report.snapshots_expired} snapshots expired\n")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    import json
+    import resource
+
+    from cascade_core.cascade.config import ConfigError
+    from cascade_core.cli.common import CLI_LOCK_WAIT
+    from cascade_core.store.export import export_runs
+    from cascade_core.store.location import store_location
+    from cascade_core.store.run_filter import RunFilter, RunSort
+    from cascade_core.store.store import Store
+
+    try:
+        run_filter = RunFilter.from_json(args.filter)
+        sort = RunSort(args.sort, not args.ascending)
+        sort.column  # noqa: B018  (validates the key)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"store export: {err}") from None
+    config = config_from_args(args)
+    with Store(store_location(config), read_only=True, lock_wait=CLI_LOCK_WAIT) as store:
+        rows = export_runs(store, run_filter, sort, args.format, args.out)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sys.stdout.write(json.dumps({"rows": rows, "path": str(args.out), "peak_rss_mb": round(peak_mb)}) + "\n")
     return 0

@@ -24,7 +24,7 @@ from cascade_core.sweep.importer import import_results
 from cascade_core.sweep.outcomes import OutcomeError
 from cascade_core.sweep.replay_runs import log_sweep_runs
 from cascade_core.sweep.saved import SweepMeta, save_result
-from cascade_core.sweep.service import config_for_tiers, current_setting, import_split
+from cascade_core.sweep.service import config_for_tiers, current_setting, import_split, stored_questions
 from cascade_core.sweep.sweep_json import result_to_json
 from cascade_core.views.sweep import parse_costs, parse_pairs, parse_split
 
@@ -161,7 +161,7 @@ def _live(args: argparse.Namespace, settings: SweepSettings) -> int:
             meta = SweepMeta(name=args.save or f"{dataset.name} live", dataset=dataset.name, source="live",
                              config_fingerprint=config.fingerprint(), signal=config.signal,
                              simulated=result.simulated)
-            sweep_id = save_result(store, sweep, meta, {i.id: i.question for i in result.items})
+            sweep_id = save_result(store, sweep, meta, stored_questions(result.items, configured))
             logged = log_sweep_runs(store, config, runtime.clients, result) if args.log_runs else None
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from cascade_core.sweep.analysis import SweepResult
+from cascade_core.sweep.analysis import SplitView, SweepResult
 from cascade_core.sweep.calibration import TierCalibration
 from cascade_core.sweep.frontier import FrontierPoint
 
@@ -41,8 +41,22 @@ def hover_text(point: FrontierPoint, tiers: Sequence[str]) -> str:
     return "<br>".join(lines)
 
 
+CLOUD_LIMIT = 2000  # cloud points drawn per family: beyond a few thousand a cloud reads the same and only slows
+
+
+def _thin(points: Sequence[FrontierPoint], limit: int = CLOUD_LIMIT) -> Sequence[FrontierPoint]:
+    """Every k-th point (in cost order) when there are more than `limit`; the fronts are drawn in full apart."""
+    if len(points) <= limit:
+        return points
+    ordered = sorted(points, key=lambda p: (p.cost_per_1k, p.accuracy))
+    return [ordered[int(i)] for i in np.linspace(0, len(ordered) - 1, limit).round()]
+
+
 def _cloud(points: Sequence[FrontierPoint], tiers: Sequence[str], name: str, color: str, kind: str,
            opacity: float = 0.35) -> go.Scattergl:
+    if len(points) > CLOUD_LIMIT:
+        name = f"{name} ({CLOUD_LIMIT:,} of {len(points):,} shown)"
+        points = _thin(points)
     return go.Scattergl(
         x=[p.cost_per_1k for p in points], y=[p.accuracy for p in points], mode="markers", name=name,
         marker={"color": color, "size": 5, "opacity": opacity},
@@ -88,25 +102,27 @@ def _layout(fig: go.Figure, title: str, simulated: bool) -> go.Figure:
 
 
 def frontier_figure(result: SweepResult, *, pick: FrontierPoint | None = None, simulated: bool = False,
-                    title: str = "Cost / quality frontier (held-out questions)", height: int = 560) -> go.Figure:
-    """Both point clouds, both Pareto fronts, the reference points and the picked operating point."""
+                    title: str = "Cost / quality frontier (held-out questions)", height: int = 560,
+                    view: SplitView | None = None) -> go.Figure:
+    """Both point clouds, the Pareto fronts, the reference points, the current setting and the picked point, of
+    one split (`view`; default the headline one)."""
     tiers = result.tiers
+    view = view or result.view
     fig = go.Figure()
-    if result.per_tier:
-        fig.add_trace(_cloud(result.per_tier, tiers, "per-tier thresholds", COLORS["per_tier"], "per_tier"))
-        fig.add_trace(_front(result.per_tier_front, tiers, "per-tier front", COLORS["per_tier"], "per_tier_front"))
-    if result.shared:
-        fig.add_trace(_cloud(result.shared, tiers, "one shared threshold", COLORS["shared"], "shared", 0.5))
-        fig.add_trace(_front(result.shared_front, tiers, "shared front", COLORS["shared"], "shared_front", "dot"))
-    view = result.view
+    if view.per_tier:
+        fig.add_trace(_cloud(view.per_tier, tiers, "per-tier thresholds", COLORS["per_tier"], "per_tier"))
+        fig.add_trace(_front(view.per_tier_front, tiers, "per-tier front", COLORS["per_tier"], "per_tier_front"))
+    if view.shared:
+        fig.add_trace(_cloud(view.shared, tiers, "one shared threshold", COLORS["shared"], "shared", 0.5))
+        fig.add_trace(_front(view.shared_front, tiers, "shared front", COLORS["shared"], "shared_front", "dot"))
     for kind, name, front in (("skip", "skip-ahead front", view.skip_front),
                               ("tier_choice", "fewer-tiers front", view.tier_choice_front)):
         if front:
             fig.add_trace(_front(front, tiers, name, COLORS[kind], f"{kind}_front", "dash"))
-    for trace in _references(result.references, tiers):
+    for trace in _references(view.references, tiers):
         fig.add_trace(trace)
-    if result.current is not None:
-        cur = result.current
+    if view.current is not None:
+        cur = view.current
         fig.add_trace(go.Scatter(
             x=[cur.cost_per_1k], y=[cur.accuracy], mode="markers+text", name="current setting",
             text=["current"], textposition="top left", hovertext=[hover_text(cur, tiers)], hoverinfo="text",

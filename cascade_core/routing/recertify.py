@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from cascade_core.cascade.config import CascadeConfig
-from cascade_core.routing.binomial import error_rate_p_value, fixed_sequence_test, wilson
+from cascade_core.routing.fixed_sequence import fixed_sequence_test
+from cascade_core.stats.binomial import error_rate_p_value, wilson
 from cascade_core.store.routing_tables import accepted_steps, audit_labels, newest_labelled_time, shadow_labels
 from cascade_core.store.store import Store
 

@@ -19,7 +19,7 @@ from cascade_core.cascade.decisions import read_confidence
 from cascade_core.cascade.grading import grade
 from cascade_core.cascade.signals.base import RequestOptions
 from cascade_core.cascade.signals.registry import get_signal
-from cascade_core.records import Step, TierCall, Trace
+from cascade_core.records import SignalName, Step, TierCall, Trace
 from cascade_core.security.pii import redact_pii
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def guess_answer_type(answer: str) -> str:
     return "text"
 
 
-def make_label(trace: Trace, step: Step, call: TierCall, signal: str, *, shadow_tier: str,
+def make_label(trace: Trace, step: Step, call: TierCall, signal: SignalName, *, shadow_tier: str,
                gold: str | None = None, answer_type: str | None = None) -> dict[str, Any]:
     """One shadow label (a row of the store's shadow_labels table)."""
     shadow_answer = read_confidence(signal, call).answer if call.ok else None
@@ -89,7 +89,7 @@ def make_label(trace: Trace, step: Step, call: TierCall, signal: str, *, shadow_
 class ShadowSampler:
     """Decides which answers get shadowed (a fixed rate, seeded) and runs the shadow call in the background."""
 
-    def __init__(self, rate: float, last: TierClient, signal: str, *, seed: int | None = None,
+    def __init__(self, rate: float, last: TierClient, signal: SignalName, *, seed: int | None = None,
                  gold: dict[str, tuple[str, str]] | None = None) -> None:
         self.rate = rate
         self.last = last

@@ -9,19 +9,22 @@ its own store handle (a DuckDB file is let go after each write so others take tu
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from cascade_core.routing.embeddings import MemoryCache
+from cascade_core.store.background_writer import BackgroundWriter
 from cascade_core.store.routing_tables import StoreEmbeddingCache, recent_embeddings
 from cascade_core.store.store import Store
 
 log = logging.getLogger(__name__)
 
 Row = tuple[str, str, str, np.ndarray]
+
+
+def _write_vectors(store: Store, rows: list[Row]) -> None:
+    StoreEmbeddingCache(store).put_many(rows)
 
 
 class StoredEmbeddingCache:
@@ -32,26 +35,28 @@ class StoredEmbeddingCache:
         self.memory = MemoryCache(capacity)
         self.model = model
         self.name = name
-        self.interval = interval
-        self._open_store = open_store
-        self._store: Store | None = None
-        self._queue: queue.SimpleQueue[Row] = queue.SimpleQueue()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="cascade-embedding-writer", daemon=True)
+        self.writer = BackgroundWriter(open_store, _write_vectors, what="embedding cache", name=name,
+                                       interval=interval, thread_name="cascade-embedding-writer")
         self.loaded = 0
-        self.written = 0
-        self.write_errors = 0
+
+    @property
+    def written(self) -> int:
+        return self.writer.written
+
+    @property
+    def write_errors(self) -> int:
+        return self.writer.write_errors
 
     def start(self) -> StoredEmbeddingCache:
         """Warm the memory from the store (a store that cannot be read only means a cold cache), then start writing."""
         try:
-            rows = recent_embeddings(self._handle(), self.model, self.memory.capacity)
+            rows = recent_embeddings(self.writer.handle(), self.model, self.memory.capacity)
             self.memory.put_many(rows)
             self.loaded = len(rows)
-            self._let_go()
+            self.writer.let_go()
         except Exception as err:
             log.warning("embedding cache: could not read %s (%s); starting cold", self.name, err)
-        self._thread.start()
+        self.writer.start()
         return self
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
@@ -60,50 +65,7 @@ class StoredEmbeddingCache:
     def put_many(self, rows: Sequence[Row]) -> None:
         self.memory.put_many(rows)
         for row in rows:
-            self._queue.put(row)
-
-    def _handle(self) -> Store:
-        if self._store is None:
-            self._store = self._open_store()
-        return self._store
-
-    def _let_go(self) -> None:
-        if self._store is not None:
-            self._store.release()  # a DuckDB file has one writer: let the log writer and readers take turns
-
-    def _drain(self) -> list[Row]:
-        rows: list[Row] = []
-        while True:
-            try:
-                rows.append(self._queue.get_nowait())
-            except queue.Empty:
-                return rows
-
-    def _flush(self, rows: list[Row]) -> list[Row]:
-        if not rows:
-            return rows
-        try:
-            StoreEmbeddingCache(self._handle()).put_many(rows)
-            self._let_go()
-        except Exception:  # never take the server down; keep the rows for the next turn
-            self.write_errors += 1
-            log.exception("embedding cache: writing to %s failed; will retry", self.name)
-            return rows
-        self.written += len(rows)
-        return []
-
-    def _run(self) -> None:
-        pending: list[Row] = []
-        while not self._stop.wait(self.interval):
-            pending = self._flush(pending + self._drain())
-        self._flush(pending + self._drain())
+            self.writer.submit(row)
 
     def close(self) -> None:
-        if self._thread.is_alive():
-            self._stop.set()
-            self._thread.join(30)
-        elif self._thread.ident is None:
-            self._flush(self._drain())
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        self.writer.close()

@@ -11,7 +11,7 @@ MAX_BODY_BYTES = 1_000_000  # the default ServeSettings.max_body_bytes
 
 
 @dataclass(frozen=True)
-class ChatRequest:
+class CascadeRequest:
     """What the cascade needs from a chat request: the question (last user message) and how to answer."""
 
     question: str
@@ -21,7 +21,7 @@ class ChatRequest:
     n_messages: int
 
 
-def parse_chat_request(raw: bytes) -> ChatRequest:
+def parse_chat_request(raw: bytes) -> CascadeRequest:
     """Parse and validate a request body; raise ApiError (400) on anything malformed.
 
     The size limit is not checked here: read_body enforces the configured ServeSettings.max_body_bytes (413).
@@ -34,5 +34,5 @@ def parse_chat_request(raw: bytes) -> ChatRequest:
         raise ApiError(400, "messages: at least one message with role 'user' is required", param="messages")
     if not question.strip():
         raise ApiError(400, "messages: the last user message has no text", param="messages")
-    return ChatRequest(question=question, model=chat.model, stream=chat.stream, include_usage=chat.include_usage,
+    return CascadeRequest(question=question, model=chat.model, stream=chat.stream, include_usage=chat.include_usage,
                        n_messages=len(chat.messages))

@@ -14,7 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from cascade_core.wire.errors import ApiError
+from cascade_core.wire.errors import ApiError, read_json
 
 EMBED_MODEL = "sim-embed-hash"
 DIM = 256
@@ -49,11 +49,7 @@ def _inputs(body: Any) -> list[str]:
 async def embeddings_endpoint(request: Request) -> Response:
     state = request.app.state.sim
     try:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise ApiError(400, "the request body is not valid JSON") from None
-        texts = _inputs(body)
+        texts = _inputs(await read_json(request))
     except ApiError as err:
         state.count_event("rejected")
         return err.response()

@@ -9,7 +9,7 @@ from typing import Any
 
 from cascade_core.cascade.labels import SIMULATED_FINGERPRINT
 from cascade_core.simulator.model import Piece
-from cascade_core.wire.chat import parse_chat_body
+from cascade_core.wire.chat import ResponseFormat, parse_chat_body
 from cascade_core.wire.errors import ApiError
 
 FINGERPRINT = SIMULATED_FINGERPRINT
@@ -23,7 +23,7 @@ class ChatRequest:
     logprobs: bool
     top_logprobs: int
     max_tokens: int | None
-    response_format: str = "text"  # text | json_object | json_schema
+    response_format: ResponseFormat = "text"
 
 
 def parse_chat(body: Any) -> ChatRequest:

@@ -25,7 +25,7 @@ from cascade_core.simulator.embeddings import embeddings_endpoint
 from cascade_core.simulator.ladder import LADDER, MODEL_NAMES, PRICE_SOURCE, TierSpec, cost_usd
 from cascade_core.simulator.model import Mode, SimRequest, count_tokens, default_modes, simulate
 from cascade_core.simulator.protocol import FINGERPRINT, ChatRequest, completion_body, parse_chat
-from cascade_core.wire.errors import ApiError
+from cascade_core.wire.errors import ApiError, read_json
 
 CREATED = 1721692800  # 2024-07-23, the Llama 3.1 release, as the models' "created" time
 
@@ -134,11 +134,7 @@ async def _put_settings(request: Request) -> Response:
 async def _chat(request: Request) -> Response:
     state = _state(request)
     try:
-        try:
-            body = await request.json()
-        except ValueError:
-            raise ApiError(400, "the request body is not valid JSON") from None
-        chat = parse_chat(body)
+        chat = parse_chat(await read_json(request))
         spec = LADDER.get(chat.model)
         if spec is None:
             raise ApiError(404, f"The model `{chat.model}` does not exist (simulated models: "

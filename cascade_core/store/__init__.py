@@ -28,9 +28,11 @@ from cascade_core.store.runs_query import (
     time_bounds,
 )
 from cascade_core.store.store import Store
+from cascade_core.store.text_search import PAGE_BUDGET_S, MatchCount, SearchPage, count_matches, search_page
 
 __all__ = [
     "NO_ANSWER",
+    "PAGE_BUDGET_S",
     "PURGED_TABLES",
     "SORT_COLUMNS",
     "SOURCES",
@@ -39,12 +41,14 @@ __all__ = [
     "InFlight",
     "LakeTarget",
     "MaintenanceReport",
+    "MatchCount",
     "PurgeCriteria",
     "PurgeReport",
     "RetentionScheduler",
     "RunFilter",
     "RunLogger",
     "RunSort",
+    "SearchPage",
     "Store",
     "StoreCorruptError",
     "StoreEmbeddingCache",
@@ -52,6 +56,7 @@ __all__ = [
     "StoreLockedError",
     "StoreMissingError",
     "StoreReadOnlyError",
+    "count_matches",
     "count_runs",
     "data_file_count",
     "describe_location",
@@ -64,6 +69,7 @@ __all__ = [
     "purge_expired",
     "retention_cutoff",
     "runs_page",
+    "search_page",
     "store_location",
     "tier_options_and_bounds",
     "time_bounds",

@@ -79,16 +79,21 @@ def insert_shadow_labels(store: Store, rows: Sequence[dict[str, Any]]) -> int:
     return len(rows)
 
 
+def _in_window(column: str, start: datetime | None, end: datetime | None) -> tuple[str, list[Any]]:
+    """` AND column >= ? AND column <= ?` for the bounds given, with their parameters."""
+    sql, params = "", []
+    for op, bound in ((">=", start), ("<=", end)):
+        if bound is not None:
+            sql += f" AND {column} {op} ?"
+            params.append(bound)
+    return sql, params
+
+
 def shadow_labels(store: Store, start: datetime | None = None, end: datetime | None = None) -> pd.DataFrame:
     """Shadow labels in [start, end] (by the shadowed run's time)."""
     sql = "SELECT * FROM shadow_labels WHERE 1=1"
-    params: list[Any] = []
-    if start is not None:
-        sql += " AND run_created_at >= ?"
-        params.append(start)
-    if end is not None:
-        sql += " AND run_created_at <= ?"
-        params.append(end)
+    window, params = _in_window("run_created_at", start, end)
+    sql += window
     return store.query_df(sql + " ORDER BY run_created_at", params)
 
 
@@ -105,13 +110,8 @@ def accepted_steps(store: Store, start: datetime | None = None, end: datetime | 
         LEFT JOIN all_steps f ON f.run_id = r.run_id AND f.step_index = 0
         WHERE r.source IN ('api', 'query')
     """
-    params: list[Any] = []
-    if start is not None:
-        sql += " AND r.created_at >= ?"
-        params.append(start)
-    if end is not None:
-        sql += " AND r.created_at <= ?"
-        params.append(end)
+    window, params = _in_window("r.created_at", start, end)
+    sql += window
     return store.query_df(sql + " ORDER BY r.created_at", params)
 
 
@@ -119,13 +119,8 @@ def audit_labels(store: Store, start: datetime | None = None, end: datetime | No
     """Judged audit items (verdict correct/incorrect) of accepted non-final answers, by the run's time."""
     sql = ("SELECT run_id, run_created_at, tier_index, tier_name, confidence, threshold, verdict "
            "FROM audit_items WHERE status = 'judged' AND verdict IN ('correct', 'incorrect')")
-    params: list[Any] = []
-    if start is not None:
-        sql += " AND run_created_at >= ?"
-        params.append(start)
-    if end is not None:
-        sql += " AND run_created_at <= ?"
-        params.append(end)
+    window, params = _in_window("run_created_at", start, end)
+    sql += window
     return store.query_df(sql, params)
 
 

@@ -6,9 +6,12 @@ still shows its last 24 hours, and every figure is reproducible from the file al
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
 from typing import Literal
+
+from cascade_core.records import Source
 
 WINDOWS: dict[str, timedelta | None] = {
     "all time": None,
@@ -17,7 +20,7 @@ WINDOWS: dict[str, timedelta | None] = {
     "last 7 days": timedelta(days=7),
     "last 30 days": timedelta(days=30),
 }
-SOURCES: tuple[str, ...] = ("query", "sweep", "audit", "api")
+SOURCES: tuple[Source, ...] = ("query", "sweep", "audit", "api")
 NO_ANSWER = "(no answer)"  # the final-tier label of runs where no tier could answer
 Graded = Literal["any", "correct", "incorrect", "ungraded"]
 
@@ -58,7 +61,7 @@ class RunFilter:
 
     start: datetime | None = None
     end: datetime | None = None
-    sources: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = ()
     final_tiers: tuple[str, ...] = ()  # tier names, NO_ANSWER for runs without an answer
     confidence: tuple[float, float] | None = None  # inclusive range on final_confidence
     graded: Graded = "any"
@@ -67,6 +70,25 @@ class RunFilter:
 
     def is_empty(self) -> bool:
         return self == RunFilter()
+
+    def to_json(self) -> str:
+        """The filter as JSON (times in ISO 8601), e.g. to hand an export to another process."""
+        data = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(self).items()}
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> RunFilter:
+        """The inverse of to_json; unknown keys and badly typed values are refused (ValueError)."""
+        data = json.loads(text)
+        if not isinstance(data, dict) or set(data) - {f.name for f in fields(cls)}:
+            raise ValueError(f"not a run filter: {text[:200]}")
+        for key in ("start", "end"):
+            if data.get(key) is not None:
+                data[key] = datetime.fromisoformat(data[key])
+        for key in ("sources", "final_tiers", "confidence"):
+            if data.get(key) is not None:
+                data[key] = tuple(data[key])
+        return cls(**data)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,13 @@ def _placeholders(values: tuple[str, ...]) -> str:
     return ", ".join("?" for _ in values)
 
 
+def text_pattern(text: str) -> str:
+    """An RE2 pattern matching `text` literally, ignoring case: every ASCII punctuation mark is escaped (RE2 reads
+    a backslash before punctuation as that character), letters, digits, spaces and non-ASCII stay as they are."""
+    literal = "".join("\\" + c if c.isascii() and not c.isalnum() and not c.isspace() else c for c in text)
+    return "(?i)" + literal
+
+
 def filter_parts(f: RunFilter) -> dict[str, tuple[str, list[Any]]]:
     """Each active part of a filter as (SQL condition, parameters), keyed like RunFilter's fields ("time" for
     start/end together)."""
@@ -59,10 +66,11 @@ def filter_parts(f: RunFilter) -> dict[str, tuple[str, list[Any]]]:
     if f.errors_only:
         parts["errors_only"] = ("(had_error OR error IS NOT NULL)", [])
     if f.text:
-        # A literal, case-insensitive substring. contains(lower(..)) runs ~3x faster than ILIKE with an ESCAPE
-        # clause (which DuckDB cannot turn into a plain substring search): 1.1 s vs 3.6 s on 1M 500-char questions.
-        parts["text"] = ("(contains(lower(question), lower(?)) OR contains(lower(final_answer), lower(?)))",
-                         [f.text, f.text])
+        # A literal, case-insensitive substring, as a case-insensitive RE2 pattern of the escaped text: 2-3x faster
+        # than contains(lower(..)), which lowercases (copies) every 500-character question first, and ~5x faster
+        # than ILIKE with an ESCAPE clause.
+        pattern = text_pattern(f.text)
+        parts["text"] = ("(regexp_matches(question, ?) OR regexp_matches(final_answer, ?))", [pattern, pattern])
     return parts
 
 
@@ -146,14 +154,18 @@ def count_runs(store: Store, f: RunFilter) -> int:
     return int(store.execute(f"SELECT count(*) FROM all_runs {where}", params)[0][0])
 
 
-def runs_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, offset: int = 0) -> pd.DataFrame:
-    """One page of runs for the table: previews of the text, the figures, the run id."""
-    where, params = where_sql(f)
-    sql = (
+def page_sql(where: str, sort: RunSort) -> tuple[str, list[Any]]:
+    """The page query for a WHERE clause, ending in `LIMIT ? OFFSET ?` (the caller appends both)."""
+    return (
         f"SELECT created_at, source, left(question, {PREVIEW_CHARS}) AS question, final_tier, "
         "json_extract_string(meta, '$.route.name') AS route, "
         f"left(final_answer, {PREVIEW_CHARS}) AS answer, final_confidence AS confidence, correct, total_cost, "
         "always_large_cost, latency_ms, escalations, (had_error OR error IS NOT NULL) AS error, simulated, run_id "
-        f"FROM all_runs {where} {order_sql(sort)} LIMIT ? OFFSET ?"
-    )
+        f"FROM all_runs {where} {order_sql(sort)} LIMIT ? OFFSET ?", [])
+
+
+def runs_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, offset: int = 0) -> pd.DataFrame:
+    """One page of runs for the table: previews of the text, the figures, the run id."""
+    where, params = where_sql(f)
+    sql, _ = page_sql(where, sort)
     return store.query_df(sql, [*params, int(limit), int(offset)])

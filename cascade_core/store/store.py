@@ -13,6 +13,7 @@ threads of one process (Streamlit sessions, a sweep's writer).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -285,12 +286,30 @@ def _migrate(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> list[int]
             for statement in MIGRATIONS[version]:
                 con.execute(adapt(statement))
             con.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [version])
+        except duckdb.CatalogException as err:
+            con.execute("ROLLBACK")
+            # Several handles of one process (serve's log writer, shadow sink, metrics) open a fresh file at once:
+            # another connection is applying this very version. Wait for its row rather than fail.
+            if "already exists" not in str(err) or not _recorded_soon(con, version):
+                raise
+            continue
         except BaseException:
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
         applied.append(version)
     return applied
+
+
+def _recorded_soon(con: duckdb.DuckDBPyConnection, version: int, wait: float = 10.0) -> bool:
+    """Whether another connection records `version` in schema_version within `wait` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        if con.execute("SELECT count(*) FROM schema_version WHERE version = ?", [version]).fetchone() != (0,):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
 
 
 def _create_views(con: duckdb.DuckDBPyConnection) -> None:

@@ -18,7 +18,8 @@ import pandas as pd
 from cascade_core.cascade.config import CascadeConfig, validate_config
 from cascade_core.cascade.config_write import set_operating_point
 from cascade_core.clock import utc_now
-from cascade_core.datasets.loader import Dataset
+from cascade_core.datasets.loader import Dataset, Item
+from cascade_core.security.pii import redact_pii
 from cascade_core.store import sweeps as sql
 from cascade_core.store.store import Store
 from cascade_core.sweep.analysis import AUTO_SPLIT, SweepResult, SweepSettings, analyse
@@ -105,6 +106,11 @@ def current_setting(config: CascadeConfig, tiers: Sequence[str], signal: str | N
     return tuple(float(v) for v in config.thresholds)
 
 
+def stored_questions(items: Sequence[Item], config: CascadeConfig) -> dict[str, str]:
+    """item id -> question text as a saved sweep keeps it: redacted as runs are ([privacy] redact)."""
+    return {i.id: redact_pii(i.question, config.privacy.redact) or "" for i in items}
+
+
 def live_sweep(job: SweepJob, configured: CascadeConfig) -> LoadedSweep:
     """A finished live collection as a sweep: its name, dataset, the fingerprint and signal of the tiers it ran,
     its questions, and the configured setting (`configured`: the whole config) when it ran the configured tiers."""
@@ -114,7 +120,7 @@ def live_sweep(job: SweepJob, configured: CascadeConfig) -> LoadedSweep:
     meta = SweepMeta(name=job.name or default_name(r.dataset, r.tiers), dataset=r.dataset, source="live",
                      config_fingerprint=job.config.fingerprint(), signal=job.config.signal, simulated=r.simulated)
     current = current_setting(configured, r.tiers, job.config.signal)
-    return LoadedSweep(r.outcomes, meta, questions={i.id: i.question for i in r.items},
+    return LoadedSweep(r.outcomes, meta, questions=stored_questions(r.items, configured),
                        grid={"current": current} if current else {})
 
 

@@ -47,13 +47,20 @@ class Tracing:
         env = os.environ if env is None else env
         if exporter is None and not tracing_wanted(env):
             return None
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+        try:
+            from opentelemetry.sdk.resources import Resource
+            from opentelemetry.sdk.trace import TracerProvider
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+            if exporter is None:
+                from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        except ImportError as err:
+            from cascade_core.cascade.config import ConfigError
+
+            raise ConfigError("traces were asked for (OTEL_EXPORTER_OTLP_* is set) but OpenTelemetry is not "
+                              "installed: pip install 'cascade-lab[otel]' (or -r requirements.txt), or unset the "
+                              f"variable ({err})") from None
         if exporter is None:
-            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
             protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
             if protocol and protocol != "http/protobuf":
                 log.warning("traces: OTLP protocol %r is not installed; sending http/protobuf", protocol)

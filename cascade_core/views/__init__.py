@@ -13,7 +13,7 @@ from cascade_core.views.overview import (
     tier_mix_by_bucket,
 )
 from cascade_core.views.routing import LiveHealth, ShadowSummary, live_health, recert_table
-from cascade_core.views.runs import describe_filters, runs_table, why_empty
+from cascade_core.views.runs import count_caption, describe_filters, runs_table, search_note, why_empty
 from cascade_core.views.settings import ConnectionCheck, check_connection, human_bytes, store_info, tier_rows
 from cascade_core.views.status import AuditStatus, SweepSummary, latest_audit_status, latest_sweep_summary
 from cascade_core.views.steps import (
@@ -82,6 +82,7 @@ __all__ = [
     "clicked_front_point",
     "compute_overview",
     "config_snippet",
+    "count_caption",
     "default_pick",
     "describe_filters",
     "describe_point",
@@ -114,6 +115,7 @@ __all__ = [
     "run_money",
     "runs_table",
     "save_upload",
+    "search_note",
     "signed_pct",
     "spend_by_bucket",
     "state_from_params",

@@ -6,6 +6,7 @@ import pandas as pd
 
 from cascade_core.store.run_filter import RunFilter
 from cascade_core.store.runs_query import FilterCounts
+from cascade_core.store.text_search import MatchCount, SearchPage
 from cascade_core.views.money import usd
 
 QUESTION_CHARS = 60  # the table's question column; the full text is in the cell's tooltip and the trace
@@ -82,3 +83,24 @@ def why_empty(counts: FilterCounts, f: RunFilter, window: str | None = None) -> 
         return "No run matches. Each of these filters alone empties it: " + "; ".join(culprits) + "."
     return ("No run matches: no single filter is to blame, the combination of " + ", ".join(parts.values())
             + " is. Clear some of them.")
+
+
+def count_caption(count: MatchCount, *, filtered: bool, offset: int, shown: int) -> str:
+    """The line above the table: how many runs match, and how sure that number is."""
+    noun = "run matches" if count.value == 1 else "runs match"
+    where = " the filters" if filtered else ""
+    showing = f" · showing {offset + 1:,}–{offset + shown:,}" if shown else ""
+    if count.exact:
+        return f"{count.value:,} {noun}{where}{showing}"
+    return (f"≈ {count.value:,} {noun}{where} (estimated: the text was searched in {count.sampled_runs:,} of the "
+            f"{count.candidates:,} runs the other filters keep, {count.slices} random time blocks; 95% interval "
+            f"{count.low:,}–{count.high:,}){showing}")
+
+
+def search_note(page: SearchPage, budget_s: float) -> str | None:
+    """When a text search stopped before reading every run: how far back this page looked."""
+    if page.complete or page.searched_to is None:
+        return None
+    end, way, rest = ("newest", "back", "older") if page.newest_first else ("oldest", "up", "newer")
+    return (f"Within {budget_s:.1f} s this page searched from the {end} run {way} to {page.searched_to:%Y-%m-%d %H:%M} "
+            f"UTC; {rest} runs were not searched for it.")

@@ -12,6 +12,7 @@ from typing import Any
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import CascadeConfig
 from cascade_core.cascade.signals.registry import get_signal
+from cascade_core.cascade.store_config import StoreBackend
 from cascade_core.security.redact import redact, redact_exception
 from cascade_core.store.maintenance import data_file_count
 from cascade_core.store.store import Store
@@ -42,7 +43,7 @@ def tier_rows(config: CascadeConfig, endpoints: list[str] | None = None) -> list
 
 @dataclass(frozen=True)
 class StoreInfo:
-    backend: str  # duckdb | ducklake
+    backend: StoreBackend
     path: str  # the DuckDB file, or the lake's catalog and data path (never a password)
     exists: bool
     size_bytes: int  # the DuckDB file plus its write-ahead log, or the lake's live data files

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cascade_core.records import Step, TierCall, Trace
+from cascade_core.records import Decision, SignalName, Step, TierCall, Trace
 from cascade_core.views.money import usd
 
 PillColour = Literal["green", "blue", "orange", "red", "gray"]
@@ -22,7 +22,7 @@ _KIND_WORDS = {"timeout": "timeout", "connection": "connection failed", "refused
 
 @dataclass(frozen=True)
 class StepStatus:
-    decision: str
+    decision: Decision
     text: str  # the pill: "escalated: 2 of 5 < 4"
     colour: PillColour
     problem: str | None  # "parse error", "429 after 4 attempts", "cut off": what went wrong, if anything
@@ -50,7 +50,7 @@ def accepts_text(level: int) -> str:
     return f"{level} or more" if level < 4 else "4 or 5"
 
 
-def confidence_text(step: Step, signal: str) -> str:
+def confidence_text(step: Step, signal: SignalName) -> str:
     """The confidence in the signal's own units: "4 of 5" for self-rated, "0.82" for probabilities."""
     conf = step.confidence
     if signal == "self_rated" and conf.raw is not None and conf.normalised is not None:
@@ -58,7 +58,7 @@ def confidence_text(step: Step, signal: str) -> str:
     return "none" if conf.normalised is None else f"{conf.normalised:.2f}"
 
 
-def needed_text(step: Step, signal: str) -> str:
+def needed_text(step: Step, signal: SignalName) -> str:
     """What the step needed to be accepted: "≥ 4 of 5", "≥ 0.75", or "last tier" (it always answers)."""
     if step.threshold is None:
         return "last tier"
@@ -80,7 +80,7 @@ def call_failure(call: TierCall) -> str:
     return f"{what} {attempts}"
 
 
-def _compare(step: Step, signal: str) -> str:
+def _compare(step: Step, signal: SignalName) -> str:
     conf = step.confidence.normalised
     assert conf is not None and step.threshold is not None
     if signal == "self_rated" and step.confidence.raw is not None:
@@ -88,7 +88,7 @@ def _compare(step: Step, signal: str) -> str:
     return f"{conf:.2f} {'≥' if conf >= step.threshold else '<'} {step.threshold:.2f}"
 
 
-def step_status(step: Step, signal: str) -> StepStatus:
+def step_status(step: Step, signal: SignalName) -> StepStatus:
     """The decision and its reason, short enough for a pill."""
     colour = COLOURS.get(step.decision, "gray")
     failed = step.call if not step.call.ok else step.verify_call if step.verify_call and not step.verify_call.ok \

@@ -7,14 +7,15 @@ applies its own policy on top (the simulator needs a model and refuses streaming
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import orjson
 
 from cascade_core.wire.errors import ApiError
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
-RESPONSE_FORMATS = ("text", "json_object", "json_schema")
+ResponseFormat = Literal["text", "json_object", "json_schema"]
+RESPONSE_FORMATS: tuple[ResponseFormat, ...] = get_args(ResponseFormat)
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class ChatBody:
     logprobs: bool
     top_logprobs: int
     max_tokens: int | None
-    response_format: str = "text"  # text | json_object | json_schema
+    response_format: ResponseFormat = "text"
 
     @property
     def last_user_text(self) -> str | None:
@@ -93,14 +94,16 @@ def _optional_bool(body: dict[str, Any], name: str) -> bool:
     return bool(value)
 
 
-def _json_mode(body: dict[str, Any]) -> bool:
+def _response_format(body: dict[str, Any]) -> ResponseFormat:
     fmt = body.get("response_format")
     if fmt is None:
-        return False
-    if not isinstance(fmt, dict) or fmt.get("type") not in RESPONSE_FORMATS:
-        raise ApiError(400, f"response_format: expected {{'type': {' | '.join(map(repr, RESPONSE_FORMATS))}}}",
-                       param="response_format")
-    return fmt.get("type") != "text"
+        return "text"
+    kind = fmt.get("type") if isinstance(fmt, dict) else None
+    for known in RESPONSE_FORMATS:
+        if kind == known:
+            return known
+    raise ApiError(400, f"response_format: expected {{'type': {' | '.join(map(repr, RESPONSE_FORMATS))}}}",
+                   param="response_format")
 
 
 def parse_chat_body(body: Any) -> ChatBody:
@@ -118,17 +121,18 @@ def parse_chat_body(body: Any) -> ChatBody:
     if options is not None and not isinstance(options, dict):
         raise ApiError(400, "stream_options: expected an object", param="stream_options")
     max_tokens = _optional_int(body, "max_completion_tokens")
+    response_format = _response_format(body)
     return ChatBody(
         model=model,
         messages=messages,
         stream=_optional_bool(body, "stream"),
         include_usage=bool((options or {}).get("include_usage")),
         n=n or 1,
-        json_mode=_json_mode(body),
+        json_mode=response_format != "text",
         logprobs=_optional_bool(body, "logprobs"),
         top_logprobs=_optional_int(body, "top_logprobs") or 0,
         max_tokens=max_tokens if max_tokens is not None else _optional_int(body, "max_tokens"),
-        response_format=str((body.get("response_format") or {}).get("type") or "text"),
+        response_format=response_format,
     )
 
 

@@ -1,10 +1,12 @@
-"""OpenAI-style error bodies: {"error": {"message", "type", "param", "code"}} with the matching status."""
+"""OpenAI-style error bodies: {"error": {"message", "type", "param", "code"}} with the matching status, and the
+JSON request body that is one when it does not parse."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import Response
 
 
@@ -37,3 +39,11 @@ def error_response(status: int, message: str, *, type_: str = "invalid_request_e
                    code: str | None = None, headers: dict[str, str] | None = None) -> Response:
     body = error_body(message, type_=type_, param=param, code=code)
     return Response(orjson.dumps(body), status_code=status, media_type="application/json", headers=headers)
+
+
+async def read_json(request: Request) -> Any:
+    """The request's JSON body, or ApiError 400 when it is not JSON."""
+    try:
+        return await request.json()
+    except ValueError:
+        raise ApiError(400, "the request body is not valid JSON") from None

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.ports import free_port
 
@@ -116,7 +117,36 @@ def settle(tab, timeout: float = 30_000) -> None:
         }""",
         timeout=timeout,
     )
-    tab.wait_for_timeout(1000)  # charts draw after the run ends
+    charts_drawn(tab, timeout)  # charts draw after the run ends
+    quiet(tab, timeout)  # and some elements after that
+
+
+QUIET_MS = 500
+VISIBLE_MS = 30_000  # what a test waits for text it expects on the page
+
+
+def shown(locator) -> None:
+    """Assert the first match becomes visible within VISIBLE_MS (Playwright polls; no fixed wait)."""
+    expect(locator.first).to_be_visible(timeout=VISIBLE_MS)
+
+
+def quiet(tab, timeout: float = 30_000) -> None:
+    """Wait until nothing on the page has changed for QUIET_MS (a MutationObserver stamps every change)."""
+    tab.evaluate("""() => {
+        if (window.__lastChange === undefined) {
+            window.__lastChange = performance.now();
+            new MutationObserver(() => { window.__lastChange = performance.now(); }).observe(
+                document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+        }
+    }""")
+    tab.wait_for_function(f"() => performance.now() - window.__lastChange > {QUIET_MS}", timeout=timeout)
+
+
+def charts_drawn(tab, timeout: float = 30_000) -> None:
+    """Wait until every chart on the page has drawn (plotly's SVG is in place) and the browser painted it."""
+    tab.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        .every(chart => chart.querySelector('svg.main-svg'))""", timeout=timeout)
+    tab.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
 
 
 def shoot(tab, name: str) -> None:
@@ -169,8 +199,8 @@ def test_query_shows_trace_then_runs_lists_it(app_url: str, page) -> None:
     page.get_by_role("button", name="Run").click()
     page.get_by_text("Confidence vs threshold").first.wait_for(timeout=60_000)
     settle(page)
-    assert page.get_by_text("simulated").first.is_visible()
-    assert page.get_by_text("raw model output").first.is_visible()
+    shown(page.get_by_text("simulated"))
+    shown(page.get_by_text("raw model output"))
     shoot(page, "query-trace")
     assert_clean(page)
 
@@ -202,7 +232,7 @@ def test_live_sweep_draws_the_frontier(app_url: str, page) -> None:
     page.get_by_role("button", name="Start").click()
     page.get_by_text("Calibration per tier").first.wait_for(timeout=120_000)
     settle(page)
-    page.wait_for_timeout(2000)
+    page.locator('[data-testid="stPlotlyChart"] svg.main-svg').first.wait_for(timeout=30_000)
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
     shoot(page, "sweep-frontier")
     assert_clean(page)
@@ -220,6 +250,22 @@ def test_audit_runs_from_the_page(app_url: str, page) -> None:
     page.get_by_role("button", name="Run audit").click()
     page.get_by_text("Trend by week").first.wait_for(timeout=120_000)
     settle(page)
-    assert page.get_by_text("Flagged answers").first.is_visible()
+    shown(page.get_by_text("Flagged answers"))
     shoot(page, "audit-result")
     assert_clean(page)
+
+
+def test_bad_config_keeps_the_menu_and_names_the_file(tmp_path: Path, page) -> None:
+    """A config that fails to load stops every page in the sidebar with the error; the menu is still ours
+    (before the fix, Streamlit listed pages/ itself: "app, audit, overview...", opening pages without app.py)."""
+    config = tmp_path / "cascade.toml"
+    config.write_text("this is = = not toml\n")
+    with running_app(tmp_path, config) as url:
+        page.goto(url)
+        error = page.locator('[data-testid="stSidebar"] [data-testid="stAlertContentError"]')
+        error.first.wait_for(timeout=60_000)
+        assert str(config) in error.first.inner_text() and "not valid TOML" in error.first.inner_text()
+        page.wait_for_selector('[data-testid="stSidebarNav"] a', timeout=30_000)
+        titles = [title for title, _ in nav_links(page)]
+        assert titles == ["Overview", "Query", "Runs", "Sweep", "Audit", "Settings"], titles
+        assert page.locator(EXCEPTION).count() == 0

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.test_browser import (  # noqa: F401  (fixtures are found by name in this module)
     OUT,
@@ -24,12 +25,15 @@ from tests.browser.test_browser import (  # noqa: F401  (fixtures are found by n
     app_folder,
     assert_clean,
     browser,
+    charts_drawn,
     open_title,
     page,
     running_app,
     settle,
     shoot,
+    shown,
 )
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.browser
 DOCS = ROOT / "docs" / "screenshots"
@@ -49,9 +53,7 @@ def app_url(app_folder: Path) -> Iterator[str]:  # noqa: F811
 def keep(tab, name: str) -> None:
     """A screenshot in test-output/, copied to docs/screenshots/ when asked (to refresh the README's), once
     every chart on the page has drawn."""
-    tab.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-        .every(chart => chart.querySelector('svg.main-svg'))""", timeout=30_000)
-    tab.wait_for_timeout(500)
+    charts_drawn(tab)
     shoot(tab, name)
     if os.environ.get("CASCADE_DOCS_SCREENSHOTS"):
         DOCS.mkdir(parents=True, exist_ok=True)
@@ -71,8 +73,8 @@ def test_getting_started_a_sweep_then_its_results(app_url: str, app_folder: Path
     line as the README shows) the Overview says where sweep results live and its link opens that sweep."""
     page.goto(app_url)
     settle(page)
-    assert page.get_by_text("No runs logged yet").first.is_visible()
-    assert page.get_by_text("Run a sweep").first.is_visible()
+    shown(page.get_by_text("No runs logged yet"))
+    shown(page.get_by_text("Run a sweep"))
     assert_clean(page)
     done = subprocess.run(
         [sys.executable, "-m", "cascade_core", "sweep", "bundled", "--limit", "24", "--save", "first look",
@@ -84,7 +86,7 @@ def test_getting_started_a_sweep_then_its_results(app_url: str, app_folder: Path
     page.reload()
     settle(page)
     page.get_by_text("Step 2 done").first.wait_for(timeout=30_000)
-    assert page.get_by_text(re.compile(r"Sweep results.*first look.*24 questions")).first.is_visible()
+    shown(page.get_by_text(re.compile(r"Sweep results.*first look.*24 questions")))
     keep(page, "overview-after-sweep")
     assert_clean(page)
     page.get_by_role("link", name=re.compile("Open sweep .first look.")).click()
@@ -101,9 +103,9 @@ def test_find_why_a_run_escalated_then_share_its_link(app_url: str, page, browse
     ask_example(page, "medium · factual")  # on the simulator: small and mid unsure, the large tier answers
     # Each step's decision reads as a pill with its reason, in the signal's own units, no scrolling sideways.
     pill = page.get_by_text(re.compile(r"^escalated: \d of 5 < 4$")).first
-    assert pill.is_visible()
-    assert page.get_by_text(re.compile(r"^final: last tier answers")).first.is_visible()
-    assert page.get_by_text(re.compile(r"vs always-large|Cost vs always-large")).first.is_visible()
+    shown(pill)
+    shown(page.get_by_text(re.compile(r"^final: last tier answers")))
+    shown(page.get_by_text(re.compile(r"vs always-large|Cost vs always-large")))
     width = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollWidth")
     assert width <= 1400, f"the page scrolls sideways ({width}px)"
     keep(page, "query-escalated")
@@ -125,7 +127,7 @@ def test_find_why_a_run_escalated_then_share_its_link(app_url: str, page, browse
     question.first.wait_for(timeout=30_000)
     settle(colleague)
     keep(colleague, "run-link")
-    assert colleague.get_by_text(re.compile(r"^escalated: \d of 5 < 4$")).first.is_visible()
+    shown(colleague.get_by_text(re.compile(r"^escalated: \d of 5 < 4$")))
     assert colleague.locator('[data-testid="stException"]').count() == 0 and errors == []
     colleague.context.close()
 
@@ -140,7 +142,7 @@ def test_weekly_audit_then_open_a_trace(app_url: str, page) -> None:  # noqa: F8
     page.get_by_role("button", name="Run audit").click()
     page.get_by_text("Trend by week").first.wait_for(timeout=120_000)
     settle(page)
-    assert page.get_by_text("Overconfidence rate").first.is_visible()
+    shown(page.get_by_text("Overconfidence rate"))
     assert "audit=" in page.url  # the audit's own address
     keep(page, "audit")
     assert_clean(page)
@@ -148,12 +150,12 @@ def test_weekly_audit_then_open_a_trace(app_url: str, page) -> None:  # noqa: F8
     page.get_by_role("heading", name="Run trace").wait_for(timeout=30_000)
     settle(page)
     assert "run=" in page.url
-    assert page.get_by_text(re.compile(r"^accepted: \d of 5 ≥ 4$")).first.is_visible()
+    shown(page.get_by_text(re.compile(r"^accepted: \d of 5 ≥ 4$")))
     assert_clean(page)
 
     open_title(page, "Overview")
-    assert page.get_by_text("Latest audit").first.is_visible()
-    assert page.get_by_text(re.compile(r"^\d+% of \d+ graded")).first.is_visible()
+    shown(page.get_by_text("Latest audit"))
+    shown(page.get_by_text(re.compile(r"^\d+% of \d+ graded")))
     keep(page, "overview")
     assert_clean(page)
 
@@ -161,7 +163,7 @@ def test_weekly_audit_then_open_a_trace(app_url: str, page) -> None:  # noqa: F8
     page.get_by_label("Search question or answer").fill("no such words")
     page.keyboard.press("Enter")
     settle(page)
-    assert page.get_by_text("No run matches text").first.is_visible()
+    shown(page.get_by_text("No run matches text"))
     assert "q=no+such+words" in page.url or "q=no%20such%20words" in page.url
     page.get_by_label("Search question or answer").fill("")
     page.keyboard.press("Enter")
@@ -193,8 +195,6 @@ def test_share_a_filtered_runs_view(app_url: str, page, browser) -> None:  # noq
     colleague.goto(page.url)
     settle(colleague)
     colleague.get_by_text(re.compile(r"^1 run matches the filters")).first.wait_for(timeout=30_000)
-    from playwright.sync_api import expect
-
     expect(colleague.get_by_label("Search question or answer")).to_have_value("australia", timeout=30_000)
     colleague.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)  # a canvas: no cell text
     colleague.get_by_role("button", name="Export CSV").click()  # writes the file on the server's disk
@@ -249,7 +249,7 @@ def test_pick_and_apply_a_threshold(app_url: str, app_folder: Path, page) -> Non
     page.get_by_role("button", name="Start").click()
     page.get_by_text("Choose an operating point").first.wait_for(timeout=180_000)
     settle(page)
-    assert page.get_by_text("pm pick").first.is_visible()
+    shown(page.get_by_text("pm pick"))
     before = _metric(page, "Accuracy"), _metric(page, "Cost per 1,000")
     plot = page.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
     numbers = page.locator('[data-testid="stMetric"]', has_text="Accuracy").first.bounding_box()
@@ -261,14 +261,14 @@ def test_pick_and_apply_a_threshold(app_url: str, app_folder: Path, page) -> Non
     sent = len(frames)
     page.keyboard.press("Home" if value != "0" else "End")
     settle(page)
-    after = _metric(page, "Accuracy"), _metric(page, "Cost per 1,000")
-    assert after != before, (before, after)
+    # The chooser's fragment answers over the websocket: poll for its new numbers (a deadline, not a pause).
+    wait_for(lambda: (_metric(page, "Accuracy"), _metric(page, "Cost per 1,000")) != before, timeout=30,
+             what=f"the chosen point's numbers to change from {before}")
     reruns = _rerun_requests(frames[sent:])
     assert reruns and all(reruns), reruns  # the chooser reran as a fragment, never the whole page
-    assert page.get_by_text("vs your current setting (small: accept 4 or 5").first.is_visible()
+    shown(page.get_by_text("vs your current setting (small: accept 4 or 5"))
     snippet = page.locator('[data-testid="stCode"]', has_text="thresholds = [").first.inner_text()
     page.get_by_role("heading", name="Results").first.evaluate("e => e.scrollIntoView({block: 'start'})")
-    page.wait_for_timeout(300)
     keep(page, "sweep")
     assert_clean(page)
     page.get_by_role("button", name="Save to cascade.toml").click()

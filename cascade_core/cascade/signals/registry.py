@@ -1,19 +1,22 @@
 """The registry: the only list of confidence signals (one module each under this package).
 
 Adding a signal: write a module that builds a `Signal` (prompt, request options, parser, optional verify rule)
-and name it in `_ALL` and `SignalName` below. The walk, the sweep's collection and the simulator read it here.
+and name it in `_ALL` below and in `SignalName` (cascade_core/records.py). The walk, the sweep's collection and
+the simulator read it here.
 """
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import get_args
 
 from cascade_core.cascade.signals.base import Signal
 from cascade_core.cascade.signals.logprob import LOGPROB
 from cascade_core.cascade.signals.self_rated import SELF_RATED
 from cascade_core.cascade.signals.verify import VERIFY
+from cascade_core.records import SignalName
 
-SignalName = Literal["self_rated", "logprob", "verify"]
+__all__ = ["SIGNALS", "SIGNAL_NAMES", "SignalName", "get_signal"]
+
 _ALL: tuple[Signal, ...] = (SELF_RATED, LOGPROB, VERIFY)
 SIGNALS: dict[str, Signal] = {s.name: s for s in _ALL}
 SIGNAL_NAMES: tuple[str, ...] = get_args(SignalName)

@@ -1,7 +1,7 @@
 """Learn-then-Test style fixed-sequence test over one tier's thresholds, on live labels.
 
-The exact binomial test itself lives in cascade_core/stats/binomial.py, shared with the sweep's certified
-recommendation.
+The exact binomial test it runs at each threshold lives in cascade_core/stats/binomial.py, shared with the
+sweep's certified recommendation.
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cascade_core.stats.binomial import Z95, binom_cdf, error_rate_p_value, wilson
-
-__all__ = ["Z95", "ThresholdTest", "binom_cdf", "error_rate_p_value", "fixed_sequence_test", "wilson"]
+from cascade_core.stats.binomial import error_rate_p_value
 
 
 @dataclass(frozen=True)
