@@ -59,9 +59,20 @@ def test_the_config_loads_no_heavy_library() -> None:
     assert _heavy_loaded("from cascade_core.cascade.config import load_config\nload_config(None)") == []
 
 
-# `sweep --help` still loads the sweep library (cascade_core/cli/sweep.py imports it at module level).
-@pytest.mark.parametrize("command", ["query", "audit", "recertify", "serve", "purge", "store"])
+@pytest.mark.parametrize("command", ["query", "sweep", "audit", "recertify", "serve", "purge", "store"])
 def test_a_commands_help_loads_no_heavy_library(command: str) -> None:
     code = ("import cascade_core.cli.main as m\n"
             f"try:\n    m.main([{command!r}, '--help'])\nexcept SystemExit:\n    pass")
     assert _heavy_loaded(code) == []
+
+
+def test_sweep_parser_default_split_is_the_analysis_auto_split() -> None:
+    """cli/sweep.py spells the default split out (importing it would load the sweep library for --help)."""
+    import argparse
+
+    from cascade_core.cli import sweep as sweep_cli
+    from cascade_core.sweep.analysis import AUTO_SPLIT
+
+    parser = argparse.ArgumentParser()
+    sweep_cli.add_parser(parser.add_subparsers())
+    assert parser.parse_args(["sweep", "bundled"]).split == AUTO_SPLIT
