@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from dashboard_pages import IDLE, _start_app  # noqa: E402
+from dashboard_pages import IDLE, _start_app, launch_chromium  # noqa: E402
 
 from tests.ports import free_port  # noqa: E402
 
@@ -89,8 +89,7 @@ def main() -> None:
     proc = _start_app(store, port)
     try:
         with sync_playwright() as play:
-            browser = play.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                           args=["--headless", "--no-sandbox", "--disable-gpu"])
+            browser = launch_chromium(play)
             tab = browser.new_context(viewport={"width": 1400, "height": 1400}).new_page()
             tab.goto(f"http://127.0.0.1:{port}/sweep?sweep={sweep_id}")
             tab.get_by_text("Choose an operating point").first.wait_for(timeout=300_000)

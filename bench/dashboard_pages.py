@@ -112,6 +112,14 @@ def apptest_loads(store_path: Path, run_id: str, repeat: int) -> list[tuple[str,
 
 # --- in a real browser -------------------------------------------------------------------------------------
 
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def launch_chromium(play: Any) -> Any:
+    """Debian's chromium, as the browser tests start it (Playwright's own browser download does not work here)."""
+    return play.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+
+
 IDLE = """() => {
     const status = document.querySelector('[data-testid="stStatusWidget"]');
     if (status && /running/i.test(status.innerText)) return false;
@@ -153,8 +161,7 @@ def browser_loads(store_path: Path, port: int, repeat: int) -> list[tuple[str, f
     rows = []
     try:
         with sync_playwright() as play:
-            browser = play.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                           args=["--headless", "--no-sandbox", "--disable-gpu"])
+            browser = launch_chromium(play)
             tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             tab.goto(f"http://127.0.0.1:{port}")
             SENTINELS["Overview"](tab).wait_for(timeout=120_000)

@@ -178,6 +178,18 @@ def open_title(tab, title: str) -> None:
     open_page(tab, titles.index(title))
 
 
+def start_live_sweep(tab, questions: int, name: str | None = None) -> None:
+    """Open the Sweep page and start a live sweep of the first `questions` bundled questions."""
+    open_title(tab, "Sweep")
+    if name is not None:
+        tab.get_by_label("Name of this sweep", exact=True).fill(name)
+    limit = tab.get_by_label("Only the first N questions (0 = all)")
+    limit.fill(str(questions))
+    limit.press("Enter")
+    settle(tab)
+    tab.get_by_role("button", name="Start").click()
+
+
 def test_every_page_renders(app_url: str, page) -> None:
     page.goto(app_url)
     settle(page)
@@ -224,12 +236,7 @@ def test_query_shows_trace_then_runs_lists_it(app_url: str, page) -> None:
 def test_live_sweep_draws_the_frontier(app_url: str, page) -> None:
     page.goto(app_url)
     settle(page)
-    open_title(page, "Sweep")
-    limit = page.get_by_label("Only the first N questions (0 = all)")
-    limit.fill("80")
-    limit.press("Enter")
-    settle(page)
-    page.get_by_role("button", name="Start").click()
+    start_live_sweep(page, 80)
     page.get_by_text("Calibration per tier").first.wait_for(timeout=120_000)
     settle(page)
     page.locator('[data-testid="stPlotlyChart"] svg.main-svg').first.wait_for(timeout=30_000)

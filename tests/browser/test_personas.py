@@ -32,6 +32,7 @@ from tests.browser.test_browser import (  # noqa: F401  (fixtures are found by n
     settle,
     shoot,
     shown,
+    start_live_sweep,
 )
 from tests.polling import wait_for
 
@@ -240,13 +241,7 @@ def test_pick_and_apply_a_threshold(app_url: str, app_folder: Path, page) -> Non
     page.on("websocket", lambda ws: ws.on("framesent", lambda data: isinstance(data, bytes) and frames.append(data)))
     page.goto(app_url)
     settle(page)
-    open_title(page, "Sweep")
-    page.get_by_label("Name of this sweep", exact=True).fill("pm pick")
-    limit = page.get_by_label("Only the first N questions (0 = all)")
-    limit.fill("200")
-    limit.press("Enter")
-    settle(page)
-    page.get_by_role("button", name="Start").click()
+    start_live_sweep(page, 200, name="pm pick")
     page.get_by_text("Choose an operating point").first.wait_for(timeout=180_000)
     settle(page)
     shown(page.get_by_text("pm pick"))
