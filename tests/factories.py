@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta
 
@@ -46,6 +47,12 @@ def make_trace(answered_by: int = 2, *, question: str = "What is 2+2?", source: 
     trace.always_large_cost = 3e-5
     trace.always_large_estimated = answered_by != 2
     return trace
+
+
+def fake_key(prefix: str, seed: str) -> str:
+    """A key-shaped test value built at run time, so no key-shaped literal is committed: `prefix` (e.g. "sk-")
+    + 24 hex digits derived from `seed` (deterministic: parametrised test ids stay the same on every worker)."""
+    return prefix + hashlib.sha256(seed.encode()).hexdigest()[:24]
 
 
 def hours_ago(hours: float) -> datetime:

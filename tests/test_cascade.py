@@ -13,6 +13,7 @@ from cascade_core.cascade import CascadeConfig, Runtime, TierConfig, build_runti
 from cascade_core.cascade.config import RetryConfig
 from cascade_core.datasets import load_bundled
 from cascade_core.store import Store
+from tests.factories import fake_key
 
 FAST_RETRY = RetryConfig(max_retries=3, backoff_base=0.001, backoff_max=0.01, retry_after_max=1.0)
 
@@ -185,7 +186,7 @@ def test_usage_cost_wins_over_price_table(simulator, runtime: Runtime) -> None:
 
 def test_no_api_key_in_store_or_logs(simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                      caplog: pytest.LogCaptureFixture) -> None:
-    secret = "sk-test-CASCADE-SECRET-1234567890"
+    secret = fake_key("sk-", "no key in store or logs")
     monkeypatch.setenv("CASCADE_TEST_KEY", secret)
     config = sim_config(simulator)
     data = config.model_dump()

@@ -15,6 +15,7 @@ from cascade_core.sweep.collect import collect
 from cascade_core.sweep.frontier import evaluate
 from cascade_core.sweep.outcomes import to_matrix
 from cascade_core.sweep.replay_runs import log_sweep_runs
+from tests.factories import fake_key
 from tests.sweep_support import sim_config
 
 
@@ -78,7 +79,8 @@ def test_errors_are_recorded_not_cached_as_success_and_retried(fresh_simulator, 
 
 
 def test_cache_rows_hold_no_secret_and_hash_is_canonical(fresh_simulator, store: Store, monkeypatch) -> None:
-    monkeypatch.setenv("SWEEP_TEST_KEY", "sk-very-secret-value")
+    key = fake_key("sk-", "sweep cache rows")
+    monkeypatch.setenv("SWEEP_TEST_KEY", key)
     sim = fresh_simulator()
     config = sim_config(sim)
     data = config.model_dump()
@@ -87,7 +89,7 @@ def test_cache_rows_hold_no_secret_and_hash_is_canonical(fresh_simulator, store:
     config = type(config).model_validate(data)
     collect(load_bundled(), config, urls(config), store, limit=5)
     dump = store.query_df("SELECT * FROM call_cache").to_csv()
-    assert "sk-very-secret-value" not in dump and "SWEEP_TEST_KEY" not in dump
+    assert key not in dump and "SWEEP_TEST_KEY" not in dump
     assert request_hash("e", {"b": 1, "a": [1, 2]}) == request_hash("e", {"a": [1, 2], "b": 1})
     assert request_hash("e", {"a": 1}) != request_hash("f", {"a": 1})
 
@@ -184,19 +186,20 @@ def test_cached_billed_costs_are_kept(fresh_simulator, store: Store) -> None:
 def test_cache_endpoint_drops_credentials_before_hashing_and_storing(fresh_simulator, store: Store) -> None:
     from cascade_core.sweep.call_cache import cache_endpoint, safe_endpoint
 
-    url = "https://alice:sk-in-userinfo@api.example.com:8443/v1?api_key=sk-in-query#frag"
+    in_userinfo, in_query = fake_key("sk-", "userinfo"), fake_key("sk-", "query")
+    url = f"https://alice:{in_userinfo}@api.example.com:8443/v1?api_key={in_query}#frag"
     assert safe_endpoint(url) == "https://api.example.com:8443/v1"
     sim = fresh_simulator()
     config = sim_config(sim)
     tier = config.tiers[0].model_copy(update={"base_url": url})
     assert cache_endpoint(config, tier, url) == "https://api.example.com:8443/v1"
     # live: the calls fail (the SDK refuses such URLs), but their error rows are stored: without the key
-    secret = sim.base_url.replace("://", "://bob:sk-userinfo-secret@") + "?api_key=sk-query-secret"
+    secret = sim.base_url.replace("://", f"://bob:{in_userinfo}@") + f"?api_key={in_query}"
     collect(load_bundled(), config, [secret] * len(config.tiers), store, limit=3)
     rows = store.query_df("SELECT * FROM call_cache")
     assert len(rows) == 9 and set(rows["endpoint"]) == {sim.base_url}
     dump = rows.to_csv()
-    assert "secret" not in dump and "bob" not in dump
+    assert in_userinfo not in dump and in_query not in dump and "bob" not in dump
     plain = collect(load_bundled(), config, urls(config), store, limit=3)  # same hashes: the rows are replaced
     assert plain.progress.errors == 0 and cache_stats(store)["errors"] == 0
     assert len(store.query_df("SELECT * FROM call_cache")) == 9

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from cascade_core.cascade import ConfigError, default_config, load_config
+from tests.factories import fake_key
 
 GOOD = """
 signal = "self_rated"
@@ -148,7 +149,7 @@ def test_credentials_in_urls_and_keys_in_env_names_are_refused(tmp_path: Path) -
                               'base_url = "https://x.example/v1?api-key=abc"', 1)
     with pytest.raises(ConfigError, match="must not carry credentials"):
         load_config(write(tmp_path, with_query))
-    pasted = "nvapi-" + "THIS-IS-A-PASTED-KEY-1234567890"  # built up so no key-shaped literal is committed
+    pasted = fake_key("nvapi-", "pasted key")
     with pytest.raises(ConfigError) as err:
         load_config(write(tmp_path, GOOD.replace('api_key_env = "NVIDIA_API_KEY"', f'api_key_env = "{pasted}"', 1)))
     assert "NAME of an environment variable" in str(err.value)

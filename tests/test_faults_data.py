@@ -26,14 +26,14 @@ from cascade_core.store import PurgeCriteria, RetentionScheduler, Store, purge
 from cascade_core.store.routing_tables import StoreEmbeddingCache, insert_shadow_labels
 from cascade_core.sweep import SweepMeta, analyse, save_result
 from cascade_core.sweep.collect import collect
-from tests.factories import make_trace
+from tests.factories import fake_key, make_trace
 from tests.hostile_endpoint import HostileServer
 from tests.page_support import ROOT, open_page
 from tests.polling import settled, wait_for
 
 MARKER = "Zebra-Quokka-7731 alice.w@example.org"
 PII = {"email": "alice.w@example.org", "phone": "+1 415 555 0132", "card": "4111 1111 1111 1111",
-       "ssn": "123-45-6789", "key": "sk-proj-AAAABBBBCCCCDDDD1234"}
+       "ssn": "123-45-6789", "key": fake_key("sk-proj-", "pii")}
 
 
 def now() -> datetime:

@@ -19,14 +19,16 @@ from cascade_core.cascade import ConfigError, load_config
 from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import RetryConfig, TierConfig
 from cascade_core.security import MASK, PathNotAllowedError, allowed_path, redact
+from tests.factories import fake_key
 from tests.hostile_endpoint import HostileServer
 from tests.page_support import ROOT, open_page
 from tests.ports import free_port
 
 # Not a known key shape and held in a variable whose name does not look secret: only the tier's key and the
 # prefix rule can catch it.
-KEY = "Zq7live4f9a8b7c6d5e4f3a2b1c0"
+KEY = fake_key("Zq7", "hostile access value")  # no well-known shape: caught as a value from the environment
 KEY_VAR = "HOSTILE_ACCESS_VALUE"
+PROJECT_KEY, NVIDIA_KEY = fake_key("sk-proj-", "shape"), fake_key("nvapi-", "shape")  # caught by shape
 
 
 def page_text(at: AppTest) -> str:
@@ -48,11 +50,11 @@ def test_redact_catches_keys_prefixes_and_keys_in_urls(monkeypatch: pytest.Monke
     monkeypatch.setenv("SOME_SERVICE_TOKEN", "tok-abcdefghijklmnop")
     text = (f"bad key {KEY}; starts {KEY[:9]}...; https://bob:{KEY}@gw.example/v1 and "
             f"https://gw.example/v1?region=eu&api_key={KEY}&x=1 header 'Bearer {KEY}' env tok-abcdefghij... "
-            "sk-proj-AAAABBBBCCCCDDDD nvapi-1234567890abcdef")
+            f"{PROJECT_KEY} {NVIDIA_KEY}")
     out = redact(text, [KEY])
     assert_no_key(out)
     assert "tok-abcdefgh" not in out  # a prefix of a key from the environment
-    assert "sk-proj-AAAA" not in out and "nvapi-1234" not in out
+    assert PROJECT_KEY[:12] not in out and NVIDIA_KEY[:10] not in out
     assert "https://***@gw.example/v1" in out and "api_key=***&x=1" in out and "region=eu" in out
     plain = "HTTP 500: the upstream model timed out after 30 s (request 42, Basic plan)"
     assert redact(plain) == plain  # ordinary error text is left alone

@@ -8,11 +8,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cascade_core.store import Store
-from tests.factories import make_trace
+from tests.factories import fake_key, make_trace
 from tests.page_support import open_page
 
 ROOT = Path(__file__).resolve().parents[1]
-SECRET = "sk-test-DO-NOT-SHOW-1234567890"
+SECRET = fake_key("sk-test-", "settings page")
 
 
 

@@ -8,7 +8,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from cascade_core.records import TierCall
 from cascade_core.telemetry import Tracing, tracing_wanted
-from tests.factories import make_trace
+from tests.factories import fake_key, make_trace
 
 
 def _record(trace, *, content: bool = False):
@@ -78,12 +78,13 @@ def test_failed_call_is_an_error_span_and_verify_nests_under_its_tier() -> None:
 
 
 def test_content_only_on_opt_in_and_redacted_like_the_store() -> None:
-    trace = make_trace(0, question="Mail ana@example.com the answer, key sk-abcdefghijklmnop1234")
+    key = fake_key("sk-", "trace content")
+    trace = make_trace(0, question=f"Mail ana@example.com the answer, key {key}")
     trace.redact = ("email",)
     spans = _record(trace, content=True)
     root = spans["cascade query"]
     assert root.attributes["input.value"].startswith("Mail [EMAIL] the answer")
-    assert "sk-abcdefghijklmnop1234" not in root.attributes["input.value"]  # secrets never leave, opt-in or not
+    assert key not in root.attributes["input.value"]  # secrets never leave, opt-in or not
     assert root.attributes["output.value"] == "4"
     child = spans["chat sim-llama-3.1-8b:small:answer"]
     assert "[EMAIL]" in child.attributes["input.value"] and "ana@example.com" not in child.attributes["input.value"]

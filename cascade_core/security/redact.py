@@ -4,7 +4,7 @@ logged (the tier client, the Settings page's connection test, config validation 
 What it removes, whatever the surrounding text:
 - every known key (the values of the variables the tiers name, plus any variable whose name says KEY, TOKEN,
   SECRET or PASSWORD), and any run of 8 or more of a key's leading characters (an endpoint that echoes
-  "sk-abc123de..." still gives away most of a key);
+  a key's first characters followed by "..." still gives away much of it);
 - credentials inside URLs: `scheme://user:key@host` keeps the host only, and the values of query parameters
   such as `?api_key=`, `key=`, `token=`, `access_token=`, `sig=`, `password=`;
 - `Authorization: Bearer ...` / `Basic ...` values and well-known key shapes (`sk-...`, `nvapi-...`, `ghp_...`,
