@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from cascade_core.store import Store
+from tests.factories import fake_key
 from tests.test_serve_support import ServerProc, logged_runs, wait_for_run
 
 QUESTION = "What is the capital of France?"
@@ -157,7 +158,7 @@ def test_sdk_raises_bad_request_and_oversized_chunked_body(server: ServerProc, c
 
 
 def test_auth_enforced_when_token_set(simulator, tmp_path: Path) -> None:
-    token = "s3cret-serve-token-value"
+    token = fake_key("tok-", "serve bearer token")
     server = ServerProc(tmp_path / "runs.duckdb", simulator.base_url, "--access-log",
                         env={"CASCADE_SERVE_TOKEN": token})
     try:

@@ -18,7 +18,7 @@ from cascade_core.store.migrate import migrate_file
 from cascade_core.store.rows import traces_rows
 from cascade_core.store.schema import MIGRATIONS
 from cascade_core.store.sweeps import cache_stats, write_calls
-from tests.factories import make_trace
+from tests.factories import fake_key, make_trace
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,9 +114,10 @@ def test_cli_migrate_and_config_keep_the_password_out(postgres, tmp_path: Path) 
     with Store(source) as old:
         old.log_traces([make_trace(2) for _ in range(7)])
     dsn = postgres.new_database()
+    password = fake_key("pw-", "catalog password")  # loopback trust auth: any password connects
     config = tmp_path / "lake.toml"
     config.write_text((ROOT / "examples" / "ducklake.toml").read_text(encoding="utf-8"), encoding="utf-8")
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "CASCADE_PG_DSN": dsn + " password=s3cret-pw",
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "CASCADE_PG_DSN": dsn + f" password={password}",
            "CASCADE_LAKE_PATH": str(tmp_path / "lake")}
     args = [sys.executable, "-m", "cascade_core", "store", "migrate", "--to", "ducklake", "--config", str(config),
             "--from", str(source)]
@@ -125,7 +126,7 @@ def test_cli_migrate_and_config_keep_the_password_out(postgres, tmp_path: Path) 
     assert "copied" in first.stdout and "holds 7 runs" in first.stdout
     second = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0 and "copied 0 rows" in second.stdout and "holds 7 runs" in second.stdout
-    assert "s3cret" not in first.stdout + first.stderr + second.stdout + second.stderr
+    assert password not in first.stdout + first.stderr + second.stdout + second.stderr
     missing = subprocess.run(args, cwd=ROOT, env={**env, "CASCADE_PG_DSN": ""}, capture_output=True, text=True,
                              timeout=60)
     assert missing.returncode == 2 and "CASCADE_PG_DSN is not set" in missing.stderr
