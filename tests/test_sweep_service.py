@@ -159,6 +159,17 @@ def test_the_cli_report_never_advises_a_reference_below_the_target_it_certified_
         none, "s1", SweepMeta("t", "d", "import", signal="self_rated"))
 
 
+def test_no_recommendation_names_its_one_reason() -> None:
+    """Recorded results without confidence (RouteLLM's wide tables) or without a split: the first line says which."""
+    blind = outcomes(200)
+    blind["confidence"] = np.nan
+    lines = recommendation_lines(analyse(blind), "self_rated")
+    assert lines[0][1].startswith("No recommendation: the results hold no confidence values")
+    one_split = analyse(outcomes(200).assign(split="test"), SweepSettings(split="split"))
+    assert one_split.certified is None
+    assert "no calibration / held-out split" in recommendation_lines(one_split, "self_rated")[0][1]
+
+
 def test_no_dominating_reference_means_one_line() -> None:
     result = analyse(outcomes(400))
     assert result.view.dominating is None
