@@ -13,6 +13,7 @@ from cascade_core.store import (
     count_runs,
     filter_counts,
     search_page,
+    text_candidates,
     tier_options_and_bounds,
 )
 from cascade_core.views import count_caption, runs_table, search_note, why_empty
@@ -66,11 +67,13 @@ st.session_state["runs_sort_value"] = sort
 # Exact counts, except a text search over more runs than a sample: estimated, with its interval (store/text_search.py);
 # "Count exactly" and "Search all runs" read every run for this filter.
 exact_asked = st.session_state.get("runs_exact_for") == choice
-counted = MatchCount(count_runs(store, run_filter), True) if exact_asked else count_matches(store, run_filter)
+narrowed = text_candidates(store, run_filter)  # where the text index says the text may be (looked up once)
+counted = (MatchCount(count_runs(store, run_filter), True) if exact_asked
+           else count_matches(store, run_filter, narrowed=narrowed))
 offset = pager(counted.value, size)
 everything = st.session_state.get("runs_search_all_for") == choice
 found = search_page(store, run_filter, sort, limit=size if counted.value or not counted.exact else 0, offset=offset,
-                    budget_s=float("inf") if everything else PAGE_BUDGET_S)
+                    budget_s=float("inf") if everything else PAGE_BUDGET_S, narrowed=narrowed)
 page = found.rows
 if not counted.exact and found.complete and not len(page) and offset == 0:  # the whole log was searched: none
     counted = MatchCount(0, True)

@@ -28,7 +28,14 @@ from cascade_core.store.runs_query import (
     time_bounds,
 )
 from cascade_core.store.store import Store
-from cascade_core.store.text_search import PAGE_BUDGET_S, MatchCount, SearchPage, count_matches, search_page
+from cascade_core.store.text_search import (
+    PAGE_BUDGET_S,
+    MatchCount,
+    SearchPage,
+    count_matches,
+    search_page,
+    text_candidates,
+)
 
 __all__ = [
     "NO_ANSWER",
@@ -71,6 +78,7 @@ __all__ = [
     "runs_page",
     "search_page",
     "store_location",
+    "text_candidates",
     "tier_options_and_bounds",
     "time_bounds",
     "trace_from_rows",

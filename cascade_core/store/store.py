@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from cascade_core.records import Trace
 from cascade_core.store.connection import SharedConnection, StoreError, StoreMissingError, open_error
-from cascade_core.store.lake import LakeTarget, connect_lake, lake_ddl, retrying, set_inlining
+from cascade_core.store.lake import LakeTarget, connect_lake, lake_ddl, retrying, set_inlining, set_option
 from cascade_core.store.rows import trace_from_rows, trace_rows, traces_rows
 from cascade_core.store.schema import MIGRATIONS, RUN_COLUMNS, STEP_COLUMNS
 
@@ -89,9 +89,8 @@ class Store:
                 lake = self.lake
                 retrying(lambda: set_inlining(con, lake.inline_rows), on_retry=lambda: _rollback(con))
             retrying(lambda: _migrate(con, lake=self.lake is not None), on_retry=lambda: _rollback(con))
-            if self.lake is not None:  # the text index's bitmaps are never inlined: DuckLake's inlining of BLOBs
-                # into a PostgreSQL catalog fails ("invalid hexadecimal digit"), and they are big anyway
-                retrying(lambda: set_inlining(con, 0, "run_text_index"), on_retry=lambda: _rollback(con))
+            if self.lake is not None:
+                retrying(lambda: _tune_lake(con), on_retry=lambda: _rollback(con))
             self._migrated = True
         _create_views(con)
 
@@ -268,6 +267,19 @@ def _arrow(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pa.Table:
     """Rows as an Arrow table, built column-wise (several times cheaper than a DataFrame for a server's batch);
     DuckDB casts each column to the table's type on INSERT."""
     return pa.table({name: [row[name] for row in rows] for name in columns})
+
+
+RUNS_ROW_GROUP = 16_384  # rows per Parquet row group of a lake's runs (DuckLake's default is 122,880)
+
+
+def _tune_lake(con: duckdb.DuckDBPyConnection) -> None:
+    """Per-table DuckLake options. The text index's bitmaps are never inlined (DuckLake's inlining of BLOBs into a
+    PostgreSQL catalog fails, "invalid hexadecimal digit", and they are big anyway). The runs are written in row
+    groups of RUNS_ROW_GROUP rows: a text search through the index reads a few thousand runs per block it keeps,
+    and a question column chunk is decompressed whole (122,880 rows: 59 MB, ~50 ms; 16,384 rows: ~14 ms; a full
+    scan takes the same time, the files the same size; bench/bench_store.py scale)."""
+    set_inlining(con, 0, "run_text_index")
+    set_option(con, "parquet_row_group_size", RUNS_ROW_GROUP, "runs")
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:

@@ -22,7 +22,7 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -95,13 +95,27 @@ def _where(f: RunFilter, low: datetime, high: datetime) -> tuple[str, list[Any]]
     return " AND ".join(conds), [p for _, v in parts.values() for p in v] + [low, high]
 
 
+Narrowing = text_index.Candidates | None | Literal["look up"]  # what the text index leaves (None: no index)
+
+
+def text_candidates(store: Store, f: RunFilter) -> text_index.Candidates | None:
+    """Where f's text may occur, per the text index (None: no text, or the index cannot tell): look it up once
+    per render and hand it to count_matches and search_page."""
+    return text_index.candidates(store, f.text, f.start, f.end) if f.text else None
+
+
+def _narrowing(store: Store, f: RunFilter, narrowed: Narrowing) -> text_index.Candidates | None:
+    return text_candidates(store, f) if narrowed == "look up" else narrowed
+
+
 def count_matches(store: Store, f: RunFilter, *, budget: int = SAMPLE_RUNS, exact_below: int = EXACT_RUNS,
-                  seed: int = 0) -> MatchCount:
-    """The Runs page's count: exact without a text search or when the other filters keep at most `exact_below`
-    runs, otherwise estimated from random time blocks holding about `budget` runs (see the module doc)."""
+                  seed: int = 0, narrowed: Narrowing = "look up") -> MatchCount:
+    """The Runs page's count: exact without a text search, when the text index leaves at most `exact_below` runs
+    or the other filters keep at most that many, otherwise estimated from random time blocks holding about
+    `budget` runs (see the module doc)."""
     if not f.text:
         return MatchCount(count_runs(store, f), True)
-    narrowed = text_index.candidates(store, f.text, f.start, f.end)
+    narrowed = _narrowing(store, f, narrowed)
     if narrowed is not None and narrowed.runs <= max(budget, exact_below):  # few runs may hold it: count them all
         return MatchCount(count_in(store, f, narrowed.ranges), True)
     base = dataclasses.replace(f, text="")
@@ -162,11 +176,11 @@ def count_matches(store: Store, f: RunFilter, *, budget: int = SAMPLE_RUNS, exac
 
 def search_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, offset: int = 0,
                 budget_s: float = PAGE_BUDGET_S, slice_runs: int = SLICE_RUNS,
-                exact_below: int = EXACT_RUNS) -> SearchPage:
+                exact_below: int = EXACT_RUNS, narrowed: Narrowing = "look up") -> SearchPage:
     """One page of a text search sorted by time, searched slice by slice from the newest (or oldest) run, within
     `budget_s`; other sorts (and filters the rollup cannot slice) read every run."""
     base = dataclasses.replace(f, text="")
-    narrowed = text_index.candidates(store, f.text, f.start, f.end) if f.text else None
+    narrowed = _narrowing(store, f, narrowed)
     if narrowed is not None and narrowed.runs <= exact_below:  # the text index leaves few runs: read them all
         return SearchPage(page_in(store, f, sort, narrowed.ranges, limit=limit, offset=offset), True, None)
     if not f.text or sort.key != "time" or not set(filter_parts(base)) <= ROLLUP_PARTS:
