@@ -178,3 +178,34 @@ def test_text_search_is_literal_for_every_punctuation_mark(tmp_path: Path) -> No
             assert count_runs(store, RunFilter(text=string.punctuation[i:i + 3])) == 1
         assert count_runs(store, RunFilter(text="ünï\tEND")) == 1
         assert count_runs(store, RunFilter(text="./")) == 1 and count_runs(store, RunFilter(text=".*")) == 0
+
+
+@pytest.mark.parametrize("key", ["cost", "confidence", "latency", "escalations", "final tier"])
+@pytest.mark.parametrize("descending", [True, False])
+def test_pages_sorted_by_a_figure_equal_sorting_every_run(tmp_path: Path, key: str, descending: bool) -> None:
+    """Sorted by a figure with many ties and missing values, every page (found from the sort key and time
+    first, store/runs_query._page_runs) equals the page of all runs sorted in Python: the figure (missing ones
+    last), then time, then run id, all in the chosen direction."""
+    import random
+
+    rng = random.Random(11)
+    traces = []
+    for _ in range(400):
+        trace = make_trace(rng.randrange(3), when=hours_ago(rng.choice([1, 2, 3, 4.5])))  # many ties in time too
+        trace.final_confidence = None if rng.random() < 0.2 else rng.choice([0.25, 0.5, 0.75])
+        if rng.random() < 0.1:
+            trace.final_answer, trace.final_tier, trace.final_tier_index = None, None, None
+        traces.append(trace)
+    with Store(tmp_path / "s.duckdb") as store:
+        store.log_traces(traces)
+        sort = RunSort(key, descending)
+        every = store.query_df(f"SELECT run_id, {sort.column} AS v, created_at FROM runs")
+        present = every[every["v"].notna()].sort_values(["v", "created_at", "run_id"], ascending=not descending)
+        missing = every[every["v"].isna()].sort_values(["created_at", "run_id"], ascending=not descending)
+        expected = present["run_id"].tolist() + missing["run_id"].tolist()
+        for offset in (0, 7, 50, 180, 330, 399, 420):
+            page = runs_page(store, RunFilter(), sort, limit=25, offset=offset)
+            assert page["run_id"].tolist() == expected[offset:offset + 25], offset
+        sources = store.query_df("SELECT run_id FROM runs WHERE source = 'query'")["run_id"].tolist()
+        page = runs_page(store, RunFilter(sources=("query",)), sort, limit=30, offset=10)
+        assert page["run_id"].tolist() == [r for r in expected if r in set(sources)][10:40]

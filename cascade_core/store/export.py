@@ -82,8 +82,8 @@ def _ranges(store: Store, sort: RunSort, base: str, params: list[Any], total: in
     n = math.ceil(total / chunk_rows)
     bounds = _quantiles(store, col, base, params, n)
     # (condition, parameters, one value of the key only): between two quantiles lie at most ~chunk_rows runs,
-    # but one value may be shared by millions (escalations = 0), so those ranges are split by run id, the order's
-    # tie-breaker.
+    # but one value may be shared by millions (escalations = 0), so those ranges are split by the order's next key
+    # (time; run id when sorting by time).
     ranges: list[tuple[str, list[Any], bool]] = []
     if bounds:
         ranges.append((f"{col} < ?", [bounds[0]], False))
@@ -104,9 +104,9 @@ def _ranges(store: Store, sort: RunSort, base: str, params: list[Any], total: in
         if count <= 2 * chunk_rows or not one_value:
             out.append((cond, cond_params))
             continue
-        ids = _quantiles(store, "run_id", f"{base} AND ({cond})", [*params, *cond_params],
-                         math.ceil(count / chunk_rows))
-        pieces = _id_ranges(ids)
+        tie = "run_id" if col == "created_at" else "created_at"  # the order's next key (order_sql)
+        ids = _quantiles(store, tie, f"{base} AND ({cond})", [*params, *cond_params], math.ceil(count / chunk_rows))
+        pieces = _tie_ranges(ids, tie)
         if sort.descending:
             pieces.reverse()
         out.extend((f"({cond}) AND {piece}", [*cond_params, *piece_params]) for piece, piece_params in pieces)
@@ -121,12 +121,13 @@ def _quantiles(store: Store, col: str, where: str, params: list[Any], n: int) ->
     return sorted({v for v in (row or []) if v is not None})
 
 
-def _id_ranges(ids: list[Any]) -> list[Condition]:
-    if not ids:
+def _tie_ranges(cuts: list[Any], col: str) -> list[Condition]:
+    """Consecutive ranges of `col` (ascending) cut at `cuts`."""
+    if not cuts:
         return [("TRUE", [])]
-    pieces: list[Condition] = [("run_id < ?", [ids[0]])]
-    for low, high in zip(ids, [*ids[1:], None], strict=True):
-        pieces.append(("run_id >= ? AND run_id < ?", [low, high]) if high is not None else ("run_id >= ?", [low]))
+    pieces: list[Condition] = [(f"{col} < ?", [cuts[0]])]
+    for low, high in zip(cuts, [*cuts[1:], None], strict=True):
+        pieces.append((f"{col} >= ? AND {col} < ?", [low, high]) if high is not None else (f"{col} >= ?", [low]))
     return pieces
 
 

@@ -143,8 +143,10 @@ def runs_relation(f: RunFilter, ranges: Ranges, *, where: bool = True
 
 
 def order_sql(sort: RunSort) -> str:
+    """Ties broken by time, then run id (compared only among runs of one instant)."""
     direction = "DESC" if sort.descending else "ASC"
-    return f"ORDER BY {sort.column} {direction} NULLS LAST, run_id {direction}"
+    then = "" if sort.column == "created_at" else f", created_at {direction}"
+    return f"ORDER BY {sort.column} {direction} NULLS LAST{then}, run_id {direction}"
 
 
 # -- Runs page -------------------------------------------------------------------------------------------
@@ -222,5 +224,43 @@ def page_in(store: Store, f: RunFilter, sort: RunSort, ranges: Ranges | None, *,
         sql, _ = page_sql("", sort, relation)
         return store.query_df(sql, [*params, int(limit), int(offset)])
     where, params = where_sql(f)
+    if sort.column != "created_at" and not f.text and limit:
+        relation, params = _page_runs(store, where, params, sort, limit + offset)
+        sql, _ = page_sql("", sort, relation)
+        return store.query_df(sql, [*params, int(limit), int(offset)])
     sql, _ = page_sql(where, sort)
     return store.query_df(sql, [*params, int(limit), int(offset)])
+
+
+def _page_runs(store: Store, where: str, params: list[Any], sort: RunSort, upto: int) -> tuple[str, list[Any]]:
+    """The runs sorting no later than the `upto`-th (a superset of the page and the runs before it), as one
+    relation. Found first from the sort key and created_at alone, a top-N over two numbers, so the run ids (the
+    last tie-break) of millions of tied runs are never read; then two plain conditions that DuckDB pushes into
+    the scan (one OR of them is not: it read every run id again)."""
+    direction = "DESC" if sort.descending else "ASC"
+    col = sort.column
+    also = "AND" if where else "WHERE"
+    # Many runs often share the first value (a price, a tier): then the boundary is among them, found by time
+    # alone (a top-N on created_at, which skips row groups by their time range).
+    top = store.execute(f"SELECT {'max' if sort.descending else 'min'}({col}) FROM all_runs {where}", params)[0][0]
+    row = [] if top is None else store.execute(
+        f"SELECT {col}, created_at FROM all_runs {where} {also} {col} = ? ORDER BY created_at {direction} "
+        "LIMIT 1 OFFSET ?", [*params, top, upto - 1])
+    if not row:
+        row = store.execute(f"SELECT {col}, created_at FROM all_runs {where} ORDER BY {col} {direction} NULLS LAST, "
+                            f"created_at {direction} LIMIT 1 OFFSET ?", [*params, upto - 1])
+    if not row:  # fewer runs than that: all of them
+        return f"(SELECT * FROM all_runs {where}) AS page_runs", params
+    key, when = row[0]
+    after, later = (">", ">=") if sort.descending else ("<", "<=")
+    if key is None:  # the boundary is among the runs without a value, which sort last
+        before, before_params = f"{col} IS NOT NULL", []
+        tied, tied_params = f"{col} IS NULL AND created_at {later} ?", [when]
+    else:
+        before, before_params = f"{col} {after} ?", [key]
+        tied, tied_params = f"{col} = ? AND created_at {later} ?", [key, when]
+    if key == top:  # no run sorts before the first value
+        return f"(SELECT * FROM all_runs {where} {also} {tied}) AS page_runs", [*params, *tied_params]
+    return (f"(SELECT * FROM all_runs {where} {also} {before} UNION ALL "
+            f"SELECT * FROM all_runs {where} {also} {tied}) AS page_runs",
+            [*params, *before_params, *params, *tied_params])
