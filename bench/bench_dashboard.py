@@ -53,22 +53,26 @@ TIERS = "['small', 'mid', 'large']"
 MODELS = "['sim-llama-3.1-8b', 'sim-llama-3.1-70b', 'sim-llama-3.1-405b']"
 
 
-def build(store: Store, n: int) -> None:
-    """n runs spread over 90 days before NEWEST, every run with 3 steps; all in SQL, no Python loop per row."""
+def build(store: Store, n: int, *, question_sql: str | None = None, answer_sql: str | None = None,
+          params: tuple[Any, ...] = ()) -> None:
+    """n runs spread over 90 days before NEWEST, every run with 3 steps; all in SQL, no Python loop per row.
+    `question_sql` / `answer_sql`: SQL expressions of the run number `i` for the texts (their `?` take `params`)."""
+    question = question_sql or """'question ' || i || ' about ' || (['the capital of France', 'prime numbers',
+                 'photosynthesis', 'a 50% discount', 'C_sharp'])[1 + (hash(i + 1) % 5)::INT]"""
+    answer = answer_sql or "'answer ' || (i % 1000)"
     store.execute(f"""
         INSERT INTO runs
         SELECT 'r' || lpad(i::VARCHAR, 9, '0'), ?::TIMESTAMP - to_seconds((i * 7776000 // {n})::BIGINT),
                (['query', 'sweep', 'audit', 'api'])[1 + (hash(i) % 4)::INT],
-               'question ' || i || ' about ' || (['the capital of France', 'prime numbers', 'photosynthesis',
-                 'a 50% discount', 'C_sharp'])[1 + (hash(i + 1) % 5)::INT],
+               {question},
                'item-' || (i % 314), 'mixed', (['factual', 'math', 'reasoning'])[1 + (i % 3)::INT], 'gold',
                CASE hash(i + 2) % 3 WHEN 0 THEN TRUE WHEN 1 THEN FALSE ELSE NULL END,
                'fp', 'self_rated', {TIERS}[1 + (hash(i + 3) % 3)::INT], (hash(i + 3) % 3)::INT,
-               'answer ' || (i % 1000), (hash(i + 4) % 101) / 100.0, 1e-5 * (1 + hash(i + 3) % 3), 300, 45,
+               {answer}, (hash(i + 4) % 101) / 100.0, 1e-5 * (1 + hash(i + 3) % 3), 300, 45,
                50 + (hash(i + 5) % 2000), 0.3, 3.4e-4, hash(i + 3) % 3 != 2, 3, (hash(i + 3) % 3)::INT,
                hash(i + 6) % 50 = 0, hash(i + 7) % 100 = 0, NULL, TRUE, NULL
         FROM range({n}) t(i)
-    """, [NEWEST])
+    """, [NEWEST, *params])
     store.execute(f"""
         INSERT INTO steps
         SELECT run_id, s, s, {TIERS}[s + 1], {MODELS}[s + 1], 'http://127.0.0.1:1/v1',

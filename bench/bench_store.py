@@ -36,6 +36,54 @@ from tests.pg import LocalPostgres  # noqa: E402
 
 WORDS = "the of capital river prime photosynthesis discount sharp ledger orbit vector enzyme treaty".split()
 
+# Realistic run text for `scale`: real exam questions (MMLU prompts from the shared RouteLLM files when present,
+# else the bundled datasets' questions) behind a customer's name and order number, ~500 characters; answers like
+# "The answer is Paris.". Probes: a rare order number in RARE_ORDER_RUNS runs and a rare name in a few questions
+# and answers, spread evenly over time; a text in no run; a common and a medium word.
+FIRST_NAMES = ("Amara Bjorn Chen Dario Elif Farah Gustavo Hana Ivan Jomo Keiko Lars Mateo Nadia Omar Priya Quentin "
+               "Rosa Sven Tariq Uma Viktor Wen Ximena Yusuf Zofia").split()
+LAST_NAMES = ("Abebe Bergstrom Castillo Dubois Eriksen Fujita Garcia Haddad Ivanova Jensen Kowalski Lindqvist Moreau "
+              "Nakamura Okafor Petrov Quispe Rossi Schmidt Tanaka Umarov Vasquez Weber Xu Yilmaz Zhang").split()
+RARE_ORDER, RARE_ORDER_RUNS = "ZX-48213-QV", 5
+RARE_NAME, RARE_NAME_QUESTIONS, RARE_NAME_ANSWERS = "Thandiwe Okonkwo-Lindqvist", 7, 3
+ABSENT = "order #QJ-7731-XZ"
+COMMON, MEDIUM = "following", "court"
+
+
+def text_pool() -> tuple[list[str], list[str]]:
+    """(questions, answers) to draw from: MMLU prompts if the shared datasets are there, bundled ones otherwise."""
+    import csv
+    import json
+
+    answers, bundled = [], []
+    for path in sorted((ROOT / "cascade_core" / "datasets" / "bundled").glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            item = json.loads(line)
+            bundled.append(item["question"])
+            answers.append(str(item["gold"]))
+    for shared in (ROOT.parent / "shared", ROOT.parent.parent / "shared"):
+        files = sorted((shared / "datasets" / "routellm" / "mmlu" / "responses").glob("*.csv"))
+        if files:
+            questions = [" ".join(row["prompt"].replace("Answer:", "").split())
+                         for path in files for row in csv.DictReader(path.open())]
+            return questions, answers
+    return bundled, answers
+
+
+def realistic_text(n: int) -> tuple[str, str, tuple[object, ...]]:
+    """(question SQL, answer SQL, their parameters) for bench_dashboard.build: n runs of realistic text."""
+    questions, answers = text_pool()
+    question = (
+        f"left(CASE WHEN i % {n // RARE_ORDER_RUNS} = 77 THEN 'Re: {RARE_ORDER}. ' ELSE '' END || "
+        f"CASE WHEN i % {n // RARE_NAME_QUESTIONS} = 1234 THEN 'cc {RARE_NAME}. ' ELSE '' END || "
+        "(?::VARCHAR[])[1 + (hash(i + 11) % 26)::INT] || ' ' || (?::VARCHAR[])[1 + (hash(i + 12) % 26)::INT] || "
+        "' (order #' || (100000 + hash(i + 13) % 900000) || ', account ' || (hash(i + 14) % 100000) || ') asks: ' || "
+        f"(?::VARCHAR[])[1 + (hash(i + 15) % {len(questions)})::INT] || ' Also: ' || "
+        f"(?::VARCHAR[])[1 + (hash(i + 16) % {len(questions)})::INT], 500)")
+    answer = (f"CASE WHEN i % {n // RARE_NAME_ANSWERS} = 4321 THEN 'Escalated to {RARE_NAME}.' "
+              f"ELSE 'The answer is ' || (?::VARCHAR[])[1 + (hash(i + 17) % {len(answers)})::INT] || '.' END")
+    return question, answer, (FIRST_NAMES, LAST_NAMES, questions, questions, answers)
+
 
 def question(rng: random.Random) -> str:
     text = ""
@@ -159,17 +207,25 @@ def _export_child(location: LakeTarget, out: str) -> None:
     print(f"{rows} {_peak_mb():.0f} {opened_mb:.0f}")
 
 
-def cmd_export(args: argparse.Namespace) -> None:
+def build_realistic(store: Store, runs: int) -> None:
+    """`runs` runs x 3 steps with realistic ~500-character text (see realistic_text), then one maintenance pass."""
     from bench.bench_dashboard import build
 
+    started = time.perf_counter()
+    question, answer, params = realistic_text(runs)
+    build(store, runs, question_sql=question, answer_sql=answer, params=params)
+    maintain(store, keep_snapshots=0)
+    print(f"built {runs:,} runs x 3 steps (~500-character questions) in {time.perf_counter() - started:.0f} s",
+          flush=True)
+
+
+def cmd_export(args: argparse.Namespace) -> None:
     pg = LocalPostgres().start()
     try:
         folder = Path(tempfile.mkdtemp(prefix="bench-store-"))
         lake = LakeTarget("postgres", pg.new_database(), str(folder / "data"), inline_rows=0)
         with Store(lake) as store:
-            build(store, args.runs)
-            store.execute("UPDATE runs SET question = question || ' ' || repeat('lorem ipsum dolor ', 26)")
-            maintain(store, keep_snapshots=0)
+            build_realistic(store, args.runs)
         _export(lake, folder)
     finally:
         pg.stop()
@@ -190,8 +246,6 @@ def _export(lake: LakeTarget, folder: Path) -> None:
 
 
 def cmd_scale(args: argparse.Namespace) -> None:
-    from bench.bench_dashboard import build
-
     pg = None if args.dsn else LocalPostgres().start()
     try:
         if pg is not None:
@@ -202,15 +256,10 @@ def cmd_scale(args: argparse.Namespace) -> None:
             lake = LakeTarget("postgres", args.dsn, args.data, inline_rows=0)
         with Store(lake) as store:
             if store.count_runs() == 0:
-                started = time.perf_counter()
-                build(store, args.runs)
-                store.execute("UPDATE runs SET question = question || ' ' || repeat('lorem ipsum dolor ', 26)")
-                maintain(store, keep_snapshots=0)
-                print(f"built {args.runs:,} runs x 3 steps (500-char questions) in "
-                      f"{time.perf_counter() - started:.0f} s", flush=True)
+                build_realistic(store, args.runs)
             size = store.size_bytes() / 1e6
             print(f"{store.count_runs():,} runs; {data_file_count(store)} data files, {size:.0f} MB", flush=True)
-            _scale_pages(store)
+            _scale_pages(store, rebuild_index=args.rebuild_index)
             if not args.no_fts:
                 _fts(store)
         if not args.no_export:
@@ -220,9 +269,18 @@ def cmd_scale(args: argparse.Namespace) -> None:
             pg.stop()
 
 
-def _scale_pages(store: Store) -> None:
+def _scale_pages(store: Store, *, rebuild_index: bool = False) -> None:
     from bench.bench_dashboard import report, runs_page_render, timed
-    from cascade_core.store import RunFilter, RunSort, count_matches, count_runs, rollup, search_page
+    from cascade_core.store import (
+        RunFilter,
+        RunSort,
+        count_matches,
+        count_runs,
+        filter_counts,
+        rollup,
+        search_page,
+        text_candidates,
+    )
     from cascade_core.views import compute_overview
 
     rollup.reset(store)
@@ -239,23 +297,44 @@ def _scale_pages(store: Store) -> None:
                            ("first page sorted by cost", RunFilter(), RunSort("cost", True))]:
         first, median = timed(lambda f=f, s=sort: runs_page_render(store, f, s), repeat=3)
         report(label, first, median, 1000)
-    print("Text search, the Runs page's way (estimated count + first page newest first within 0.5 s):")
-    for text in ("photosynthesis", "question 1234567 ", "no such words"):
+    from cascade_core.store import text_index
+
+    if rebuild_index or not store.execute("SELECT count(*) FROM run_text_index")[0][0]:
+        text_index.reset(store)
+        started = time.perf_counter()
+        indexed = text_index.refresh(store)  # what `store maintain` (or a server's maintenance) does once
+        size = store.execute("SELECT count(*), sum(octet_length(bits)) FROM run_text_index")[0]
+        print(f"text index built from {indexed:,} runs in {time.perf_counter() - started:.1f} s: {size[0]:,} blocks, "
+              f"{size[1] / 1e6:.0f} MB of bitmaps", flush=True)
+        maintain(store, keep_snapshots=0)  # the old blocks' files go, as a server's next maintenance does
+    print("Text search, the Runs page's way (text index; else estimated count + first page newest first within "
+          "0.5 s):")
+    probes = [("common", COMMON), ("medium", MEDIUM), ("rare order number", RARE_ORDER), ("rare name", RARE_NAME),
+              ("absent", ABSENT)]
+    for kind, text in probes:
         f = RunFilter(text=text)
 
-        def page(f: RunFilter = f) -> None:
-            count_matches(store, f)
-            search_page(store, f, RunSort())
+        def page(f: RunFilter = f) -> None:  # what pages/runs.py asks
+            narrowed = text_candidates(store, f)
+            counted = count_matches(store, f, narrowed=narrowed)
+            search_page(store, f, RunSort(), narrowed=narrowed)
+            if counted.exact and not counted.value:  # the page then says which filter emptied it
+                filter_counts(store, f)
         first, median = timed(page, repeat=3)
         c = count_matches(store, f)
         p = search_page(store, f, RunSort())
-        report(f"'{text.strip()}'", first, median, 1000)
+        found = text_index.candidates(store, text)
+        report(f"{kind} '{text}'", first, median, 1000)
         shown = "exact" if c.exact else f"≈, 95% {c.low:,}-{c.high:,} from {c.sampled_runs:,} runs"
+        blocks = "" if found is None else (f"; the index keeps {found.kept:,} of {found.blocks:,} blocks "
+                                           f"({found.runs:,} runs with the tail)")
         print(f"      count {c.value:,} ({shown}); page {len(p.rows)} rows, "
-              f"{'complete' if p.complete else f'searched back to {p.searched_to}'}", flush=True)
-    started = time.perf_counter()
-    exact = count_runs(store, RunFilter(text="photosynthesis"))
-    print(f"  exact count ('Count exactly'): {exact:,} in {time.perf_counter() - started:.1f} s", flush=True)
+              f"{'complete' if p.complete else f'searched back to {p.searched_to}'}{blocks}", flush=True)
+    for kind, text in (("rare name", RARE_NAME), ("common", COMMON)):
+        started = time.perf_counter()
+        exact = count_runs(store, RunFilter(text=text))
+        print(f"  exact count ('Count exactly') of the {kind} '{text}': {exact:,} in "
+              f"{(time.perf_counter() - started) * 1000:.0f} ms", flush=True)
 
 
 def _fts(store: Store) -> None:
@@ -291,6 +370,7 @@ def main() -> None:
     sc.add_argument("--no-export", action="store_true", help="skip the export (run `export` on its own)")
     sc.add_argument("--dsn", help="measure an existing lake (its PostgreSQL DSN) instead of building one")
     sc.add_argument("--data", help="... and its data path")
+    sc.add_argument("--rebuild-index", action="store_true", help="time the text index's build again")
     ex = sub.add_parser("export")
     ex.add_argument("--runs", type=int, default=1_000_000)
     args = parser.parse_args()
