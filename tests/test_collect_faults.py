@@ -48,6 +48,27 @@ def test_a_single_slot_server_gets_adaptive_concurrency_and_queue_time_apart(fre
     assert (result.outcomes["queue_ms"] > 0).any()  # the wait for a slot is recorded, apart from latency
 
 
+@pytest.mark.slow
+def test_rising_latency_on_a_one_slot_server_shrinks_the_limit(fresh_simulator, store: Store) -> None:
+    """A one-slot server taking 200 ms a call answers the k-th queued call after k x 200 ms: past the first few
+    calls the latency rises with every extra call in flight. Slow start overshoots; the gate must then come back
+    down, not stay where the queue makes every call wait a second (measured before the fix: median 1 s)."""
+    sim = fresh_simulator(single_slot=True, latency_ms=200)
+    data = sim_config(sim).model_dump()
+    for index, tier in enumerate(data["tiers"][:2]):
+        tier["timeout"] = 30.0  # no timeouts here: the limit must shrink on latency alone
+        tier["model"] = SMALL
+        tier["max_tokens"] = 256 - index
+    data["tiers"] = data["tiers"][:2]
+    data["thresholds"] = data["thresholds"][:1]
+    config = CascadeConfig.model_validate(data)
+    result = collect(load_bundled(), config, urls(config), store, concurrency=16, limit=20)
+    assert result.complete and result.progress.errors == 0, result.error_examples
+    latencies = sorted(c.latency_ms for c in result.calls.values())
+    median = latencies[len(latencies) // 2]
+    assert median < 700, f"median latency {median:.0f} ms: the gate kept the one-slot server's queue long"
+
+
 def test_the_call_cache_never_replaces_a_paid_answer_with_a_failure(fresh_simulator, store: Store) -> None:
     sim = fresh_simulator()
     config = sim_config(sim)

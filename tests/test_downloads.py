@@ -45,6 +45,18 @@ def test_export_paths_are_fresh_and_named(tmp_path: Path) -> None:
     assert file_size(1_350_000_000) == "1.4 GB" and file_size(999) == "999 bytes"
 
 
+def test_exports_live_under_the_base_url_path_too(tmp_path: Path) -> None:
+    """Behind a proxy forwarding only `server.baseUrlPath` (say /lab), the link and its route carry the prefix;
+    the root route stays for direct access."""
+    path, url = new_export_path("csv", tmp_path, base="/lab")
+    path.write_text("run_id\n")
+    assert url.startswith("/lab/cascade-export/") and url.endswith("/cascade-runs.csv")
+    client = TestClient(Starlette(routes=export_routes(tmp_path, base="/lab")))
+    assert client.get(url).text == "run_id\n"
+    assert client.get(url.removeprefix("/lab")).text == "run_id\n"
+    assert client.get("/other" + url.removeprefix("/lab")).status_code == 404
+
+
 def test_a_lake_export_runs_in_a_child_process(lake: LakeTarget, tmp_path: Path, monkeypatch) -> None:
     """From a DuckLake the page's export is written by `store export` in another process (the same config from
     the environment), so the dashboard's memory does not grow with it."""

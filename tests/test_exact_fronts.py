@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cascade_core.stats import binom_cdf, labels_to_certify
 from cascade_core.sweep.analysis import SweepSettings, analyse, better_reference, drop_dominated
 from cascade_core.sweep.candidates import observed_values, per_tier_candidates, skip_candidates
-from cascade_core.sweep.certify import certify, errors_among_large_right
+from cascade_core.sweep.certify import certify, errors_among_large_right, labels_needed
 from cascade_core.sweep.frontier import FrontierPoint, evaluate, per_tier_thresholds, threshold_grid
-from cascade_core.sweep.outcomes import OutcomeMatrix
+from cascade_core.sweep.outcomes import OutcomeMatrix, to_matrix
 from cascade_core.sweep.pareto import pareto_front
 from cascade_core.sweep.policies import abstain_points, route, setting_points
 from tests.frontier_naive import evaluate_loop
@@ -108,6 +109,24 @@ def test_exact_binomial_and_labels_needed() -> None:
     n = labels_to_certify(0.01, 0.02, 0.1)
     assert n is not None and binom_cdf(int(0.01 * n), n, 0.02) <= 0.1
     assert labels_to_certify(0.03, 0.02, 0.1) is None
+
+
+def test_labels_needed_says_why_an_accurate_estimate_cannot_be_certified() -> None:
+    """Small right where large is wrong makes up its accuracy, yet it loses half of large's right answers: the
+    text names the certificate's own measure instead of saying the estimate "misses the target" it was picked to
+    meet (which read as a contradiction on RouteLLM MMLU)."""
+    rows = []
+    for i in range(100):
+        rows += [{"item_id": f"q{i}", "tier": "s", "tier_index": 0, "correct": i >= 40, "confidence": 0.9,
+                  "cost": 0.001},
+                 {"item_id": f"q{i}", "tier": "l", "tier_index": 1, "correct": i < 80, "confidence": None,
+                  "cost": 0.02}]
+    mat = to_matrix(pd.DataFrame(rows))
+    accept_all = FrontierPoint((0.5,), 0.6, 1.0, 0, (1.0, 0.0), "per_tier")
+    needed = labels_needed(mat, np.ones(mat.n_items, bool), accept_all, 0.95, target=0.95, delta=0.1)
+    assert needed is not None and needed.needed is None
+    assert "gets 50.0% of the answers always-l gets right wrong" in needed.text
+    assert "allows at most 5%" in needed.text and "misses" not in needed.text
 
 
 def test_certified_pick_passes_its_test_and_stops_at_the_first_failure() -> None:

@@ -179,11 +179,11 @@ def test_missing_columns_and_costs(tmp_path):
     with pytest.raises(ResultsImportError, match=r"needs a 'correct' column; columns are \['id', 'model', 'conf"):
         import_results(path)
     path = write(tmp_path, "c.csv", "id,model,correct\n1,s,1\n1,l,0\n")
-    with pytest.raises(ResultsImportError, match=r"c\.csv: no cost column .* pass default_costs"):
+    with pytest.raises(ResultsImportError, match=r"c\.csv: no cost column .* give a cost per item .*--cost MODEL=USD"):
         import_results(path)
     with pytest.raises(ResultsImportError, match=r"no cost for model\(s\) \['l'\]"):
         import_results(path, default_costs={"s": 0.1})
-    with pytest.raises(ResultsImportError, match=r"default_costs names \['x'\]"):
+    with pytest.raises(ResultsImportError, match=r"costs given for \['x'\], which are not models here"):
         import_results(path, default_costs={"x": 0.1})
     res = import_results(path, default_costs={"s": 0.1, "l": 1.0})
     assert res.outcomes["cost"].tolist() == [0.1, 1.0]

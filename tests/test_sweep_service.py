@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from cascade_core.cascade import default_config, load_config
+from cascade_core.cli.sweep_output import human_report
 from cascade_core.store import Store
 from cascade_core.sweep import (
     FrontierPoint,
@@ -139,6 +140,34 @@ def test_when_mid_beats_every_cascade_setting_the_box_names_it_once() -> None:
     tones = recommendation_lines(none, "self_rated")
     assert [t for t, _ in tones] == ["warning", "info"]
     assert "If mid's accuracy is enough for you, call mid alone instead of large" in tones[1][1]
+
+
+def test_the_cli_report_never_advises_a_reference_below_the_target_it_certified_against() -> None:
+    """Found on a real one-slot server: the text report said "Call small alone rather than a cascade" under a
+    certified "call large alone" (small was far below the 98% target). The report says what the page says."""
+    result = analyse(outcomes(400, mid_dominates=True))
+    cert = result.certified
+    assert cert is not None
+    none = replace(result, certified=replace(cert, point=None, statement="No cascade setting could be certified "
+                                             "…: call large alone."))
+    for shown in (result, none):
+        report = human_report(shown, "s1", SweepMeta("t", "d", "import", signal="self_rated"))
+        assert "rather than a cascade" not in report
+        for _, line in recommendation_lines(shown, "self_rated")[1:]:
+            assert line in report  # the page's wording, once
+    assert "If mid's accuracy is enough for you, call mid alone instead of large" in human_report(
+        none, "s1", SweepMeta("t", "d", "import", signal="self_rated"))
+
+
+def test_no_recommendation_names_its_one_reason() -> None:
+    """Recorded results without confidence (RouteLLM's wide tables) or without a split: the first line says which."""
+    blind = outcomes(200)
+    blind["confidence"] = np.nan
+    lines = recommendation_lines(analyse(blind), "self_rated")
+    assert lines[0][1].startswith("No recommendation: the results hold no confidence values")
+    one_split = analyse(outcomes(200).assign(split="test"), SweepSettings(split="split"))
+    assert one_split.certified is None
+    assert "no calibration / held-out split" in recommendation_lines(one_split, "self_rated")[0][1]
 
 
 def test_no_dominating_reference_means_one_line() -> None:

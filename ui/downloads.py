@@ -39,7 +39,7 @@ class PreparedExport:
     size_bytes: int
 
 
-def new_export_path(fmt: str, root: Path = EXPORT_ROOT) -> tuple[Path, str]:
+def new_export_path(fmt: str, root: Path = EXPORT_ROOT, base: str | None = None) -> tuple[Path, str]:
     """A fresh file path for an export (its own token folder) and the URL it will be served at."""
     name = f"cascade-runs.{fmt}"
     if name not in NAMES:
@@ -48,7 +48,17 @@ def new_export_path(fmt: str, root: Path = EXPORT_ROOT) -> tuple[Path, str]:
     token = secrets.token_hex(16)
     folder = root / token
     folder.mkdir(parents=True, mode=0o700)
-    return folder / name, EXPORT_ROUTE.format(token=token, name=name)
+    prefix = base_path() if base is None else base
+    return folder / name, prefix + EXPORT_ROUTE.format(token=token, name=name)
+
+
+def base_path() -> str:
+    """Streamlit's `server.baseUrlPath` as a URL prefix ("" or "/lab"): behind a proxy that forwards only that
+    path, a download link and its route must live under it too."""
+    import streamlit as st
+
+    base = str(st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}" if base else ""
 
 
 def _forget_old(root: Path) -> None:
@@ -103,8 +113,9 @@ def export_file(token: str, name: str, root: Path = EXPORT_ROOT) -> Path | None:
     return path if path.is_file() else None
 
 
-def export_routes(root: Path = EXPORT_ROOT) -> list[Any]:
-    """The Starlette route that streams prepared exports (mounted by asgi.py)."""
+def export_routes(root: Path = EXPORT_ROOT, base: str | None = None) -> list[Any]:
+    """The Starlette routes that stream prepared exports (mounted by asgi.py): at the root and, with a
+    `server.baseUrlPath`, under it (where the page's links point)."""
     from starlette.requests import Request
     from starlette.responses import FileResponse, PlainTextResponse, Response
     from starlette.routing import Route
@@ -116,4 +127,5 @@ def export_routes(root: Path = EXPORT_ROOT) -> list[Any]:
             return PlainTextResponse("No such export (exports are kept for 6 hours; export again).", status_code=404)
         return FileResponse(path, media_type=NAMES[name], filename=name)
 
-    return [Route(EXPORT_ROUTE, download, methods=["GET", "HEAD"])]
+    prefixes = {"", base_path() if base is None else base}
+    return [Route(prefix + EXPORT_ROUTE, download, methods=["GET", "HEAD"]) for prefix in sorted(prefixes)]

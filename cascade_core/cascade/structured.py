@@ -9,6 +9,7 @@ endpoint refuses the request for its `response_format` (see `refuses_format`).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any, Literal
@@ -42,11 +43,17 @@ def response_format(level: FormatLevel, schema: type[BaseModel] | None) -> dict[
     """The request's `response_format` at `level` (None: ask in the prompt alone)."""
     if level == "json_schema" and schema is not None:
         name = str(schema.model_config.get("title") or schema.__name__)
-        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema.model_json_schema(),
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": _json_schema(schema),
                                                        "strict": True}}
     if level in ("json_schema", "json_object"):
         return {"type": "json_object"}
     return None
+
+
+@functools.cache
+def _json_schema(schema: type[BaseModel]) -> dict[str, Any]:
+    """The reply shape's JSON schema, built once: pydantic rebuilds it on every call (~0.3 ms, 3 per run)."""
+    return schema.model_json_schema()
 
 
 def next_level(level: FormatLevel, schema: type[BaseModel] | None) -> FormatLevel:

@@ -17,7 +17,7 @@ from cascade_core.views.sweep import (
     points_csv,
     reference_table,
 )
-from cascade_core.views.sweep_point import certified_sentence, toml_snippet
+from cascade_core.views.sweep_point import recommendation_lines, toml_snippet
 
 
 def export(result: SweepResult, points_path: str | None, html_path: str | None, *, simulated: bool) -> None:
@@ -35,7 +35,9 @@ def _fmt(frame: pd.DataFrame) -> str:
 
 def human_report(result: SweepResult, sweep_id: str, meta: SweepMeta) -> str:
     """The first line says what to set and how sure; then the figures, each naming the split it comes from."""
-    lines = [certified_sentence(result.certified, result.tiers, meta.signal), "",
+    # The page's recommendation box, word for word: the certified advice, then any cheaper reference worded so
+    # that the two never contradict each other.
+    lines = [*(text for _, text in recommendation_lines(result, meta.signal)), "",
              f"sweep {sweep_id} '{meta.name}' ({meta.source}{', SIMULATED' if meta.simulated else ''}): "
              f"{result.matrix.n_items:,} items, tiers {' -> '.join(result.tiers)}, split: {result.split_used}; "
              f"figures below are on the {result.headline} questions ({result.view.n_items:,}) unless named", ""]
@@ -49,8 +51,6 @@ def human_report(result: SweepResult, sweep_id: str, meta: SweepMeta) -> str:
         lines += [estimate_text(result, meta.signal), ""]
     if result.labels is not None:
         lines += [result.labels.text, ""]
-    if result.view.better_reference:
-        lines += [result.view.better_reference, ""]
     lines += [f"Reference points ({result.headline}):", _fmt(reference_table(result)), ""]
     for note in result.notes:
         lines.append(f"note: {note}")

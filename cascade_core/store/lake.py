@@ -118,13 +118,17 @@ def connect_lake(target: LakeTarget, *, read_only: bool = False) -> duckdb.DuckD
     return con
 
 
-def set_inlining(con: duckdb.DuckDBPyConnection, rows: int) -> None:
-    """Persist the data-inlining limit in the catalog (an ATTACH option would last for that attach only)."""
+def set_inlining(con: duckdb.DuckDBPyConnection, rows: int, table: str | None = None) -> None:
+    """Persist the data-inlining limit in the catalog (an ATTACH option would last for that attach only), for
+    the lake or for one table of it."""
+    scope = "GLOBAL" if table is None else "TABLE"
     current = con.execute(
-        f"SELECT value FROM ducklake_options({_sql_string(LAKE)}) WHERE option_name = 'data_inlining_row_limit'"
+        f"SELECT value FROM ducklake_options({_sql_string(LAKE)}) WHERE option_name = 'data_inlining_row_limit' "
+        "AND scope = ? AND (scope_entry IS NULL OR scope_entry = ?)", [scope, f"main.{table}"]
     ).fetchall()
     if not current or str(current[0][0]) != str(rows):
-        con.execute(f"CALL ducklake_set_option({_sql_string(LAKE)}, 'data_inlining_row_limit', {int(rows)})")
+        on = "" if table is None else f", table_name => {_sql_string(table)}"
+        con.execute(f"CALL ducklake_set_option({_sql_string(LAKE)}, 'data_inlining_row_limit', {int(rows)}{on})")
 
 
 _PK_COLUMN = re.compile(r"\s+PRIMARY KEY", re.IGNORECASE)

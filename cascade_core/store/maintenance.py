@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cascade_core.store import rollup
+from cascade_core.store import rollup, text_index
 from cascade_core.store.lake import LAKE
 from cascade_core.store.store import Store
 
@@ -39,8 +39,10 @@ def data_file_count(store: Store) -> int:
 
 def maintain(store: Store, *, keep_snapshots: float | None = None) -> MaintenanceReport:
     """One maintenance pass over a DuckLake store (a DuckDB file needs none: CHECKPOINT only). Both fold the
-    run log's tail into the per-hour rollup when it has grown (store/rollup.py), so readers seldom have to."""
+    run log's tail into the per-hour rollup and the text index when it has grown (store/rollup.py,
+    store/text_index.py), so readers seldom have to (a first text index of a big log is built here)."""
     rollup.refresh(store)
+    text_index.refresh(store)
     if store.lake is None:
         store.execute("CHECKPOINT")
         return MaintenanceReport(0, 0, 0)

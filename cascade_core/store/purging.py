@@ -25,7 +25,7 @@ from datetime import datetime
 
 import duckdb
 
-from cascade_core.store import rollup
+from cascade_core.store import rollup, text_index
 from cascade_core.store.store import Store
 
 PURGED_TABLES: tuple[str, ...] = (
@@ -223,4 +223,5 @@ def purge(store: Store, criteria: PurgeCriteria, *, dry_run: bool = False, rewri
         if not in_place:
             store.rewrite_file(exclude=where)  # every table copied minus the purged rows; the connection reopens
         rollup.reset(store)  # the per-hour aggregates counted the purged runs: folded again on the next read
+        text_index.repair(store, thorough=True)  # blocks that lost runs are built again (no bits of them stay)
     return PurgeReport(criteria, removed, False, not in_place)

@@ -62,45 +62,50 @@ def _ceil_hour(when: datetime) -> datetime:
     return floor if floor == when else floor + timedelta(hours=1)
 
 
-def watermark(store: Store) -> datetime | None:
-    value = store.execute("SELECT max(watermark) FROM run_rollup_state")[0][0]
+def watermark(store: Store, state_table: str = "run_rollup_state") -> datetime | None:
+    value = store.execute(f"SELECT max(watermark) FROM {state_table}")[0][0]
     return None if value is None else pd.Timestamp(value).to_pydatetime()
 
 
 @dataclass(frozen=True)
-class _State:
+class TailState:
     w: datetime | None
-    consistent: bool  # every run before the watermark is counted once in the rollup
+    consistent: bool  # every run before the watermark is counted once in the derived table
     tail: int  # runs at or after the watermark (all runs when nothing is folded)
     newest: datetime | None  # the newest of those
 
 
-def _state(store: Store) -> _State:
-    w = watermark(store)
+def tail_state(store: Store, state_table: str = "run_rollup_state", counted: str = "run_rollup") -> TailState:
+    """The watermark of a table derived from the runs (`state_table` holds it, `counted`'s `runs` column counts
+    the runs below it) and whether it agrees with the runs, in one read (count(*) comes from file metadata)."""
+    w = watermark(store, state_table)
     since = "" if w is None else " WHERE created_at >= ?"
     total, rolled, tail, newest = store.execute(
-        f"SELECT (SELECT count(*) FROM all_runs), (SELECT coalesce(sum(runs), 0) FROM run_rollup), t.n, t.newest "
+        f"SELECT (SELECT count(*) FROM all_runs), (SELECT coalesce(sum(runs), 0) FROM {counted}), t.n, t.newest "
         f"FROM (SELECT count(*) AS n, max(created_at) AS newest FROM all_runs{since}) t", [] if w is None else [w])[0]
     newest = None if newest is None else pd.Timestamp(newest).to_pydatetime()
-    return _State(w, int(rolled) + int(tail) == int(total), int(tail), newest)
+    return TailState(w, int(rolled) + int(tail) == int(total), int(tail), newest)
 
 
 def covered(store: Store) -> datetime | None:
     """The watermark when the rollup agrees with the runs (every run before it counted once), else None.
     Call inside `store.snapshot()` together with the reads that use it."""
-    state = _state(store)
+    state = tail_state(store)
     return state.w if state.consistent else None
 
 
-def read(store: Store, fn: Callable[[datetime | None], T], *, min_runs: int = FOLD_MIN_RUNS) -> T:
-    """`fn(watermark)` inside one snapshot (None: read every run). When the rollup is behind (a tail of at
-    least `min_runs` runs) or disagrees with the runs, a store that may write refreshes it first."""
+def read(store: Store, fn: Callable[[datetime | None], T], *, min_runs: int = FOLD_MIN_RUNS,
+         tables: tuple[str, str] = ("run_rollup_state", "run_rollup"),
+         refresh_fn: Callable[[Store], None] | None = None) -> T:
+    """`fn(watermark)` inside one snapshot (None: read every run). When the derived table (`tables`: its state
+    and counted tables; the rollup by default) is behind (a tail of at least `min_runs` runs) or disagrees with
+    the runs, a store that may write refreshes it first (`refresh_fn`, the rollup's `refresh` by default)."""
     for attempt in (0, 1):
         with store.snapshot():
-            state = _state(store)
+            state = tail_state(store, *tables)
             if attempt or store.read_only or (state.consistent and state.tail < min_runs):
                 return fn(state.w if state.consistent else None)
-        refresh(store, min_runs=min_runs)  # a write: outside the read snapshot
+        (refresh_fn or (lambda s: refresh(s, min_runs=min_runs)))(store)  # a write: outside the read snapshot
     raise AssertionError("unreachable")
 
 
@@ -109,10 +114,10 @@ def refresh(store: Store, *, min_runs: int = FOLD_MIN_RUNS, margin: timedelta = 
     A no-op for a read-only store. Safe to run from several processes: every step re-checks in its transaction."""
     if store.read_only:
         return
-    state = _state(store)
+    state = tail_state(store)
     if not state.consistent:
         repair(store)
-        state = _state(store)
+        state = tail_state(store)
     if state.newest is None or state.tail < min_runs:
         return
     target = state.newest - margin

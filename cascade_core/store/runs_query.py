@@ -6,17 +6,18 @@ Filtering, sorting and pagination happen in DuckDB; user input only ever reaches
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
 
-from cascade_core.store import rollup
+from cascade_core.store import rollup, text_index
 from cascade_core.store.overview_query import tiers_and_bounds
 from cascade_core.store.run_filter import NO_ANSWER, RunFilter, RunSort
 from cascade_core.store.store import Store
 
+Ranges = list[tuple[datetime, datetime | None]]  # created_at ranges [low, high) (high None: no end)
 PREVIEW_CHARS = 300  # question / answer text shown in the table (the trace shows it whole)
 
 
@@ -92,9 +93,15 @@ class FilterCounts:
 
 def filter_counts(store: Store, f: RunFilter) -> FilterCounts:
     """One pass over the runs that evaluates each filter condition once per row: the page's count and, should
-    it be zero, which filter emptied the result (a text search costs the same as a plain count)."""
+    it be zero, which filter emptied the result (a text search costs the same as a plain count). With a text
+    the index narrows (runs_relation), the pass reads only the runs that may hold it, and the count without the
+    text comes from count_runs."""
     parts = filter_parts(f)
     names = list(parts)
+    relation, relation_params = "all_runs", list[Any]()
+    narrowed = _narrowed(store, f) if "text" in parts else None
+    if narrowed is not None:
+        relation, relation_params = runs_relation(f, narrowed, where=False)
     inner = ", ".join(f"coalesce({sql}, FALSE) AS p{i}" for i, (sql, _) in enumerate(parts.values())) or "1 AS p"
     params = [p for _, values in parts.values() for p in values]
     every = " AND ".join(f"p{i}" for i in range(len(names))) or "TRUE"
@@ -102,8 +109,37 @@ def filter_counts(store: Store, f: RunFilter) -> FilterCounts:
     for i in range(len(names)):
         others = " AND ".join(f"p{j}" for j in range(len(names)) if j != i) or "TRUE"
         selects.append(f"count(*) FILTER (WHERE {others})")
-    row = store.execute(f"SELECT {', '.join(selects)} FROM (SELECT {inner} FROM all_runs)", params)[0]
-    return FilterCounts(int(row[0]), int(row[1]), {name: int(n) for name, n in zip(names, row[2:], strict=True)})
+    sql = f"SELECT {', '.join(selects)} FROM (SELECT {inner} FROM {relation})"
+    row = store.execute(sql, params + relation_params)[0]
+    without = {name: int(n) for name, n in zip(names, row[2:], strict=True)}
+    if narrowed is None:
+        return FilterCounts(int(row[0]), int(row[1]), without)
+    without["text"] = count_runs(store, replace(f, text=""))
+    return FilterCounts(store.count_runs(), int(row[1]), without)
+
+
+def _narrowed(store: Store, f: RunFilter) -> Ranges | None:
+    """The created_at ranges that may hold f's text when the text index rules out at least half of the runs in
+    f's window (else None: one plain scan reads about as much, and keeps DuckDB's top-N)."""
+    found = text_index.candidates(store, f.text, f.start, f.end)
+    if found is None or found.runs * 2 > found.window_runs:
+        return None
+    return found.ranges
+
+
+def runs_relation(f: RunFilter, ranges: Ranges, *, where: bool = True
+                  ) -> tuple[str, list[Any]]:
+    """The runs in `ranges` (kept by f's filter too when `where`), as one relation: a UNION ALL of plain
+    created_at ranges, so each part skips the files and row groups outside it."""
+    cond, params = where_sql(f) if where else ("", [])
+    if not ranges:
+        return "(SELECT * FROM all_runs WHERE FALSE) AS candidate_runs", []
+    selects, out = [], []
+    for low, high in ranges:
+        bound = "created_at >= ?" + ("" if high is None else " AND created_at < ?")
+        selects.append(f"SELECT * FROM all_runs {cond} {'AND' if cond else 'WHERE'} {bound}")
+        out += [*params, low, *([] if high is None else [high])]
+    return "(" + " UNION ALL ".join(selects) + ") AS candidate_runs", out
 
 
 def order_sql(sort: RunSort) -> str:
@@ -150,22 +186,41 @@ def count_runs(store: Store, f: RunFilter) -> int:
             sql, params = rollup.parts_sql(f.start, f.end, w, extra, extra_params)
             return int(store.execute(f"SELECT coalesce(sum(runs), 0) FROM ({sql})", params)[0][0])
         return rollup.read(store, count)
+    return count_in(store, f, _narrowed(store, f) if "text" in parts else None)
+
+
+def count_in(store: Store, f: RunFilter, ranges: Ranges | None) -> int:
+    """The runs f keeps, reading only `ranges` (None: every run); the caller knows no match lies elsewhere."""
+    if ranges is not None:
+        relation, params = runs_relation(f, ranges)
+        return int(store.execute(f"SELECT count(*) FROM {relation}", params)[0][0])
     where, params = where_sql(f)
     return int(store.execute(f"SELECT count(*) FROM all_runs {where}", params)[0][0])
 
 
-def page_sql(where: str, sort: RunSort) -> tuple[str, list[Any]]:
-    """The page query for a WHERE clause, ending in `LIMIT ? OFFSET ?` (the caller appends both)."""
+def page_sql(where: str, sort: RunSort, relation: str = "all_runs") -> tuple[str, list[Any]]:
+    """The page query for a WHERE clause (over `relation`), ending in `LIMIT ? OFFSET ?` (the caller appends both)."""
     return (
         f"SELECT created_at, source, left(question, {PREVIEW_CHARS}) AS question, final_tier, "
         "json_extract_string(meta, '$.route.name') AS route, "
         f"left(final_answer, {PREVIEW_CHARS}) AS answer, final_confidence AS confidence, correct, total_cost, "
         "always_large_cost, latency_ms, escalations, (had_error OR error IS NOT NULL) AS error, simulated, run_id "
-        f"FROM all_runs {where} {order_sql(sort)} LIMIT ? OFFSET ?", [])
+        f"FROM {relation} {where} {order_sql(sort)} LIMIT ? OFFSET ?", [])
 
 
 def runs_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, offset: int = 0) -> pd.DataFrame:
-    """One page of runs for the table: previews of the text, the figures, the run id."""
+    """One page of runs for the table: previews of the text, the figures, the run id. A text search reads only
+    the runs the text index leaves (see _narrowed)."""
+    return page_in(store, f, sort, _narrowed(store, f) if f.text and limit else None, limit=limit, offset=offset)
+
+
+def page_in(store: Store, f: RunFilter, sort: RunSort, ranges: Ranges | None, *, limit: int = 50,
+            offset: int = 0) -> pd.DataFrame:
+    """`runs_page` reading only `ranges` (None: every run)."""
+    if ranges is not None:
+        relation, params = runs_relation(f, ranges)
+        sql, _ = page_sql("", sort, relation)
+        return store.query_df(sql, [*params, int(limit), int(offset)])
     where, params = where_sql(f)
     sql, _ = page_sql(where, sort)
     return store.query_df(sql, [*params, int(limit), int(offset)])

@@ -89,6 +89,9 @@ class Store:
                 lake = self.lake
                 retrying(lambda: set_inlining(con, lake.inline_rows), on_retry=lambda: _rollback(con))
             retrying(lambda: _migrate(con, lake=self.lake is not None), on_retry=lambda: _rollback(con))
+            if self.lake is not None:  # the text index's bitmaps are never inlined: DuckLake's inlining of BLOBs
+                # into a PostgreSQL catalog fails ("invalid hexadecimal digit"), and they are big anyway
+                retrying(lambda: set_inlining(con, 0, "run_text_index"), on_retry=lambda: _rollback(con))
             self._migrated = True
         _create_views(con)
 

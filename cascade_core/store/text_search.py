@@ -8,6 +8,10 @@ when the other filters keep more than EXACT_RUNS runs:
 - fills a page sorted by time from the newest (or oldest) slice on, a slice of about SLICE_RUNS runs at a time,
   stopping when the page is full or the time budget is spent (the page then says how far back it searched).
 Slices are plain created_at ranges, so each scan skips files and row groups outside it.
+
+First, though, the text index (store/text_index.py) says which blocks of runs may hold the text at all: when
+they hold at most EXACT_RUNS runs (a rare or absent text, over every run), those are scanned whole, so the count
+is exact and the page complete, in any sort order. Common texts, which most blocks may hold, take the way above.
 """
 
 from __future__ import annotations
@@ -22,9 +26,17 @@ from typing import Any
 
 import pandas as pd
 
-from cascade_core.store import rollup
+from cascade_core.store import rollup, text_index
 from cascade_core.store.run_filter import RunFilter, RunSort
-from cascade_core.store.runs_query import ROLLUP_PARTS, count_runs, filter_parts, page_sql, runs_page
+from cascade_core.store.runs_query import (
+    ROLLUP_PARTS,
+    count_in,
+    count_runs,
+    filter_parts,
+    page_in,
+    page_sql,
+    runs_page,
+)
 from cascade_core.store.store import Store
 
 EXACT_RUNS = 300_000  # up to this many candidate runs, one scan counts exactly and fills the page (~0.1 s at
@@ -89,6 +101,9 @@ def count_matches(store: Store, f: RunFilter, *, budget: int = SAMPLE_RUNS, exac
     runs, otherwise estimated from random time blocks holding about `budget` runs (see the module doc)."""
     if not f.text:
         return MatchCount(count_runs(store, f), True)
+    narrowed = text_index.candidates(store, f.text, f.start, f.end)
+    if narrowed is not None and narrowed.runs <= max(budget, exact_below):  # few runs may hold it: count them all
+        return MatchCount(count_in(store, f, narrowed.ranges), True)
     base = dataclasses.replace(f, text="")
     if not set(filter_parts(base)) <= ROLLUP_PARTS:  # graded / confidence / errors: not in the rollup
         return MatchCount(count_runs(store, f), True)
@@ -151,6 +166,9 @@ def search_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, o
     """One page of a text search sorted by time, searched slice by slice from the newest (or oldest) run, within
     `budget_s`; other sorts (and filters the rollup cannot slice) read every run."""
     base = dataclasses.replace(f, text="")
+    narrowed = text_index.candidates(store, f.text, f.start, f.end) if f.text else None
+    if narrowed is not None and narrowed.runs <= exact_below:  # the text index leaves few runs: read them all
+        return SearchPage(page_in(store, f, sort, narrowed.ranges, limit=limit, offset=offset), True, None)
     if not f.text or sort.key != "time" or not set(filter_parts(base)) <= ROLLUP_PARTS:
         return SearchPage(runs_page(store, f, sort, limit=limit, offset=offset), True, None)
     hours = _hour_counts(store, base)

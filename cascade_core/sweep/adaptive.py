@@ -4,10 +4,13 @@
 serve; past its capacity every extra request only waits, and a request that waits past the timeout is retried
 while the server still generates the first one. The gate keeps each endpoint's in-flight calls near what it
 serves without queueing: latency within `LATENCY_SLACK` x the best seen lets the limit grow by about one per
-round trip (doubling per round trip until the first sign of saturation: slow start); a rate limit or a timeout
-halves it, and so does `x-ratelimit-remaining-requests: 0` (fewer
-requests left than the limit caps it there). The time a call waits for the gate is its queue time, recorded
-apart from the model's latency.
+round trip (doubling per round trip until the first sign of saturation: slow start). Once per round (as many
+replies as the limit), a median latency above the slack shrinks the limit in proportion (at most by half): on a
+queueing server latency grows with the calls in flight, so slow start's overshoot would otherwise stay, every
+call waiting behind the others (measured: a one-slot server at 200 ms per call kept at ~5 in flight, 1 s each).
+A median, not one reply: answers of different lengths take different times. A rate limit or a timeout halves
+the limit, and so does `x-ratelimit-remaining-requests: 0` (fewer requests left than the limit caps it there).
+The time a call waits for the gate is its queue time, recorded apart from the model's latency.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class EndpointGate:
     slow_start: bool = True  # +1 per good reply (doubling per round trip) until the first back-off, as TCP does
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
     history: list[float] = field(default_factory=list)  # the limit after each change (for tests and progress)
+    round_ms: list[float] = field(default_factory=list)  # per-attempt latencies of this round's good replies
 
     def __post_init__(self) -> None:
         self.limit = min(float(self.ceiling), self.limit)
@@ -68,11 +72,18 @@ class EndpointGate:
             per_attempt = call.attempt_log[-1]["latency_ms"] if call.attempt_log else call.latency_ms
             if self.best_ms is None or per_attempt < self.best_ms:
                 self.best_ms = per_attempt
-            if per_attempt <= LATENCY_SLACK * self.best_ms + 1.0:  # +1 ms: sub-millisecond replies are noise
+            allowed = LATENCY_SLACK * self.best_ms + 1.0  # +1 ms: sub-millisecond replies are noise
+            if per_attempt <= allowed:
                 step = 1.0 if self.slow_start else 1.0 / max(self.limit, 1.0)
                 self.limit = min(float(self.ceiling), self.limit + step)
             else:
                 self.slow_start = False  # latency rose: the endpoint is near capacity, grow gently from here
+            self.round_ms.append(per_attempt)
+            if len(self.round_ms) >= max(1, int(self.limit)):
+                median = sorted(self.round_ms)[len(self.round_ms) // 2]
+                self.round_ms.clear()
+                if median > allowed:
+                    self.limit = max(1.0, self.limit * max(0.5, allowed / median))
         else:
             return
         self.history.append(self.limit)

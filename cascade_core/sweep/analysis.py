@@ -207,7 +207,7 @@ def reference_line(ref: FrontierPoint | None) -> str | None:
     name = ref.label.removeprefix("always ")
     return (f"Always-{name} beats every cascade setting ({ref.accuracy:.1%} accuracy at "
             f"${ref.cost_per_1k:,.4f} per 1,000): no setting is more accurate and none is as accurate for "
-            f"less. Call {name} alone rather than a cascade costing more.")
+            "less.")  # a fact, no advice: whether that accuracy is enough is the certification's call
 
 
 def _auto_split(outcomes: pd.DataFrame, matrix: OutcomeMatrix) -> tuple[str | float, str | None]:

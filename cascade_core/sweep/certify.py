@@ -173,7 +173,9 @@ def _with_statement(cert: Certification, tiers: Sequence[str]) -> Certification:
     else:
         saved = cert.holdout.savings if cert.holdout is not None else cert.calibration.savings
         text = (f"With {conf} confidence this keeps ≥ {goal} of always-{tiers[-1]} quality on new questions like "
-                f"these, at {saved:.0%} lower cost (certified on {cert.n_test:,} calibration questions).")
+                f"these, at {saved:.0%} lower cost (certified on {cert.n_test:,} of the "
+                f"{cert.n_test + cert.n_learn:,} calibration questions; the other {cert.n_learn:,} chose the "
+                "settings to test).")
     return replace(cert, statement=text)
 
 
@@ -199,8 +201,12 @@ def labels_needed(matrix: OutcomeMatrix, calibration_mask: np.ndarray, point: Fr
     rate, right_share = errors / n, n / max(cal.n_items, 1)
     trials = labels_to_certify(rate, 1 - target, delta)
     if trials is None:
-        return LabelsNeeded(savings, None, cal.n_items, f"The estimate ({savings:.0%} savings) misses {target:.0%} "
-                            "on the calibration questions themselves: more labels would not certify it.")
+        # Not a contradiction of "meets the target on calibration": the estimate counts accuracy, which right
+        # answers where the last tier is wrong make up for; the certificate counts the last tier's right answers lost.
+        return LabelsNeeded(savings, None, cal.n_items, f"The estimate ({savings:.0%} savings) gets {rate:.1%} of "
+                            f"the answers always-{matrix.tiers[-1]} gets right wrong on the calibration questions; "
+                            f"the certificate allows at most {1 - target:.0%}, so more labels would not certify it "
+                            "(its accuracy holds up only by being right where the last tier is wrong).")
     needed = int(math.ceil(trials / right_share / (1 - LEARN_FRACTION) / 10) * 10)
     if needed <= cal.n_items:
         return LabelsNeeded(savings, needed, cal.n_items, f"Certifying {savings:.0%} savings needs about "

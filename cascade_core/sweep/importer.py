@@ -273,6 +273,9 @@ def _to_outcomes(
     return out, order
 
 
+COST_HINT = "`--cost MODEL=USD` on the command line, 'Cost per question' on the Sweep page"
+
+
 def _fill_costs(
     canon: pd.DataFrame, default_costs: Mapping[str, float] | None, files: list[Path], notes: list[str]
 ) -> pd.DataFrame:
@@ -280,19 +283,19 @@ def _fill_costs(
     models = list(pd.unique(canon["model"]))
     unknown = [m for m in costs if m not in models]
     if unknown:
-        raise ResultsImportError(f"default_costs names {unknown}, which are not models here; models are {models}")
+        raise ResultsImportError(f"costs given for {unknown}, which are not models here; models are {models}")
     missing = canon["cost"].isna()
     if missing.any():
         fill = canon["model"].map(costs).astype("float64")
         canon["cost"] = canon["cost"].where(~missing, fill)
         used = sorted(set(canon.loc[missing & fill.notna(), "model"]))
         if used:
-            notes.append(f"costs from default_costs for: {used}")
+            notes.append(f"the results hold no cost for {used}: the cost per item you gave is used")
     if not costs and missing.all():
         names = ", ".join(f.name for f in files)
         raise ResultsImportError(
-            f"{names}: no cost column (nor <model>_cost columns); costs are never invented: pass "
-            f"default_costs={{model: USD per item}} for models {models}"
+            f"{names}: no cost column (nor <model>_cost columns); costs are never invented: give a cost per "
+            f"item for models {models} ({COST_HINT})"
         )
     still = canon["cost"].isna().to_numpy()
     if still.any():
@@ -301,7 +304,7 @@ def _fill_costs(
         names = ", ".join(f.name for f in files)
         raise ResultsImportError(
             f"{names}: no cost for model(s) {need} (first at {_locator(canon, files)(pos)}); costs are never "
-            f"invented: pass default_costs={{model: USD per item}}, e.g. {{{need[0]!r}: 0.0006}}"
+            f"invented: give a cost per item ({COST_HINT}), e.g. {need[0]}=0.0006"
         )
     return canon
 

@@ -111,7 +111,7 @@ def reference_table(result: SweepResult, view: SplitView | None = None) -> pd.Da
     refs = (view or result.view).references
     return pd.DataFrame([
         {"reference": p.label, "accuracy": f"{p.accuracy:.1%}", "cost per 1,000": f"${p.cost_per_1k:,.4f}",
-         "mean latency (ms)": None if not np.isfinite(p.mean_latency_ms) else round(p.mean_latency_ms)}
+         "mean latency (ms)": "not recorded" if not np.isfinite(p.mean_latency_ms) else f"{p.mean_latency_ms:,.0f}"}
         for p in refs
     ])
 
@@ -161,7 +161,7 @@ def calibration_table(report: Sequence[TierCalibration]) -> pd.DataFrame:
     return pd.DataFrame([
         {"tier": c.tier, "answers with confidence": c.n, "accuracy": _pct(c.accuracy),
          "mean confidence": _pct(c.mean_confidence), "ECE": _pct(c.ece),
-         "AUROC": None if not np.isfinite(c.auroc) else round(c.auroc, 3),
+         "AUROC": "n/a" if not np.isfinite(c.auroc) else f"{c.auroc:.3f}",
          "wrong at top confidence": _pct(c.overconfidence), "share of wrong given top confidence":
          _pct(c.top_share_of_wrong)}
         for c in report

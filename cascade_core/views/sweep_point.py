@@ -102,6 +102,15 @@ def certified_sentence(cert: Certification | None, tiers: Sequence[str], signal:
     return f"Set {describe_point(cert.point, tiers, signal)}. {cert.statement}"
 
 
+def no_recommendation(result: SweepResult) -> str:
+    """Why a sweep has no certified setting, naming the one reason that applies."""
+    if not result.has_confidence:
+        return ("No recommendation: the results hold no confidence values for the non-final tiers, so no "
+                "threshold can accept an answer; only the always-<tier> references and the oracle are shown.")
+    return ("No recommendation: there is no calibration / held-out split to certify on (the notes say why); "
+            "the figures are on all questions.")
+
+
 def step_label(point: FrontierPoint, tiers: Sequence[str], signal: str | None) -> str:
     """A slider stop: the setting in the signal's units, then what it buys."""
     return (f"{describe_point(point, tiers, signal)} → {point.accuracy:.1%} accuracy, "
@@ -152,7 +161,7 @@ def recommendation_lines(result: SweepResult, signal: str | None = None) -> list
     cert = result.certified
     lines: list[tuple[Tone, str]] = []
     if cert is None:
-        lines.append(("info", certified_sentence(None, result.tiers, signal)))
+        lines.append(("info", no_recommendation(result)))
     elif cert.point is None:
         lines.append(("warning", cert.statement))
     else:

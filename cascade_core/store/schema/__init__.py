@@ -14,6 +14,7 @@ from cascade_core.store.schema import (
     v6_routing,
     v7_run_rollup,
     v8_sweep_questions,
+    v9_run_text_index,
 )
 
 RUN_COLUMNS: tuple[str, ...] = (
@@ -41,4 +42,5 @@ MIGRATIONS: dict[int, list[str]] = {
     6: v6_routing.STATEMENTS,
     7: v7_run_rollup.STATEMENTS,
     8: v8_sweep_questions.STATEMENTS,
+    9: v9_run_text_index.STATEMENTS,
 }
