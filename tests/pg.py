@@ -24,7 +24,10 @@ def pg_bindir() -> str | None:
 
 
 class LocalPostgres:
-    def __init__(self) -> None:
+    """`durable`: keep PostgreSQL's crash-safe defaults (fsync, synchronous_commit on), as a production server
+    runs; otherwise both are off for test speed."""
+
+    def __init__(self, *, durable: bool = False) -> None:
         bindir = pg_bindir()
         if bindir is None:
             raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
@@ -38,6 +41,7 @@ class LocalPostgres:
             self._run_kw = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": [],
                             "env": {"PATH": "/usr/bin:/bin", "HOME": self.root}}
         self.data = os.path.join(self.root, "data")
+        self.durable = durable
         self._databases = 0
         self.started = False
 
@@ -50,8 +54,9 @@ class LocalPostgres:
     def start(self) -> LocalPostgres:
         self._run("initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync",
                   "--no-instructions")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")  # test speed only
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"  # test speed only
         self._run("pg_ctl", "-D", self.data, "-l", os.path.join(self.root, "pg.log"), "-o", options, "-w",
                   "-t", "30", "start")
         self.started = True

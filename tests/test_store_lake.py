@@ -135,3 +135,56 @@ def test_cli_migrate_and_config_keep_the_password_out(postgres, tmp_path: Path) 
 def test_redact_hides_passwords() -> None:
     assert redact("host=h password=abc user=u") == "host=h password=*** user=u"
     assert redact("postgresql://u:abc@h/db") == "postgresql://u:***@h/db"
+
+
+def _catalog_setting(store: Store, name: str) -> str:
+    """A setting of the catalog's own PostgreSQL session: the connection DuckLake commits through."""
+    rows = store.execute("SELECT * FROM postgres_query('__ducklake_metadata_lake', "
+                         f"'SELECT current_setting(''{name}'')')")
+    return str(rows[0][0])
+
+
+def test_synchronous_commit_setting_reaches_the_catalog_session(postgres, tmp_path: Path) -> None:
+    import duckdb
+
+    from cascade_core.cascade.config import default_config
+    from cascade_core.cascade.store_config import StoreConfig
+    from cascade_core.store import store_location
+    from cascade_core.store.lake import offline_config
+
+    dsn = postgres.new_database()
+    dbname = dsn.split()[0].split("=")[1]
+    # The test server runs with synchronous_commit=off for speed: this database defaults to on (as a
+    # production server does), so each answer below can only come from the store's own session setting.
+    with duckdb.connect(config=offline_config()) as admin:
+        admin.execute("LOAD postgres")
+        admin.execute(f"ATTACH '{dsn}' AS admin (TYPE postgres)")
+        admin.execute(f"CALL postgres_execute('admin', 'ALTER DATABASE {dbname} SET synchronous_commit = on')")
+    spec = {"backend": "ducklake", "dsn": dsn, "data_path": str(tmp_path / "lake")}
+    config = default_config().model_copy(update={"store": StoreConfig.model_validate(
+        {**spec, "synchronous_commit": False})})
+    location = store_location(config)
+    assert isinstance(location, LakeTarget) and not location.synchronous_commit
+    assert "asynchronous commit" in location.describe()
+    with Store(location) as store:
+        assert _catalog_setting(store, "synchronous_commit") == "off"
+        store.log_trace(make_trace(2))  # commits through that session
+        assert store.count_runs() == 1
+    default = store_location(config.model_copy(update={"store": StoreConfig.model_validate(spec)}))
+    with Store(default) as store:
+        assert _catalog_setting(store, "synchronous_commit") == "on"
+        assert store.count_runs() == 1
+
+
+def test_async_commit_dsn_forms() -> None:
+    from cascade_core.store.connection import StoreError
+    from cascade_core.store.lake import async_commit_dsn
+
+    assert async_commit_dsn("host=h dbname=d") == "host=h dbname=d options='-c synchronous_commit=off'"
+    assert async_commit_dsn("postgresql://u@h/d") == "postgresql://u@h/d?options=-c%20synchronous_commit%3Doff"
+    assert async_commit_dsn("postgresql://u@h/d?sslmode=require").endswith(
+        "?sslmode=require&options=-c%20synchronous_commit%3Doff")
+    with pytest.raises(StoreError, match="already sets libpq `options`"):
+        async_commit_dsn("host=h options='-c work_mem=64MB'")
+    sqlite = LakeTarget("sqlite", "/tmp/c.sqlite", "/tmp/d", synchronous_commit=False)
+    assert sqlite.catalog_dsn() == "/tmp/c.sqlite"  # a PostgreSQL setting only

@@ -19,7 +19,8 @@ def store_location(config: CascadeConfig) -> Path | LakeTarget:
     except ValueError as err:
         raise ConfigError(str(err)) from None
     return LakeTarget(catalog=spec.catalog, dsn=dsn, data_path=data_path, inline_rows=spec.inline_rows,
-                      maintenance_every=spec.maintenance_every, keep_snapshots=spec.keep_snapshots)
+                      maintenance_every=spec.maintenance_every, keep_snapshots=spec.keep_snapshots,
+                      synchronous_commit=spec.synchronous_commit)
 
 
 def describe_location(location: Path | LakeTarget) -> str:

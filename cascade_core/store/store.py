@@ -156,15 +156,11 @@ class Store:
     # -- writing --------------------------------------------------------------------------------------------
     def log_trace(self, trace: Trace) -> None:
         """Write one run and its steps in one transaction: all or nothing."""
-        run, steps = trace_rows(trace)
-        run_sql = f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
-        row = f"({', '.join('?' * len(STEP_COLUMNS))})"
-        # All steps in one multi-row INSERT: DuckDB's cost is per statement, not per row.
-        step_sql = f"INSERT INTO steps ({', '.join(STEP_COLUMNS)}) VALUES {', '.join([row] * len(steps))}"
+        inserts = trace_inserts(trace)
+
         def work(con: duckdb.DuckDBPyConnection) -> None:
-            con.execute(run_sql, [run[c] for c in RUN_COLUMNS])
-            if steps:
-                con.execute(step_sql, [step[c] for step in steps for c in STEP_COLUMNS])
+            for sql, params in inserts:
+                con.execute(sql, params)
 
         self.write(work)
 
@@ -261,6 +257,21 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_RUN_INSERT = f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})"
+_STEP_ROW = f"({', '.join('?' * len(STEP_COLUMNS))})"
+
+
+def trace_inserts(trace: Trace) -> list[tuple[str, list[Any]]]:
+    """One run's INSERT statements with their parameters: the run's row, then all its steps in one multi-row
+    INSERT (DuckDB's and DuckLake's cost is per statement, not per row)."""
+    run, steps = trace_rows(trace)
+    inserts: list[tuple[str, list[Any]]] = [(_RUN_INSERT, [run[c] for c in RUN_COLUMNS])]
+    if steps:
+        inserts.append((f"INSERT INTO steps ({', '.join(STEP_COLUMNS)}) VALUES {', '.join([_STEP_ROW] * len(steps))}",
+                        [step[c] for step in steps for c in STEP_COLUMNS]))
+    return inserts
 
 
 def _arrow(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> pa.Table:
