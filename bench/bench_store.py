@@ -374,7 +374,7 @@ def _scale_pages(store: Store, *, rebuild_index: bool = False) -> None:
 
         def page(f: RunFilter = f) -> None:  # what pages/runs.py asks
             narrowed = text_candidates(store, f)
-            counted = count_matches(store, f, narrowed=narrowed)
+            counted = count_matches(store, f, narrowed=narrowed, page=(RunSort(), 50, 0))
             search_page(store, f, RunSort(), narrowed=narrowed)
             if counted.exact and not counted.value:  # the page then says which filter emptied it
                 filter_counts(store, f)

@@ -69,7 +69,7 @@ st.session_state["runs_sort_value"] = sort
 exact_asked = st.session_state.get("runs_exact_for") == choice
 narrowed = text_candidates(store, run_filter)  # where the text index says the text may be (looked up once)
 counted = (MatchCount(count_runs(store, run_filter), True) if exact_asked
-           else count_matches(store, run_filter, narrowed=narrowed))
+           else count_matches(store, run_filter, narrowed=narrowed, page=(sort, size, 0)))
 offset = pager(counted.value, size)
 everything = st.session_state.get("runs_search_all_for") == choice
 found = search_page(store, run_filter, sort, limit=size if counted.value or not counted.exact else 0, offset=offset,

@@ -18,7 +18,7 @@ import pytest
 from cascade_core.store import LakeTarget, PurgeCriteria, RunFilter, RunSort, Store, purge
 from cascade_core.store import text_index as ti
 from cascade_core.store.runs_query import count_runs, filter_counts, runs_page, text_pattern
-from cascade_core.store.text_search import count_matches, search_page
+from cascade_core.store.text_search import count_matches, search_page, text_candidates
 from tests.factories import hours_ago, make_trace
 
 WORDS = ("capital river prime photosynthesis discount ledger orbit vector enzyme treaty Straße ΣΟΦΙΑ σοφία "
@@ -91,6 +91,11 @@ def _check_exact(store: Store, seed: int) -> None:
         everything = len(expected) + 1
         assert set(runs_page(store, f, RunSort(), limit=everything)["run_id"]) == expected, text
         assert set(search_page(store, f, RunSort("cost"), limit=everything).rows["run_id"]) == expected, text
+        narrowed = text_candidates(store, f)  # as the page asks: looked up once, count and page read together
+        counted = count_matches(store, f, narrowed=narrowed, page=(RunSort("latency"), 7, 0))
+        shown = search_page(store, f, RunSort("latency"), limit=7, narrowed=narrowed).rows["run_id"].tolist()
+        assert counted.exact and counted.value == len(expected), text
+        assert shown == runs_page(store, f, RunSort("latency"), limit=7)["run_id"].tolist(), text
         if not expected:
             counts = filter_counts(store, dataclass_with(f, sources=("api",)))
             assert counts.matching == 0 and counts.without["sources"] == 0, text

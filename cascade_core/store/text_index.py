@@ -25,7 +25,7 @@ dashboard before a search, each server's lake maintenance), vectorised over Arro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -298,6 +298,9 @@ class Candidates:
     window_runs: int  # runs in the blocks overlapping the window and in the tail
     blocks: int  # blocks in the window
     kept: int  # ... of which have every bit
+    # What one render's readers found in these ranges (text_search: a count and a page read in one scan), so
+    # the next reader of the same render need not scan again; dropped with this object.
+    found: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 MAX_RANGES = 48  # more ranges than this: the closest ones are merged (scanning the few runs between them)

@@ -36,6 +36,7 @@ from cascade_core.store.runs_query import (
     page_in,
     page_sql,
     runs_page,
+    runs_relation,
 )
 from cascade_core.store.store import Store
 
@@ -46,6 +47,8 @@ SAMPLE_BLOCKS = 4  # ... in this many random blocks of consecutive runs: each bl
 # it touches (~123k runs each), so a few big blocks read far less than many small ones
 SLICE_RUNS = 25_000  # runs in the first step of the newest-first page search; each next step doubles, up to
 MAX_SLICE_RUNS = 400_000
+SHARED_SCAN_RUNS = 120_000  # up to this many runs left by the text index, the count and the page are read in one
+# scan (the page's columns of every match are held for the count: at most this many rows)
 PAGE_BUDGET_S = 0.5  # a page search starts no step it expects to end past this (the page says how far it got)
 _T975 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23, 15: 2.13,
          20: 2.09, 30: 2.04}  # Student's t, 97.5% quantile by degrees of freedom (few blocks: a wider interval)
@@ -108,14 +111,35 @@ def _narrowing(store: Store, f: RunFilter, narrowed: Narrowing) -> text_index.Ca
     return text_candidates(store, f) if narrowed == "look up" else narrowed
 
 
+def _count_and_page(store: Store, f: RunFilter, narrowed: text_index.Candidates, page: tuple[RunSort, int, int]
+                    ) -> tuple[int, pd.DataFrame]:
+    """The matches in the index's ranges counted, and one page of them, in one scan (each range costs a scan's
+    setup, ~10 ms on a lake, so reading them twice costs twice); kept in `narrowed` for search_page."""
+    sort, limit, offset = page
+    relation, params = runs_relation(f, narrowed.ranges)
+    sql, _ = page_sql("", sort, relation, extra=", count(*) OVER () AS matched")
+    frame = store.query_df(sql, [*params, int(limit), int(offset)])
+    if len(frame):
+        matched = int(frame["matched"].iloc[0])
+    else:  # no row: none at all, or none past the offset
+        matched = 0 if offset == 0 else count_in(store, f, narrowed.ranges)
+    frame = frame.drop(columns="matched")
+    narrowed.found[(f, sort, limit, offset)] = frame
+    return matched, frame
+
+
 def count_matches(store: Store, f: RunFilter, *, budget: int = SAMPLE_RUNS, exact_below: int = EXACT_RUNS,
-                  seed: int = 0, narrowed: Narrowing = "look up") -> MatchCount:
+                  seed: int = 0, narrowed: Narrowing = "look up",
+                  page: tuple[RunSort, int, int] = (RunSort(), 50, 0)) -> MatchCount:
     """The Runs page's count: exact without a text search, when the text index leaves at most `exact_below` runs
     or the other filters keep at most that many, otherwise estimated from random time blocks holding about
-    `budget` runs (see the module doc)."""
+    `budget` runs (see the module doc). Through the index, the `page` (sort, limit, offset) the caller will ask
+    search_page for is read in the same scan."""
     if not f.text:
         return MatchCount(count_runs(store, f), True)
     narrowed = _narrowing(store, f, narrowed)
+    if narrowed is not None and narrowed.runs <= SHARED_SCAN_RUNS:  # count and page in one scan
+        return MatchCount(_count_and_page(store, f, narrowed, page)[0], True)
     if narrowed is not None and narrowed.runs <= max(budget, exact_below):  # few runs may hold it: count them all
         return MatchCount(count_in(store, f, narrowed.ranges), True)
     base = dataclasses.replace(f, text="")
@@ -180,7 +204,11 @@ def search_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, o
     """One page of a text search sorted by time, searched slice by slice from the newest (or oldest) run, within
     `budget_s`; other sorts (and filters the rollup cannot slice) read every run."""
     base = dataclasses.replace(f, text="")
+    if f.text and not limit:  # the columns only (an empty result's page)
+        return SearchPage(_concat([], store, f, sort), True, None)
     narrowed = _narrowing(store, f, narrowed)
+    if narrowed is not None and (f, sort, limit, offset) in narrowed.found:  # read with the count
+        return SearchPage(narrowed.found[(f, sort, limit, offset)], True, None)
     if narrowed is not None and narrowed.runs <= exact_below:  # the text index leaves few runs: read them all
         return SearchPage(page_in(store, f, sort, narrowed.ranges, limit=limit, offset=offset), True, None)
     if not f.text or sort.key != "time" or not set(filter_parts(base)) <= ROLLUP_PARTS:
