@@ -26,8 +26,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
                          "store_path)")
     migrate.add_argument("--chunk-rows", type=int, default=200_000, help="rows per committed chunk")
     migrate.set_defaults(handler=run_migrate)
-    maintain = commands.add_parser("maintain", help="one DuckLake maintenance pass now (servers also run it on "
-                                   "a schedule): flush inlined rows, merge files, expire snapshots")
+    maintain = commands.add_parser("maintain", help="one maintenance pass now (servers also run it on a "
+                                   "schedule): fold new runs into the rollup and the text index (a first index of "
+                                   "a big log is built here); on DuckLake also flush inlined rows, merge files, "
+                                   "expire snapshots")
     add_config_options(maintain)
     maintain.set_defaults(handler=run_maintain)
     export = commands.add_parser("export", help="write the runs a filter selects to CSV or Parquet (DuckDB COPY in "
