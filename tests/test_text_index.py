@@ -170,6 +170,10 @@ def test_searches_through_the_index_equal_a_full_scan_on_a_file(tmp_path: Path,
 def test_searches_through_the_index_equal_a_full_scan_on_a_lake(lake: LakeTarget,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     with Store(lake) as store:
+        options = {(name, entry): value for name, value, entry in store.execute(
+            "SELECT option_name, value, scope_entry FROM ducklake_options('lake') WHERE scope = 'TABLE'")}
+        assert options[("parquet_row_group_size", "main.runs")] == "16384"  # a block's range reads ~16k questions
+        assert options[("data_inlining_row_limit", "main.run_text_index")] == "0"  # BLOBs are never inlined
         _lifecycle(store, monkeypatch)
 
 
