@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from cascade_core.store import LakeTarget, PurgeCriteria, RunFilter, RunSort, Store, purge
+from cascade_core.store import LakeTarget, PurgeCriteria, RunFilter, RunSort, Store, purge, text_search
 from cascade_core.store import text_index as ti
 from cascade_core.store.runs_query import count_runs, filter_counts, runs_page, text_pattern
 from cascade_core.store.text_search import count_matches, search_page, text_candidates
@@ -113,6 +113,7 @@ def _lifecycle(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ti, "BLOCK_RUNS", BLOCK)
     monkeypatch.setattr(ti, "BATCH_RUNS", 3 * BLOCK)  # several batches per piece, several pieces per fold
     monkeypatch.setattr(ti, "PIECE_RUNS", 7 * BLOCK)
+    monkeypatch.setattr(text_search, "SHARED_ROWS", 5)  # a count from the page's scan, and one counted apart
     _log(store, 1500, seed=1)
     assert ti.candidates(store, "capital") is None  # nothing indexed yet (the tail is under FOLD_MIN_RUNS)
     indexed = ti.refresh(store, min_runs=0, margin=timedelta(hours=20))

@@ -200,15 +200,14 @@ def count_in(store: Store, f: RunFilter, ranges: Ranges | None) -> int:
     return int(store.execute(f"SELECT count(*) FROM all_runs {where}", params)[0][0])
 
 
-def page_sql(where: str, sort: RunSort, relation: str = "all_runs", extra: str = "") -> tuple[str, list[Any]]:
-    """The page query for a WHERE clause (over `relation`, with `extra` columns), ending in `LIMIT ? OFFSET ?`
-    (the caller appends both)."""
+def page_sql(where: str, sort: RunSort, relation: str = "all_runs") -> tuple[str, list[Any]]:
+    """The page query for a WHERE clause (over `relation`), ending in `LIMIT ? OFFSET ?` (the caller appends both)."""
     return (
         f"SELECT created_at, source, left(question, {PREVIEW_CHARS}) AS question, final_tier, "
         "json_extract_string(meta, '$.route.name') AS route, "
         f"left(final_answer, {PREVIEW_CHARS}) AS answer, final_confidence AS confidence, correct, total_cost, "
-        "always_large_cost, latency_ms, escalations, (had_error OR error IS NOT NULL) AS error, simulated, run_id"
-        f"{extra} FROM {relation} {where} {order_sql(sort)} LIMIT ? OFFSET ?", [])
+        "always_large_cost, latency_ms, escalations, (had_error OR error IS NOT NULL) AS error, simulated, run_id "
+        f"FROM {relation} {where} {order_sql(sort)} LIMIT ? OFFSET ?", [])
 
 
 def runs_page(store: Store, f: RunFilter, sort: RunSort, *, limit: int = 50, offset: int = 0) -> pd.DataFrame:

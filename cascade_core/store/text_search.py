@@ -48,7 +48,7 @@ SAMPLE_BLOCKS = 4  # ... in this many random blocks of consecutive runs: each bl
 SLICE_RUNS = 25_000  # runs in the first step of the newest-first page search; each next step doubles, up to
 MAX_SLICE_RUNS = 400_000
 SHARED_SCAN_RUNS = 120_000  # up to this many runs left by the text index, the count and the page are read in one
-# scan (the page's columns of every match are held for the count: at most this many rows)
+SHARED_ROWS = 1_000  # scan when they match at most this many runs (their page columns are fetched to count them)
 PAGE_BUDGET_S = 0.5  # a page search starts no step it expects to end past this (the page says how far it got)
 _T975 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26, 10: 2.23, 15: 2.13,
          20: 2.09, 30: 2.04}  # Student's t, 97.5% quantile by degrees of freedom (few blocks: a wider interval)
@@ -113,19 +113,19 @@ def _narrowing(store: Store, f: RunFilter, narrowed: Narrowing) -> text_index.Ca
 
 def _count_and_page(store: Store, f: RunFilter, narrowed: text_index.Candidates, page: tuple[RunSort, int, int]
                     ) -> tuple[int, pd.DataFrame]:
-    """The matches in the index's ranges counted, and one page of them, in one scan (each range costs a scan's
-    setup, ~10 ms on a lake, so reading them twice costs twice); kept in `narrowed` for search_page."""
+    """The matches in the index's ranges counted, and one page of them, in one scan when they are at most
+    SHARED_ROWS (each range costs a scan's setup, ~10 ms on a lake, so reading them twice costs twice); kept in
+    `narrowed` for search_page. (Not `count(*) OVER ()`: DuckDB 1.4.4's window over a union of ranges failed now
+    and then with an internal error, "Attempted to access index 0 within vector of size 0".)"""
     sort, limit, offset = page
+    fetch = max(SHARED_ROWS, limit + offset)
     relation, params = runs_relation(f, narrowed.ranges)
-    sql, _ = page_sql("", sort, relation, extra=", count(*) OVER () AS matched")
-    frame = store.query_df(sql, [*params, int(limit), int(offset)])
-    if len(frame):
-        matched = int(frame["matched"].iloc[0])
-    else:  # no row: none at all, or none past the offset
-        matched = 0 if offset == 0 else count_in(store, f, narrowed.ranges)
-    frame = frame.drop(columns="matched")
-    narrowed.found[(f, sort, limit, offset)] = frame
-    return matched, frame
+    sql, _ = page_sql("", sort, relation)
+    frame = store.query_df(sql, [*params, fetch + 1, 0])  # the first matches in the page's order
+    matched = len(frame) if len(frame) <= fetch else count_in(store, f, narrowed.ranges)
+    shown = frame.iloc[offset:offset + limit].reset_index(drop=True)
+    narrowed.found[(f, sort, limit, offset)] = shown
+    return matched, shown
 
 
 def count_matches(store: Store, f: RunFilter, *, budget: int = SAMPLE_RUNS, exact_below: int = EXACT_RUNS,
