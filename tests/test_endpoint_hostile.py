@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from cascade_core.datasets import load_bundled
+from cascade_core.simulator.faults import DRAFT_ANSWER
 from cascade_core.store import Store
 from cascade_core.sweep.collect import collect
 from tests.test_endpoint_faults import SMALL, config_for, run_both
@@ -59,3 +60,33 @@ def test_a_sweep_over_mistyped_replies_records_failed_cells(fresh_simulator, tmp
     assert all("message" in example for example in result.error_examples)
     small = [c for c in result.calls.values() if c.tier_name == "small"]
     assert len(small) == 4 and all(c.error_kind == "bad_response" and c.cost > 0 for c in small)
+
+
+@pytest.mark.parametrize("signal", ["self_rated", "logprob"])
+def test_a_draft_inside_think_is_never_read_as_the_answer(fresh_simulator, signal: str) -> None:
+    # llama.cpp with --reasoning-format none, Ollama, R1 distills: '<think>... {"answer": "DRAFT-0", "confidence":
+    # 5} ...</think>{"answer": "4", ...}'. The draft was parsed and accepted at confidence 5; the logprob signal
+    # counted the reasoning's tokens.
+    plain = run_both(config_for(fresh_simulator().base_url, signal=signal), "What is 2 + 2?", thresholds=[0.0, 0.0])
+    sim = fresh_simulator(reasoning="inline")
+    for trace, without in zip(run_both(config_for(sim.base_url, signal=signal), "What is 2 + 2?",
+                                       thresholds=[0.0, 0.0]), plain, strict=True):
+        first = trace.steps[0]
+        assert first.call.raw_output.startswith("<think>") and DRAFT_ANSWER in first.call.raw_output
+        assert first.confidence.answer == without.steps[0].confidence.answer and "DRAFT" not in trace.final_answer
+        assert first.confidence.normalised == pytest.approx(without.steps[0].confidence.normalised)
+
+
+def test_reasoning_content_is_kept_in_the_raw_output_and_not_read_as_the_answer(fresh_simulator) -> None:
+    sim = fresh_simulator(reasoning="field")
+    for trace in run_both(config_for(sim.base_url), "What is 2 + 2?", thresholds=[0.0, 0.0]):
+        first = trace.steps[0]
+        assert first.call.raw_output.startswith("<think>Let me think") and "</think>{" in first.call.raw_output
+        assert first.decision == "accepted" and (first.confidence.answer or "").endswith("4")
+
+
+def test_an_answer_left_inside_the_reasoning_is_no_answer(fresh_simulator) -> None:
+    sim = fresh_simulator(reasoning="field_only")
+    for trace in run_both(config_for(sim.base_url), "What is 2 + 2?", thresholds=[0.0, 0.0]):
+        assert all(s.confidence.answer is None and "after the model's reasoning" in s.reason for s in trace.steps)
+        assert trace.final_answer is None and trace.error and "reasoning" in trace.error

@@ -16,7 +16,7 @@ LATER_SIMULATOR_DEFAULTS: dict[str, Any] = {
     "judge_flip_rate": 0.0,
     "logprobs_need_top": False, "logprobs_supported": True, "omit_usage": False, "single_slot": False,
     "omit_finish_reason": False, "refuse_formats": [], "constrained_decoding": False,
-    "mistyped_body_rate": 0.0, "content_parts": False, "garbled_fields": False,
+    "mistyped_body_rate": 0.0, "content_parts": False, "garbled_fields": False, "reasoning": "none",
 }
 
 
@@ -46,6 +46,10 @@ class SimulatorConfig(BaseModel):
     omit_usage: bool = False  # no `usage` in replies (the client then estimates tokens)
     content_parts: bool = False  # content as a list of text parts ([{"type": "text", "text": ...}])
     garbled_fields: bool = False  # usage counts negative or strings, logprobs a bare list (broken proxies)
+    # A reasoning model's thinking, holding a wrong draft answer: "inline" a <think> block before the content
+    # (llama.cpp --reasoning-format none, Ollama), "field" in message.reasoning_content (llama.cpp's default,
+    # vLLM), "field_only" the whole reply there and the content empty (the answer never left the reasoning).
+    reasoning: Literal["none", "inline", "field", "field_only"] = "none"
     omit_finish_reason: bool = False  # finish_reason null in replies (some servers and proxies)
     single_slot: bool = False  # one request at a time per model, the others queue (a one-slot server)
     ratelimit_requests: int = Field(default=0, ge=0)  # >0: requests per model per second, sent as x-ratelimit-*

@@ -135,3 +135,24 @@ def content_parts(body: dict[str, Any]) -> None:
     message = body["choices"][0]["message"]
     text, half = message["content"], len(message["content"]) // 2
     message["content"] = [{"type": "text", "text": text[:half]}, {"type": "text", "text": text[half:]}]
+
+
+DRAFT_ANSWER = "DRAFT-0"  # the wrong first guess inside a simulated reasoning block
+
+
+def add_reasoning(body: dict[str, Any], where: str, json_mode: bool) -> None:
+    """A reasoning model's thinking, with a confident wrong draft, put where `where` says (see SimulatorConfig)."""
+    choice = body["choices"][0]
+    message = choice["message"]
+    guess = f'{{"answer": "{DRAFT_ANSWER}", "confidence": 5}}' if json_mode else DRAFT_ANSWER
+    draft = f"Let me think. A first guess: {guess}. Checking it again, step by step."
+    if where == "inline":
+        block = f"<think>{draft}</think>\n"
+        message["content"] = block + message["content"]
+        if choice.get("logprobs"):  # the reasoning's tokens, unsure: a signal that counts them is misled
+            choice["logprobs"]["content"].insert(0, {"token": block, "logprob": -5.0, "bytes": [], "top_logprobs": []})
+    elif where == "field":
+        message["reasoning_content"] = draft
+    elif where == "field_only":
+        message["reasoning_content"] = f"{draft} {message['content']}"
+        message["content"] = ""

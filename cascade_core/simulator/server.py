@@ -214,6 +214,8 @@ async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response
         del body["usage"]
     if settings.omit_finish_reason:
         body["choices"][0]["finish_reason"] = None
+    if settings.reasoning != "none":
+        faults.add_reasoning(body, settings.reasoning, chat.json_mode)
     if settings.content_parts:
         faults.content_parts(body)
     if settings.garbled_fields:

@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from cascade_core.reasoning import REASONING_FIELDS
+
 
 class BadResponse(Exception):
     """HTTP 200 with a body that is not a chat completion (an HTML page, `{}`, no choices, cut-off JSON)."""
@@ -99,6 +101,16 @@ def _text(content: Any) -> str:
                       f"({str(content)[:60]!r}), not text", billed=True)
 
 
+def _with_reasoning(message: Any, text: str) -> str:
+    """The reply as the model wrote it: reasoning a server split into its own field goes back in front of the
+    content as a <think> block (kept in the raw output; answer_part leaves it out)."""
+    for name in REASONING_FIELDS:
+        reasoning = _field(message, name)
+        if isinstance(reasoning, str) and reasoning.strip():
+            return f"<think>{reasoning}</think>{text}"
+    return text
+
+
 def read_completion(response: Any) -> Completion:
     """The checked fields of `response` (as the openai SDK returned it); BadResponse unless it is a chat
     completion with a choice whose message has text (or no content)."""
@@ -120,5 +132,6 @@ def read_completion(response: Any) -> Completion:
                           billed=True)
     finish = _field(choice, "finish_reason")
     tokens, usage_cost = _usage(_field(response, "usage"))
-    return Completion(text=_text(_field(message, "content")), finish_reason=None if finish is None else str(finish),
-                      tokens=tokens, usage_cost=usage_cost, logprobs=_logprobs(_field(choice, "logprobs")))
+    text = _with_reasoning(message, _text(_field(message, "content")))
+    return Completion(text=text, finish_reason=None if finish is None else str(finish), tokens=tokens,
+                      usage_cost=usage_cost, logprobs=_logprobs(_field(choice, "logprobs")))
