@@ -60,7 +60,15 @@ def _chain(err: BaseException) -> list[BaseException]:
 
 def _transport_cause(err: BaseException, host: str, timeout: float) -> Failure | None:
     """The network-level cause in the exception chain, if there is one."""
+    from cascade_core.cascade.body_watch import AttemptDeadline, BodyCutOff  # loaded on first failure only
+
     for link in _chain(err):
+        if isinstance(link, AttemptDeadline):
+            return Failure("timeout", f"{host}: reply not complete within {timeout:g} s (timed out: the HTTP "
+                           f"{link.status} reply's body was still trickling in, {link.received:,} bytes so far)", True,
+                           billed=True)
+        if isinstance(link, BodyCutOff):
+            return Failure("connection", f"{host}: {link}", True, billed=link.billed)
         if isinstance(link, ConnectionRefusedError):
             return Failure("refused", f"{host}: connection refused (nothing listens there?)", True)
         if isinstance(link, socket.gaierror):
