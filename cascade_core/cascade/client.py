@@ -30,7 +30,7 @@ from cascade_core.cascade.signals.base import PLAIN_OPTIONS, RequestOptions
 from cascade_core.cascade.structured import FormatLevel, next_level, refuses_format, response_format
 from cascade_core.cascade.tier_config import RetryConfig, TierConfig
 from cascade_core.records import TierCall
-from cascade_core.wire.completion import check_completion
+from cascade_core.wire.completion import read_completion
 
 NO_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp, the simulator) accept any key
 
@@ -160,7 +160,7 @@ class TierClient:
                 if isinstance(raw, Exception):
                     raise raw
                 response = raw.parse()
-                check_completion(response)
+                completion = read_completion(response)
             except Exception as err:  # every failure becomes a recorded TierCall
                 if self._step_down(params, options, err):
                     params = self.request_params(messages, options)
@@ -174,8 +174,8 @@ class TierClient:
                     raise CallCancelled(self._cancelled(messages, started, None, attempts)) from None
                 continue
             attempts.succeeded((time.perf_counter() - attempt_started) * 1000)
-            return completed_call(self.tier, messages, response, (time.perf_counter() - started) * 1000, attempts,
-                                  requests_left(raw.headers))
+            return completed_call(self.tier, messages, response, completion, (time.perf_counter() - started) * 1000,
+                                  attempts, requests_left(raw.headers))
 
     def call(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
         loop = self._attempt_loop(messages, options)

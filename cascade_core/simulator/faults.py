@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from cascade_core.cascade.simulator_config import SimulatorConfig
 from cascade_core.simulator.model import Piece, cut
@@ -27,7 +27,7 @@ def knob(settings: SimulatorConfig, model: str, name: str) -> float:
     return float(getattr(settings, name))
 
 
-BadBody = Literal["html", "empty", "cut"]
+BadBody = Literal["html", "empty", "cut", "mistyped"]
 BAD_BODIES: dict[str, tuple[bytes, str]] = {
     "html": (b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>"
              b"</body></html>", "text/html"),
@@ -51,7 +51,8 @@ class Faults:
 
 NO_FAULTS = Faults()
 _BODY_KNOBS: tuple[tuple[BadBody, str], ...] = (
-    ("html", "html_body_rate"), ("empty", "empty_body_rate"), ("cut", "cut_body_rate"))
+    ("html", "html_body_rate"), ("empty", "empty_body_rate"), ("cut", "cut_body_rate"),
+    ("mistyped", "mistyped_body_rate"))
 PLACEHOLDER_ANSWER = "<short final answer>"  # what tiny models echo from the self_rated prompt
 
 
@@ -106,3 +107,52 @@ def truncate(pieces: tuple[Piece, ...]) -> tuple[Piece, ...]:
     """The output cut to about half its length (always at least one character shorter)."""
     total = sum(len(text) for text, _ in pieces)
     return cut(pieces, max(0, min(total - 1, total // 2)))
+
+
+def mistype(body: dict[str, Any], rng: random.Random) -> None:
+    """Turn a chat completion's message into a wrong type (the reply's text survives only as a string)."""
+    choice = body["choices"][0]
+    content = choice["message"]["content"]
+    match rng.randrange(3):
+        case 0:
+            choice["message"] = content
+        case 1:
+            choice["message"]["content"] = len(content)
+        case _:
+            choice["message"]["content"] = {"text": content}
+
+
+def garble_fields(body: dict[str, Any]) -> None:
+    """Usage counts that are not counts and logprobs as a bare list; the answer itself stays readable."""
+    body["usage"] = {"prompt_tokens": -1, "completion_tokens": str(body["usage"]["completion_tokens"])}
+    logprobs = body["choices"][0].get("logprobs")
+    if logprobs:
+        body["choices"][0]["logprobs"] = logprobs["content"]
+
+
+def content_parts(body: dict[str, Any]) -> None:
+    """The message's content as a list of text parts, as some servers and gateways send it."""
+    message = body["choices"][0]["message"]
+    text, half = message["content"], len(message["content"]) // 2
+    message["content"] = [{"type": "text", "text": text[:half]}, {"type": "text", "text": text[half:]}]
+
+
+DRAFT_ANSWER = "DRAFT-0"  # the wrong first guess inside a simulated reasoning block
+
+
+def add_reasoning(body: dict[str, Any], where: str, json_mode: bool) -> None:
+    """A reasoning model's thinking, with a confident wrong draft, put where `where` says (see SimulatorConfig)."""
+    choice = body["choices"][0]
+    message = choice["message"]
+    guess = f'{{"answer": "{DRAFT_ANSWER}", "confidence": 5}}' if json_mode else DRAFT_ANSWER
+    draft = f"Let me think. A first guess: {guess}. Checking it again, step by step."
+    if where == "inline":
+        block = f"<think>{draft}</think>\n"
+        message["content"] = block + message["content"]
+        if choice.get("logprobs"):  # the reasoning's tokens, unsure: a signal that counts them is misled
+            choice["logprobs"]["content"].insert(0, {"token": block, "logprob": -5.0, "bytes": [], "top_logprobs": []})
+    elif where == "field":
+        message["reasoning_content"] = draft
+    elif where == "field_only":
+        message["reasoning_content"] = f"{draft} {message['content']}"
+        message["content"] = ""

@@ -180,7 +180,7 @@ async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response
         state.count_event("server_error")
         return ApiError(500, "The server had an error processing your request (simulated)",
                         type_="server_error", code="simulated_fault").response()
-    if fault.body is not None:
+    if fault.body is not None and fault.body != "mistyped":
         state.count_event(f"bad_body_{fault.body}")
         content, media_type = faults.BAD_BODIES[fault.body]
         return Response(content, media_type=media_type)
@@ -214,6 +214,15 @@ async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response
         del body["usage"]
     if settings.omit_finish_reason:
         body["choices"][0]["finish_reason"] = None
+    if settings.reasoning != "none":
+        faults.add_reasoning(body, settings.reasoning, chat.json_mode)
+    if settings.content_parts:
+        faults.content_parts(body)
+    if settings.garbled_fields:
+        faults.garble_fields(body)
+    if fault.body == "mistyped":
+        state.count_event("bad_body_mistyped")
+        faults.mistype(body, state.rng)
     return JSONResponse(body, headers=limit_headers or None)
 
 

@@ -1,0 +1,92 @@
+"""Servers that are not ours (llama.cpp's llama-server, gateways, LiteLLM): what their replies do to a run, over
+real HTTP, through the sync walk (query) and the async one (serve, sweep). Each case is a simulator knob.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cascade_core.datasets import load_bundled
+from cascade_core.simulator.faults import DRAFT_ANSWER
+from cascade_core.store import Store
+from cascade_core.sweep.collect import collect
+from tests.test_endpoint_faults import SMALL, config_for, run_both
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_chat_completion_with_mistyped_fields_is_an_error_step_not_a_crash(fresh_simulator) -> None:
+    # A message that is a string, content that is a number or an object: the SDK passes them through unchecked.
+    sim = fresh_simulator(faults_by_model={SMALL: {"mistyped_body_rate": 1.0}})
+    for trace in run_both(config_for(sim.base_url), thresholds=[0.0, 0.0]):
+        first = trace.steps[0]
+        assert first.decision == "error" and first.call.error_kind == "bad_response", first.reason
+        assert "HTTP 200 with a chat completion whose message" in (first.call.error or "")
+        assert first.call.attempts == 2 and first.call.lost_attempts == 2  # generated, so charged at an estimate
+        assert first.call.cost > 0 and first.call.cost_source == "estimated"
+        assert trace.error is None and trace.final_tier == "mid" and trace.final_answer
+
+
+def test_content_parts_are_read_as_the_answer(fresh_simulator) -> None:
+    sim = fresh_simulator(content_parts=True)
+    for trace in run_both(config_for(sim.base_url), "What is 2 + 2?", thresholds=[0.0, 0.0]):
+        first = trace.steps[0]
+        assert first.decision == "accepted" and (first.confidence.answer or "").endswith("4"), first.call.raw_output
+        assert first.call.raw_output.startswith("{") and first.call.cost_source == "price_table"
+
+
+@pytest.mark.parametrize("signal", ["self_rated", "logprob"])
+def test_unreadable_usage_and_logprobs_count_as_absent(fresh_simulator, signal: str) -> None:
+    # usage {"prompt_tokens": -1, "completion_tokens": "12"} was charged as sent (or crashed the run); logprobs as a
+    # bare list crashed it: now the tokens are estimated and marked, and the logprob signal has no confidence.
+    sim = fresh_simulator(garbled_fields=True, logprobs_need_top=False)
+    for trace in run_both(config_for(sim.base_url, signal=signal), "What is 2 + 2?", thresholds=[0.0, 0.0]):
+        first = trace.steps[0]
+        assert first.call.error is None and first.call.cost_source == "estimated", first.call.error
+        assert first.call.tokens_in > 0 and first.call.estimated_cost == first.call.cost > 0
+        assert first.call.logprobs is None
+        if signal == "logprob":
+            assert first.confidence.normalised is None and trace.final_tier == "large"
+        else:
+            assert first.decision == "accepted"
+
+
+def test_a_sweep_over_mistyped_replies_records_failed_cells(fresh_simulator, tmp_path) -> None:
+    sim = fresh_simulator(faults_by_model={SMALL: {"mistyped_body_rate": 1.0}})
+    config = config_for(sim.base_url)
+    with Store(tmp_path / "s.duckdb") as store:
+        result = collect(load_bundled(), config, [t.base_url for t in config.tiers], store, limit=4)
+    assert result.complete and result.progress.errors == 4, result.error_examples  # the small tier's 4 cells
+    assert all("message" in example for example in result.error_examples)
+    small = [c for c in result.calls.values() if c.tier_name == "small"]
+    assert len(small) == 4 and all(c.error_kind == "bad_response" and c.cost > 0 for c in small)
+
+
+@pytest.mark.parametrize("signal", ["self_rated", "logprob"])
+def test_a_draft_inside_think_is_never_read_as_the_answer(fresh_simulator, signal: str) -> None:
+    # llama.cpp with --reasoning-format none, Ollama, R1 distills: '<think>... {"answer": "DRAFT-0", "confidence":
+    # 5} ...</think>{"answer": "4", ...}'. The draft was parsed and accepted at confidence 5; the logprob signal
+    # counted the reasoning's tokens.
+    plain = run_both(config_for(fresh_simulator().base_url, signal=signal), "What is 2 + 2?", thresholds=[0.0, 0.0])
+    sim = fresh_simulator(reasoning="inline")
+    for trace, without in zip(run_both(config_for(sim.base_url, signal=signal), "What is 2 + 2?",
+                                       thresholds=[0.0, 0.0]), plain, strict=True):
+        first = trace.steps[0]
+        assert first.call.raw_output.startswith("<think>") and DRAFT_ANSWER in first.call.raw_output
+        assert first.confidence.answer == without.steps[0].confidence.answer and "DRAFT" not in trace.final_answer
+        assert first.confidence.normalised == pytest.approx(without.steps[0].confidence.normalised)
+
+
+def test_reasoning_content_is_kept_in_the_raw_output_and_not_read_as_the_answer(fresh_simulator) -> None:
+    sim = fresh_simulator(reasoning="field")
+    for trace in run_both(config_for(sim.base_url), "What is 2 + 2?", thresholds=[0.0, 0.0]):
+        first = trace.steps[0]
+        assert first.call.raw_output.startswith("<think>Let me think") and "</think>{" in first.call.raw_output
+        assert first.decision == "accepted" and (first.confidence.answer or "").endswith("4")
+
+
+def test_an_answer_left_inside_the_reasoning_is_no_answer(fresh_simulator) -> None:
+    sim = fresh_simulator(reasoning="field_only")
+    for trace in run_both(config_for(sim.base_url), "What is 2 + 2?", thresholds=[0.0, 0.0]):
+        assert all(s.confidence.answer is None and "after the model's reasoning" in s.reason for s in trace.steps)
+        assert trace.final_answer is None and trace.error and "reasoning" in trace.error
