@@ -195,3 +195,10 @@ def test_accuracy_says_how_many_runs_were_graded() -> None:
     assert graded_text(1.0, 5, 5) == "100% of 5 graded"
     assert graded_text(0.8, 5, 9) == "80% of 5 graded (4 runs ungraded)"
     assert graded_text(None, 0, 21) == "no run graded (none matched a gold answer)"  # never "– of 0 graded"
+
+
+def test_runs_table_marks_an_estimated_always_large_cost(store: Store) -> None:
+    """A run that never reached the last tier has its always-large cost estimated: the table says so (≈)."""
+    store.log_traces([make_trace(2, when=hours_ago(2)), make_trace(0, when=hours_ago(1))])
+    table = runs_table(runs_page(store, RunFilter(), RunSort()))
+    assert list(table["always-large"]) == ["≈ $0.00003", "$0.00003"]  # newest first: small answered, then large
