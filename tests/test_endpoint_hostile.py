@@ -11,7 +11,7 @@ from cascade_core.datasets import load_bundled
 from cascade_core.simulator.faults import DRAFT_ANSWER
 from cascade_core.store import Store
 from cascade_core.sweep.collect import collect
-from tests.test_endpoint_faults import SMALL, config_for, run_both
+from tests.test_endpoint_faults import MID, SMALL, config_for, run_both
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +131,18 @@ def test_a_connection_dropped_mid_body_is_named_and_charged(fresh_simulator) -> 
         assert first.call.cost_source == "estimated" and first.call.estimated_cost == first.call.cost > 0
         assert "charged at an estimate" in first.reason
         assert trace.final_tier == "mid" and trace.final_answer
+
+
+def test_a_gateways_own_words_are_in_the_error_on_one_line(fresh_simulator) -> None:
+    # HTTP 200 {"error": {...}} (LiteLLM, OpenRouter) said only "a JSON body that is not a chat completion (no
+    # 'choices')"; an nginx 502 page said "HTTP 502: Error code: 502".
+    sim = fresh_simulator(faults_by_model={SMALL: {"error_body_rate": 1.0}, MID: {"gateway_error_rate": 1.0}})
+    host = sim.base_url.split("//")[1].split("/")[0]
+    for trace in run_both(config_for(sim.base_url), thresholds=[0.0, 0.0]):
+        small, mid = trace.steps[0].call, trace.steps[1].call
+        assert small.error == (f"{host}: answered HTTP 200 with an error, not a chat completion: (503) "
+                               "litellm.ServiceUnavailableError: upstream overloaded (simulated) Received Model "
+                               "Group=sim"), small.error
+        assert small.error_kind == "bad_response" and small.attempts == 2 and small.cost == 0
+        assert mid.error == f"{host}: HTTP 502: an HTML page '502 Bad Gateway'" and mid.error_kind == "server"
+        assert mid.attempts == 2 and trace.final_tier == "large" and trace.final_answer

@@ -33,21 +33,27 @@ def knob(settings: SimulatorConfig, model: str, name: str) -> float:
     return float(getattr(settings, name))
 
 
-BadBody = Literal["html", "empty", "cut", "mistyped", "reset"]
+BadBody = Literal["html", "empty", "cut", "mistyped", "reset", "error"]
 BAD_BODIES: dict[str, tuple[bytes, str]] = {
     "html": (b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>"
              b"</body></html>", "text/html"),
     "empty": (b"{}", "application/json"),
+    "error": (b'{"error": {"message": "litellm.ServiceUnavailableError: upstream overloaded (simulated)\\nReceived '
+              b'Model Group=sim", "type": null, "param": null, "code": "503"}}', "application/json"),
     "cut": (b'{"id": "chatcmpl-sim-cut", "object": "chat.completion", "choices": [{"index": 0, "message": '
             b'{"role": "assistant", "content": "{\"answer\": \"Par', "application/json"),
 }
+
+
+GATEWAY_PAGE = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
+                b"</center>\r\n<hr><center>nginx/1.18.0 (simulated)</center>\r\n</body>\r\n</html>\r\n")
 
 
 @dataclass(frozen=True)
 class Faults:
     """What goes wrong with one call."""
 
-    status: int | None = None  # 429 or 500 instead of a reply
+    status: int | None = None  # 429, 500 or 502 instead of a reply
     body: BadBody | None = None  # HTTP 200 with a body that is not a chat completion
     malformed: bool = False
     truncated: bool = False
@@ -58,7 +64,7 @@ class Faults:
 NO_FAULTS = Faults()
 _BODY_KNOBS: tuple[tuple[BadBody, str], ...] = (
     ("html", "html_body_rate"), ("empty", "empty_body_rate"), ("cut", "cut_body_rate"),
-    ("mistyped", "mistyped_body_rate"), ("reset", "reset_body_rate"))
+    ("mistyped", "mistyped_body_rate"), ("reset", "reset_body_rate"), ("error", "error_body_rate"))
 PLACEHOLDER_ANSWER = "<short final answer>"  # what tiny models echo from the self_rated prompt
 
 
@@ -72,6 +78,8 @@ def draw(settings: SimulatorConfig, model: str, rng: random.Random) -> Faults:
         return Faults(status=429)
     if _hit(rng, knob(settings, model, "error_rate")):
         return Faults(status=500)
+    if _hit(rng, knob(settings, model, "gateway_error_rate")):
+        return Faults(status=502)
     for body, name in _BODY_KNOBS:
         if _hit(rng, knob(settings, model, name)):
             return Faults(body=body)

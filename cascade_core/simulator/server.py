@@ -181,6 +181,9 @@ async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response
         state.count_event("server_error")
         return ApiError(500, "The server had an error processing your request (simulated)",
                         type_="server_error", code="simulated_fault").response()
+    if fault.status == 502:
+        state.count_event("gateway_error")
+        return Response(faults.GATEWAY_PAGE, status_code=502, media_type="text/html")
     if fault.body is not None and fault.body not in ("mistyped", "reset"):
         state.count_event(f"bad_body_{fault.body}")
         content, media_type = faults.BAD_BODIES[fault.body]
