@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import pytest
 
+from cascade_core.cascade import CascadeConfig
 from cascade_core.datasets import load_bundled
 from cascade_core.simulator.faults import DRAFT_ANSWER
 from cascade_core.store import Store
 from cascade_core.sweep.collect import collect
-from tests.test_endpoint_faults import SMALL, config_for, run_both
+from tests.test_endpoint_faults import MID, SMALL, config_for, run_both
 
 pytestmark = pytest.mark.integration
 
@@ -90,3 +91,58 @@ def test_an_answer_left_inside_the_reasoning_is_no_answer(fresh_simulator) -> No
     for trace in run_both(config_for(sim.base_url), "What is 2 + 2?", thresholds=[0.0, 0.0]):
         assert all(s.confidence.answer is None and "after the model's reasoning" in s.reason for s in trace.steps)
         assert trace.final_answer is None and trace.error and "reasoning" in trace.error
+
+
+def _with_timeout(url: str, timeout: float) -> CascadeConfig:
+    data = config_for(url).model_dump()
+    for tier in data["tiers"]:
+        tier["timeout"] = timeout
+    return CascadeConfig.model_validate(data)
+
+
+def test_a_trickled_body_times_out_at_the_tiers_timeout(fresh_simulator) -> None:
+    # The HTTP clients' timeout bounds each wait for bytes: 8 pieces 250 ms apart took 1.75 s against timeout 0.5,
+    # and a gateway trickling keep-alive bytes could hold a call forever. Now the attempt ends at the timeout.
+    sim = fresh_simulator(faults_by_model={SMALL: {"trickle_ms": 250}})
+    for trace in run_both(_with_timeout(sim.base_url, 0.5), thresholds=[0.0, 0.0]):
+        first = trace.steps[0]
+        assert first.call.error_kind == "timeout" and "still trickling in" in (first.call.error or ""), first.reason
+        assert [a["kind"] for a in first.call.attempt_log] == ["timeout", "timeout"]
+        assert all(0.5 <= a["latency_ms"] / 1000 < 1.0 for a in first.call.attempt_log), first.call.attempt_log
+        assert first.call.lost_attempts == 2 and first.call.cost_source == "estimated" and first.call.cost > 0
+        assert trace.final_tier == "mid" and trace.final_answer
+    # A body that trickles but ends within the timeout is an answer.
+    sim = fresh_simulator(trickle_ms=20)
+    for trace in run_both(_with_timeout(sim.base_url, 2.0), thresholds=[0.0, 0.0]):
+        assert trace.steps[0].decision == "accepted" and trace.steps[0].call.attempts == 1
+
+
+def test_a_connection_dropped_mid_body_is_named_and_charged(fresh_simulator) -> None:
+    # Was "connection failed (RemoteProtocolError: ...)" or, on the aiohttp transport, a two-line ContentLengthError,
+    # charged $0 although the server had sent HTTP 200 and half the completion.
+    sim = fresh_simulator(faults_by_model={SMALL: {"reset_body_rate": 1.0}})
+    host = sim.base_url.split("//")[1].split("/")[0]
+    for trace in run_both(config_for(sim.base_url), thresholds=[0.0, 0.0]):
+        first = trace.steps[0]
+        error = first.call.error or ""
+        assert error.startswith(f"{host}: connection dropped after HTTP 200 with ") and "\n" not in error, error
+        assert error.endswith(" bytes of the body received") and first.call.error_kind == "connection"
+        assert first.call.attempts == 2 and first.call.lost_attempts == 2
+        assert first.call.cost_source == "estimated" and first.call.estimated_cost == first.call.cost > 0
+        assert "charged at an estimate" in first.reason
+        assert trace.final_tier == "mid" and trace.final_answer
+
+
+def test_a_gateways_own_words_are_in_the_error_on_one_line(fresh_simulator) -> None:
+    # HTTP 200 {"error": {...}} (LiteLLM, OpenRouter) said only "a JSON body that is not a chat completion (no
+    # 'choices')"; an nginx 502 page said "HTTP 502: Error code: 502".
+    sim = fresh_simulator(faults_by_model={SMALL: {"error_body_rate": 1.0}, MID: {"gateway_error_rate": 1.0}})
+    host = sim.base_url.split("//")[1].split("/")[0]
+    for trace in run_both(config_for(sim.base_url), thresholds=[0.0, 0.0]):
+        small, mid = trace.steps[0].call, trace.steps[1].call
+        assert small.error == (f"{host}: answered HTTP 200 with an error, not a chat completion: (503) "
+                               "litellm.ServiceUnavailableError: upstream overloaded (simulated) Received Model "
+                               "Group=sim"), small.error
+        assert small.error_kind == "bad_response" and small.attempts == 2 and small.cost == 0
+        assert mid.error == f"{host}: HTTP 502: an HTML page '502 Bad Gateway'" and mid.error_kind == "server"
+        assert mid.attempts == 2 and trace.final_tier == "large" and trace.final_answer

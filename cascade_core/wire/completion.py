@@ -119,6 +119,12 @@ def read_completion(response: Any) -> Completion:
         kind = "an HTML page" if "<html" in text[:500].lower() or "<!doctype" in text[:500].lower() else "text"
         raise BadResponse(f"{kind}, not a chat completion ({text[:60].strip()!r}...)", billed=False)
     choices = _field(response, "choices") if _is_object(response) else None
+    error = _field(response, "error") if _is_object(response) else None
+    if choices is None and error:  # LiteLLM, OpenRouter and other gateways: an upstream error sent with HTTP 200
+        said = _field(error, "message") if _is_object(error) else error
+        code = _field(error, "code") if _is_object(error) else None
+        raise BadResponse(f"an error, not a chat completion: {'' if code is None else f'({code}) '}"
+                          f"{' '.join(str(said).split())[:300]}", billed=False)
     if choices is None:
         raise BadResponse("a JSON body that is not a chat completion (no 'choices')", billed=False)
     if not isinstance(choices, list) or not choices:
