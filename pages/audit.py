@@ -127,8 +127,11 @@ alert_rate = st.number_input("Alert line (overconfidence rate)", min_value=0.0, 
 report = _load_report(store, str(store.path.resolve()), audit_id, float(alert_rate), tuple(config.thresholds),
                       tuple(t.name for t in config.tiers), report_stamp(store, audits))
 result, share = report.result, report.result.overconfidence
+if result.judge_errors:  # endpoint text: shown as code, never as markup
+    st.caption(f"{result.errors} of {result.sampled} judge calls failed (most frequent errors first):")
+    st.code("\n".join(f"{error} ({n})" for error, n in result.judge_errors), language=None)
 if row["simulated"]:
-    st.badge("Simulated: the judged answers and the judge come from the embedded simulator",
+    st.badge("Simulated: the judged answers come from the embedded simulator",
              icon=":material/science:", color="orange")
 
 cols = st.columns(5)

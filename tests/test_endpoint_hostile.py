@@ -4,14 +4,19 @@ real HTTP, through the sync walk (query) and the async one (serve, sweep). Each 
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
+
 import pytest
 
-from cascade_core.cascade import CascadeConfig
+from cascade_core.cascade import CascadeConfig, build_runtime
+from cascade_core.cli.main import main
 from cascade_core.datasets import load_bundled
 from cascade_core.simulator.faults import DRAFT_ANSWER
 from cascade_core.store import Store
 from cascade_core.sweep.collect import collect
-from tests.test_endpoint_faults import MID, SMALL, config_for, run_both
+from tests.test_audit_sim import write_config
+from tests.test_endpoint_faults import LARGE, MID, SMALL, config_for, run_both
 
 pytestmark = pytest.mark.integration
 
@@ -146,3 +151,35 @@ def test_a_gateways_own_words_are_in_the_error_on_one_line(fresh_simulator) -> N
         assert small.error_kind == "bad_response" and small.attempts == 2 and small.cost == 0
         assert mid.error == f"{host}: HTTP 502: an HTML page '502 Bad Gateway'" and mid.error_kind == "server"
         assert mid.attempts == 2 and trace.final_tier == "large" and trace.final_answer
+
+
+def audit_with_a_failing_judge(fresh_simulator, tmp_path: Path, store_path: Path) -> int:
+    """Runs logged on a healthy simulator, then `audit` with a [judge] behind a gateway answering 502 pages."""
+    tiers, judge = fresh_simulator(), fresh_simulator(gateway_error_rate=1.0)
+    config = config_for(tiers.base_url)
+    with build_runtime(config) as runtime, Store(store_path) as store:
+        for item in load_bundled().items[:30]:
+            store.log_trace(runtime.cascade.run(item.question, item=item))
+    path = tmp_path / "cascade.toml"
+    path.write_text(write_config(tiers, tmp_path).read_text() + textwrap.dedent(f"""
+        [judge]
+        name = "judge"
+        model = "{LARGE}"
+        base_url = "{judge.base_url}"
+        input_price = 3.0
+        output_price = 3.0
+        """), encoding="utf-8")
+    return main(["audit", "--config", str(path), "--store", str(store_path), "--sample", "4"])
+
+
+def test_an_audit_whose_judge_fails_says_why(fresh_simulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                             ) -> None:
+    # Said only "judge errors 4" (no cause anywhere), and the exit code 3 of a re-certification alert hid exit 1's
+    # "rerun with --resume"; the report called the real judge "SIMULATED: judge and tiers".
+    code = audit_with_a_failing_judge(fresh_simulator, tmp_path, tmp_path / "a.duckdb")
+    out, err = capsys.readouterr()
+    assert code == 1  # some judge calls failed (no alert here: write_config sets a lenient re-certification)
+    assert "warning: 4 of 4 judge calls failed: " in err and "HTTP 502: an HTML page '502 Bad Gateway' (4)" in err
+    assert "--resume" in err
+    assert "Judge errors: 4 of 4 judge calls failed: " in out and "'502 Bad Gateway' (4)" in out
+    assert "judge and tiers" not in out
