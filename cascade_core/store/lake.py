@@ -22,6 +22,7 @@ import duckdb
 from cascade_core.store.connection import StoreError
 
 LAKE = "lake"  # the catalog's name inside every connection
+COMMIT_RETRIES = 100  # DuckLake's own retries of a conflicting commit (ducklake_max_retry_count)
 T = TypeVar("T")
 
 
@@ -111,7 +112,7 @@ def connect_lake(target: LakeTarget, *, read_only: bool = False) -> duckdb.DuckD
             options.append("READ_ONLY")
         retrying(lambda: con.execute(f"ATTACH {_sql_string(source)} AS {LAKE} ({', '.join(options)})"))
         con.execute(f"USE {LAKE}")
-        con.execute("SET ducklake_max_retry_count = 100")  # commit conflicts between writers: retried inside
+        con.execute(f"SET ducklake_max_retry_count = {COMMIT_RETRIES}")  # conflicts between writers: retried inside
     except duckdb.Error as err:
         con.close()
         raise StoreError(f"{target.describe()}: cannot open the lake: {redact(str(err))}") from None
