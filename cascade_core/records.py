@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from cascade_core.reasoning import answer_part
+
 Decision = Literal["accepted", "escalated", "error", "final"]
 CostSource = Literal["usage.cost", "price_table", "estimated", "none"]
 COST_SOURCES: tuple[CostSource, ...] = ("usage.cost", "price_table", "estimated", "none")
@@ -54,6 +56,11 @@ class TierCall:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def answer_text(self) -> str:
+        """raw_output after the model's reasoning (<think> ...), the only part parsers read as an answer."""
+        return answer_part(self.raw_output)
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,10 @@ def test_import_without_confidence_says_why_there_is_no_curve(store_path: Path, 
     assert not app.metric  # no operating point without a curve
     refs = app.dataframe[0].value
     assert list(refs["reference"]) == ["always small", "always large", "oracle"]
+    # No empty reliability diagram or table of n/a: the calibration section says why it is empty.
+    assert "sweep_reliability" not in [c.key for c in app.get("plotly_chart")]
+    assert len(app.dataframe) == 1
+    assert any("nothing to calibrate" in c.value for c in app.caption)
 
 
 def test_import_errors_and_hostile_text_render_as_text(store_path: Path, tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ def test_populated_store_shows_headline_and_window(store_path: Path) -> None:
     assert not at.exception
     figures = metrics(at)
     assert figures["Runs"] == "40"
-    assert figures["Accuracy"] == "50%" and any(c.value == "50% of 40 graded" for c in at.caption)
+    assert figures["Accuracy"] == "50%" and any(c.value == "50% of 40 graded, 95% interval 35%–65%" for c in at.caption)
     assert {"small", "mid", "large"} <= set(figures)
     spend, large = sum(t.total_cost for t in traces), sum(t.always_large_cost for t in traces)
     assert "Latency p95" in figures and figures["Cost vs always-large"] == signed_pct(spend / large - 1)

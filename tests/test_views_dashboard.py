@@ -4,6 +4,7 @@ the Overview's audit and sweep status, and the trace's confidence chart."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -141,6 +142,7 @@ def test_latest_audit_status(store: Store) -> None:
     status = latest_audit_status(store)
     assert status is not None and status.audit_id == audit_id
     assert status.level in ("alert", "above") and "flagged" in status.text and "10% line" in status.text
+    assert re.search(r"\d+ of \d+ flagged \(\d+%, 95% interval \d+%–\d+%\)", status.text), status.text
 
 
 def save_small_sweep(store: Store, tiers: list[str], thresholds: list[float]) -> None:
@@ -192,6 +194,15 @@ def test_runs_table_tells_a_failed_run_from_a_tier_error(store: Store) -> None:
 
 
 def test_accuracy_says_how_many_runs_were_graded() -> None:
-    assert graded_text(1.0, 5, 5) == "100% of 5 graded"
-    assert graded_text(0.8, 5, 9) == "80% of 5 graded (4 runs ungraded)"
+    """With its Wilson interval: 89% of 44 is not 89% of 4,400."""
+    assert graded_text(1.0, 5, 5) == "100% of 5 graded, 95% interval 57%–100%"
+    assert graded_text(0.8, 5, 9) == "80% of 5 graded, 95% interval 38%–96% (4 runs ungraded)"
+    assert graded_text(0.89, 4400, 4400) == "89% of 4,400 graded, 95% interval 88%–90%"
     assert graded_text(None, 0, 21) == "no run graded (none matched a gold answer)"  # never "– of 0 graded"
+
+
+def test_runs_table_marks_an_estimated_always_large_cost(store: Store) -> None:
+    """A run that never reached the last tier has its always-large cost estimated: the table says so (≈)."""
+    store.log_traces([make_trace(2, when=hours_ago(2)), make_trace(0, when=hours_ago(1))])
+    table = runs_table(runs_page(store, RunFilter(), RunSort()))
+    assert list(table["always-large"]) == ["≈ $0.00003", "$0.00003"]  # newest first: small answered, then large

@@ -146,8 +146,11 @@ def details(result: SweepResult, meta: SweepMeta, sweep_id: str) -> None:
                         key=f"sweep_frontier_{split}")
     st.dataframe(reference_table(result, view), hide_index=True)
     st.subheader(f"Calibration per tier ({split})")
-    st.plotly_chart(reliability_figure(view.calibration, simulated=meta.simulated), key="sweep_reliability")
-    st.dataframe(calibration_table(view.calibration), hide_index=True)
+    if any(c.n for c in view.calibration):
+        st.plotly_chart(reliability_figure(view.calibration, simulated=meta.simulated), key="sweep_reliability")
+        st.dataframe(calibration_table(view.calibration), hide_index=True)
+    else:  # an empty diagram and a table of "n/a" would look like a failure to draw
+        st.caption("No answer in these results carries a confidence value: there is nothing to calibrate.")
     if view.metrics:
         st.subheader(f"Summary metrics ({split})")
         st.dataframe(metrics_table(view.metrics), hide_index=True)

@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 
 from cascade_core.store import sweeps
+from cascade_core.store.connection import registered
 from cascade_core.store.store import Store
 
 AUDIT_COLUMNS: tuple[str, ...] = (
@@ -86,12 +87,9 @@ def create_audit(store: Store, audit: dict[str, Any], items: pd.DataFrame) -> No
     with store.transaction() as con:
         con.execute(f"INSERT INTO audits ({', '.join(AUDIT_COLUMNS)}) VALUES ({_in_list(AUDIT_COLUMNS)})",
                     [audit[c] for c in AUDIT_COLUMNS])
-        con.register("_new_audit_items", frame)
-        try:
+        with registered(con, _new_audit_items=frame):
             con.execute(f"INSERT INTO audit_items ({', '.join(ITEM_COLUMNS)}) "
                         f"SELECT {', '.join(ITEM_COLUMNS)} FROM _new_audit_items")
-        finally:
-            con.unregister("_new_audit_items")
 
 
 def save_judgement(store: Store, audit_id: str, run_id: str, step_index: int, values: dict[str, Any]) -> None:

@@ -47,6 +47,19 @@ _READ_ONLY = re.compile(r"operation not permitted|permission denied|read-only fi
 _MISSING = re.compile(r"database does not exist|no such file or directory", re.IGNORECASE)
 
 
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, **frames: object) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Python tables (DataFrames, Arrow tables) visible to SQL under the given names for the block's statements,
+    unregistered afterwards even when a statement fails."""
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield con
+    finally:
+        for name in frames:
+            con.unregister(name)
+
+
 def _is_lock_error(err: duckdb.Error) -> bool:
     return isinstance(err, duckdb.IOException) and _LOCKED.search(str(err)) is not None
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from cascade_core.security.pii import redact_pii
+from cascade_core.store.connection import registered
 from cascade_core.store.store import Store
 
 SHADOW_COLUMNS: tuple[str, ...] = (
@@ -42,12 +43,9 @@ class StoreEmbeddingCache:
                               "vector": [r[3].astype(float).tolist() for r in rows]})
 
         def work(con: duckdb.DuckDBPyConnection) -> None:  # retried on a DuckLake commit conflict
-            con.register("_new_embeddings", frame)
-            try:
+            with registered(con, _new_embeddings=frame):
                 con.execute("INSERT INTO embeddings SELECT key, model, text, vector::FLOAT[], now()::TIMESTAMP "
                             "FROM _new_embeddings WHERE key NOT IN (SELECT key FROM embeddings)")
-            finally:
-                con.unregister("_new_embeddings")
 
         self.store.write(work)
 
@@ -70,12 +68,9 @@ def insert_shadow_labels(store: Store, rows: Sequence[dict[str, Any]]) -> int:
     frame = pd.DataFrame([{c: r.get(c) for c in SHADOW_COLUMNS} for r in rows], columns=list(SHADOW_COLUMNS))
     names = ", ".join(SHADOW_COLUMNS)
     with store.transaction() as con:
-        con.register("_new_shadow", frame)
-        try:
+        with registered(con, _new_shadow=frame):
             con.execute(f"INSERT INTO shadow_labels ({names}) SELECT {names} FROM _new_shadow "
                         "WHERE run_id NOT IN (SELECT run_id FROM shadow_labels)")
-        finally:
-            con.unregister("_new_shadow")
     return len(rows)
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cascade_core.records import Trace
-from cascade_core.store.connection import SharedConnection, StoreError, StoreMissingError, open_error
+from cascade_core.store.connection import SharedConnection, StoreError, StoreMissingError, open_error, registered
 from cascade_core.store.lake import LakeTarget, connect_lake, lake_ddl, retrying, set_inlining, set_option
 from cascade_core.store.rows import trace_from_rows, trace_rows, traces_rows
 from cascade_core.store.schema import MIGRATIONS, RUN_COLUMNS, STEP_COLUMNS
@@ -187,18 +187,13 @@ class Store:
     def append_frames(self, runs: pd.DataFrame | pa.Table, steps: pd.DataFrame | pa.Table) -> None:
         """Bulk-insert already-flattened rows (columns as in schema.RUN_COLUMNS / STEP_COLUMNS), atomically."""
         def work(con: duckdb.DuckDBPyConnection) -> None:
-            con.register("_new_runs", runs)
-            con.register("_new_steps", steps)
-            try:
+            with registered(con, _new_runs=runs, _new_steps=steps):
                 con.execute(
                     f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) SELECT {', '.join(RUN_COLUMNS)} FROM _new_runs"
                 )
                 con.execute(
                     f"INSERT INTO steps ({', '.join(STEP_COLUMNS)}) SELECT {', '.join(STEP_COLUMNS)} FROM _new_steps"
                 )
-            finally:
-                con.unregister("_new_runs")
-                con.unregister("_new_steps")
 
         self.write(work)
 

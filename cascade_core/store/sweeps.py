@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from cascade_core.store.connection import registered
 from cascade_core.store.intents import add_intents
 from cascade_core.store.store import Store
 
@@ -42,14 +43,11 @@ def _insert_frame(store: Store, table: str, columns: Sequence[str], frame: pd.Da
     verb = "INSERT OR REPLACE" if replace and store.enforces_keys else "INSERT"
 
     def work(con: duckdb.DuckDBPyConnection) -> None:
-        con.register("_sweep_frame", frame[list(columns)])
-        try:
+        with registered(con, _sweep_frame=frame[list(columns)]):
             if replace and not store.enforces_keys:
                 match = " AND ".join(f"{table}.{k} = f.{k}" for k in keys)
                 con.execute(f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM _sweep_frame f WHERE {match})")
             con.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM _sweep_frame")
-        finally:
-            con.unregister("_sweep_frame")
 
     store.write(work)
 
@@ -66,14 +64,11 @@ def cached_calls(store: Store, hashes: Iterable[str]) -> pd.DataFrame:
     wanted = pd.DataFrame({"h": list(dict.fromkeys(hashes))}, dtype=object)
     cols = ", ".join(f"c.{c}" for c in CACHE_COLUMNS)
     with store.transaction() as con:
-        con.register("_wanted_hashes", wanted)
-        try:
+        with registered(con, _wanted_hashes=wanted):
             return con.execute(
                 f"SELECT {cols} FROM call_cache c JOIN _wanted_hashes w ON c.request_hash = w.h "
                 "WHERE c.error IS NULL"
             ).df()
-        finally:
-            con.unregister("_wanted_hashes")
 
 
 _CACHE_ARROW = pa.schema([
@@ -96,11 +91,8 @@ def _insert_cache_rows(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]
                     [row.get(c) for row in rows for c in CACHE_COLUMNS])
         return
     table = pa.Table.from_pylist([{c: row.get(c) for c in CACHE_COLUMNS} for row in rows], schema=_CACHE_ARROW)
-    con.register("_cache_rows", table)
-    try:
+    with registered(con, _cache_rows=table):
         con.execute(f"INSERT INTO call_cache ({cols}) SELECT {cols} FROM _cache_rows")
-    finally:
-        con.unregister("_cache_rows")
 
 
 def write_calls(store: Store, rows: Sequence[dict[str, Any]], *, intents: Sequence[dict[str, Any]] = ()) -> None:
@@ -184,11 +176,8 @@ def save_sweep(store: Store, sweep: dict[str, Any], points: pd.DataFrame, outcom
         con.execute(sql, [row[c] for c in SWEEP_COLUMNS])
         for name, cols, frame in (("sweep_points", POINT_COLUMNS, pts),
                                   ("sweep_outcomes", OUTCOME_STORE_COLUMNS, outs)):
-            con.register("_sweep_frame", frame[list(cols)])
-            try:
+            with registered(con, _sweep_frame=frame[list(cols)]):
                 con.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _sweep_frame")
-            finally:
-                con.unregister("_sweep_frame")
 
 
 def list_sweeps(store: Store, limit: int = 200) -> pd.DataFrame:

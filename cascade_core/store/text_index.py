@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 
 from cascade_core.clock import utc_now
 from cascade_core.store import rollup
+from cascade_core.store.connection import registered
 from cascade_core.store.store import Store
 
 BLOCK_RUNS = 4096  # runs per block (about): fewer runs, fewer trigrams per bitmap, fewer false candidates
@@ -150,12 +151,9 @@ def _build(con: duckdb.DuckDBPyConnection, edges: list[datetime]) -> int:
             "checksum": pa.array(_checksums(table["h"].to_numpy().astype(np.uint64), row_starts), pa.int64()),
             "bits": pa.array([m.tobytes() for m in bitmaps(table, row_starts)], pa.binary()),
         })
-        con.register("_text_blocks", rows)
-        try:
+        with registered(con, _text_blocks=rows):
             con.execute("INSERT INTO run_text_index SELECT block_start, block_end, runs, checksum, bits "
                         "FROM _text_blocks")
-        finally:
-            con.unregister("_text_blocks")
         indexed += len(table)
     return indexed
 

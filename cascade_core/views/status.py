@@ -4,13 +4,13 @@ about the configured thresholds (quality retained against always-large). Plain f
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 import pandas as pd
 
+from cascade_core.stats.binomial import wilson
 from cascade_core.store.audits import list_audits
 from cascade_core.store.store import Store
 from cascade_core.store.sweeps import list_sweeps, sweep_points
@@ -38,15 +38,6 @@ class SweepSummary:
     note: str  # where the figure comes from, or why there is none
 
 
-def _wilson_low(k: int, n: int, z: float = 1.96) -> float:
-    if n == 0:
-        return 0.0
-    p = k / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre - spread) / (1 + z * z / n)
-
-
 def latest_audit_status(store: Store) -> AuditStatus | None:
     audits = list_audits(store)
     if audits.empty:
@@ -61,8 +52,9 @@ def latest_audit_status(store: Store) -> AuditStatus | None:
     if judged == 0:
         return AuditStatus(str(row["audit_id"]), created, "empty", "nothing was judged")
     rate = flagged / judged
-    text = f"{flagged} of {judged} flagged ({rate:.0%})"
-    if _wilson_low(flagged, judged) > alert:
+    low, high = wilson(flagged, judged)  # the Audit page's interval: the Overview never shows a bare rate
+    text = f"{flagged} of {judged} flagged ({rate:.0%}, 95% interval {low:.0%}–{high:.0%})"
+    if low > alert:
         return AuditStatus(str(row["audit_id"]), created, "alert", f"{text}: alert, above the {alert:.0%} line")
     if rate > alert:
         return AuditStatus(str(row["audit_id"]), created, "above", f"{text}: above the {alert:.0%} line")

@@ -131,8 +131,10 @@ def certification_table(cert: Certification) -> pd.DataFrame:
 def estimate_text(result: SweepResult, signal: str | None = None) -> str:
     """The uncertified cheapest setting meeting the target on calibration, said as an estimate."""
     est = result.estimate
-    if est is None or est.thresholds is None:
-        return "Estimate: no cascade setting meets the target on the calibration questions."
+    if est is None or est.thresholds is None:  # it searches fewer settings than the certified pick above it
+        return ("Estimate, not certified: no per-tier or shared thresholds calling every tier in turn ("
+                + " → ".join(result.tiers) + ") meet the target on the calibration questions for less than "
+                "always-large costs; the certified search also tries skipping ahead and leaving tiers out.")
     setting = "; ".join(f"{t} {accept_words(v, signal)}" for t, v in zip(result.tiers, est.thresholds, strict=False))
     return (f"Estimate, not certified: {setting} would save "
             f"{est.savings.estimate:.0%} (held-out 95% interval {est.savings.low:.0%} to {est.savings.high:.0%}) "

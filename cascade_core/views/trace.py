@@ -94,9 +94,10 @@ def format_trace_table(trace: Trace) -> str:
     return "\n".join(lines)
 
 
-def trace_notes(trace: Trace) -> list[str]:
+def trace_notes(trace: Trace, *, with_error: bool = True) -> list[str]:
     """What a user must know about a run beyond its table, each said once: endpoints that sent no logprobs,
-    a fallback answer, attempts charged at an estimate, the reason a run has no answer."""
+    a fallback answer, attempts charged at an estimate, the reason a run has no answer (unless `with_error` is
+    false: the trace view shows that in its own box)."""
     notes: list[str] = []
     no_logprobs = [s.tier_name for s in trace.steps if s.confidence.parse_error == NO_LOGPROBS]
     if no_logprobs:
@@ -109,6 +110,6 @@ def trace_notes(trace: Trace) -> list[str]:
     if estimated:
         notes.append(f"${estimated:.6f} of this run's cost is an estimate (timed-out or cut-off attempts, or "
                      "replies without usage)")
-    if trace.error:
+    if trace.error and with_error:
         notes.append(f"no answer: {trace.error}")
     return notes
