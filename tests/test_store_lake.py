@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cascade_core.store import RunFilter, RunSort, Store, count_runs, data_file_count, maintain, runs_page
+from cascade_core.store import RunFilter, RunSort, Store, StoreError, count_runs, data_file_count, maintain, runs_page
 from cascade_core.store.audits import reviewed_verdicts, save_review
 from cascade_core.store.lake import LakeTarget, redact
 from cascade_core.store.legacy_segments import segments_dir
@@ -174,6 +174,22 @@ def test_cli_migrate_and_config_keep_the_password_out(postgres, tmp_path: Path) 
     missing = subprocess.run(args, cwd=ROOT, env={**env, "CASCADE_PG_DSN": ""}, capture_output=True, text=True,
                              timeout=60)
     assert missing.returncode == 2 and "CASCADE_PG_DSN is not set" in missing.stderr
+
+
+def test_lake_open_error_says_the_servers_cause_once_without_the_password(tmp_path: Path) -> None:
+    """DuckDB's ATTACH error repeats the whole DSN twice before PostgreSQL's words, which a 500-character
+    /healthz cause then cut off; the error keeps the DSN once (redacted) and the server's cause on one line."""
+    from tests.ports import free_port
+
+    password = fake_key("pw-", "closed port")
+    dsn = f"host=127.0.0.1 port={free_port()} dbname=lake user=cascade password={password}"
+    with pytest.raises(StoreError) as caught:
+        Store(LakeTarget(catalog="postgres", dsn=dsn, data_path=str(tmp_path / "lake")))
+    message = str(caught.value)
+    assert password not in message and message.count("password=***") == 1 and "\n" not in message
+    assert message.endswith("cannot open the lake: postgres said: connection to server at \"127.0.0.1\", port "
+                            f"{dsn.split()[1][5:]} failed: Connection refused Is the server running on that host "
+                            "and accepting TCP/IP connections?"), message
 
 
 def test_redact_hides_passwords() -> None:
