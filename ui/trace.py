@@ -12,7 +12,7 @@ import streamlit as st
 
 from cascade_core.cascade import Trace
 from cascade_core.figures import confidence_chart, cost_chart
-from cascade_core.views import failure_text, route_line, run_money, step_status, step_table, usd
+from cascade_core.views import failure_text, route_line, run_money, step_status, step_table, trace_notes, usd
 from ui.links import run_url
 from ui.text import md_escape, preview
 
@@ -109,6 +109,8 @@ def render_trace(trace: Trace, *, key: str, show_question: bool = False) -> None
     if routed:
         st.caption(md_escape(routed[0].upper() + routed[1:]))
     _summary(trace)
+    for note in trace_notes(trace, with_error=False):  # as `query` prints them: estimates, fallbacks, logprobs
+        st.caption(":material/info: " + md_escape(note[0].upper() + note[1:], limit=2000))
     st.markdown("**Steps**")
     _step_lines(trace)
     left, right = st.columns(2)

@@ -190,9 +190,9 @@ class LogWriter:
                 except Exception as err:  # logging must never take the server down; keep the batch and retry
                     self._failed(err, len(batch))
                     return pending
+                self._recovered()  # before counting this batch: the log line says how many runs were queued
                 self.commits += 1
                 self.written_runs += len(batch)
-                self._recovered()
                 self._notify(batch, True)
                 pending = rest
             return pending

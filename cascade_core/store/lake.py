@@ -22,6 +22,7 @@ import duckdb
 from cascade_core.store.connection import StoreError
 
 LAKE = "lake"  # the catalog's name inside every connection
+COMMIT_RETRIES = 100  # DuckLake's own retries of a conflicting commit (ducklake_max_retry_count)
 T = TypeVar("T")
 
 
@@ -111,11 +112,24 @@ def connect_lake(target: LakeTarget, *, read_only: bool = False) -> duckdb.DuckD
             options.append("READ_ONLY")
         retrying(lambda: con.execute(f"ATTACH {_sql_string(source)} AS {LAKE} ({', '.join(options)})"))
         con.execute(f"USE {LAKE}")
-        con.execute("SET ducklake_max_retry_count = 100")  # commit conflicts between writers: retried inside
+        con.execute(f"SET ducklake_max_retry_count = {COMMIT_RETRIES}")  # conflicts between writers: retried inside
     except duckdb.Error as err:
         con.close()
-        raise StoreError(f"{target.describe()}: cannot open the lake: {redact(str(err))}") from None
+        raise StoreError(f"{target.describe()}: cannot open the lake: {open_cause(err, target)}") from None
     return con
+
+
+def open_cause(err: BaseException, target: LakeTarget) -> str:
+    """Why an ATTACH failed, short enough to read on /healthz: DuckDB repeats the whole catalog DSN twice before
+    the server's own words ("... at "<dsn>": connection to server ... failed: Connection refused"), so the text
+    after its last copy is the cause; whitespace is folded to one line and any password redacted."""
+    text = str(err)
+    for dsn in (target.catalog_dsn(), target.dsn):
+        at = text.rfind(dsn)
+        if at >= 0:
+            text = f"{target.catalog} said: {text[at + len(dsn):].lstrip(chr(34) + ': ')}"
+            break
+    return redact(" ".join(text.split()))
 
 
 def set_inlining(con: duckdb.DuckDBPyConnection, rows: int, table: str | None = None) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cascade_core.store import rollup, text_index
-from cascade_core.store.lake import LAKE
+from cascade_core.store.lake import COMMIT_RETRIES, LAKE, retrying
 from cascade_core.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,12 +50,27 @@ def maintain(store: Store, *, keep_snapshots: float | None = None) -> Maintenanc
     before = data_file_count(store)
     cutoff = datetime.now(UTC) - timedelta(seconds=keep)
     with store.locked():
-        store.execute(f"CALL ducklake_flush_inlined_data('{LAKE}')")
+        flush_inlined(store)
         store.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')")
         expired = store.execute(f"SELECT count(*) FROM ducklake_expire_snapshots('{LAKE}', older_than => ?)",
                                 [cutoff])
         store.execute(f"SELECT count(*) FROM ducklake_cleanup_old_files('{LAKE}', older_than => ?)", [cutoff])
     return MaintenanceReport(before, data_file_count(store), int(expired[0][0]))
+
+
+def flush_inlined(store: Store) -> None:
+    """Move the inlined rows out to data files, never retried inside DuckLake.
+
+    DuckLake 1.4's own retry of a flush that conflicted with a concurrent inlined insert commits the new file
+    and leaves the inlined rows in place, so every row it held is then there twice (and three times after the
+    next pass): duckdb/ducklake#650, fixed in the 1.5 line. With its retries off, such a conflict fails the
+    whole flush and rolls it back; the store's own loop runs it again."""
+    with store.locked():
+        store.execute("SET ducklake_max_retry_count = 0")
+        try:
+            retrying(lambda: store.execute(f"CALL ducklake_flush_inlined_data('{LAKE}')"))
+        finally:
+            store.execute(f"SET ducklake_max_retry_count = {COMMIT_RETRIES}")
 
 
 class MaintenanceTimer:
