@@ -135,8 +135,11 @@ def import_sweep(paths: Sequence[str], *, format: str = "auto", tiers: Sequence[
     base = dict(mapping or {})
     used, _ = import_split(split, base)
     imported = import_results(list(paths), **args, mapping=used)
-    files = ", ".join(p.rsplit("/", 1)[-1] for p in imported.sources)
-    meta = SweepMeta(name=name.strip() or f"{files} · {utc_now():%Y-%m-%d %H:%M}", dataset=files, source="import")
+    names = [p.rsplit("/", 1)[-1] for p in imported.sources]
+    files = ", ".join(names)
+    # A default name short enough for a picker and a legend (RouteLLM's MMLU is 57 files); the dataset keeps all.
+    short = files if len(names) <= 2 else f"{names[0]}, {names[1]} and {len(names) - 2} more files"
+    meta = SweepMeta(name=name.strip() or f"{short} · {utc_now():%Y-%m-%d %H:%M}", dataset=files, source="import")
     spec = ImportSpec(list(paths), args, base, used)
     return LoadedSweep(imported.outcomes, meta, imported=spec), list(imported.notes)
 
