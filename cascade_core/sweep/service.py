@@ -217,7 +217,7 @@ class Comparison:
 
     points: tuple[pd.DataFrame, pd.DataFrame]
     names: tuple[str, str]
-    simulated: bool
+    simulated: bool  # both are: the plot says SIMULATED data (each simulated one is marked in its name)
     differences: pd.DataFrame
     warning: str | None
 
@@ -230,9 +230,12 @@ def compare(store: Store, a: str, b: str) -> Comparison:
             raise KeyError(f"no saved sweep {sid!r}")
         rows.append(row)
     table, warning = compare_saved(store, a, b)
-    return Comparison(points=(saved_points(store, a), saved_points(store, b)),
-                      names=(f"{rows[0]['name']} ({a})", f"{rows[1]['name']} ({b})"),
-                      simulated=any(bool(r["simulated"]) for r in rows), differences=table, warning=warning)
+    # Each sweep says whether it is simulated; the plot's title only when both are (a real import beside a
+    # simulated sweep is not "SIMULATED data").
+    names = [f"{r['name']} ({sid}){' · SIMULATED' if r['simulated'] else ''}" for r, sid in zip(rows, (a, b),
+                                                                                              strict=True)]
+    return Comparison(points=(saved_points(store, a), saved_points(store, b)), names=(names[0], names[1]),
+                      simulated=all(bool(r["simulated"]) for r in rows), differences=table, warning=warning)
 
 
 # -- applying ----------------------------------------------------------------------------------------------------
