@@ -52,6 +52,7 @@ class TierCall:
     queue_ms: float = 0.0  # time waiting for a free slot at the endpoint, not counted in latency_ms
     attempt_log: tuple[dict[str, Any], ...] = ()  # one entry per attempt: n, outcome, kind, latency_ms
     ratelimit_remaining: int | None = None  # x-ratelimit-remaining-requests of the answering reply, when sent
+    served_by: str | None = None  # the model that answered instead, when a proxy says it fell back (LiteLLM)
 
     @property
     def ok(self) -> bool:

@@ -15,6 +15,7 @@ from cascade_core.datasets import load_bundled
 from cascade_core.simulator.faults import DRAFT_ANSWER
 from cascade_core.store import Store
 from cascade_core.sweep.collect import collect
+from cascade_core.views import trace_notes
 from tests.test_audit_sim import write_config
 from tests.test_endpoint_faults import LARGE, MID, SMALL, config_for, run_both
 
@@ -183,3 +184,22 @@ def test_an_audit_whose_judge_fails_says_why(fresh_simulator, tmp_path: Path, ca
     assert "--resume" in err
     assert "Judge errors: 4 of 4 judge calls failed: " in out and "'502 Bad Gateway' (4)" in out
     assert "judge and tiers" not in out
+
+
+def test_a_proxys_fallback_model_is_said_and_kept_with_the_run(fresh_simulator, tmp_path: Path) -> None:
+    # LiteLLM answered "small" from its fallback (x-litellm-attempted-fallbacks: 1): the run showed the answer,
+    # confidence and price as small's, with nothing saying another model gave them.
+    sim = fresh_simulator(faults_by_model={SMALL: {"proxy_fallback_rate": 1.0}})
+    for trace in run_both(config_for(sim.base_url), "What is 2 + 2?", thresholds=[0.0, 0.0]):
+        assert trace.steps[0].call.served_by == MID and trace.meta["served_by"] == {"0": MID}
+        with Store(tmp_path / "s.duckdb") as store:
+            store.log_trace(trace)
+            logged = store.get_trace(trace.run_id)
+        assert logged is not None
+        for shown in (trace, logged):
+            notes = [n for n in trace_notes(shown) if "fallback model" in n]
+            assert notes == [f"tier 'small' was answered by a proxy's fallback model ({MID}), not its own model: "
+                             "that answer and its confidence are another model's, and it is priced at the tier's "
+                             "prices"]
+    plain = run_both(config_for(fresh_simulator().base_url), "What is 2 + 2?", thresholds=[0.0, 0.0])[0]
+    assert "served_by" not in plain.meta and plain.steps[0].call.served_by is None

@@ -28,6 +28,21 @@ def requests_left(headers: Any) -> int | None:
         return None
 
 
+def proxy_fallback(headers: Any, response: Any) -> str | None:
+    """The model a proxy answered with after falling back from the one asked for, or None. LiteLLM says so in
+    x-litellm-attempted-fallbacks (its fallback's model group in x-litellm-model-group, the model in the body)."""
+    try:
+        fallbacks = int(headers.get("x-litellm-attempted-fallbacks") or 0)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    if fallbacks < 1:
+        return None
+    model = getattr(response, "model", None)
+    group = headers.get("x-litellm-model-group")
+    named = [str(n) for n in dict.fromkeys((group, model)) if isinstance(n, str) and n]
+    return " / ".join(named) or "another model"
+
+
 def prompt_tokens_estimate(messages: list[dict[str, str]]) -> int:
     """About four characters a token, for endpoints that send no usage and for lost attempts."""
     return sum(len(m.get("content") or "") for m in messages) // 4
@@ -63,7 +78,7 @@ def backoff_delay(attempt: int, retry: RetryConfig, retry_after: float | None, r
 
 
 def completed_call(tier: TierConfig, messages: list[dict[str, str]], response: Any, completion: Completion,
-                   latency_ms: float, attempts: Attempts, ratelimit_remaining: int | None = None) -> TierCall:
+                   latency_ms: float, attempts: Attempts, headers: Any = None) -> TierCall:
     """The record of a call that got a chat completion, charged for it and for any lost attempts before it."""
     tokens_in, tokens_out = completion.tokens or (0, 0)
     cost, source = call_cost(tier, tokens_in, tokens_out, completion.usage_cost)
@@ -94,7 +109,8 @@ def completed_call(tier: TierConfig, messages: list[dict[str, str]], response: A
         lost_tokens_out=attempts.lost_out,
         estimated_cost=estimated + lost,
         attempt_log=tuple(attempts.log),
-        ratelimit_remaining=ratelimit_remaining,
+        ratelimit_remaining=requests_left(headers) if headers is not None else None,
+        served_by=proxy_fallback(headers, response) if headers is not None else None,
     )
 
 def failed_call(tier: TierConfig, messages: list[dict[str, str]], failure: Failure, latency_ms: float,

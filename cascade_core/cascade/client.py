@@ -23,7 +23,6 @@ from cascade_core.cascade.attempts import (
     completed_call,
     failed_call,
     prompt_tokens_estimate,
-    requests_left,
 )
 from cascade_core.cascade.body_watch import async_hooks, sync_hooks
 from cascade_core.cascade.endpoint_errors import Failure, classify, host_of
@@ -178,7 +177,7 @@ class TierClient:
                 continue
             attempts.succeeded((time.perf_counter() - attempt_started) * 1000)
             return completed_call(self.tier, messages, response, completion, (time.perf_counter() - started) * 1000,
-                                  attempts, requests_left(raw.headers))
+                                  attempts, raw.headers)
 
     def call(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
         loop = self._attempt_loop(messages, options)

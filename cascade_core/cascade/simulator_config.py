@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 SIMULATOR_FAULT_KNOBS = ("error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate", "latency_ms",
                          "html_body_rate", "empty_body_rate", "cut_body_rate", "placeholder_rate", "judge_flip_rate",
                          "mistyped_body_rate", "reset_body_rate", "trickle_ms", "error_body_rate",
-                         "gateway_error_rate")
+                         "gateway_error_rate", "proxy_fallback_rate")
 # Simulator settings added after fingerprints and cache identities were first stored: left out of both while
 # they hold their default, so existing runs and cached answers keep their identity.
 LATER_SIMULATOR_DEFAULTS: dict[str, Any] = {
@@ -19,6 +19,7 @@ LATER_SIMULATOR_DEFAULTS: dict[str, Any] = {
     "omit_finish_reason": False, "refuse_formats": [], "constrained_decoding": False,
     "mistyped_body_rate": 0.0, "content_parts": False, "garbled_fields": False, "reasoning": "none",
     "reset_body_rate": 0.0, "error_body_rate": 0.0, "gateway_error_rate": 0.0,
+    "proxy_fallback_rate": 0.0,
 }
 
 
@@ -46,6 +47,8 @@ class SimulatorConfig(BaseModel):
     # HTTP 200 with {"error": {...}} and no choices, as LiteLLM and OpenRouter send upstream failures
     error_body_rate: float = Field(default=0.0, ge=0, le=1)
     gateway_error_rate: float = Field(default=0.0, ge=0, le=1)  # HTTP 502 with a proxy's HTML page (nginx)
+    # the reply says a LiteLLM proxy fell back to another model (x-litellm-attempted-fallbacks, model group, model)
+    proxy_fallback_rate: float = Field(default=0.0, ge=0, le=1)
     trickle_ms: float = Field(default=0.0, ge=0)  # >0: the body is sent in 8 pieces this far apart, headers first
     placeholder_rate: float = Field(default=0.0, ge=0, le=1)  # the answer echoes the prompt's placeholder
     judge_flip_rate: float = Field(default=0.0, ge=0, le=1)  # the audit judge says correct for incorrect and back

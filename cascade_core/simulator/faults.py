@@ -59,6 +59,7 @@ class Faults:
     truncated: bool = False
     placeholder: bool = False  # the answer is the prompt's own placeholder
     judge_flip: bool = False  # a judge reply's verdict turned around (correct <-> incorrect)
+    fell_back: bool = False  # the reply says a LiteLLM proxy answered with another model
 
 
 NO_FAULTS = Faults()
@@ -87,9 +88,19 @@ def draw(settings: SimulatorConfig, model: str, rng: random.Random) -> Faults:
     truncated = _hit(rng, knob(settings, model, "truncate_rate"))
     placeholder = _hit(rng, knob(settings, model, "placeholder_rate"))
     judge_flip = _hit(rng, knob(settings, model, "judge_flip_rate"))
-    if not (malformed or truncated or placeholder or judge_flip):
+    fell_back = _hit(rng, knob(settings, model, "proxy_fallback_rate"))
+    if not (malformed or truncated or placeholder or judge_flip or fell_back):
         return NO_FAULTS
-    return Faults(malformed=malformed, truncated=truncated, placeholder=placeholder, judge_flip=judge_flip)
+    return Faults(malformed=malformed, truncated=truncated, placeholder=placeholder, judge_flip=judge_flip,
+                  fell_back=fell_back)
+
+
+def fallback_headers(body: dict[str, Any], models: tuple[str, ...]) -> dict[str, str]:
+    """LiteLLM's headers and body after a fallback: another model of the ladder answered (the next one up)."""
+    asked = body["model"]
+    other = models[(models.index(asked) + 1) % len(models)] if asked in models else models[-1]
+    body["model"] = other
+    return {"x-litellm-attempted-fallbacks": "1", "x-litellm-attempted-retries": "0", "x-litellm-model-group": other}
 
 
 def garbage(rng: random.Random) -> tuple[Piece, ...]:

@@ -227,6 +227,9 @@ async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response
     if fault.body == "mistyped":
         state.count_event("bad_body_mistyped")
         faults.mistype(body, state.rng)
+    if fault.fell_back:
+        state.count_event("proxy_fallback")
+        limit_headers = {**limit_headers, **faults.fallback_headers(body, MODEL_NAMES)}
     trickle = faults.knob(settings, chat.model, "trickle_ms")
     if fault.body == "reset" or trickle > 0:
         if fault.body == "reset":

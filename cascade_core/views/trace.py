@@ -106,6 +106,11 @@ def trace_notes(trace: Trace, *, with_error: bool = True) -> list[str]:
                      "so every such tier escalates; use the self_rated or verify signal with this endpoint")
     if trace.fallback:
         notes.append(trace.fallback)
+    for index, model in (trace.meta.get("served_by") or {}).items():
+        step = trace.steps[int(index)] if int(index) < len(trace.steps) else None
+        tier = f"tier '{step.tier_name}'" if step is not None else f"step {int(index) + 1}"
+        notes.append(f"{tier} was answered by a proxy's fallback model ({model}), not its own model: that answer "
+                     "and its confidence are another model's, and it is priced at the tier's prices")
     estimated = sum(c.estimated_cost for s in trace.steps for c in (s.call, s.verify_call) if c is not None)
     if estimated:
         notes.append(f"${estimated:.6f} of this run's cost is an estimate (timed-out or cut-off attempts, or "
