@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cascade_core.datasets import load_bundled
 from cascade_core.figures import spend_chart, tier_mix_chart
 from cascade_core.store import WINDOWS
 from cascade_core.views import (
@@ -55,8 +56,9 @@ if store.count_runs() == 0:
     st.info("No runs logged yet. Start here:", icon=":material/waving_hand:")
     st.markdown("1. **Run a query**: type one question and read the tier-by-tier trace.")
     st.page_link("pages/query.py", label="Open the Query page", icon=":material/play_arrow:")
-    st.markdown("2. **Run a sweep**: send a dataset (the bundled 314 questions, or your own) through every tier "
-                "and see the cost/quality frontier over thresholds against always-large.")
+    st.markdown(f"2. **Run a sweep**: send a dataset (the bundled {len(load_bundled()):,} questions, as the Sweep "
+                "page counts them, or your own) through every tier and see the cost/quality frontier over thresholds "
+                "against always-large.")
     st.page_link("pages/sweep.py", label="Open the Sweep page", icon=":material/tune:")
     if sweep is not None:
         st.success("Step 2 done.", icon=":material/check_circle:")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from cascade_core.datasets import load_bundled
 from cascade_core.store import Store
 from cascade_core.views import signed_pct
 from tests.factories import hours_ago, make_trace
@@ -29,6 +30,8 @@ def test_empty_store_shows_guided_start(store_path: Path) -> None:
     assert any("No runs logged yet" in i.value for i in at.info)
     assert any("Run a query" in m.value for m in at.markdown)
     assert any("Run a sweep" in m.value for m in at.markdown)
+    # The same count of bundled questions as the Sweep page's dataset choice (it said 314 there and 3,314 here).
+    assert any(f"the bundled {len(load_bundled()):,} questions" in m.value for m in at.markdown)
     assert not at.metric  # no empty charts or zero figures
 
 

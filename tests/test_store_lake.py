@@ -12,7 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from cascade_core.store import RunFilter, RunSort, Store, StoreError, count_runs, data_file_count, maintain, runs_page
+from cascade_core.store import (
+    RunFilter,
+    RunSort,
+    Store,
+    StoreError,
+    StoreReadOnlyError,
+    count_runs,
+    data_file_count,
+    maintain,
+    runs_page,
+)
 from cascade_core.store.audits import reviewed_verdicts, save_review
 from cascade_core.store.lake import LakeTarget, redact
 from cascade_core.store.legacy_segments import segments_dir
@@ -174,6 +184,38 @@ def test_cli_migrate_and_config_keep_the_password_out(postgres, tmp_path: Path) 
     missing = subprocess.run(args, cwd=ROOT, env={**env, "CASCADE_PG_DSN": ""}, capture_output=True, text=True,
                              timeout=60)
     assert missing.returncode == 2 and "CASCADE_PG_DSN is not set" in missing.stderr
+
+
+def test_unwritable_data_path_is_said_by_name(postgres, tmp_path: Path) -> None:
+    """A data path that cannot be created was a traceback (OSError from mkdir); one that cannot be written
+    stopped a sweep with 'None: could not save answers' (a lake has no file path to name)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(StoreReadOnlyError, match=r"^DuckLake \(postgres: .*: cannot create the lake's folders"):
+        Store(LakeTarget(catalog="postgres", dsn=postgres.new_database(), data_path=str(blocker / "lake")))
+    password = fake_key("pw-", "unwritable data path")
+    dsn = postgres.new_database()
+    lake = tmp_path / "lake"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "CASCADE_PG_DSN": f"{dsn} password={password}",
+           "CASCADE_LAKE_PATH": str(lake)}
+    lake.mkdir()
+    (lake / "main").write_text("a file where DuckLake puts its tables' folders", encoding="utf-8")
+    config = str(ROOT / "examples" / "ducklake.toml")
+    query = subprocess.run([sys.executable, "-m", "cascade_core", "query", "2+2?", "--config", config], cwd=ROOT,
+                           env=env, capture_output=True, text=True, timeout=120)  # a new lake: migrations write
+    assert query.returncode == 2 and "Traceback" not in query.stderr, query.stderr
+    assert query.stderr.startswith("error: DuckLake (postgres: ") and "Failed to create directory" in query.stderr
+    (lake / "main").unlink()
+    Store(LakeTarget(catalog="postgres", dsn=dsn, data_path=str(lake))).close()  # migrated, then the sweep's folder
+    assert not (lake / "main" / "call_intents").exists()
+    (lake / "main" / "call_intents").write_text("a file where the sweep's table folder goes", encoding="utf-8")
+    sweep = subprocess.run([sys.executable, "-m", "cascade_core", "sweep", "bundled", "--limit", "5", "--config",
+                            config], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert sweep.returncode == 2, sweep.stderr
+    error = sweep.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: DuckLake (postgres: ") and "password=***" in error, error
+    assert "could not save answers (IO Error: " in error and "call_intents" in error, error
+    assert password not in sweep.stdout + sweep.stderr + query.stdout + query.stderr
 
 
 def test_lake_open_error_says_the_servers_cause_once_without_the_password(tmp_path: Path) -> None:

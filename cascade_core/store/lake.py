@@ -19,7 +19,7 @@ from typing import Literal, TypeVar
 
 import duckdb
 
-from cascade_core.store.connection import StoreError
+from cascade_core.store.connection import StoreError, StoreReadOnlyError
 
 LAKE = "lake"  # the catalog's name inside every connection
 COMMIT_RETRIES = 100  # DuckLake's own retries of a conflicting commit (ducklake_max_retry_count)
@@ -95,12 +95,17 @@ def _sql_string(text: str) -> str:
 def connect_lake(target: LakeTarget, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached as `lake` and made the default catalog."""
     source = f"ducklake:{target.catalog}:{target.catalog_dsn()}"
-    if target.catalog == "sqlite":
-        Path(target.dsn).parent.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(target.dsn) as db:  # WAL: readers don't block writers (measured: 3-4x faster)
-            db.execute("PRAGMA journal_mode=WAL")
-    if "://" not in target.data_path:
-        Path(target.data_path).mkdir(parents=True, exist_ok=True)
+    try:
+        if target.catalog == "sqlite":
+            Path(target.dsn).parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(target.dsn) as db:  # WAL: readers don't block writers (measured: 3-4x faster)
+                db.execute("PRAGMA journal_mode=WAL")
+        if "://" not in target.data_path:
+            Path(target.data_path).mkdir(parents=True, exist_ok=True)
+    except (OSError, sqlite3.Error) as err:
+        raise StoreReadOnlyError(f"{target.describe()}: cannot create the lake's folders ({err}); point the data "
+                                 "path ([store] data_path or its variable) and a SQLite catalog_path at a writable "
+                                 "place") from None
     con = duckdb.connect(":memory:", config=offline_config())
     try:
         con.execute("LOAD ducklake")
