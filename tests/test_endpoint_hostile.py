@@ -4,7 +4,9 @@ real HTTP, through the sync walk (query) and the async one (serve, sweep). Each 
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from cascade_core.cascade import CascadeConfig, build_runtime
 from cascade_core.cli.main import main
 from cascade_core.datasets import load_bundled
+from cascade_core.records import TierCall
 from cascade_core.simulator.faults import DRAFT_ANSWER
 from cascade_core.store import Store
 from cascade_core.sweep.collect import collect
@@ -203,3 +206,43 @@ def test_a_proxys_fallback_model_is_said_and_kept_with_the_run(fresh_simulator, 
                              "prices"]
     plain = run_both(config_for(fresh_simulator().base_url), "What is 2 + 2?", thresholds=[0.0, 0.0])[0]
     assert "served_by" not in plain.meta and plain.steps[0].call.served_by is None
+
+
+def _one_slot_config(url: str, max_in_flight: int | None) -> CascadeConfig:
+    data = config_for(url).model_dump()
+    for tier in data["tiers"]:
+        tier.update(timeout=1.0, max_in_flight=max_in_flight)
+    return CascadeConfig.model_validate(data)
+
+
+@pytest.mark.parametrize("max_in_flight", [None, 1])
+def test_a_one_slot_server_behind_serve_and_query_gets_one_call_at_a_time(fresh_simulator, max_in_flight) -> None:
+    # llama-server with one slot, 300 ms a reply, tiers with timeout 1 s, 6 questions at once (serve's event loop)
+    # and 6 threads (the dashboard's sessions, the audit's judge threads). Without max_in_flight the queue made
+    # calls time out and be retried while the server still generated them (each charged at an estimate); with it
+    # the others wait their turn (queue_ms) and none times out.
+    sim = fresh_simulator(single_slot=True, latency_ms=300)
+    questions = [item.question for item in load_bundled().items[:6]]
+    with build_runtime(_one_slot_config(sim.base_url, max_in_flight)) as runtime:
+        client = runtime.clients[0]
+
+        async def at_once() -> list[TierCall]:
+            try:
+                return list(await asyncio.gather(*(client.acall([{"role": "user", "content": q}])
+                                                   for q in questions)))
+            finally:
+                await client.aclose()
+
+        async_calls = asyncio.run(at_once())
+        with ThreadPoolExecutor(6) as pool:
+            thread_calls = list(pool.map(lambda q: client.call([{"role": "user", "content": q}]), questions))
+    for calls in (async_calls, thread_calls):
+        timeouts = [a for c in calls for a in c.attempt_log if a["kind"] == "timeout"]
+        if max_in_flight is None:
+            assert timeouts, "the one-slot queue should make some calls time out without max_in_flight"
+        else:
+            assert not timeouts and all(c.ok and c.attempts == 1 for c in calls), [c.error for c in calls]
+            assert max(c.queue_ms for c in calls) > 600  # the last waited for most of the others
+            assert all(c.latency_ms < 1000 for c in calls)  # the wait is not model latency
+    if max_in_flight is not None:
+        assert sim.stats()["total"] == 12  # nothing generated for nobody
