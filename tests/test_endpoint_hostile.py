@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cascade_core.cascade import CascadeConfig, build_runtime
+from cascade_core.cascade.client import CallCancelled
 from cascade_core.cli.main import main
 from cascade_core.datasets import load_bundled
 from cascade_core.records import TierCall
@@ -246,3 +247,34 @@ def test_a_one_slot_server_behind_serve_and_query_gets_one_call_at_a_time(fresh_
             assert all(c.latency_ms < 1000 for c in calls)  # the wait is not model latency
     if max_in_flight is not None:
         assert sim.stats()["total"] == 12  # nothing generated for nobody
+
+
+def test_a_call_cancelled_while_waiting_for_a_slot_is_recorded_as_such(fresh_simulator) -> None:
+    # serve's shutdown cancels requests past the grace: one waiting for the tier's slot has sent nothing, and must
+    # still reach the walk as a recorded call (CallCancelled), so the run's earlier calls are logged.
+    sim = fresh_simulator(latency_ms=500)
+    with build_runtime(_one_slot_config(sim.base_url, 1)) as runtime:
+        client = runtime.clients[0]
+
+        async def waiting() -> BaseException | None:  # as the walk awaits it: in the cancelled task itself
+            try:
+                await client.acall([{"role": "user", "content": "What is 3 + 3?"}])
+            except asyncio.CancelledError as err:
+                return err
+            return None
+
+        async def two() -> tuple[TierCall, BaseException | None]:
+            try:
+                first = asyncio.create_task(client.acall([{"role": "user", "content": "What is 2 + 2?"}]))
+                second = asyncio.create_task(waiting())
+                await asyncio.sleep(0.1)
+                second.cancel()
+                return await first, await second
+            finally:
+                await client.aclose()
+
+        first, caught = asyncio.run(two())
+    assert first.ok
+    assert isinstance(caught, CallCancelled), caught
+    assert caught.call.error_kind == "cancelled" and "waiting for a free slot" in (caught.call.error or "")
+    assert caught.call.cost == 0 and caught.call.attempts == 0
