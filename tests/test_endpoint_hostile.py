@@ -278,3 +278,29 @@ def test_a_call_cancelled_while_waiting_for_a_slot_is_recorded_as_such(fresh_sim
     assert isinstance(caught, CallCancelled), caught
     assert caught.call.error_kind == "cancelled" and "waiting for a free slot" in (caught.call.error or "")
     assert caught.call.cost == 0 and caught.call.attempts == 0
+
+
+@pytest.mark.parametrize(("knob", "words"), [("html_body_rate", "HTTP 200 with a body that is not an embeddings"),
+                                             ("error_body_rate", "HTTP 200 with a body that is not an embeddings"),
+                                             ("trickle_ms", "timed out")])
+def test_an_embeddings_endpoint_that_misbehaves_is_an_embedding_error(fresh_simulator, knob: str, words: str
+                                                                        ) -> None:
+    # The routing embedder read `reply.data` unchecked: a gateway's page with HTTP 200 raised AttributeError past
+    # the router's EmbeddingError fallback (serve: a 500 and the run lost), and a trickled body was waited for.
+    from cascade_core.cascade.routes_config import EmbeddingConfig
+    from cascade_core.routing import Embedder, EmbeddingError
+
+    sim = fresh_simulator(faults_by_model={"sim-embed-hash": {knob: 300.0 if knob == "trickle_ms" else 1.0}})
+    config = EmbeddingConfig(provider="openai", base_url=sim.base_url, model="sim-embed-hash", timeout=0.5)
+    embedder = Embedder(config)
+
+    async def aembed() -> None:
+        try:
+            await embedder.aembed(["hello there"])
+        finally:
+            await embedder.aclose()
+
+    for attempt in (lambda: embedder.embed(["hello there"]), lambda: asyncio.run(aembed())):
+        with pytest.raises(EmbeddingError, match=words):
+            attempt()
+    embedder.close()
