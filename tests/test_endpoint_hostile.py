@@ -4,14 +4,18 @@ real HTTP, through the sync walk (query) and the async one (serve, sweep). Each 
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from cascade_core.cascade import CascadeConfig, build_runtime
+from cascade_core.cascade.client import CallCancelled
 from cascade_core.cli.main import main
 from cascade_core.datasets import load_bundled
+from cascade_core.records import TierCall
 from cascade_core.simulator.faults import DRAFT_ANSWER
 from cascade_core.store import Store
 from cascade_core.sweep.collect import collect
@@ -203,3 +207,100 @@ def test_a_proxys_fallback_model_is_said_and_kept_with_the_run(fresh_simulator, 
                              "prices"]
     plain = run_both(config_for(fresh_simulator().base_url), "What is 2 + 2?", thresholds=[0.0, 0.0])[0]
     assert "served_by" not in plain.meta and plain.steps[0].call.served_by is None
+
+
+def _one_slot_config(url: str, max_in_flight: int | None) -> CascadeConfig:
+    data = config_for(url).model_dump()
+    for tier in data["tiers"]:
+        tier.update(timeout=1.0, max_in_flight=max_in_flight)
+    return CascadeConfig.model_validate(data)
+
+
+@pytest.mark.parametrize("max_in_flight", [None, 1])
+def test_a_one_slot_server_behind_serve_and_query_gets_one_call_at_a_time(fresh_simulator, max_in_flight) -> None:
+    # llama-server with one slot, 300 ms a reply, tiers with timeout 1 s, 6 questions at once (serve's event loop)
+    # and 6 threads (the dashboard's sessions, the audit's judge threads). Without max_in_flight the queue made
+    # calls time out and be retried while the server still generated them (each charged at an estimate); with it
+    # the others wait their turn (queue_ms) and none times out.
+    sim = fresh_simulator(single_slot=True, latency_ms=300)
+    questions = [item.question for item in load_bundled().items[:6]]
+    with build_runtime(_one_slot_config(sim.base_url, max_in_flight)) as runtime:
+        client = runtime.clients[0]
+
+        async def at_once() -> list[TierCall]:
+            try:
+                return list(await asyncio.gather(*(client.acall([{"role": "user", "content": q}])
+                                                   for q in questions)))
+            finally:
+                await client.aclose()
+
+        async_calls = asyncio.run(at_once())
+        with ThreadPoolExecutor(6) as pool:
+            thread_calls = list(pool.map(lambda q: client.call([{"role": "user", "content": q}]), questions))
+    for calls in (async_calls, thread_calls):
+        timeouts = [a for c in calls for a in c.attempt_log if a["kind"] == "timeout"]
+        if max_in_flight is None:
+            assert timeouts, "the one-slot queue should make some calls time out without max_in_flight"
+        else:
+            assert not timeouts and all(c.ok and c.attempts == 1 for c in calls), [c.error for c in calls]
+            assert max(c.queue_ms for c in calls) > 600  # the last waited for most of the others
+            assert all(c.latency_ms < 1000 for c in calls)  # the wait is not model latency
+    if max_in_flight is not None:
+        assert sim.stats()["total"] == 12  # nothing generated for nobody
+
+
+def test_a_call_cancelled_while_waiting_for_a_slot_is_recorded_as_such(fresh_simulator) -> None:
+    # serve's shutdown cancels requests past the grace: one waiting for the tier's slot has sent nothing, and must
+    # still reach the walk as a recorded call (CallCancelled), so the run's earlier calls are logged.
+    sim = fresh_simulator(latency_ms=500)
+    with build_runtime(_one_slot_config(sim.base_url, 1)) as runtime:
+        client = runtime.clients[0]
+
+        async def waiting() -> BaseException | None:  # as the walk awaits it: in the cancelled task itself
+            try:
+                await client.acall([{"role": "user", "content": "What is 3 + 3?"}])
+            except asyncio.CancelledError as err:
+                return err
+            return None
+
+        async def two() -> tuple[TierCall, BaseException | None]:
+            try:
+                first = asyncio.create_task(client.acall([{"role": "user", "content": "What is 2 + 2?"}]))
+                second = asyncio.create_task(waiting())
+                await asyncio.sleep(0.1)
+                second.cancel()
+                return await first, await second
+            finally:
+                await client.aclose()
+
+        first, caught = asyncio.run(two())
+    assert first.ok
+    assert isinstance(caught, CallCancelled), caught
+    assert caught.call.error_kind == "cancelled" and "waiting for a free slot" in (caught.call.error or "")
+    assert caught.call.cost == 0 and caught.call.attempts == 0
+
+
+@pytest.mark.parametrize(("knob", "words"), [("html_body_rate", "HTTP 200 with a body that is not an embeddings"),
+                                             ("error_body_rate", "HTTP 200 with a body that is not an embeddings"),
+                                             ("trickle_ms", "timed out")])
+def test_an_embeddings_endpoint_that_misbehaves_is_an_embedding_error(fresh_simulator, knob: str, words: str
+                                                                        ) -> None:
+    # The routing embedder read `reply.data` unchecked: a gateway's page with HTTP 200 raised AttributeError past
+    # the router's EmbeddingError fallback (serve: a 500 and the run lost), and a trickled body was waited for.
+    from cascade_core.cascade.routes_config import EmbeddingConfig
+    from cascade_core.routing import Embedder, EmbeddingError
+
+    sim = fresh_simulator(faults_by_model={"sim-embed-hash": {knob: 300.0 if knob == "trickle_ms" else 1.0}})
+    config = EmbeddingConfig(provider="openai", base_url=sim.base_url, model="sim-embed-hash", timeout=0.5)
+    embedder = Embedder(config)
+
+    async def aembed() -> None:
+        try:
+            await embedder.aembed(["hello there"])
+        finally:
+            await embedder.aclose()
+
+    for attempt in (lambda: embedder.embed(["hello there"]), lambda: asyncio.run(aembed())):
+        with pytest.raises(EmbeddingError, match=words):
+            attempt()
+    embedder.close()

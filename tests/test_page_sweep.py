@@ -227,6 +227,36 @@ def test_pick_a_point_and_save_it_to_the_config_in_use(store_path: Path, tmp_pat
     assert len(saved.tiers) == 3 and pick.tiers == ("small", "mid", "large")
 
 
+def test_a_save_to_the_config_can_be_undone(store_path: Path, tmp_path: Path, monkeypatch) -> None:
+    """Saving an operating point overwrites the config's thresholds; the page offers to put the file back as it
+    was, and refuses when the file changed since (someone edited it)."""
+    import shutil
+
+    config_file = tmp_path / "team.toml"
+    shutil.copy(Path(PAGE).parents[1] / "examples" / "embedded.toml", config_file)
+    original = config_file.read_text()
+    monkeypatch.setenv("CASCADE_CONFIG", str(config_file))
+    app = live(render(), 60)
+    slider = app.select_slider[0]
+    slider.set_value(slider.options[0])  # the cheapest stop: not the configured setting
+    ok(app.run())
+    app.button(key="sweep_save_config").click()
+    ok(app.run())
+    assert config_file.read_text() != original
+    app.button(key="sweep_undo_config").click()
+    ok(app.run())
+    assert config_file.read_text() == original
+    assert any("back as it was" in s.value for s in app.success)
+    assert not [b for b in app.button if b.key == "sweep_undo_config"]  # one undo per save
+    app.button(key="sweep_save_config").click()
+    ok(app.run())
+    config_file.write_text(config_file.read_text() + "# edited by hand\n")
+    app.button(key="sweep_undo_config").click()
+    ok(app.run())
+    assert config_file.read_text().endswith("# edited by hand\n")  # not overwritten
+    assert any("changed since the save" in e.value for e in app.error)
+
+
 def test_live_sweep_of_chosen_tiers_with_a_name(store_path: Path) -> None:
     from cascade_core.store import Store
     from cascade_core.sweep import list_saved

@@ -10,7 +10,9 @@ Every attempt is in the call's `attempt_log`; how attempts are charged and recor
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
+import threading
 import time
 from collections.abc import Generator
 from typing import Any, cast
@@ -64,6 +66,9 @@ class TierClient:
         self._async: openai.AsyncOpenAI | None = None
         # How this endpoint takes structured output: json_schema until it refuses, then json_object, then none.
         self.format_level: FormatLevel = "json_schema" if tier.json_mode else "none"
+        # tier.max_in_flight: calls beyond it wait (threads for call(), the event loop's tasks for acall())
+        self._thread_slots = threading.BoundedSemaphore(tier.max_in_flight) if tier.max_in_flight else None
+        self._loop_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     def _client_kwargs(self) -> dict[str, Any]:
         return {
@@ -180,6 +185,36 @@ class TierClient:
                                   attempts, raw.headers)
 
     def call(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+        if self._thread_slots is None:
+            return self._call(messages, options)
+        waited = time.perf_counter()
+        with self._thread_slots:
+            queued_ms = (time.perf_counter() - waited) * 1000
+            return dataclasses.replace(self._call(messages, options), queue_ms=queued_ms)
+
+    async def acall(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+        """The call, after waiting for a free slot when the tier has max_in_flight (the wait is its queue_ms; the
+        slot is held through the call's retries, so a one-slot server is not sent another request meanwhile)."""
+        if self.tier.max_in_flight is None:
+            return await self._acall(messages, options)
+        running = asyncio.get_running_loop()
+        if self._loop_slots is None or self._loop_slots[0] is not running:
+            self._loop_slots = (running, asyncio.Semaphore(self.tier.max_in_flight))
+        slots, waited = self._loop_slots[1], time.perf_counter()
+        try:
+            await slots.acquire()
+        except asyncio.CancelledError:  # nothing sent, but the run's earlier calls must still be logged
+            failure = Failure("cancelled", f"{self.host}: cancelled by the server's shutdown while waiting for a "
+                              "free slot (nothing was sent)", retryable=False)
+            raise CallCancelled(failed_call(self.tier, messages, failure, (time.perf_counter() - waited) * 1000,
+                                            Attempts())) from None
+        try:
+            queued_ms = (time.perf_counter() - waited) * 1000
+            return dataclasses.replace(await self._acall(messages, options), queue_ms=queued_ms)
+        finally:
+            slots.release()
+
+    def _call(self, messages: list[dict[str, str]], options: RequestOptions) -> TierCall:
         loop = self._attempt_loop(messages, options)
         try:
             step = next(loop)
@@ -196,7 +231,7 @@ class TierClient:
         except StopIteration as done:
             return cast(TierCall, done.value)
 
-    async def acall(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+    async def _acall(self, messages: list[dict[str, str]], options: RequestOptions) -> TierCall:
         loop = self._attempt_loop(messages, options)
         try:
             step = next(loop)

@@ -170,7 +170,8 @@ class _Collector:
             await self._intend(key, item, k)  # recorded before it is sent: a kill -9 leaves it behind as in flight
             call = await client.acall(messages, options)
         gate.observe(call)
-        call = dataclasses.replace(call, queue_ms=queued_ms)  # waiting for a slot is not model latency
+        # waiting for a slot (the gate's, then the tier's max_in_flight) is not model latency
+        call = dataclasses.replace(call, queue_ms=queued_ms + call.queue_ms)
         new.append(call)
         self.used[key] = call
         if call.ok:

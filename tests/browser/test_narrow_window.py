@@ -83,3 +83,14 @@ def test_audit_figures_are_whole_and_carry_their_interval(app_url: str, narrow) 
     shown(narrow.get_by_text(re.compile(r"^95% interval \d+–\d+ of \d+ accepted$")))
     shoot(narrow, "audit-1280")
     assert_clean(narrow)
+
+
+def test_overview_figures_are_whole(app_url: str, narrow) -> None:
+    narrow.goto(app_url)
+    settle(narrow)
+    labels = narrow.locator('[data-testid="stMetricLabel"]')
+    assert labels.count() >= 5
+    clipped = [labels.nth(i).inner_text() for i in range(labels.count()) if labels.nth(i).evaluate(CLIPPED)]
+    assert clipped == [], f"clipped at {WIDTH} px: {clipped}"
+    shoot(narrow, "overview-1280")
+    assert_clean(narrow)
