@@ -133,6 +133,37 @@ def test_maintenance_beside_writers_duplicates_nothing(lake: LakeTarget) -> None
     assert files > 0  # the flushes did move rows out to files
 
 
+def _open_at_once(lake: LakeTarget, openers: int) -> list[BaseException]:
+    """Open and close `lake` from `openers` threads released together (each its own catalog connection, as
+    separate processes have); the errors they met."""
+    start = threading.Barrier(openers)
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            Store(lake).close()
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=open_it) for _ in range(openers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_processes_opening_a_new_lake_at_once_all_open_it(postgres, tmp_path: Path) -> None:
+    """Two servers started together on a new lake both created DuckLake's catalog; the slower one failed with
+    'relation "ducklake_metadata" already exists' and stayed degraded until its first request."""
+    for attempt in range(3):
+        lake = LakeTarget(catalog="postgres", dsn=postgres.new_database(), data_path=str(tmp_path / f"lake{attempt}"))
+        assert _open_at_once(lake, 4) == []
+        with Store(lake) as store:
+            assert store.schema_version == max(MIGRATIONS) and store.count_runs() == 0
+
+
 def test_migrate_copies_once_and_resumes(lake: LakeTarget, tmp_path: Path) -> None:
     source = tmp_path / "old.duckdb"
     traces = [make_trace(1 + i % 2) for i in range(120)]
