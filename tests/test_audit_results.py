@@ -156,6 +156,7 @@ def test_recommend_picks_the_change_escalating_most() -> None:
     rec = propose_threshold_change(flagged, accepted)
     assert (rec.tier_name, rec.proposed, rec.escalated, rec.would_escalate) == ("small", 1.0, 2, 4)
     assert rec.unreachable == 1 and "confidence 1.0" in rec.text
+    assert "1 flagged answer carried" in rec.text  # one answer, not "1 flagged answers"
 
 
 def _without_small(trace):

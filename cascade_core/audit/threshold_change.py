@@ -34,7 +34,8 @@ class ThresholdChange:
             f"{self.tier_accepted} accepted '{self.tier_name}' answers in the window ({share:.0%}).",
         ]
         if self.unreachable:
-            parts.append(f"{self.unreachable} flagged answers carried confidence 1.0, which no threshold escalates "
+            noun = "flagged answer" if self.unreachable == 1 else "flagged answers"
+            parts.append(f"{self.unreachable} {noun} carried confidence 1.0, which no threshold escalates "
                          "(a better confidence signal would: try 'verify' or 'logprob').")
         if self.cost_note:
             parts.append(self.cost_note)
