@@ -228,8 +228,9 @@ class LogWriter:
         now = time.monotonic()
         if self._failing_since is None:
             self._failing_since = self._last_report = now
-            log.error("request log: cannot write %d runs to %s (%s); keeping them (backlog %d of at most %d) and "
-                      "retrying every %.1f s", runs, self.name, self.last_error, self.backlog, self.max_backlog,
+            action = f"write {runs} runs to" if runs else "open"  # 0: the open at startup
+            log.error("request log: cannot %s %s (%s); keeping the runs (backlog %d of at most %d) and retrying "
+                      "every %.1f s", action, self.name, self.last_error, self.backlog, self.max_backlog,
                       self.interval)
         elif now - self._last_report >= REPORT_EVERY:
             self._last_report = now
