@@ -217,3 +217,17 @@ def test_runs_table_marks_an_estimated_always_large_cost(store: Store) -> None:
     store.log_traces([make_trace(2, when=hours_ago(2)), make_trace(0, when=hours_ago(1))])
     table = runs_table(runs_page(store, RunFilter(), RunSort()))
     assert list(table["always-large"]) == ["≈ $0.00003", "$0.00003"]  # newest first: small answered, then large
+
+
+def test_audit_prices_a_threshold_change_on_the_newest_sweep_of_its_tiers(store: Store) -> None:
+    """The audit's advice priced the change on the newest sweep whatever it ran: after a mid -> large sweep it said
+    "The latest sweep (...) has no points for 2 thresholds"; now the newest sweep of the configured tiers."""
+    from cascade_core.store.audits import latest_sweep
+
+    save_small_sweep(store, ["small", "large"], [0.75])
+    save_small_sweep(store, ["mixtral", "gpt-4"], [0.75], sweep_id="s2", name="routellm", created="2026-11-21")
+    newest = latest_sweep(store)
+    mine = latest_sweep(store, ["small", "large"])
+    assert newest is not None and newest[0]["name"] == "routellm"
+    assert mine is not None and mine[0]["name"] == "nightly" and len(mine[1]) == 1
+    assert latest_sweep(store, ["small", "mid", "large"]) is None
