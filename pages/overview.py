@@ -96,7 +96,7 @@ row1[3].metric("Accuracy", "–" if h.accuracy is None else f"{h.accuracy:.0%}",
                help=f"Runs graded against a gold answer: {h.graded:,} of {h.runs:,}. Ungraded runs are not counted.")
 row1[3].caption(graded_text(h.accuracy, h.graded, h.runs))
 retained = None if sweep is None else sweep.quality_retained
-row1[4].metric("Quality vs always-large", "unknown" if retained is None else f"{retained:.0%}",
+row1[4].metric("Quality retained", "unknown" if retained is None else f"{retained:.0%}",
                help="The configured thresholds' accuracy as a share of always-large's, measured by the newest "
                     "saved sweep on its questions (live runs rarely know what always-large would have answered).")
 row1[4].caption(md_escape(sweep.note if sweep is not None else "run a sweep to measure it")

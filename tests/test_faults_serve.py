@@ -345,3 +345,36 @@ def test_lost_postgres_catalog_under_serve_bounds_the_backlog_and_writes_each_ru
         assert all(password not in text for text in [stderr, *bodies])
     finally:
         pg.stop()
+
+
+def test_postgres_down_when_serve_starts_it_serves_and_writes_once_it_is_back(simulator, tmp_path: Path) -> None:
+    """Before: the lake's maintenance opened the lake at startup, so a server started while its PostgreSQL
+    was down exited with a traceback ('Application startup failed'). Now it starts degraded, answers from the
+    queue, and writes each run once PostgreSQL is up (maintenance, every second here, opens it then)."""
+    from tests.pg import LocalPostgres, pg_bindir
+
+    if pg_bindir() is None:
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    pg = LocalPostgres().start()
+    try:
+        lake = LakeTarget(catalog="postgres", dsn=pg.new_database(), data_path=str(tmp_path / "lake"),
+                          maintenance_every=1)
+        pg.pause()
+        server = ServerProc(tmp_path / "unused.duckdb", simulator.base_url, lake=lake, degraded_ok=True)
+        try:
+            answered = [post(server, f"Down {i}: what is {i} plus 4?") for i in range(3)]
+            assert {r.status_code for r in answered} == {200}
+            degraded = health(server)
+            assert degraded.status_code == 503 and "Connection refused" in degraded.json()["log"]["error"]
+            pg.resume()
+            wait_for(lambda: health(server).status_code == 200 and health(server).json()["log"]["backlog"] == 0,
+                     timeout=30, what="the queued runs written once PostgreSQL is up")
+        finally:
+            code = server.stop()
+        assert code in (0, -15), server.stderr()
+        runs = logged_runs(lake)
+        assert sorted(r for r, _ in runs) == sorted(r.headers["x-cascade-run-id"] for r in answered)
+        assert all(n == 1 for _, n in runs)
+        assert "Traceback" not in server.stderr() and "request log: cannot open DuckLake" in server.stderr()
+    finally:
+        pg.stop()

@@ -60,9 +60,11 @@ class ServerProc:
 
     def __init__(self, store_path: Path, simulator_url: str, *args: str, env: dict[str, str] | None = None,
                  lake: LakeTarget | None = None, config_text: str = FAST_CONFIG, ready_timeout: float = 30.0,
-                 workdir: Path | None = None, dsn_env: str | None = None) -> None:
+                 workdir: Path | None = None, dsn_env: str | None = None, degraded_ok: bool = False) -> None:
         """`workdir`: where its config and stderr go (default: beside the store); `dsn_env`: the variable that
-        holds the lake's DSN (set it in `env`)."""
+        holds the lake's DSN (set it in `env`); `degraded_ok`: ready once /healthz answers at all (a server
+        started while its store is unreachable says 503 degraded)."""
+        self.ready_codes = (200, 503) if degraded_ok else (200,)
         self.port = free_port()
         self.store_path = store_path
         workdir = workdir or store_path.parent
@@ -96,7 +98,7 @@ class ServerProc:
             if self.proc.poll() is not None:
                 raise AssertionError(f"serve exited with {self.proc.returncode}")
             try:
-                return httpx.get(f"{self.root}/healthz", timeout=2.0).status_code == 200
+                return httpx.get(f"{self.root}/healthz", timeout=2.0).status_code in self.ready_codes
             except httpx.HTTPError:
                 return False
 

@@ -175,3 +175,16 @@ def test_no_estimate_says_which_settings_it_searched() -> None:
     assert "no cascade setting" not in text
     assert "per-tier or shared thresholds calling every tier in turn (small → mid → large)" in text
     assert "skipping ahead and leaving tiers out" in text
+
+
+def test_summary_metrics_show_aiq_with_three_decimals() -> None:
+    """0.9 beside 0.899 and 0.903 in one column read as a different precision; every AIQ has three decimals."""
+    from dataclasses import replace
+
+    from cascade_core.views.sweep import metrics_table
+
+    metrics = analyse(outcomes()).view.metrics
+    name = next(iter(metrics))
+    table = metrics_table({**metrics, name: replace(metrics[name], aiq=0.9)})
+    assert table["AIQ"].iloc[0] == "0.900"
+    assert table["AIQ"].str.fullmatch(r"\d\.\d{3}|n/a").all()

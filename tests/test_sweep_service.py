@@ -120,7 +120,8 @@ def test_change_against_the_current_setting_in_levels() -> None:
     text = versus_current(cheaper, cur, result.always_large, "self_rated", result.tiers)
     assert text is not None and text.endswith("vs your current setting (small: accept 4 or 5 · mid: accept 4 or 5)")
     expected = (cur.cost_per_1k - cheaper.cost_per_1k) / result.always_large.cost_per_1k
-    assert text.startswith(f"{expected:+.0%} savings")
+    assert text.startswith(f"{expected * 100:+.1f} points savings, ")  # points, as the accuracy beside it
+    assert "%" not in text
     assert versus_current(cur, cur, result.always_large, "self_rated", result.tiers).startswith("the same outcome")
 
 

@@ -145,9 +145,10 @@ def test_latest_audit_status(store: Store) -> None:
     assert re.search(r"\d+ of \d+ flagged \(\d+%, 95% interval \d+%–\d+%\)", status.text), status.text
 
 
-def save_small_sweep(store: Store, tiers: list[str], thresholds: list[float]) -> None:
+def save_small_sweep(store: Store, tiers: list[str], thresholds: list[float], *, sweep_id: str = "s1",
+                     name: str = "nightly", created: str = "2026-11-20") -> None:
     """A saved sweep with always-small, always-large and one cascade point at `thresholds`."""
-    sweep = {"sweep_id": "s1", "created_at": pd.Timestamp("2026-11-20"), "name": "nightly", "dataset": "bundled",
+    sweep = {"sweep_id": sweep_id, "created_at": pd.Timestamp(created), "name": name, "dataset": "bundled",
              "config_fingerprint": "fp", "source": "live", "signal": "self_rated",
              "tiers": tiers, "grid": {}, "target": 0.95, "split": 0.5, "seed": 0,
              "n_items": 314, "simulated": True, "recommendation": None, "metrics": None, "notes": None}
@@ -170,6 +171,16 @@ def test_latest_sweep_gives_quality_retained_at_the_configured_thresholds(store:
     assert summary.cost_change == pytest.approx(-0.6) and "nightly" in summary.note
     other = latest_sweep_summary(store, ["small", "mid", "large"], [0.75, 0.75])
     assert other is not None and other.quality_retained is None and "not the configured ones" in other.note
+
+
+def test_quality_comes_from_the_newest_sweep_of_the_configured_tiers(store: Store) -> None:
+    """An import of other models saved after the configured tiers' sweep: the Overview still measures quality on
+    the latter (it said "unknown: the latest sweep ran tiers ..."), and still points to the newest sweep."""
+    save_small_sweep(store, ["small", "large"], [0.75])
+    save_small_sweep(store, ["mixtral", "gpt-4"], [0.75], sweep_id="s2", name="routellm", created="2026-11-21")
+    summary = latest_sweep_summary(store, ["small", "large"], [0.75])
+    assert summary is not None and summary.quality_retained == pytest.approx(0.95)
+    assert "nightly" in summary.note and summary.name == "routellm" and summary.sweeps == 2
 
 
 def test_tier_call_failure_text() -> None:
@@ -206,3 +217,17 @@ def test_runs_table_marks_an_estimated_always_large_cost(store: Store) -> None:
     store.log_traces([make_trace(2, when=hours_ago(2)), make_trace(0, when=hours_ago(1))])
     table = runs_table(runs_page(store, RunFilter(), RunSort()))
     assert list(table["always-large"]) == ["≈ $0.00003", "$0.00003"]  # newest first: small answered, then large
+
+
+def test_audit_prices_a_threshold_change_on_the_newest_sweep_of_its_tiers(store: Store) -> None:
+    """The audit's advice priced the change on the newest sweep whatever it ran: after a mid -> large sweep it said
+    "The latest sweep (...) has no points for 2 thresholds"; now the newest sweep of the configured tiers."""
+    from cascade_core.store.audits import latest_sweep
+
+    save_small_sweep(store, ["small", "large"], [0.75])
+    save_small_sweep(store, ["mixtral", "gpt-4"], [0.75], sweep_id="s2", name="routellm", created="2026-11-21")
+    newest = latest_sweep(store)
+    mine = latest_sweep(store, ["small", "large"])
+    assert newest is not None and newest[0]["name"] == "routellm"
+    assert mine is not None and mine[0]["name"] == "nightly" and len(mine[1]) == 1
+    assert latest_sweep(store, ["small", "mid", "large"]) is None

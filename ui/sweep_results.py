@@ -141,8 +141,8 @@ def _numbers(result: SweepResult, meta: SweepMeta, pick: Any, config: CascadeCon
         (st.success if undone[0] else st.error)(undone[1])
     undo = ss.get("sweep_config_undo")
     if undo and undo[0] == str(path):
-        st.button(f"Undo the save (put {path.name} back as it was)", key="sweep_undo_config",
-                  icon=":material/undo:", on_click=_undo_save)
+        st.button("Undo the save", key="sweep_undo_config", icon=":material/undo:", on_click=_undo_save,
+                  help=f"Puts {path} back as it was before the save (refused if it changed since)")
 
 
 def _undo_save() -> None:

@@ -76,7 +76,9 @@ def _step_details(trace: Trace) -> None:
     for i, step in enumerate(trace.steps):
         label = f"Step {i + 1}: {md_escape(step.tier_name)} · {md_escape(step.model)} · {step.decision}"
         with st.expander(f"{label} — raw model output"):
-            st.caption("Reason")
+            # The logged reason reads confidence on the 0-1 scale ("0.00 < threshold 0.75") where the pill above says
+            # "1 of 5 < 4": said so, the two do not look like different decisions.
+            st.caption("Reason as logged (confidence normalised to 0–1)")
             st.text(step.reason)
             if step.error:
                 st.caption("Endpoint error")

@@ -176,6 +176,8 @@ def is_conflict(err: BaseException) -> bool:
     text = str(err).lower()
     if any(s in text for s in _IO_FAILURES):
         return False
+    if "failed to initialize ducklake" in text and "already exists" in text:
+        return True  # two processes creating a new lake's catalog at once: the other one's is there now
     return isinstance(err, duckdb.Error) and any(s in text for s in (
         "conflict", "database is locked", "could not serialize", "duplicate key value", "failed to commit",
         "exceeded the maximum retry count", "current transaction is aborted"))

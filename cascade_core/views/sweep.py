@@ -176,7 +176,7 @@ def metrics_table(metrics: Mapping[str, SummaryMetrics]) -> pd.DataFrame:
         {"thresholds": FRONTS.get(name, name), "APGR": _pct(m.apgr),
          "CPT50 (of large cost)": _pct(m.cpt50.pct_of_large / 100), "CPT80 (of large cost)":
          _pct(m.cpt80.pct_of_large / 100), "CPT50 ($/1k)": _usd(m.cpt50.cost_per_1k),
-         "CPT80 ($/1k)": _usd(m.cpt80.cost_per_1k), "AIQ": None if not np.isfinite(m.aiq) else round(m.aiq, 3)}
+         "CPT80 ($/1k)": _usd(m.cpt80.cost_per_1k), "AIQ": "n/a" if not np.isfinite(m.aiq) else f"{m.aiq:.3f}"}
         for name, m in metrics.items()
     ])
 

@@ -29,6 +29,13 @@ CLIPPED = """el => [el, ...el.querySelectorAll('*')].some(e => e.scrollWidth > e
     && getComputedStyle(e).overflowX !== 'visible')"""
 
 
+def measurable(tab) -> None:
+    """Settled and drawn in the app's own font: a fallback font still loading measures wider (or narrower)."""
+    settle(tab)
+    tab.evaluate("() => document.fonts.ready.then(() => true)")
+    tab.wait_for_function("() => document.fonts.status === 'loaded'")
+
+
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The dashboard on a store holding a few runs of the last hours (the audit's window): answered by each tier,
@@ -58,6 +65,7 @@ def test_runs_table_shows_its_link_column_and_export_labels_whole(app_url: str, 
     open_title(narrow, "Runs")
     grid = narrow.locator('[data-testid="stDataFrame"]').first
     grid.wait_for(timeout=30_000)
+    measurable(narrow)
     # The grid draws on a canvas; its accessible table holds a header cell for each column in view.
     headers = grid.locator('th, [role="columnheader"]').all_inner_texts()
     assert {"error", "link"} <= {h.strip() for h in headers}, headers
@@ -74,7 +82,7 @@ def test_audit_figures_are_whole_and_carry_their_interval(app_url: str, narrow) 
     open_title(narrow, "Audit")
     narrow.get_by_role("button", name="Run audit").click()
     narrow.get_by_text("Trend by week").first.wait_for(timeout=120_000)
-    settle(narrow)
+    measurable(narrow)
     labels = narrow.locator('[data-testid="stMetricLabel"]')
     assert labels.count() >= 5
     for i in range(labels.count()):
@@ -82,4 +90,15 @@ def test_audit_figures_are_whole_and_carry_their_interval(app_url: str, narrow) 
     # The estimate of wrong answers served shows its interval, not only in a tooltip.
     shown(narrow.get_by_text(re.compile(r"^95% interval \d+–\d+ of \d+ accepted$")))
     shoot(narrow, "audit-1280")
+    assert_clean(narrow)
+
+
+def test_overview_figures_are_whole(app_url: str, narrow) -> None:
+    narrow.goto(app_url)
+    measurable(narrow)
+    labels = narrow.locator('[data-testid="stMetricLabel"]')
+    assert labels.count() >= 5
+    clipped = [labels.nth(i).inner_text() for i in range(labels.count()) if labels.nth(i).evaluate(CLIPPED)]
+    assert clipped == [], f"clipped at {WIDTH} px: {clipped}"
+    shoot(narrow, "overview-1280")
     assert_clean(narrow)
