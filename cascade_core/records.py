@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from cascade_core.reasoning import answer_part
+
 Decision = Literal["accepted", "escalated", "error", "final"]
 CostSource = Literal["usage.cost", "price_table", "estimated", "none"]
 COST_SOURCES: tuple[CostSource, ...] = ("usage.cost", "price_table", "estimated", "none")
@@ -50,10 +52,16 @@ class TierCall:
     queue_ms: float = 0.0  # time waiting for a free slot at the endpoint, not counted in latency_ms
     attempt_log: tuple[dict[str, Any], ...] = ()  # one entry per attempt: n, outcome, kind, latency_ms
     ratelimit_remaining: int | None = None  # x-ratelimit-remaining-requests of the answering reply, when sent
+    served_by: str | None = None  # the model that answered instead, when a proxy says it fell back (LiteLLM)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def answer_text(self) -> str:
+        """raw_output after the model's reasoning (<think> ...), the only part parsers read as an answer."""
+        return answer_part(self.raw_output)
 
 
 @dataclass(frozen=True)

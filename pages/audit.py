@@ -127,8 +127,11 @@ alert_rate = st.number_input("Alert line (overconfidence rate)", min_value=0.0, 
 report = _load_report(store, str(store.path.resolve()), audit_id, float(alert_rate), tuple(config.thresholds),
                       tuple(t.name for t in config.tiers), report_stamp(store, audits))
 result, share = report.result, report.result.overconfidence
+if result.judge_errors:  # endpoint text: shown as code, never as markup
+    st.caption(f"{result.errors} of {result.sampled} judge calls failed (most frequent errors first):")
+    st.code("\n".join(f"{error} ({n})" for error, n in result.judge_errors), language=None)
 if row["simulated"]:
-    st.badge("Simulated: the judged answers and the judge come from the embedded simulator",
+    st.badge("Simulated: the judged answers come from the embedded simulator",
              icon=":material/science:", color="orange")
 
 cols = st.columns(5)
@@ -140,8 +143,11 @@ cols[2].metric("Flagged / audited", f"{share.k} / {share.n}",
                help=f"{result.sampled} sampled, {result.unsure} unsure, {result.errors} judge errors, "
                     f"{result.pending} pending, {result.parse_problems} replies with parse problems")
 est, low, high = result.wrong_served
-cols[3].metric("Wrong answers served (est.)", f"{est:,.0f}" if share.n else "n/a",
-               help=f"rate x {result.accepted_volume:,} accepted answers in the window; 95%: {low:,.0f} – {high:,.0f}")
+cols[3].metric("Wrong served (est.)", f"{est:,.0f}" if share.n else "n/a",  # a label that fits at 1,280 px
+               help=f"Wrong answers served in the window, estimated: the rate x {result.accepted_volume:,} "
+                    "answers the non-final tiers accepted")
+if share.n:
+    cols[3].caption(f"95% interval {low:,.0f}–{high:,.0f} of {result.accepted_volume:,} accepted")
 cols[4].metric("Judge cost", f"${result.judge_cost:.4f}",
                help=f"The audit's own spend. Cascade cost of the sampled runs: ${result.cascade_cost:.4f}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cascade_core.datasets import load_bundled
 from cascade_core.figures import spend_chart, tier_mix_chart
 from cascade_core.store import WINDOWS
 from cascade_core.views import (
@@ -55,8 +56,9 @@ if store.count_runs() == 0:
     st.info("No runs logged yet. Start here:", icon=":material/waving_hand:")
     st.markdown("1. **Run a query**: type one question and read the tier-by-tier trace.")
     st.page_link("pages/query.py", label="Open the Query page", icon=":material/play_arrow:")
-    st.markdown("2. **Run a sweep**: send a dataset (the bundled 314 questions, or your own) through every tier "
-                "and see the cost/quality frontier over thresholds against always-large.")
+    st.markdown(f"2. **Run a sweep**: send a dataset (the bundled {len(load_bundled()):,} questions, as the Sweep "
+                "page counts them, or your own) through every tier and see the cost/quality frontier over thresholds "
+                "against always-large.")
     st.page_link("pages/sweep.py", label="Open the Sweep page", icon=":material/tune:")
     if sweep is not None:
         st.success("Step 2 done.", icon=":material/check_circle:")
@@ -94,7 +96,7 @@ row1[3].metric("Accuracy", "–" if h.accuracy is None else f"{h.accuracy:.0%}",
                help=f"Runs graded against a gold answer: {h.graded:,} of {h.runs:,}. Ungraded runs are not counted.")
 row1[3].caption(graded_text(h.accuracy, h.graded, h.runs))
 retained = None if sweep is None else sweep.quality_retained
-row1[4].metric("Quality vs always-large", "unknown" if retained is None else f"{retained:.0%}",
+row1[4].metric("Quality retained", "unknown" if retained is None else f"{retained:.0%}",
                help="The configured thresholds' accuracy as a share of always-large's, measured by the newest "
                     "saved sweep on its questions (live runs rarely know what always-large would have answered).")
 row1[4].caption(md_escape(sweep.note if sweep is not None else "run a sweep to measure it")

@@ -97,18 +97,19 @@ table["run"] = [f"/runs?run={run_id}" for run_id in page["run_id"]]
 if total:
     st.dataframe(
         table, hide_index=True, key="runs_table", on_select=_open_selected, selection_mode="single-row",
-        column_config={  # the first ten columns fit a 1,400 px window beside the sidebar, no scrolling
-            "time (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", width=120),
-            "question": st.column_config.TextColumn(width=190, help="Clipped; open the run for the full text"),
-            "tier": st.column_config.TextColumn(width=80, help="The tier whose answer was served"),
-            "confidence": st.column_config.NumberColumn(format="%.2f", width=75),
-            "correct": st.column_config.TextColumn(width=60, help="Graded against a gold answer (blank: ungraded)"),
-            "cost": st.column_config.TextColumn(width=85, help="What the cascade spent on this run"),
-            "always-large": st.column_config.TextColumn(width=95, help="What the last tier alone would have cost"),
-            "escalations": st.column_config.NumberColumn(width=80),
-            "error": st.column_config.TextColumn(width=50, help="failed: no tier answered (never a saving); "
+        column_config={  # the first ten columns (777 px) fit a 1,280 px window beside the sidebar, no scrolling
+            "time (UTC)": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm", width=115),
+            "question": st.column_config.TextColumn(width=130, help="Clipped; open the run for the full text"),
+            "tier": st.column_config.TextColumn(width=70, help="The tier whose answer was served"),
+            "confidence": st.column_config.NumberColumn(format="%.2f", width=72),
+            "correct": st.column_config.TextColumn(width=55, help="Graded against a gold answer (blank: ungraded)"),
+            "cost": st.column_config.TextColumn(width=80, help="What the cascade spent on this run"),
+            "always-large": st.column_config.TextColumn(width=95, help="What the last tier alone would have cost "
+                                                  "(≈: estimated from tokens and its price; the run never reached it)"),
+            "escalations": st.column_config.NumberColumn(width=75),
+            "error": st.column_config.TextColumn(width=45, help="failed: no tier answered (never a saving); "
                                                  "error: a tier failed and a later one answered"),
-            "run": st.column_config.LinkColumn("link", display_text="open", width=45,
+            "run": st.column_config.LinkColumn("link", display_text="open", width=40,
                                                help="A link that opens this run's trace (share it)"),
             "answer": st.column_config.TextColumn(width=150),
             "source": st.column_config.TextColumn(width=60),
@@ -118,7 +119,7 @@ if total:
     )
     st.caption("Select a row to open its trace; the *open* link is the run's own address to share.")
 
-export = st.columns([1, 1, 4])
+export = st.columns([1, 1, 3])  # each wide enough for its label at 1,280 px
 for col, fmt in ((export[0], "csv"), (export[1], "parquet")):
     if col.button("Export CSV" if fmt == "csv" else "Export Parquet", key=f"runs_export_{fmt}",
                   icon=":material/download:", disabled=total == 0,

@@ -54,6 +54,15 @@ class LocalPostgres:
     def start(self) -> LocalPostgres:
         self._run("initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync",
                   "--no-instructions")
+        return self.resume()
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (a lost catalog, for fault tests); `resume` starts it again."""
+        self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+        self.started = False
+
+    def resume(self) -> LocalPostgres:
+        """Start the server on its port (after `start` initialised it, or after `pause`)."""
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"  # test speed only

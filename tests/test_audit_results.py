@@ -156,6 +156,7 @@ def test_recommend_picks_the_change_escalating_most() -> None:
     rec = propose_threshold_change(flagged, accepted)
     assert (rec.tier_name, rec.proposed, rec.escalated, rec.would_escalate) == ("small", 1.0, 2, 4)
     assert rec.unreachable == 1 and "confidence 1.0" in rec.text
+    assert "1 flagged answer carried" in rec.text  # one answer, not "1 flagged answers"
 
 
 def _without_small(trace):
@@ -182,7 +183,7 @@ def test_recommendation_keys_on_the_tier_name_not_its_logged_position(store: Sto
     sweep = {"sweep_id": "s1", "name": "weekly", "dataset": "bundled", "created_at": pd.Timestamp("2026-11-20")}
     points = pd.DataFrame({"thresholds": [json.dumps(t) for t in ([0.75, 0.75], [1.0, 0.75], [0.75, 1.0])],
                            "cost_per_1k": [0.05, 0.07, 0.09], "accuracy": [0.8, 0.82, 0.86]})
-    monkeypatch.setattr(audit_sql, "latest_sweep", lambda _store: (sweep, points))
+    monkeypatch.setattr(audit_sql, "latest_sweep", lambda _store, _tiers=None: (sweep, points))
     rec = load_report(store, audit_id, alert_rate=0.05, thresholds=[0.75, 0.75],
                       tier_names=["small", "mid", "large"]).recommendation
     assert rec is not None and rec.tier_name == "mid" and rec.proposed == 1.0

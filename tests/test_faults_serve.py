@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cascade_core.store import Store
+from cascade_core.store import LakeTarget, Store
+from tests.factories import fake_key
 from tests.polling import wait_for
 from tests.test_serve_support import ServerProc, logged_runs
 
@@ -281,3 +282,99 @@ def test_kill_9_loses_answered_runs_only_when_batched(mode: str, simulator, tmp_
         assert lost, "a kill -9 within a batch should lose its answered runs"
     else:
         assert not lost, f"{len(lost)} of {len(answered)} answered runs not logged"
+
+
+def test_lost_postgres_catalog_under_serve_bounds_the_backlog_and_writes_each_run_once(
+        simulator, tmp_path: Path) -> None:
+    """The lake's PostgreSQL stops while a server answers (its own server: the session's is shared), then
+    comes back: answers go on from the queue up to the bound, /healthz says degraded with the cause and no
+    password, and every queued run is written exactly once."""
+    from tests.pg import LocalPostgres, pg_bindir
+
+    if pg_bindir() is None:
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    password = fake_key("pw-", "lost catalog")  # trust auth ignores it; it must still never be shown
+    pg = LocalPostgres().start()
+    try:
+        lake = LakeTarget(catalog="postgres", dsn=pg.new_database(), data_path=str(tmp_path / "lake"),
+                          maintenance_every=0)
+        server = ServerProc(tmp_path / "unused.duckdb", simulator.base_url, "--max-backlog", "12", lake=lake,
+                            dsn_env="CASCADE_TEST_PG_DSN",
+                            env={"CASCADE_TEST_PG_DSN": f"{lake.dsn} password={password}"})
+        bodies: list[str] = []
+        try:
+            before = [post(server, f"Warm-up {i}: what is {i} times 3?").headers["x-cascade-run-id"] for i in range(3)]
+            wait_for(lambda: health(server).json()["log"]["backlog"] == 0, what="the warm-up runs written")
+            pg.pause()
+            first = post(server, "What is 40 plus 2?")  # answered and queued: the bound is not reached
+            assert first.status_code == 200
+            degraded = wait_for(lambda: (r := health(server)).status_code == 503 and r, timeout=15,
+                                what="/healthz to report the lost catalog")
+            bodies.append(degraded.text)
+            log = degraded.json()["log"]
+            assert degraded.json()["status"] == "degraded" and log["ok"] is False
+            # the first failed commit says the catalog's connection dropped (not a failed ROLLBACK); the reopens
+            # after it that PostgreSQL refused, naming the lake without its password
+            assert "server closed the connection" in log["error"] or "Connection refused" in log["error"], log
+            refused_log = wait_for(lambda: "Connection refused" in (e := health(server).json()["log"]["error"]) and e,
+                                   timeout=15, what="the reopen refused")
+            assert "password=***" in refused_log and f"{lake.dsn} password=***" in refused_log, refused_log
+            answered, refused = ask_until_refused(server, "While PostgreSQL is down", 40)
+            assert len(answered) == 11  # 12 runs at most held unwritten: the first one and these 11
+            assert_refusal_is_openai_shaped(refused, "Connection refused")
+            bodies.append(refused.text)
+            bodies.append(httpx.get(f"{server.root}/metrics", timeout=5).text)
+            pg.resume()
+            wait_for(lambda: health(server).status_code == 200 and health(server).json()["log"]["backlog"] == 0,
+                     timeout=30, what="the queued runs written once PostgreSQL is back")
+            assert post(server, "After recovery: what is 5 plus 5?").status_code == 200
+        finally:
+            code = server.stop()
+        assert code in (0, -15), server.stderr()
+        runs = logged_runs(lake)
+        expected = {*before, first.headers["x-cascade-run-id"], *answered}
+        assert expected <= {r for r, _ in runs} and len(runs) == len(expected) + 1
+        assert all(n == 1 for _, n in runs)
+        with Store(lake) as store:
+            dupes = store.execute("SELECT count(*) FROM (SELECT run_id, step_index FROM steps "
+                                  "GROUP BY ALL HAVING count(*) > 1)")
+            stored = store.execute("SELECT count(*) FROM runs WHERE contains(CAST(runs AS VARCHAR), ?)", [password])
+        assert dupes == [(0,)] and stored == [(0,)]
+        stderr = server.stderr()
+        assert "cannot write" in stderr and "writable again" in stderr and "writing the 0 queued" not in stderr
+        assert all(password not in text for text in [stderr, *bodies])
+    finally:
+        pg.stop()
+
+
+def test_postgres_down_when_serve_starts_it_serves_and_writes_once_it_is_back(simulator, tmp_path: Path) -> None:
+    """Before: the lake's maintenance opened the lake at startup, so a server started while its PostgreSQL
+    was down exited with a traceback ('Application startup failed'). Now it starts degraded, answers from the
+    queue, and writes each run once PostgreSQL is up (maintenance, every second here, opens it then)."""
+    from tests.pg import LocalPostgres, pg_bindir
+
+    if pg_bindir() is None:
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    pg = LocalPostgres().start()
+    try:
+        lake = LakeTarget(catalog="postgres", dsn=pg.new_database(), data_path=str(tmp_path / "lake"),
+                          maintenance_every=1)
+        pg.pause()
+        server = ServerProc(tmp_path / "unused.duckdb", simulator.base_url, lake=lake, degraded_ok=True)
+        try:
+            answered = [post(server, f"Down {i}: what is {i} plus 4?") for i in range(3)]
+            assert {r.status_code for r in answered} == {200}
+            degraded = health(server)
+            assert degraded.status_code == 503 and "Connection refused" in degraded.json()["log"]["error"]
+            pg.resume()
+            wait_for(lambda: health(server).status_code == 200 and health(server).json()["log"]["backlog"] == 0,
+                     timeout=30, what="the queued runs written once PostgreSQL is up")
+        finally:
+            code = server.stop()
+        assert code in (0, -15), server.stderr()
+        runs = logged_runs(lake)
+        assert sorted(r for r, _ in runs) == sorted(r.headers["x-cascade-run-id"] for r in answered)
+        assert all(n == 1 for _, n in runs)
+        assert "Traceback" not in server.stderr() and "request log: cannot open DuckLake" in server.stderr()
+    finally:
+        pg.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from cascade_core.store import Store
@@ -151,3 +152,16 @@ def test_an_audit_link_opens_that_audit_and_the_trace_button_lands_on_the_trace(
     assert not app.exception
     assert app.title[0].value == "Run trace"  # the Runs page, opened on the trace itself
     assert app.query_params["run"] == app.session_state["runs_open_id"]
+
+
+def test_page_says_why_judge_calls_failed(store_path: Path, fresh_simulator, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.test_endpoint_hostile import audit_with_a_failing_judge
+
+    assert audit_with_a_failing_judge(fresh_simulator, tmp_path, store_path) == 1
+    capsys.readouterr()
+    app = render()
+    assert any("incomplete" in w.value for w in app.warning)  # with its Resume audit button
+    assert any("4 of 4 judge calls failed" in c.value for c in app.caption)
+    assert any("HTTP 502: an HTML page '502 Bad Gateway' (4)" in c.value for c in app.code)
+    assert not any("and the judge come from" in str(b) for b in app.get("badge"))

@@ -92,6 +92,10 @@ def test_import_without_confidence_says_why_there_is_no_curve(store_path: Path, 
     assert not app.metric  # no operating point without a curve
     refs = app.dataframe[0].value
     assert list(refs["reference"]) == ["always small", "always large", "oracle"]
+    # No empty reliability diagram or table of n/a: the calibration section says why it is empty.
+    assert "sweep_reliability" not in [c.key for c in app.get("plotly_chart")]
+    assert len(app.dataframe) == 1
+    assert any("nothing to calibrate" in c.value for c in app.caption)
 
 
 def test_import_errors_and_hostile_text_render_as_text(store_path: Path, tmp_path: Path) -> None:
@@ -221,6 +225,36 @@ def test_pick_a_point_and_save_it_to_the_config_in_use(store_path: Path, tmp_pat
     assert f"thresholds = [{', '.join(f'{v:g}' for v in saved.thresholds)}]" == written
     assert saved.thresholds != [0.75, 0.75] or "same outcome" in change
     assert len(saved.tiers) == 3 and pick.tiers == ("small", "mid", "large")
+
+
+def test_a_save_to_the_config_can_be_undone(store_path: Path, tmp_path: Path, monkeypatch) -> None:
+    """Saving an operating point overwrites the config's thresholds; the page offers to put the file back as it
+    was, and refuses when the file changed since (someone edited it)."""
+    import shutil
+
+    config_file = tmp_path / "team.toml"
+    shutil.copy(Path(PAGE).parents[1] / "examples" / "embedded.toml", config_file)
+    original = config_file.read_text()
+    monkeypatch.setenv("CASCADE_CONFIG", str(config_file))
+    app = live(render(), 60)
+    slider = app.select_slider[0]
+    slider.set_value(slider.options[0])  # the cheapest stop: not the configured setting
+    ok(app.run())
+    app.button(key="sweep_save_config").click()
+    ok(app.run())
+    assert config_file.read_text() != original
+    app.button(key="sweep_undo_config").click()
+    ok(app.run())
+    assert config_file.read_text() == original
+    assert any("back as it was" in s.value for s in app.success)
+    assert not [b for b in app.button if b.key == "sweep_undo_config"]  # one undo per save
+    app.button(key="sweep_save_config").click()
+    ok(app.run())
+    config_file.write_text(config_file.read_text() + "# edited by hand\n")
+    app.button(key="sweep_undo_config").click()
+    ok(app.run())
+    assert config_file.read_text().endswith("# edited by hand\n")  # not overwritten
+    assert any("changed since the save" in e.value for e in app.error)
 
 
 def test_live_sweep_of_chosen_tiers_with_a_name(store_path: Path) -> None:

@@ -168,3 +168,22 @@ def test_a_failed_run_is_marked_failed_never_a_saving(store_path: Path, tmp_path
     assert not any("vs always-large" in m.label or "Saved" in m.label for m in at.metric)
     assert ":red-badge[:material/error: failed: no answer]" in [m.value for m in at.markdown]
     assert at.get("status")[0].proto.label.startswith("Failed: no tier could answer")
+
+
+def test_the_trace_says_what_query_notes_say(store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    # The small tier's connection drops mid-body: its attempts are charged at an estimate. `query` printed a note
+    # saying so; the page showed only the total.
+    config = tmp_path / "cut.toml"
+    config.write_text("thresholds = [0.0]\n[retry]\nmax_retries = 1\nbackoff_base = 0.001\n"
+                      '[simulator.faults_by_model."sim-llama-3.1-8b"]\nreset_body_rate = 1.0\n'
+                      '[[tiers]]\nname = "small"\nmodel = "sim-llama-3.1-8b"\ninput_price = 1\noutput_price = 1\n'
+                      '[[tiers]]\nname = "large"\nmodel = "sim-llama-3.1-405b"\ninput_price = 3\noutput_price = 3\n')
+    monkeypatch.setenv("CASCADE_CONFIG", str(config))
+    at = ask(query_page(), "What is 2+2?")
+    assert not at.exception
+    trace = at.session_state["q_result"].trace
+    assert trace.steps[0].call.lost_attempts == 2 and trace.final_tier == "large"
+    captions = [c.value.replace("\\", "") for c in at.caption]  # Markdown-escaped
+    notes = [c for c in captions if "of this run's cost is an estimate" in c]
+    assert len(notes) == 1 and f"{trace.steps[0].call.estimated_cost:.6f}" in notes[0]

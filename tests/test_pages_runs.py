@@ -137,6 +137,7 @@ def test_open_a_run_shows_its_trace(populated: list) -> None:
     assert at.title[0].value == "Run trace"  # the trace comes first, above the list
     steps = at.dataframe[0].value
     assert steps["Tier"].tolist() == [s.tier_name for s in target.steps]
+    assert any(c.value == "Reason as logged (confidence normalised to 0–1)" for c in at.caption)  # not the pill's units
     assert at.query_params["run"] == target.run_id  # the address opens this run
     at.text_input(key="runs_open_id").input("no-such-run' OR '1'='1").run()
     assert at.warning and not at.exception

@@ -51,6 +51,26 @@ def test_writer_keeps_its_batch_while_the_store_is_unavailable(tmp_path: Path) -
         assert store.count_runs() == 1
 
 
+def test_writer_that_could_not_open_its_store_tries_again_while_idle(tmp_path: Path) -> None:
+    """A store unreachable at startup (a lake's PostgreSQL down, a new lake being created by another server)
+    left /healthz degraded until the first request came, however long ago the store had come back."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store's folder should be")
+    writer = LogWriter(lambda: Store(blocker / "runs.duckdb"), interval=0.05).start()
+    try:
+        deadline = time.monotonic() + 5
+        while writer.health().ok and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not writer.health().ok and writer.health().error
+        blocker.unlink()  # the store is reachable again; no request arrives
+        deadline = time.monotonic() + 5
+        while not writer.health().ok and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert writer.health().ok and writer.health().error is None and writer.submitted == 0
+    finally:
+        writer.close()
+
+
 def test_parse_chat_request_takes_the_last_user_message() -> None:
     chat = parse_chat_request(b'{"model": "m", "stream": true, "stream_options": {"include_usage": true}, '
                               b'"messages": [{"role": "user", "content": "first"}, {"role": "assistant", '

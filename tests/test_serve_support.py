@@ -47,9 +47,11 @@ output_price = 3.00
 
 
 
-def lake_toml(lake: LakeTarget) -> str:
-    """A [store] table for `lake` (tests only: the DSN inline, no password in it)."""
-    return (f'\n[store]\nbackend = "ducklake"\ncatalog = "{lake.catalog}"\ndsn = "{lake.dsn}"\n'
+def lake_toml(lake: LakeTarget, dsn_env: str | None = None) -> str:
+    """A [store] table for `lake` (tests only: the DSN inline, no password in it; or the name of the variable
+    that holds it, as deployments do)."""
+    dsn = f'dsn_env = "{dsn_env}"' if dsn_env else f'dsn = "{lake.dsn}"'
+    return (f'\n[store]\nbackend = "ducklake"\ncatalog = "{lake.catalog}"\n{dsn}\n'
             f'data_path = "{lake.data_path}"\nmaintenance_every = {lake.maintenance_every}\n')
 
 
@@ -58,13 +60,16 @@ class ServerProc:
 
     def __init__(self, store_path: Path, simulator_url: str, *args: str, env: dict[str, str] | None = None,
                  lake: LakeTarget | None = None, config_text: str = FAST_CONFIG, ready_timeout: float = 30.0,
-                 workdir: Path | None = None) -> None:
-        """`workdir`: where its config and stderr go (default: beside the store)."""
+                 workdir: Path | None = None, dsn_env: str | None = None, degraded_ok: bool = False) -> None:
+        """`workdir`: where its config and stderr go (default: beside the store); `dsn_env`: the variable that
+        holds the lake's DSN (set it in `env`); `degraded_ok`: ready once /healthz answers at all (a server
+        started while its store is unreachable says 503 degraded)."""
+        self.ready_codes = (200, 503) if degraded_ok else (200,)
         self.port = free_port()
         self.store_path = store_path
         workdir = workdir or store_path.parent
         config = workdir / f"serve-{self.port}.toml"
-        config.write_text(config_text + (lake_toml(lake) if lake else ""), encoding="utf-8")
+        config.write_text(config_text + (lake_toml(lake, dsn_env) if lake else ""), encoding="utf-8")
         store_args = [] if lake else ["--store", str(store_path)]
         full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         if env is None or "CASCADE_SERVE_TOKEN" not in env:
@@ -93,7 +98,7 @@ class ServerProc:
             if self.proc.poll() is not None:
                 raise AssertionError(f"serve exited with {self.proc.returncode}")
             try:
-                return httpx.get(f"{self.root}/healthz", timeout=2.0).status_code == 200
+                return httpx.get(f"{self.root}/healthz", timeout=2.0).status_code in self.ready_codes
             except httpx.HTTPError:
                 return False
 

@@ -5,12 +5,25 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
-from cascade_core.store import RunFilter, RunSort, Store, count_runs, data_file_count, maintain, runs_page
+from cascade_core.store import (
+    RunFilter,
+    RunSort,
+    Store,
+    StoreError,
+    StoreReadOnlyError,
+    count_runs,
+    data_file_count,
+    maintain,
+    runs_page,
+)
 from cascade_core.store.audits import reviewed_verdicts, save_review
 from cascade_core.store.lake import LakeTarget, redact
 from cascade_core.store.legacy_segments import segments_dir
@@ -74,6 +87,83 @@ def test_inlining_keeps_small_commits_out_of_files_until_maintenance(lake: LakeT
             (sum(len(t.steps) for t in traces),)]
 
 
+def test_maintenance_beside_writers_duplicates_nothing(lake: LakeTarget) -> None:
+    """Two writers committing small (inlined) batches ~8 times a second each, as servers and CLI commands do,
+    while another connection runs maintenance passes: DuckLake 1.4's internal retry of a flush that conflicted
+    with an insert left the inlined rows in place beside their new file, so runs were there two and three times
+    (seen with two servers, a sweep and queries on one lake; here 1,635 runs logged read as 8,417 rows)."""
+    stop = threading.Event()
+    logged: list[str] = []
+
+    def write() -> None:
+        with Store(lake) as store:
+            while not stop.is_set():
+                traces = [make_trace(1) for _ in range(3)]
+                store.log_traces(traces)
+                logged.extend(t.run_id for t in traces)
+                time.sleep(0.1)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for thread in writers:
+        thread.start()
+    passes = skipped = 0
+    try:
+        with Store(lake) as upkeep:
+            deadline = time.monotonic() + 8
+            while time.monotonic() < deadline:
+                try:
+                    maintain(upkeep)
+                except duckdb.Error:  # on a loaded machine a flush can lose every retry: a skipped turn
+                    skipped += 1
+                else:
+                    passes += 1
+                time.sleep(0.3)
+    finally:
+        stop.set()
+        for thread in writers:
+            thread.join()
+    with Store(lake) as store:
+        maintain(store)
+        runs = store.execute("SELECT count(*), count(DISTINCT run_id) FROM runs")
+        steps = store.execute("SELECT count(*), count(DISTINCT (run_id, step_index)) FROM steps")
+        files = data_file_count(store)
+    assert passes + skipped >= 3 and len(logged) > 100
+    assert runs == [(len(logged), len(logged))]
+    assert steps == [(2 * len(logged), 2 * len(logged))]  # make_trace(1): two steps each
+    assert files > 0  # the flushes did move rows out to files
+
+
+def _open_at_once(lake: LakeTarget, openers: int) -> list[BaseException]:
+    """Open and close `lake` from `openers` threads released together (each its own catalog connection, as
+    separate processes have); the errors they met."""
+    start = threading.Barrier(openers)
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            Store(lake).close()
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=open_it) for _ in range(openers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_processes_opening_a_new_lake_at_once_all_open_it(postgres, tmp_path: Path) -> None:
+    """Two servers started together on a new lake both created DuckLake's catalog; the slower one failed with
+    'relation "ducklake_metadata" already exists' and stayed degraded until its first request."""
+    for attempt in range(3):
+        lake = LakeTarget(catalog="postgres", dsn=postgres.new_database(), data_path=str(tmp_path / f"lake{attempt}"))
+        assert _open_at_once(lake, 4) == []
+        with Store(lake) as store:
+            assert store.schema_version == max(MIGRATIONS) and store.count_runs() == 0
+
+
 def test_migrate_copies_once_and_resumes(lake: LakeTarget, tmp_path: Path) -> None:
     source = tmp_path / "old.duckdb"
     traces = [make_trace(1 + i % 2) for i in range(120)]
@@ -130,6 +220,54 @@ def test_cli_migrate_and_config_keep_the_password_out(postgres, tmp_path: Path) 
     missing = subprocess.run(args, cwd=ROOT, env={**env, "CASCADE_PG_DSN": ""}, capture_output=True, text=True,
                              timeout=60)
     assert missing.returncode == 2 and "CASCADE_PG_DSN is not set" in missing.stderr
+
+
+def test_unwritable_data_path_is_said_by_name(postgres, tmp_path: Path) -> None:
+    """A data path that cannot be created was a traceback (OSError from mkdir); one that cannot be written
+    stopped a sweep with 'None: could not save answers' (a lake has no file path to name)."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(StoreReadOnlyError, match=r"^DuckLake \(postgres: .*: cannot create the lake's folders"):
+        Store(LakeTarget(catalog="postgres", dsn=postgres.new_database(), data_path=str(blocker / "lake")))
+    password = fake_key("pw-", "unwritable data path")
+    dsn = postgres.new_database()
+    lake = tmp_path / "lake"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "CASCADE_PG_DSN": f"{dsn} password={password}",
+           "CASCADE_LAKE_PATH": str(lake)}
+    lake.mkdir()
+    (lake / "main").write_text("a file where DuckLake puts its tables' folders", encoding="utf-8")
+    config = str(ROOT / "examples" / "ducklake.toml")
+    query = subprocess.run([sys.executable, "-m", "cascade_core", "query", "2+2?", "--config", config], cwd=ROOT,
+                           env=env, capture_output=True, text=True, timeout=120)  # a new lake: migrations write
+    assert query.returncode == 2 and "Traceback" not in query.stderr, query.stderr
+    assert query.stderr.startswith("error: DuckLake (postgres: ") and "Failed to create directory" in query.stderr
+    (lake / "main").unlink()
+    Store(LakeTarget(catalog="postgres", dsn=dsn, data_path=str(lake))).close()  # migrated, then the sweep's folder
+    assert not (lake / "main" / "call_intents").exists()
+    (lake / "main" / "call_intents").write_text("a file where the sweep's table folder goes", encoding="utf-8")
+    sweep = subprocess.run([sys.executable, "-m", "cascade_core", "sweep", "bundled", "--limit", "5", "--config",
+                            config], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert sweep.returncode == 2, sweep.stderr
+    error = sweep.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: DuckLake (postgres: ") and "password=***" in error, error
+    assert "could not save answers (IO Error: " in error and "call_intents" in error, error
+    assert password not in sweep.stdout + sweep.stderr + query.stdout + query.stderr
+
+
+def test_lake_open_error_says_the_servers_cause_once_without_the_password(tmp_path: Path) -> None:
+    """DuckDB's ATTACH error repeats the whole DSN twice before PostgreSQL's words, which a 500-character
+    /healthz cause then cut off; the error keeps the DSN once (redacted) and the server's cause on one line."""
+    from tests.ports import free_port
+
+    password = fake_key("pw-", "closed port")
+    dsn = f"host=127.0.0.1 port={free_port()} dbname=lake user=cascade password={password}"
+    with pytest.raises(StoreError) as caught:
+        Store(LakeTarget(catalog="postgres", dsn=dsn, data_path=str(tmp_path / "lake")))
+    message = str(caught.value)
+    assert password not in message and message.count("password=***") == 1 and "\n" not in message
+    assert message.endswith("cannot open the lake: postgres said: connection to server at \"127.0.0.1\", port "
+                            f"{dsn.split()[1][5:]} failed: Connection refused Is the server running on that host "
+                            "and accepting TCP/IP connections?"), message
 
 
 def test_redact_hides_passwords() -> None:

@@ -14,7 +14,7 @@ from cascade_core.sweep.analysis import SweepSettings, analyse
 from cascade_core.sweep.collect import collect
 from cascade_core.sweep.saved import SweepMeta, list_saved, reopen, save_result, saved_points
 from cascade_core.sweep.sweep_json import result_to_json
-from cascade_core.views.sweep import operating_point, points_table, worse_items
+from cascade_core.views.sweep import estimate_text, operating_point, points_table, worse_items
 from tests.sweep_support import arithmetic_dataset, sim_config
 
 HOSTILE = "<img src=x onerror=alert(1)>**tier**"
@@ -160,3 +160,31 @@ def test_auto_split_says_why_it_ignored_the_split_column() -> None:
     assert result.split_used == "column 'split'" and not any("ignored" in n for n in result.notes)
     table["split"] = "test"
     assert any("only the held-out split" in n for n in analyse(table).notes)
+
+
+def test_no_estimate_says_which_settings_it_searched() -> None:
+    """The estimate searches per-tier and shared thresholds over every tier only; when none of them qualifies it
+    must not say "no cascade setting meets the target" above a certified fewer-tiers pick that does."""
+    table = outcomes()
+    cheap = table["tier"] != "large"  # every cheaper answer wrong: only escalating all of them keeps the target,
+    table.loc[cheap, "correct"], table.loc[cheap, "confidence"] = False, 0.5  # and that costs more than large alone
+    table.loc[~cheap, "correct"] = True
+    result = analyse(table)
+    assert result.estimate is not None and result.estimate.thresholds is None
+    text = estimate_text(result)
+    assert "no cascade setting" not in text
+    assert "per-tier or shared thresholds calling every tier in turn (small → mid → large)" in text
+    assert "skipping ahead and leaving tiers out" in text
+
+
+def test_summary_metrics_show_aiq_with_three_decimals() -> None:
+    """0.9 beside 0.899 and 0.903 in one column read as a different precision; every AIQ has three decimals."""
+    from dataclasses import replace
+
+    from cascade_core.views.sweep import metrics_table
+
+    metrics = analyse(outcomes()).view.metrics
+    name = next(iter(metrics))
+    table = metrics_table({**metrics, name: replace(metrics[name], aiq=0.9)})
+    assert table["AIQ"].iloc[0] == "0.900"
+    assert table["AIQ"].str.fullmatch(r"\d\.\d{3}|n/a").all()

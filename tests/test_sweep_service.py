@@ -120,7 +120,8 @@ def test_change_against_the_current_setting_in_levels() -> None:
     text = versus_current(cheaper, cur, result.always_large, "self_rated", result.tiers)
     assert text is not None and text.endswith("vs your current setting (small: accept 4 or 5 · mid: accept 4 or 5)")
     expected = (cur.cost_per_1k - cheaper.cost_per_1k) / result.always_large.cost_per_1k
-    assert text.startswith(f"{expected:+.0%} savings")
+    assert text.startswith(f"{expected * 100:+.1f} points savings, ")  # points, as the accuracy beside it
+    assert "%" not in text
     assert versus_current(cur, cur, result.always_large, "self_rated", result.tiers).startswith("the same outcome")
 
 
@@ -197,6 +198,35 @@ def test_loaded_sweep_is_saved_once_with_its_questions_and_reopens(tmp_path: Pat
     rows = cmp.differences.set_index("")
     assert rows.loc["questions", "differs"] and not rows.loc["tiers", "differs"]
     assert cmp.names[1].startswith("fewer (")
+
+
+def test_comparing_a_real_import_with_a_simulated_sweep_marks_only_the_simulated_one(tmp_path: Path) -> None:
+    """A real recorded import beside a simulated live sweep: the plot is not titled "SIMULATED data"; the
+    simulated sweep's name says it is."""
+    with Store(tmp_path / "s.duckdb") as store:
+        real = LoadedSweep(outcomes(30), SweepMeta(name="recorded", dataset="d", source="import"))
+        sim = LoadedSweep(outcomes(30), SweepMeta(name="sim", dataset="d", source="live", simulated=True))
+        for loaded in (real, sim):
+            analyse_loaded(store, loaded, SweepSettings(split=0.5))
+        cmp = compare(store, str(real.sweep_id), str(sim.sweep_id))
+        both = compare(store, str(sim.sweep_id), str(sim.sweep_id))
+    assert not cmp.simulated and both.simulated
+    assert cmp.names[0] == f"recorded ({real.sweep_id})"
+    assert cmp.names[1] == f"sim ({sim.sweep_id}) · SIMULATED"
+
+
+def test_many_imported_files_get_a_short_default_name(tmp_path: Path) -> None:
+    """57 RouteLLM files made a 1,800-character sweep name in the picker and the comparison legend."""
+    frame = outcomes(40).rename(columns={"tier": "model"}).drop(columns=["tier_index"])
+    paths = []
+    number = frame["item_id"].str[1:].astype(int)
+    for part in range(5):  # each file holds some of the questions (its name becomes their category)
+        path = tmp_path / f"subject_{part}.csv"
+        frame[number % 5 == part].to_csv(path, index=False)
+        paths.append(str(path))
+    loaded, _ = import_sweep(paths, name="")
+    assert loaded.meta.name.startswith("subject_0.csv, subject_1.csv and 3 more files · ")
+    assert loaded.meta.dataset == ", ".join(f"subject_{i}.csv" for i in range(5))  # the record keeps every file
 
 
 def test_split_rule_live_has_no_column_import_rereads_it(tmp_path: Path) -> None:

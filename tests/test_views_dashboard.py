@@ -4,6 +4,7 @@ the Overview's audit and sweep status, and the trace's confidence chart."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -141,11 +142,13 @@ def test_latest_audit_status(store: Store) -> None:
     status = latest_audit_status(store)
     assert status is not None and status.audit_id == audit_id
     assert status.level in ("alert", "above") and "flagged" in status.text and "10% line" in status.text
+    assert re.search(r"\d+ of \d+ flagged \(\d+%, 95% interval \d+%–\d+%\)", status.text), status.text
 
 
-def save_small_sweep(store: Store, tiers: list[str], thresholds: list[float]) -> None:
+def save_small_sweep(store: Store, tiers: list[str], thresholds: list[float], *, sweep_id: str = "s1",
+                     name: str = "nightly", created: str = "2026-11-20") -> None:
     """A saved sweep with always-small, always-large and one cascade point at `thresholds`."""
-    sweep = {"sweep_id": "s1", "created_at": pd.Timestamp("2026-11-20"), "name": "nightly", "dataset": "bundled",
+    sweep = {"sweep_id": sweep_id, "created_at": pd.Timestamp(created), "name": name, "dataset": "bundled",
              "config_fingerprint": "fp", "source": "live", "signal": "self_rated",
              "tiers": tiers, "grid": {}, "target": 0.95, "split": 0.5, "seed": 0,
              "n_items": 314, "simulated": True, "recommendation": None, "metrics": None, "notes": None}
@@ -170,6 +173,16 @@ def test_latest_sweep_gives_quality_retained_at_the_configured_thresholds(store:
     assert other is not None and other.quality_retained is None and "not the configured ones" in other.note
 
 
+def test_quality_comes_from_the_newest_sweep_of_the_configured_tiers(store: Store) -> None:
+    """An import of other models saved after the configured tiers' sweep: the Overview still measures quality on
+    the latter (it said "unknown: the latest sweep ran tiers ..."), and still points to the newest sweep."""
+    save_small_sweep(store, ["small", "large"], [0.75])
+    save_small_sweep(store, ["mixtral", "gpt-4"], [0.75], sweep_id="s2", name="routellm", created="2026-11-21")
+    summary = latest_sweep_summary(store, ["small", "large"], [0.75])
+    assert summary is not None and summary.quality_retained == pytest.approx(0.95)
+    assert "nightly" in summary.note and summary.name == "routellm" and summary.sweeps == 2
+
+
 def test_tier_call_failure_text() -> None:
     from cascade_core.views.steps import call_failure
 
@@ -192,6 +205,29 @@ def test_runs_table_tells_a_failed_run_from_a_tier_error(store: Store) -> None:
 
 
 def test_accuracy_says_how_many_runs_were_graded() -> None:
-    assert graded_text(1.0, 5, 5) == "100% of 5 graded"
-    assert graded_text(0.8, 5, 9) == "80% of 5 graded (4 runs ungraded)"
+    """With its Wilson interval: 89% of 44 is not 89% of 4,400."""
+    assert graded_text(1.0, 5, 5) == "100% of 5 graded, 95% interval 57%–100%"
+    assert graded_text(0.8, 5, 9) == "80% of 5 graded, 95% interval 38%–96% (4 runs ungraded)"
+    assert graded_text(0.89, 4400, 4400) == "89% of 4,400 graded, 95% interval 88%–90%"
     assert graded_text(None, 0, 21) == "no run graded (none matched a gold answer)"  # never "– of 0 graded"
+
+
+def test_runs_table_marks_an_estimated_always_large_cost(store: Store) -> None:
+    """A run that never reached the last tier has its always-large cost estimated: the table says so (≈)."""
+    store.log_traces([make_trace(2, when=hours_ago(2)), make_trace(0, when=hours_ago(1))])
+    table = runs_table(runs_page(store, RunFilter(), RunSort()))
+    assert list(table["always-large"]) == ["≈ $0.00003", "$0.00003"]  # newest first: small answered, then large
+
+
+def test_audit_prices_a_threshold_change_on_the_newest_sweep_of_its_tiers(store: Store) -> None:
+    """The audit's advice priced the change on the newest sweep whatever it ran: after a mid -> large sweep it said
+    "The latest sweep (...) has no points for 2 thresholds"; now the newest sweep of the configured tiers."""
+    from cascade_core.store.audits import latest_sweep
+
+    save_small_sweep(store, ["small", "large"], [0.75])
+    save_small_sweep(store, ["mixtral", "gpt-4"], [0.75], sweep_id="s2", name="routellm", created="2026-11-21")
+    newest = latest_sweep(store)
+    mine = latest_sweep(store, ["small", "large"])
+    assert newest is not None and newest[0]["name"] == "routellm"
+    assert mine is not None and mine[0]["name"] == "nightly" and len(mine[1]) == 1
+    assert latest_sweep(store, ["small", "mid", "large"]) is None

@@ -68,7 +68,11 @@ def _render(figures: LiveFigures, live: LiveHealth, config: CascadeConfig) -> No
         text = (f"Small tier's confidence, week of {d.psi_weeks[1]:%Y-%m-%d} against the week before: PSI {d.psi:.3f}")
         (st.warning if d.alert else st.caption)(text + (" — the distribution shifted." if d.alert else " — stable."))
     if d.weeks:
-        cols = st.columns(3)
+        route_values = d.shares.loc[d.shares["dimension"] == "route", "value"].astype(str)
+        routes = route_values[~route_values.str.startswith("(")]  # "(no route)" is not a route
+        # Without routes (configured or taken) the route chart would be one grey bar of "(no route)" per week.
+        dimensions = ("route", "tier", "band") if config.routes or len(routes) else ("tier", "band")
+        cols = st.columns(len(dimensions))
         tier_names = [t.name for t in config.tiers]
-        for col, dimension in zip(cols, ("route", "tier", "band"), strict=True):
+        for col, dimension in zip(cols, dimensions, strict=True):
             col.plotly_chart(drift_chart(d.shares, dimension, tier_names), key=f"ov_drift_{dimension}")

@@ -8,7 +8,7 @@ from typing import Any
 
 import streamlit as st
 
-from cascade_core.cascade import CascadeConfig, ConfigError, config_in_use
+from cascade_core.cascade import CascadeConfig, ConfigError, config_in_use, read_config_text, restore_config
 from cascade_core.figures import figure_html, frontier_figure, reliability_figure
 from cascade_core.sweep import SweepMeta, SweepResult, point_config, save_point
 from cascade_core.views import (
@@ -123,15 +123,38 @@ def _numbers(result: SweepResult, meta: SweepMeta, pick: Any, config: CascadeCon
     path = config_in_use()
     if path is None:
         st.caption("No config file is in use (the embedded default): put these lines in cascade.toml.")
-    elif st.button(f"Save to {path.name}", key="sweep_save_config", type="primary",
-                   help=f"Writes these keys into {path}; every other line is kept."):
+        return
+    ss = st.session_state
+    if st.button(f"Save to {path.name}", key="sweep_save_config", type="primary",
+                 help=f"Writes these keys into {path}; every other line is kept."):
         try:
-            save_point(path, pick, result.tiers, config)
+            before = read_config_text(path)
+            after = save_point(path, pick, result.tiers, config)
         except (ConfigError, ValueError, OSError) as err:
             st.error(f"Not saved: {err}")
         else:
+            ss["sweep_config_undo"] = (str(path), before, after)
             st.success(f"Saved to {path}. The API server and the command line use it from their next start; "
                        "restart the dashboard to make it the current setting here.")
+    undone = ss.pop("sweep_config_undone", None)  # (ok, message) from the undo button's callback
+    if undone:
+        (st.success if undone[0] else st.error)(undone[1])
+    undo = ss.get("sweep_config_undo")
+    if undo and undo[0] == str(path):
+        st.button("Undo the save", key="sweep_undo_config", icon=":material/undo:", on_click=_undo_save,
+                  help=f"Puts {path} back as it was before the save (refused if it changed since)")
+
+
+def _undo_save() -> None:
+    """Put the config back as it was before the last save (once; refused if the file changed since)."""
+    ss = st.session_state
+    path, before, after = ss.pop("sweep_config_undo")
+    try:
+        restore_config(path, before, after)
+    except (ConfigError, OSError) as err:
+        ss["sweep_config_undone"] = (False, f"Not undone: {err}")
+    else:
+        ss["sweep_config_undone"] = (True, f"{path} is back as it was before the save.")
 
 
 def details(result: SweepResult, meta: SweepMeta, sweep_id: str) -> None:
@@ -146,8 +169,11 @@ def details(result: SweepResult, meta: SweepMeta, sweep_id: str) -> None:
                         key=f"sweep_frontier_{split}")
     st.dataframe(reference_table(result, view), hide_index=True)
     st.subheader(f"Calibration per tier ({split})")
-    st.plotly_chart(reliability_figure(view.calibration, simulated=meta.simulated), key="sweep_reliability")
-    st.dataframe(calibration_table(view.calibration), hide_index=True)
+    if any(c.n for c in view.calibration):
+        st.plotly_chart(reliability_figure(view.calibration, simulated=meta.simulated), key="sweep_reliability")
+        st.dataframe(calibration_table(view.calibration), hide_index=True)
+    else:  # an empty diagram and a table of "n/a" would look like a failure to draw
+        st.caption("No answer in these results carries a confidence value: there is nothing to calibrate.")
     if view.metrics:
         st.subheader(f"Summary metrics ({split})")
         st.dataframe(metrics_table(view.metrics), hide_index=True)

@@ -12,7 +12,7 @@ import streamlit as st
 
 from cascade_core.cascade import Trace
 from cascade_core.figures import confidence_chart, cost_chart
-from cascade_core.views import failure_text, route_line, run_money, step_status, step_table, usd
+from cascade_core.views import failure_text, route_line, run_money, step_status, step_table, trace_notes, usd
 from ui.links import run_url
 from ui.text import md_escape, preview
 
@@ -76,7 +76,9 @@ def _step_details(trace: Trace) -> None:
     for i, step in enumerate(trace.steps):
         label = f"Step {i + 1}: {md_escape(step.tier_name)} · {md_escape(step.model)} · {step.decision}"
         with st.expander(f"{label} — raw model output"):
-            st.caption("Reason")
+            # The logged reason reads confidence on the 0-1 scale ("0.00 < threshold 0.75") where the pill above says
+            # "1 of 5 < 4": said so, the two do not look like different decisions.
+            st.caption("Reason as logged (confidence normalised to 0–1)")
             st.text(step.reason)
             if step.error:
                 st.caption("Endpoint error")
@@ -109,6 +111,8 @@ def render_trace(trace: Trace, *, key: str, show_question: bool = False) -> None
     if routed:
         st.caption(md_escape(routed[0].upper() + routed[1:]))
     _summary(trace)
+    for note in trace_notes(trace, with_error=False):  # as `query` prints them: estimates, fallbacks, logprobs
+        st.caption(":material/info: " + md_escape(note[0].upper() + note[1:], limit=2000))
     st.markdown("**Steps**")
     _step_lines(trace)
     left, right = st.columns(2)

@@ -77,7 +77,7 @@ def headline(report: AuditReport) -> list[str]:
     r, a = report.result, report.result.audit
     share = r.overconfidence
     est, lo, hi = r.wrong_served
-    sim = " (SIMULATED: judge and tiers run on the embedded simulator)" if a["simulated"] else ""
+    sim = " (SIMULATED: the audited answers come from the embedded simulator)" if a["simulated"] else ""
     status = "ALERT: the lower bound is above the alert line" if r.alert_fired else (
         "above the alert line (the interval still reaches below it)" if r.above_alert else
         "below the alert line" if share.n else "nothing audited, so no alert")
@@ -96,6 +96,10 @@ def headline(report: AuditReport) -> list[str]:
         f"Judge cost: ${r.judge_cost:.6f} (the audit's own spend); cascade cost of the sampled runs: "
         f"${r.cascade_cost:.6f}.",
     ]
+    if r.errors:
+        said = "; ".join(f"{error} ({n})" for error, n in r.judge_errors)
+        lines.append(f"Judge errors: {r.errors} of {r.sampled} judge calls failed: {said}. Rerun with --resume (the "
+                     "Audit page: Resume audit) to judge them again.")
     if r.key_graded:
         lines.append(f"Graded against the answer key: {r.key_graded} item(s) with a gold answer (the key, not the "
                      f"judge, decides whether they were wrong); the judge disagreed with the key on "

@@ -36,6 +36,7 @@ class AuditResult:
     flagged: pd.DataFrame
     key_graded: int = 0  # items graded against their gold answer (the judge's verdict then measures the judge)
     judge_disagreements: int = 0  # of those, items where the judge's correct/incorrect contradicts the key
+    judge_errors: tuple[tuple[str, int], ...] = ()  # the failed judge calls' errors, most frequent first (up to 3)
 
     @property
     def above_alert(self) -> bool:
@@ -100,7 +101,16 @@ def summarise(audit: dict[str, Any], items: pd.DataFrame) -> AuditResult:
         key_graded=int(judged["key_correct"].notna().sum()) if "key_correct" in judged.columns else 0,
         judge_disagreements=(int(judged["judge_disagrees"].fillna(False).astype(bool).sum())
                              if "judge_disagrees" in judged.columns else 0),
+        judge_errors=_judge_errors(items),
     )
+
+
+def _judge_errors(items: pd.DataFrame) -> tuple[tuple[str, int], ...]:
+    """Why judge calls failed: each distinct error with how many items it hit, most frequent first."""
+    if "judge_error" not in items.columns:
+        return ()
+    failed = items.loc[items["status"] == "error", "judge_error"].fillna("unknown error")
+    return tuple((str(error), int(n)) for error, n in failed.value_counts().head(3).items())
 
 
 def week_start(when: datetime | pd.Timestamp) -> pd.Timestamp:

@@ -48,7 +48,7 @@ class Judge:
     def grade(self, question: str, answer: str | None, gold: str | None) -> tuple[TierCall, JudgeReply | None]:
         self.calls += 1
         call = self.client.call(judge_messages(question, answer, gold), JUDGE_OPTIONS)
-        return call, (parse_judge_reply(call.raw_output) if call.ok else None)
+        return call, (parse_judge_reply(call.answer_text) if call.ok else None)
 
 
 def make_judge(runtime: Runtime) -> Judge:

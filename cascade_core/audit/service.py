@@ -91,7 +91,7 @@ def load_report(store: Store, audit_id: str, *, alert_rate: float | None = None,
             else:
                 proposed = list(current)
                 proposed[position] = recommendation.proposed
-                note = sweep_cost_note(sql.latest_sweep(store), current, proposed)
+                note = sweep_cost_note(sql.latest_sweep(store, tier_names or None), current, proposed)
             recommendation = replace(recommendation, cost_note=note)
     return AuditReport(
         result=result,

@@ -34,7 +34,8 @@ class ThresholdChange:
             f"{self.tier_accepted} accepted '{self.tier_name}' answers in the window ({share:.0%}).",
         ]
         if self.unreachable:
-            parts.append(f"{self.unreachable} flagged answers carried confidence 1.0, which no threshold escalates "
+            noun = "flagged answer" if self.unreachable == 1 else "flagged answers"
+            parts.append(f"{self.unreachable} {noun} carried confidence 1.0, which no threshold escalates "
                          "(a better confidence signal would: try 'verify' or 'logprob').")
         if self.cost_note:
             parts.append(self.cost_note)
@@ -99,7 +100,7 @@ def sweep_cost_note(latest: tuple[dict[str, Any], pd.DataFrame] | None, current:
                     proposed: list[float]) -> str:
     """The change's cost and accuracy on the latest saved sweep's nearest threshold points, or why not."""
     if latest is None:
-        return "No saved sweep in this store, so the change's cost is unknown: run a sweep to price it."
+        return "No saved sweep of this cascade's tiers, so the change's cost is unknown: run a sweep to price it."
     sweep, points = latest
     now, then = _nearest(points, current), _nearest(points, proposed)
     if now is None or then is None:

@@ -14,9 +14,10 @@ if TYPE_CHECKING:
         ConfigError,
         default_config,
         load_config,
+        read_config_text,
         validate_config,
     )
-    from cascade_core.cascade.config_write import config_in_use, set_operating_point
+    from cascade_core.cascade.config_write import config_in_use, restore_config, set_operating_point
     from cascade_core.cascade.decisions import decide, read_confidence
     from cascade_core.cascade.grading import grade
     from cascade_core.cascade.pricing import call_cost, price_table_cost
@@ -39,8 +40,10 @@ if TYPE_CHECKING:
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "cascade_core.cascade.client": ("TierClient",),
-    "cascade_core.cascade.config": ("CascadeConfig", "ConfigError", "default_config", "load_config", "validate_config"),
-    "cascade_core.cascade.config_write": ("config_in_use", "set_operating_point"),
+    "cascade_core.cascade.config": (
+        "CascadeConfig", "ConfigError", "default_config", "load_config", "read_config_text", "validate_config",
+    ),
+    "cascade_core.cascade.config_write": ("config_in_use", "restore_config", "set_operating_point"),
     "cascade_core.cascade.decisions": ("decide", "read_confidence"),
     "cascade_core.cascade.grading": ("grade",),
     "cascade_core.cascade.pricing": ("call_cost", "price_table_cost"),
@@ -91,6 +94,8 @@ __all__ = [
     "parse_verify",
     "price_table_cost",
     "read_confidence",
+    "read_config_text",
+    "restore_config",
     "run_query",
     "set_operating_point",
     "validate_config",

@@ -16,6 +16,7 @@ from cascade_core.cascade.labels import SIMULATED_FINGERPRINT
 from cascade_core.cascade.pricing import call_cost, price_table_cost
 from cascade_core.cascade.tier_config import RetryConfig, TierConfig
 from cascade_core.records import TierCall
+from cascade_core.wire.completion import Completion
 
 
 def requests_left(headers: Any) -> int | None:
@@ -25,6 +26,21 @@ def requests_left(headers: Any) -> int | None:
         return None if value is None else max(0, int(float(value)))
     except (TypeError, ValueError, AttributeError):
         return None
+
+
+def proxy_fallback(headers: Any, response: Any) -> str | None:
+    """The model a proxy answered with after falling back from the one asked for, or None. LiteLLM says so in
+    x-litellm-attempted-fallbacks (its fallback's model group in x-litellm-model-group, the model in the body)."""
+    try:
+        fallbacks = int(headers.get("x-litellm-attempted-fallbacks") or 0)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    if fallbacks < 1:
+        return None
+    model = getattr(response, "model", None)
+    group = headers.get("x-litellm-model-group")
+    named = [str(n) for n in dict.fromkeys((group, model)) if isinstance(n, str) and n]
+    return " / ".join(named) or "another model"
 
 
 def prompt_tokens_estimate(messages: list[dict[str, str]]) -> int:
@@ -61,46 +77,40 @@ def backoff_delay(attempt: int, retry: RetryConfig, retry_after: float | None, r
     return delay
 
 
-def completed_call(tier: TierConfig, messages: list[dict[str, str]], response: Any, latency_ms: float,
-                   attempts: Attempts, ratelimit_remaining: int | None = None) -> TierCall:
+def completed_call(tier: TierConfig, messages: list[dict[str, str]], response: Any, completion: Completion,
+                   latency_ms: float, attempts: Attempts, headers: Any = None) -> TierCall:
     """The record of a call that got a chat completion, charged for it and for any lost attempts before it."""
-    choice = response.choices[0]
-    usage = response.usage
-    tokens_in = (usage.prompt_tokens or 0) if usage else 0
-    tokens_out = (usage.completion_tokens or 0) if usage else 0
-    usage_cost = (usage.model_extra or {}).get("cost") if usage else None
-    cost, source = call_cost(tier, tokens_in, tokens_out, usage_cost)
+    tokens_in, tokens_out = completion.tokens or (0, 0)
+    cost, source = call_cost(tier, tokens_in, tokens_out, completion.usage_cost)
     estimated = 0.0
-    if usage is None or (tokens_in == 0 and tokens_out == 0 and usage_cost is None):
-        # No usage from the endpoint: the call still cost something; estimate ~4 characters a token.
+    if completion.tokens is None or (tokens_in == 0 and tokens_out == 0 and completion.usage_cost is None):
+        # No usage from the endpoint (or none readable): the call still cost something; ~4 characters a token.
         tokens_in = prompt_tokens_estimate(messages)
-        tokens_out = len(choice.message.content or "") // 4
+        tokens_out = len(completion.text) // 4
         cost, source = price_table_cost(tier, tokens_in, tokens_out), "estimated"
         estimated = cost
     lost = price_table_cost(tier, attempts.lost_in, attempts.lost_out)
-    logprobs = None
-    if choice.logprobs is not None and choice.logprobs.content:
-        logprobs = [(t.token, t.logprob) for t in choice.logprobs.content]
     return TierCall(
         tier_name=tier.name,
         model=tier.model,
         messages=messages,
-        raw_output=choice.message.content or "",
-        finish_reason=choice.finish_reason,  # as sent: None stays None, never an invented "stop"
+        raw_output=completion.text,
+        finish_reason=completion.finish_reason,  # as sent: None stays None, never an invented "stop"
         tokens_in=tokens_in,
         tokens_out=tokens_out,
         cost=cost + lost,
         cost_source=source,
         latency_ms=latency_ms,
         attempts=len(attempts.log),
-        logprobs=logprobs,
+        logprobs=completion.logprobs,
         simulated=getattr(response, "system_fingerprint", None) == SIMULATED_FINGERPRINT,
         lost_attempts=attempts.lost,
         lost_tokens_in=attempts.lost_in,
         lost_tokens_out=attempts.lost_out,
         estimated_cost=estimated + lost,
         attempt_log=tuple(attempts.log),
-        ratelimit_remaining=ratelimit_remaining,
+        ratelimit_remaining=requests_left(headers) if headers is not None else None,
+        served_by=proxy_fallback(headers, response) if headers is not None else None,
     )
 
 def failed_call(tier: TierConfig, messages: list[dict[str, str]], failure: Failure, latency_ms: float,

@@ -10,7 +10,9 @@ Every attempt is in the call's `attempt_log`; how attempts are charged and recor
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
+import threading
 import time
 from collections.abc import Generator
 from typing import Any, cast
@@ -23,14 +25,14 @@ from cascade_core.cascade.attempts import (
     completed_call,
     failed_call,
     prompt_tokens_estimate,
-    requests_left,
 )
+from cascade_core.cascade.body_watch import async_hooks, sync_hooks
 from cascade_core.cascade.endpoint_errors import Failure, classify, host_of
 from cascade_core.cascade.signals.base import PLAIN_OPTIONS, RequestOptions
 from cascade_core.cascade.structured import FormatLevel, next_level, refuses_format, response_format
 from cascade_core.cascade.tier_config import RetryConfig, TierConfig
 from cascade_core.records import TierCall
-from cascade_core.wire.completion import check_completion
+from cascade_core.wire.completion import read_completion
 
 NO_KEY = "not-needed"  # local servers (vLLM, Ollama, llama.cpp, the simulator) accept any key
 
@@ -64,6 +66,9 @@ class TierClient:
         self._async: openai.AsyncOpenAI | None = None
         # How this endpoint takes structured output: json_schema until it refuses, then json_object, then none.
         self.format_level: FormatLevel = "json_schema" if tier.json_mode else "none"
+        # tier.max_in_flight: calls beyond it wait (threads for call(), the event loop's tasks for acall())
+        self._thread_slots = threading.BoundedSemaphore(tier.max_in_flight) if tier.max_in_flight else None
+        self._loop_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     def _client_kwargs(self) -> dict[str, Any]:
         return {
@@ -76,7 +81,8 @@ class TierClient:
     @property
     def sync_client(self) -> openai.OpenAI:
         if self._sync is None:
-            self._sync = openai.OpenAI(**self._client_kwargs())
+            self._sync = openai.OpenAI(**self._client_kwargs(),
+                                       http_client=openai.DefaultHttpxClient(event_hooks=sync_hooks(self.tier.timeout)))
         return self._sync
 
     @property
@@ -84,7 +90,8 @@ class TierClient:
         if self._async is None:
             # The SDK's aiohttp transport: about a third less CPU per call than the default under load
             # (the API server reaches 300 requests/s on one process with it, not without).
-            self._async = openai.AsyncOpenAI(**self._client_kwargs(), http_client=openai.DefaultAioHttpClient())
+            http_client = openai.DefaultAioHttpClient(event_hooks=async_hooks(self.tier.timeout))
+            self._async = openai.AsyncOpenAI(**self._client_kwargs(), http_client=http_client)
         return self._async
 
     def request_params(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS
@@ -160,7 +167,7 @@ class TierClient:
                 if isinstance(raw, Exception):
                     raise raw
                 response = raw.parse()
-                check_completion(response)
+                completion = read_completion(response)
             except Exception as err:  # every failure becomes a recorded TierCall
                 if self._step_down(params, options, err):
                     params = self.request_params(messages, options)
@@ -174,10 +181,40 @@ class TierClient:
                     raise CallCancelled(self._cancelled(messages, started, None, attempts)) from None
                 continue
             attempts.succeeded((time.perf_counter() - attempt_started) * 1000)
-            return completed_call(self.tier, messages, response, (time.perf_counter() - started) * 1000, attempts,
-                                  requests_left(raw.headers))
+            return completed_call(self.tier, messages, response, completion, (time.perf_counter() - started) * 1000,
+                                  attempts, raw.headers)
 
     def call(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+        if self._thread_slots is None:
+            return self._call(messages, options)
+        waited = time.perf_counter()
+        with self._thread_slots:
+            queued_ms = (time.perf_counter() - waited) * 1000
+            return dataclasses.replace(self._call(messages, options), queue_ms=queued_ms)
+
+    async def acall(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+        """The call, after waiting for a free slot when the tier has max_in_flight (the wait is its queue_ms; the
+        slot is held through the call's retries, so a one-slot server is not sent another request meanwhile)."""
+        if self.tier.max_in_flight is None:
+            return await self._acall(messages, options)
+        running = asyncio.get_running_loop()
+        if self._loop_slots is None or self._loop_slots[0] is not running:
+            self._loop_slots = (running, asyncio.Semaphore(self.tier.max_in_flight))
+        slots, waited = self._loop_slots[1], time.perf_counter()
+        try:
+            await slots.acquire()
+        except asyncio.CancelledError:  # nothing sent, but the run's earlier calls must still be logged
+            failure = Failure("cancelled", f"{self.host}: cancelled by the server's shutdown while waiting for a "
+                              "free slot (nothing was sent)", retryable=False)
+            raise CallCancelled(failed_call(self.tier, messages, failure, (time.perf_counter() - waited) * 1000,
+                                            Attempts())) from None
+        try:
+            queued_ms = (time.perf_counter() - waited) * 1000
+            return dataclasses.replace(await self._acall(messages, options), queue_ms=queued_ms)
+        finally:
+            slots.release()
+
+    def _call(self, messages: list[dict[str, str]], options: RequestOptions) -> TierCall:
         loop = self._attempt_loop(messages, options)
         try:
             step = next(loop)
@@ -194,7 +231,7 @@ class TierClient:
         except StopIteration as done:
             return cast(TierCall, done.value)
 
-    async def acall(self, messages: list[dict[str, str]], options: RequestOptions = PLAIN_OPTIONS) -> TierCall:
+    async def _acall(self, messages: list[dict[str, str]], options: RequestOptions) -> TierCall:
         loop = self._attempt_loop(messages, options)
         try:
             step = next(loop)

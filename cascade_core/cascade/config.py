@@ -152,6 +152,7 @@ class CascadeConfig(BaseModel):
         route_models = [r["model"] for r in data.get("routes", []) if isinstance(r.get("model"), dict)]
         for tier in [*data["tiers"], *route_models]:
             tier.pop("price_origin")  # prices count, not where they came from (keeps older fingerprints)
+            tier.pop("max_in_flight", None)  # speed, not answers
             if tier.get("price_provider") is None:
                 tier.pop("price_provider")
         for tier in data["tiers"]:

@@ -64,8 +64,20 @@ def set_operating_point(path: str | Path, values: dict[str, Any]) -> str:
         validate_config(tomllib.loads(text), source=str(file))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{file}: the edited config would not be valid TOML ({err}); it was not changed") from None
+    _write_atomically(file, text)
+    return text
+
+
+def restore_config(path: str | Path, before: str, after: str) -> None:
+    """Undo a save: put `before` back, only while the file still holds exactly what the save wrote (`after`)."""
+    file = Path(path)
+    if read_config_text(file) != after:
+        raise ConfigError(f"{file}: changed since the save; it was not restored (edit it by hand)")
+    _write_atomically(file, before)
+
+
+def _write_atomically(file: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=f".{file.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(text)
     os.replace(tmp, file)
-    return text

@@ -9,12 +9,15 @@ caller (query, sweep, serve, audit, the Settings page's Test button).
 from __future__ import annotations
 
 import email.utils
+import html
 import json
+import re
 import socket
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from cascade_core.records import ErrorKind
@@ -22,6 +25,7 @@ from cascade_core.security.redact import redact as redact_secrets
 from cascade_core.wire.completion import BadResponse
 
 REDACTED = "***"
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>|<h1[^>]*>(.*?)</h1>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,15 @@ def _chain(err: BaseException) -> list[BaseException]:
 
 def _transport_cause(err: BaseException, host: str, timeout: float) -> Failure | None:
     """The network-level cause in the exception chain, if there is one."""
+    from cascade_core.cascade.body_watch import AttemptDeadline, BodyCutOff  # loaded on first failure only
+
     for link in _chain(err):
+        if isinstance(link, AttemptDeadline):
+            return Failure("timeout", f"{host}: reply not complete within {timeout:g} s (timed out: the HTTP "
+                           f"{link.status} reply's body was still trickling in, {link.received:,} bytes so far)", True,
+                           billed=True)
+        if isinstance(link, BodyCutOff):
+            return Failure("connection", f"{host}: {link}", True, billed=link.billed)
         if isinstance(link, ConnectionRefusedError):
             return Failure("refused", f"{host}: connection refused (nothing listens there?)", True)
         if isinstance(link, socket.gaierror):
@@ -83,7 +95,7 @@ def classify(err: BaseException, host: str, timeout: float) -> Failure:
     if cause is not None:
         return cause
     if isinstance(err, openai.RateLimitError):
-        return Failure("rate_limit", f"{host}: HTTP 429 rate limited: {err.message}", True, _retry_after(err))
+        return Failure("rate_limit", f"{host}: HTTP 429 rate limited: {_said(err)}", True, _retry_after(err))
     if isinstance(err, openai.APITimeoutError):
         return Failure("timeout", f"{host}: no reply within {timeout:g} s (timed out)", True, billed=True)
     if isinstance(err, openai.APIConnectionError):
@@ -91,8 +103,36 @@ def classify(err: BaseException, host: str, timeout: float) -> Failure:
     if isinstance(err, openai.APIStatusError):
         retryable = _should_retry(err, err.status_code >= 500)
         kind: ErrorKind = "server" if retryable else "auth" if err.status_code in (401, 403) else "bad_request"
-        return Failure(kind, f"{host}: HTTP {err.status_code}: {err.message}", retryable, _retry_after(err))
+        return Failure(kind, f"{host}: HTTP {err.status_code}: {_said(err)}", retryable, _retry_after(err))
     return Failure("other", f"{host}: {type(err).__name__}: {err}", False)
+
+
+MAX_SAID = 300  # characters of an endpoint's own error text kept in a message
+
+
+def one_line(text: str, limit: int = MAX_SAID) -> str:
+    """`text` on one line (LiteLLM's errors span several), cut to `limit` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+def html_page(text: str) -> str | None:
+    """'an HTML page' with its title (or first heading) when `text` is one, as proxies and gateways send; else None."""
+    if "<html" not in text[:500].lower() and "<!doctype" not in text[:500].lower():
+        return None
+    found = _TITLE.search(text)
+    title = one_line(html.unescape(re.sub(r"<[^>]+>", "", found.group(1) or found.group(2)))) if found else ""
+    return f"an HTML page {title!r}" if title else "an HTML page"
+
+
+def _said(err: Any) -> str:
+    """What the endpoint said about a status error, on one line: its JSON error message, an HTML page's title, or
+    the text (the SDK's message is only "Error code: 502" for a page and repeats the status for JSON)."""
+    body = getattr(err, "body", None)
+    if isinstance(body, str):
+        return html_page(body) or one_line(body) or "(empty body)"
+    message = str(getattr(err, "message", "") or err)
+    return one_line(re.sub(r"^Error code: \d+ - ", "", message))
 
 
 def _root(err: BaseException) -> str:

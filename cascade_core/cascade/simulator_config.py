@@ -7,7 +7,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SIMULATOR_FAULT_KNOBS = ("error_rate", "rate_limit_rate", "malformed_rate", "truncate_rate", "latency_ms",
-                         "html_body_rate", "empty_body_rate", "cut_body_rate", "placeholder_rate", "judge_flip_rate")
+                         "html_body_rate", "empty_body_rate", "cut_body_rate", "placeholder_rate", "judge_flip_rate",
+                         "mistyped_body_rate", "reset_body_rate", "trickle_ms", "error_body_rate",
+                         "gateway_error_rate", "proxy_fallback_rate")
 # Simulator settings added after fingerprints and cache identities were first stored: left out of both while
 # they hold their default, so existing runs and cached answers keep their identity.
 LATER_SIMULATOR_DEFAULTS: dict[str, Any] = {
@@ -15,6 +17,9 @@ LATER_SIMULATOR_DEFAULTS: dict[str, Any] = {
     "judge_flip_rate": 0.0,
     "logprobs_need_top": False, "logprobs_supported": True, "omit_usage": False, "single_slot": False,
     "omit_finish_reason": False, "refuse_formats": [], "constrained_decoding": False,
+    "mistyped_body_rate": 0.0, "content_parts": False, "garbled_fields": False, "reasoning": "none",
+    "reset_body_rate": 0.0, "error_body_rate": 0.0, "gateway_error_rate": 0.0,
+    "proxy_fallback_rate": 0.0,
 }
 
 
@@ -34,11 +39,28 @@ class SimulatorConfig(BaseModel):
     html_body_rate: float = Field(default=0.0, ge=0, le=1)  # a text/html page
     empty_body_rate: float = Field(default=0.0, ge=0, le=1)  # {}
     cut_body_rate: float = Field(default=0.0, ge=0, le=1)  # the JSON cut off mid-way
+    # a chat completion whose message is a string, or whose content is a number or an object (the SDK passes
+    # such bodies through unvalidated)
+    mistyped_body_rate: float = Field(default=0.0, ge=0, le=1)
+    # HTTP 200 and half the completion's body, then the connection is dropped (a proxy or server dying mid-reply)
+    reset_body_rate: float = Field(default=0.0, ge=0, le=1)
+    # HTTP 200 with {"error": {...}} and no choices, as LiteLLM and OpenRouter send upstream failures
+    error_body_rate: float = Field(default=0.0, ge=0, le=1)
+    gateway_error_rate: float = Field(default=0.0, ge=0, le=1)  # HTTP 502 with a proxy's HTML page (nginx)
+    # the reply says a LiteLLM proxy fell back to another model (x-litellm-attempted-fallbacks, model group, model)
+    proxy_fallback_rate: float = Field(default=0.0, ge=0, le=1)
+    trickle_ms: float = Field(default=0.0, ge=0)  # >0: the body is sent in 8 pieces this far apart, headers first
     placeholder_rate: float = Field(default=0.0, ge=0, le=1)  # the answer echoes the prompt's placeholder
     judge_flip_rate: float = Field(default=0.0, ge=0, le=1)  # the audit judge says correct for incorrect and back
     logprobs_need_top: bool = False  # as llama.cpp's server: logprobs only when top_logprobs >= 1 is sent
     logprobs_supported: bool = True  # false: never any logprobs, whatever the request asks
     omit_usage: bool = False  # no `usage` in replies (the client then estimates tokens)
+    content_parts: bool = False  # content as a list of text parts ([{"type": "text", "text": ...}])
+    garbled_fields: bool = False  # usage counts negative or strings, logprobs a bare list (broken proxies)
+    # A reasoning model's thinking, holding a wrong draft answer: "inline" a <think> block before the content
+    # (llama.cpp --reasoning-format none, Ollama), "field" in message.reasoning_content (llama.cpp's default,
+    # vLLM), "field_only" the whole reply there and the content empty (the answer never left the reasoning).
+    reasoning: Literal["none", "inline", "field", "field_only"] = "none"
     omit_finish_reason: bool = False  # finish_reason null in replies (some servers and proxies)
     single_slot: bool = False  # one request at a time per model, the others queue (a one-slot server)
     ratelimit_requests: int = Field(default=0, ge=0)  # >0: requests per model per second, sent as x-ratelimit-*
@@ -53,7 +75,7 @@ class SimulatorConfig(BaseModel):
 
     def answer_settings(self) -> dict[str, Any]:
         """The settings that change answers (not latency or queueing), without later knobs at their default."""
-        data = self.model_dump(exclude={"latency_ms", "single_slot", "ratelimit_requests"})
+        data = self.model_dump(exclude={"latency_ms", "trickle_ms", "single_slot", "ratelimit_requests"})
         for name, default in LATER_SIMULATOR_DEFAULTS.items():
             if name in data and data[name] == default:
                 del data[name]

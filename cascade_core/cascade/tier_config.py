@@ -32,6 +32,9 @@ class TierConfig(BaseModel):
     temperature: float = Field(default=0.0, ge=0, le=2)
     timeout: float = Field(default=30.0, gt=0, description="seconds per attempt")
     json_mode: bool = True
+    # At most this many calls in flight to the tier from one process (llama.cpp's llama-server: its --parallel
+    # slots, 1 by default); the others wait their turn (queue_ms), so the timeout counts the call, not the queue.
+    max_in_flight: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="before")
     @classmethod

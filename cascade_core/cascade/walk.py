@@ -221,6 +221,9 @@ class Cascade:
                    or (s.verify_call is not None and (s.verify_call.attempts > 1 or s.verify_call.lost_attempts))}
         if retried:  # every attempt of a retried call, by step index
             trace.meta["attempts"] = retried
+        served_by = {str(i): s.call.served_by for i, s in enumerate(trace.steps) if s.call.served_by}
+        if served_by:  # a proxy answered with another model than the tier's (LiteLLM fallbacks), by step index
+            trace.meta["served_by"] = served_by
         if item is not None and "abstained" in trace.meta:
             trace.correct = False  # an abstention is never correct
         elif item is not None and trace.final_answer is not None:

@@ -148,6 +148,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(markdown)
     if args.html:
         args.html.write_text(to_html(report).replace("</body>", live.html + "</body>"), encoding="utf-8")
+    if report.result.errors:  # said on stderr too: an alert's exit code (3) would hide exit 1's "rerun" meaning
+        said = "; ".join(f"{error} ({n})" for error, n in report.result.judge_errors)
+        sys.stderr.write(f"warning: {report.result.errors} of {report.result.sampled} judge calls failed: {said}; "
+                         f"rerun with --resume to judge them again\n")
     if report.result.alert_fired or live.alert:  # a threshold no longer certified on live traffic alerts too
         return EXIT_ALERT
     return EXIT_JUDGE_ERRORS if report.result.errors else 0

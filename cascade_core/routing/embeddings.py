@@ -110,35 +110,64 @@ class Embedder:
         except (RuntimeError, ValueError, OSError) as err:
             raise EmbeddingError(f"local embedding model failed: {type(err).__name__}: {err}") from None
 
+    def _vectors(self, reply: Any, count: int) -> list[list[float]]:
+        """The reply's vectors in input order; EmbeddingError unless it is an embeddings list for `count` inputs
+        (a gateway's HTML page or error JSON with HTTP 200 comes back from the SDK unchecked)."""
+        data = getattr(reply, "data", None)
+        try:
+            if not isinstance(data, list) or len(data) != count:
+                raise TypeError(f"{len(data) if isinstance(data, list) else 'no'} vectors for {count} inputs")
+            rows = [list(map(float, d.embedding)) for d in sorted(data, key=lambda d: int(d.index))]
+            if len({len(r) for r in rows}) != 1:
+                raise ValueError("vectors of different lengths")
+        except (AttributeError, TypeError, ValueError) as err:
+            raise self._not_embeddings(err) from None
+        return rows
+
+    def _not_embeddings(self, err: Exception) -> EmbeddingError:
+        return EmbeddingError(f"embeddings endpoint {self.base_url} (model {self.config.model!r}) answered HTTP 200 "
+                              f"with a body that is not an embeddings list ({type(err).__name__}: {err})")
+
     def _embed_http(self, texts: list[str]) -> np.ndarray:
         import openai
 
+        from cascade_core.cascade.body_watch import sync_hooks
+
         if self._http is None:
-            self._http = openai.OpenAI(**self._client_kwargs())
+            http_client = openai.DefaultHttpxClient(event_hooks=sync_hooks(self.config.timeout))
+            self._http = openai.OpenAI(**self._client_kwargs(), http_client=http_client)
         rows: list[list[float]] = []
         for start in range(0, len(texts), EMBED_BATCH):
             try:
-                reply = self._http.embeddings.create(model=self.config.model, input=texts[start:start + EMBED_BATCH])
+                batch = texts[start:start + EMBED_BATCH]
+                reply = self._http.embeddings.create(model=self.config.model, input=batch)
             except openai.OpenAIError as err:
                 raise EmbeddingError(f"embeddings endpoint {self.base_url} (model {self.config.model!r}) "
                                      f"failed: {type(err).__name__}: {err}") from None
-            rows.extend(d.embedding for d in sorted(reply.data, key=lambda d: d.index))
+            except (AttributeError, TypeError, ValueError) as err:  # the SDK's own parsing of a body that is not one
+                raise self._not_embeddings(err) from None
+            rows.extend(self._vectors(reply, len(batch)))
         return normalise(np.array(rows, dtype=np.float32))
 
     async def _aembed_http(self, texts: list[str]) -> np.ndarray:
         import openai
 
+        from cascade_core.cascade.body_watch import async_hooks
+
         if self._ahttp is None:
-            self._ahttp = openai.AsyncOpenAI(**self._client_kwargs())
+            http_client = openai.DefaultAsyncHttpxClient(event_hooks=async_hooks(self.config.timeout))
+            self._ahttp = openai.AsyncOpenAI(**self._client_kwargs(), http_client=http_client)
         rows: list[list[float]] = []
         for start in range(0, len(texts), EMBED_BATCH):
             try:
-                reply = await self._ahttp.embeddings.create(model=self.config.model,
-                                                            input=texts[start:start + EMBED_BATCH])
+                batch = texts[start:start + EMBED_BATCH]
+                reply = await self._ahttp.embeddings.create(model=self.config.model, input=batch)
             except openai.OpenAIError as err:
                 raise EmbeddingError(f"embeddings endpoint {self.base_url} (model {self.config.model!r}) "
                                      f"failed: {type(err).__name__}: {err}") from None
-            rows.extend(d.embedding for d in sorted(reply.data, key=lambda d: d.index))
+            except (AttributeError, TypeError, ValueError) as err:  # the SDK's own parsing of a body that is not one
+                raise self._not_embeddings(err) from None
+            rows.extend(self._vectors(reply, len(batch)))
         return normalise(np.array(rows, dtype=np.float32))
 
     # -- public ---------------------------------------------------------------------------------------------

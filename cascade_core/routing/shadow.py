@@ -55,7 +55,7 @@ def make_label(trace: Trace, step: Step, call: TierCall, signal: SignalName, *, 
     """One shadow label (a row of the store's shadow_labels table)."""
     shadow_answer = read_confidence(signal, call).answer if call.ok else None
     if shadow_answer is None and call.ok:
-        shadow_answer = call.raw_output.strip() or None
+        shadow_answer = call.answer_text.strip() or None
     answer = step.confidence.answer
     kind = answer_type or (guess_answer_type(shadow_answer) if shadow_answer else "text")
     agree = None if shadow_answer is None else bool(answer is not None and grade(answer, shadow_answer, kind))

@@ -81,7 +81,7 @@ def serve_lifespan(config: CascadeConfig, settings: ServeSettings, *,
                            max_backlog=settings.max_backlog).start()
         upkeep = None
         if isinstance(location, LakeTarget) and location.maintenance_every > 0:
-            upkeep = MaintenanceTimer(Store(location), location.maintenance_every).start()
+            upkeep = MaintenanceTimer(lambda: Store(location), location.maintenance_every).start()
         metrics = Metrics([t.name for t in config.tiers])
         metrics.gauges["cascade_log_backlog_runs"] = lambda: writer.backlog
         metrics.gauges["cascade_log_runs_written_total"] = lambda: writer.written_runs
@@ -119,7 +119,6 @@ def serve_lifespan(config: CascadeConfig, settings: ServeSettings, *,
                 state.tracing.close()  # exports what is queued
             if upkeep is not None:
                 upkeep.stop()
-                upkeep.store.close()
             await _close_clients(runtime)
             runtime.close()
             if vectors is not None:

@@ -141,13 +141,7 @@ class LogWriter:
     # -- the thread -----------------------------------------------------------------------------------------
     def _run(self) -> None:
         pending: list[tuple[Trace, Waiter | None]] = []
-        try:  # open (and migrate) now, not on the first request's commit; a failure is retried on each flush
-            self.store = self._open_store()
-            self._file = self.store.path
-            if self.store.backend == "duckdb":
-                self.store.release()
-        except Exception as err:
-            self._failed(err, 0)
+        self._open()  # open (and migrate) now, not on the first request's commit
         while True:
             self._wake.wait(self.interval)
             self._wake.clear()
@@ -155,6 +149,8 @@ class LogWriter:
             self._drain_into(pending)
             if pending:
                 pending = self._flush(pending)
+            elif self.store is None and self._failing_since is not None:
+                self._open()  # idle after a failed open: try again, so /healthz turns ok without traffic
             if stopping:
                 for _ in range(3):  # a failing disk gets a few more tries before the process exits
                     if not pending:
@@ -167,6 +163,18 @@ class LogWriter:
                               self.name, self.last_error)
                     self._notify(pending, False)
                 return
+
+    def _open(self) -> None:
+        """Open the store; a failure is recorded (and retried on the next tick or flush)."""
+        try:
+            self.store = self._open_store()
+        except Exception as err:
+            self._failed(err, 0)
+            return
+        self._file = self.store.path or self._file
+        if self.store.backend == "duckdb":
+            self.store.release()
+        self._recovered()
 
     def _drain_into(self, pending: list[tuple[Trace, Waiter | None]]) -> None:
         while True:
@@ -190,9 +198,9 @@ class LogWriter:
                 except Exception as err:  # logging must never take the server down; keep the batch and retry
                     self._failed(err, len(batch))
                     return pending
+                self._recovered()  # before counting this batch: the log line says how many runs were queued
                 self.commits += 1
                 self.written_runs += len(batch)
-                self._recovered()
                 self._notify(batch, True)
                 pending = rest
             return pending
@@ -228,8 +236,9 @@ class LogWriter:
         now = time.monotonic()
         if self._failing_since is None:
             self._failing_since = self._last_report = now
-            log.error("request log: cannot write %d runs to %s (%s); keeping them (backlog %d of at most %d) and "
-                      "retrying every %.1f s", runs, self.name, self.last_error, self.backlog, self.max_backlog,
+            action = f"write {runs} runs to" if runs else "open"  # 0: the open at startup
+            log.error("request log: cannot %s %s (%s); keeping the runs (backlog %d of at most %d) and retrying "
+                      "every %.1f s", action, self.name, self.last_error, self.backlog, self.max_backlog,
                       self.interval)
         elif now - self._last_report >= REPORT_EVERY:
             self._last_report = now

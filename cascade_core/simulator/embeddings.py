@@ -14,6 +14,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from cascade_core.simulator import faults
 from cascade_core.wire.errors import ApiError, read_json
 
 EMBED_MODEL = "sim-embed-hash"
@@ -54,7 +55,17 @@ async def embeddings_endpoint(request: Request) -> Response:
         state.count_event("rejected")
         return err.response()
     state.count_call(EMBED_MODEL)
+    fault = faults.draw(state.settings, EMBED_MODEL, state.rng)  # knobs per model: faults_by_model[EMBED_MODEL]
+    if fault.status is not None:
+        return ApiError(fault.status, "simulated embeddings failure", type_="server_error").response()
+    if fault.body in ("html", "empty", "error"):
+        content, media_type = faults.BAD_BODIES[fault.body]
+        return Response(content, media_type=media_type)
     data = [{"object": "embedding", "index": i, "embedding": hashed_vector(t)} for i, t in enumerate(texts)]
     tokens = sum(len(t.split()) for t in texts)
-    return JSONResponse({"object": "list", "data": data, "model": EMBED_MODEL,
-                         "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+    body = {"object": "list", "data": data, "model": EMBED_MODEL,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    trickle = faults.knob(state.settings, EMBED_MODEL, "trickle_ms")
+    if trickle > 0:
+        return faults.sent_in_pieces(body, None, trickle, cut=False)
+    return JSONResponse(body)

@@ -6,6 +6,7 @@ Routes are plain Starlette endpoints (request.json() in, JSONResponse out) so a 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import threading
 import time
@@ -180,7 +181,10 @@ async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response
         state.count_event("server_error")
         return ApiError(500, "The server had an error processing your request (simulated)",
                         type_="server_error", code="simulated_fault").response()
-    if fault.body is not None:
+    if fault.status == 502:
+        state.count_event("gateway_error")
+        return Response(faults.GATEWAY_PAGE, status_code=502, media_type="text/html")
+    if fault.body is not None and fault.body not in ("mistyped", "reset"):
         state.count_event(f"bad_body_{fault.body}")
         content, media_type = faults.BAD_BODIES[fault.body]
         return Response(content, media_type=media_type)
@@ -214,12 +218,31 @@ async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response
         del body["usage"]
     if settings.omit_finish_reason:
         body["choices"][0]["finish_reason"] = None
+    if settings.reasoning != "none":
+        faults.add_reasoning(body, settings.reasoning, chat.json_mode)
+    if settings.content_parts:
+        faults.content_parts(body)
+    if settings.garbled_fields:
+        faults.garble_fields(body)
+    if fault.body == "mistyped":
+        state.count_event("bad_body_mistyped")
+        faults.mistype(body, state.rng)
+    if fault.fell_back:
+        state.count_event("proxy_fallback")
+        limit_headers = {**limit_headers, **faults.fallback_headers(body, MODEL_NAMES)}
+    trickle = faults.knob(settings, chat.model, "trickle_ms")
+    if fault.body == "reset" or trickle > 0:
+        if fault.body == "reset":
+            state.count_event("bad_body_reset")
+        return faults.sent_in_pieces(body, limit_headers, trickle, cut=fault.body == "reset")
     return JSONResponse(body, headers=limit_headers or None)
 
 
 def create_app(settings: SimulatorConfig | None = None, dataset: Dataset | None = None) -> FastAPI:
     """The simulator app. `dataset` is what it knows gold answers for (default: the bundled dataset)."""
     app = FastAPI(title="Cascade Lab simulator", docs_url=None, redoc_url=None, openapi_url=None)
+    if not any(isinstance(f, faults.QuietCutBodies) for f in logging.getLogger("uvicorn.error").filters):
+        logging.getLogger("uvicorn.error").addFilter(faults.QuietCutBodies())
     app.state.sim = SimState(settings or SimulatorConfig(), Catalog.from_dataset(dataset or load_bundled()),
                              default_modes())
     app.state.started = time.time()

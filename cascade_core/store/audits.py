@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -193,11 +194,14 @@ def table_exists(store: Store, name: str) -> bool:
     return bool(rows[0][0])
 
 
-def latest_sweep(store: Store) -> tuple[dict[str, Any], pd.DataFrame] | None:
-    """The latest saved sweep and its threshold points (through the sweep's own SQL), or None."""
+def latest_sweep(store: Store, tiers: Sequence[str] | None = None) -> tuple[dict[str, Any], pd.DataFrame] | None:
+    """The latest saved sweep (of these tiers, when named: an import of other models saved since cannot price a
+    change to this cascade) and its threshold points (through the sweep's own SQL), or None."""
     if not (table_exists(store, "sweeps") and table_exists(store, "sweep_points")):
         return None
-    latest = sweeps.list_sweeps(store, limit=1)
+    latest = sweeps.list_sweeps(store, limit=1 if tiers is None else 200)
+    if tiers is not None:
+        latest = latest[[json.loads(t) == list(tiers) if isinstance(t, str) else False for t in latest["tiers"]]]
     if latest.empty:
         return None
     sweep = latest.iloc[0].to_dict()

@@ -127,6 +127,9 @@ class SharedConnection:
                 raise open_error(self.path, err) from None
         try:
             self._on_open(con)
+        except duckdb.Error as err:  # migrations that cannot write (a lake's data path that is not writable)
+            con.close()
+            raise open_error(self.path, err) from None
         except BaseException:
             con.close()
             raise

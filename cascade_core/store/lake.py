@@ -19,9 +19,10 @@ from typing import Literal, TypeVar
 
 import duckdb
 
-from cascade_core.store.connection import StoreError
+from cascade_core.store.connection import StoreError, StoreReadOnlyError
 
 LAKE = "lake"  # the catalog's name inside every connection
+COMMIT_RETRIES = 100  # DuckLake's own retries of a conflicting commit (ducklake_max_retry_count)
 T = TypeVar("T")
 
 
@@ -94,12 +95,17 @@ def _sql_string(text: str) -> str:
 def connect_lake(target: LakeTarget, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the lake attached as `lake` and made the default catalog."""
     source = f"ducklake:{target.catalog}:{target.catalog_dsn()}"
-    if target.catalog == "sqlite":
-        Path(target.dsn).parent.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(target.dsn) as db:  # WAL: readers don't block writers (measured: 3-4x faster)
-            db.execute("PRAGMA journal_mode=WAL")
-    if "://" not in target.data_path:
-        Path(target.data_path).mkdir(parents=True, exist_ok=True)
+    try:
+        if target.catalog == "sqlite":
+            Path(target.dsn).parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(target.dsn) as db:  # WAL: readers don't block writers (measured: 3-4x faster)
+                db.execute("PRAGMA journal_mode=WAL")
+        if "://" not in target.data_path:
+            Path(target.data_path).mkdir(parents=True, exist_ok=True)
+    except (OSError, sqlite3.Error) as err:
+        raise StoreReadOnlyError(f"{target.describe()}: cannot create the lake's folders ({err}); point the data "
+                                 "path ([store] data_path or its variable) and a SQLite catalog_path at a writable "
+                                 "place") from None
     con = duckdb.connect(":memory:", config=offline_config())
     try:
         con.execute("LOAD ducklake")
@@ -111,11 +117,24 @@ def connect_lake(target: LakeTarget, *, read_only: bool = False) -> duckdb.DuckD
             options.append("READ_ONLY")
         retrying(lambda: con.execute(f"ATTACH {_sql_string(source)} AS {LAKE} ({', '.join(options)})"))
         con.execute(f"USE {LAKE}")
-        con.execute("SET ducklake_max_retry_count = 100")  # commit conflicts between writers: retried inside
+        con.execute(f"SET ducklake_max_retry_count = {COMMIT_RETRIES}")  # conflicts between writers: retried inside
     except duckdb.Error as err:
         con.close()
-        raise StoreError(f"{target.describe()}: cannot open the lake: {redact(str(err))}") from None
+        raise StoreError(f"{target.describe()}: cannot open the lake: {open_cause(err, target)}") from None
     return con
+
+
+def open_cause(err: BaseException, target: LakeTarget) -> str:
+    """Why an ATTACH failed, short enough to read on /healthz: DuckDB repeats the whole catalog DSN twice before
+    the server's own words ("... at "<dsn>": connection to server ... failed: Connection refused"), so the text
+    after its last copy is the cause; whitespace is folded to one line and any password redacted."""
+    text = str(err)
+    for dsn in (target.catalog_dsn(), target.dsn):
+        at = text.rfind(dsn)
+        if at >= 0:
+            text = f"{target.catalog} said: {text[at + len(dsn):].lstrip(chr(34) + ': ')}"
+            break
+    return redact(" ".join(text.split()))
 
 
 def set_inlining(con: duckdb.DuckDBPyConnection, rows: int, table: str | None = None) -> None:
@@ -157,6 +176,8 @@ def is_conflict(err: BaseException) -> bool:
     text = str(err).lower()
     if any(s in text for s in _IO_FAILURES):
         return False
+    if "failed to initialize ducklake" in text and "already exists" in text:
+        return True  # two processes creating a new lake's catalog at once: the other one's is there now
     return isinstance(err, duckdb.Error) and any(s in text for s in (
         "conflict", "database is locked", "could not serialize", "duplicate key value", "failed to commit",
         "exceeded the maximum retry count", "current transaction is aborted"))

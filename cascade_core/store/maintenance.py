@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cascade_core.store import rollup, text_index
-from cascade_core.store.lake import LAKE
+from cascade_core.store.lake import COMMIT_RETRIES, LAKE, is_conflict, redact, retrying
 from cascade_core.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def maintain(store: Store, *, keep_snapshots: float | None = None) -> Maintenanc
     before = data_file_count(store)
     cutoff = datetime.now(UTC) - timedelta(seconds=keep)
     with store.locked():
-        store.execute(f"CALL ducklake_flush_inlined_data('{LAKE}')")
+        flush_inlined(store)
         store.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')")
         expired = store.execute(f"SELECT count(*) FROM ducklake_expire_snapshots('{LAKE}', older_than => ?)",
                                 [cutoff])
@@ -58,11 +59,29 @@ def maintain(store: Store, *, keep_snapshots: float | None = None) -> Maintenanc
     return MaintenanceReport(before, data_file_count(store), int(expired[0][0]))
 
 
-class MaintenanceTimer:
-    """Runs `maintain` every `every` seconds (first turn at a random point of the first interval)."""
+def flush_inlined(store: Store) -> None:
+    """Move the inlined rows out to data files, never retried inside DuckLake.
 
-    def __init__(self, store: Store, every: float) -> None:
-        self.store = store
+    DuckLake 1.4's own retry of a flush that conflicted with a concurrent inlined insert commits the new file
+    and leaves the inlined rows in place, so every row it held is then there twice (and three times after the
+    next pass): duckdb/ducklake#650, fixed in the 1.5 line. With its retries off, such a conflict fails the
+    whole flush and rolls it back; the store's own loop runs it again."""
+    with store.locked():
+        store.execute("SET ducklake_max_retry_count = 0")
+        try:
+            retrying(lambda: store.execute(f"CALL ducklake_flush_inlined_data('{LAKE}')"))
+        finally:
+            store.execute(f"SET ducklake_max_retry_count = {COMMIT_RETRIES}")
+
+
+class MaintenanceTimer:
+    """Runs `maintain` every `every` seconds (first turn at a random point of the first interval). The lake is
+    opened on the first turn, not at startup: a server whose PostgreSQL is down when it starts still serves (its
+    log writer queues the runs), and a turn that cannot reach the lake opens it afresh on the next one."""
+
+    def __init__(self, open_store: Callable[[], Store], every: float) -> None:
+        self._open_store = open_store
+        self.store: Store | None = None
         self.every = every
         self.runs = 0
         self.errors = 0
@@ -70,7 +89,7 @@ class MaintenanceTimer:
         self._thread = threading.Thread(target=self._loop, name="lake-maintenance", daemon=True)
 
     def start(self) -> MaintenanceTimer:
-        if self.every > 0 and self.store.lake is not None:
+        if self.every > 0:
             self._thread.start()
         return self
 
@@ -79,15 +98,24 @@ class MaintenanceTimer:
         while not self._stop.wait(wait):
             wait = self.every
             try:
+                if self.store is None:
+                    self.store = self._open_store()
                 report = maintain(self.store)
                 self.runs += 1
                 log.info("lake maintenance: %d -> %d data files, %d snapshots expired", report.files_before,
                          report.files_after, report.snapshots_expired)
-            except Exception as err:  # a conflict with another server's turn: try again next time
+            except Exception as err:  # a conflict with another server's turn, a lost catalog: try again next time
                 self.errors += 1
-                log.warning("lake maintenance skipped: %s", err)
+                log.warning("lake maintenance skipped: %s", redact(" ".join(str(err).split()))[:300])  # not its SQL
+                if self.store is not None and not is_conflict(err):
+                    self.store.close()
+                    self.store = None
 
     def stop(self) -> None:
+        """End the turns and close the lake."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(30)
+        if self.store is not None:
+            self.store.close()
+            self.store = None

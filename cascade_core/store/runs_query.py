@@ -206,7 +206,8 @@ def page_sql(where: str, sort: RunSort, relation: str = "all_runs") -> tuple[str
         f"SELECT created_at, source, left(question, {PREVIEW_CHARS}) AS question, final_tier, "
         "json_extract_string(meta, '$.route.name') AS route, "
         f"left(final_answer, {PREVIEW_CHARS}) AS answer, final_confidence AS confidence, correct, total_cost, "
-        "always_large_cost, latency_ms, escalations, (had_error OR error IS NOT NULL) AS error, simulated, run_id "
+        "always_large_cost, always_large_estimated, latency_ms, escalations, "
+        "(had_error OR error IS NOT NULL) AS error, simulated, run_id "
         f"FROM {relation} {where} {order_sql(sort)} LIMIT ? OFFSET ?", [])
 
 

@@ -134,7 +134,7 @@ class Store:
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                _rollback(con)  # a ROLLBACK that fails too (the catalog's server is gone) must not hide why
                 raise
             con.execute("COMMIT")
 

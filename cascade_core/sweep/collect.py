@@ -35,6 +35,7 @@ from cascade_core.clock import utc_now
 from cascade_core.datasets.loader import Dataset, Item
 from cascade_core.records import TierCall
 from cascade_core.security.pii import redact_pii
+from cascade_core.security.redact import redact
 from cascade_core.store.connection import StoreError
 from cascade_core.store.intents import InFlight, drop_intents, take_in_flight
 from cascade_core.store.store import Store
@@ -169,7 +170,8 @@ class _Collector:
             await self._intend(key, item, k)  # recorded before it is sent: a kill -9 leaves it behind as in flight
             call = await client.acall(messages, options)
         gate.observe(call)
-        call = dataclasses.replace(call, queue_ms=queued_ms)  # waiting for a slot is not model latency
+        # waiting for a slot (the gate's, then the tier's max_in_flight) is not model latency
+        call = dataclasses.replace(call, queue_ms=queued_ms + call.queue_ms)
         new.append(call)
         self.used[key] = call
         if call.ok:
@@ -230,7 +232,7 @@ class _Collector:
             try:
                 await asyncio.to_thread(write_calls, self.store, rows, intents=intents)
             except (duckdb.Error, OSError) as err:  # a full disk, a store gone read-only: stop, keep what is saved
-                self.write_error = f"{self.store.path}: could not save answers ({err}); the sweep stopped"
+                self.write_error = f"{self.store.name}: could not save answers ({redact(str(err))}); the sweep stopped"
                 self.stop.set()
                 for future in waiting:  # these calls are not sent: their workers stop
                     if not future.done():

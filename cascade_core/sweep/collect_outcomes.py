@@ -65,7 +65,7 @@ def _num(value: float | None) -> float:
 def cell_row(cell: Cell, tier_name: str) -> dict[str, Any]:
     """One outcome-table row. A failed call has no answer and counts as wrong (as in a live run)."""
     call, verify, conf = cell.call, cell.verify, cell.confidence
-    answer = (conf.answer or call.raw_output.strip() or None) if call.ok else None
+    answer = (conf.answer or call.answer_text.strip() or None) if call.ok else None
     calls = [c for c in (call, verify) if c is not None]
     return {
         "item_id": cell.item.id,

@@ -135,8 +135,11 @@ def import_sweep(paths: Sequence[str], *, format: str = "auto", tiers: Sequence[
     base = dict(mapping or {})
     used, _ = import_split(split, base)
     imported = import_results(list(paths), **args, mapping=used)
-    files = ", ".join(p.rsplit("/", 1)[-1] for p in imported.sources)
-    meta = SweepMeta(name=name.strip() or f"{files} · {utc_now():%Y-%m-%d %H:%M}", dataset=files, source="import")
+    names = [p.rsplit("/", 1)[-1] for p in imported.sources]
+    files = ", ".join(names)
+    # A default name short enough for a picker and a legend (RouteLLM's MMLU is 57 files); the dataset keeps all.
+    short = files if len(names) <= 2 else f"{names[0]}, {names[1]} and {len(names) - 2} more files"
+    meta = SweepMeta(name=name.strip() or f"{short} · {utc_now():%Y-%m-%d %H:%M}", dataset=files, source="import")
     spec = ImportSpec(list(paths), args, base, used)
     return LoadedSweep(imported.outcomes, meta, imported=spec), list(imported.notes)
 
@@ -214,7 +217,7 @@ class Comparison:
 
     points: tuple[pd.DataFrame, pd.DataFrame]
     names: tuple[str, str]
-    simulated: bool
+    simulated: bool  # both are: the plot says SIMULATED data (each simulated one is marked in its name)
     differences: pd.DataFrame
     warning: str | None
 
@@ -227,9 +230,12 @@ def compare(store: Store, a: str, b: str) -> Comparison:
             raise KeyError(f"no saved sweep {sid!r}")
         rows.append(row)
     table, warning = compare_saved(store, a, b)
-    return Comparison(points=(saved_points(store, a), saved_points(store, b)),
-                      names=(f"{rows[0]['name']} ({a})", f"{rows[1]['name']} ({b})"),
-                      simulated=any(bool(r["simulated"]) for r in rows), differences=table, warning=warning)
+    # Each sweep says whether it is simulated; the plot's title only when both are (a real import beside a
+    # simulated sweep is not "SIMULATED data").
+    names = [f"{r['name']} ({sid}){' · SIMULATED' if r['simulated'] else ''}" for r, sid in zip(rows, (a, b),
+                                                                                              strict=True)]
+    return Comparison(points=(saved_points(store, a), saved_points(store, b)), names=(names[0], names[1]),
+                      simulated=all(bool(r["simulated"]) for r in rows), differences=table, warning=warning)
 
 
 # -- applying ----------------------------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ from cascade_core.views.sweep_point import (
     toml_snippet,
     versus_current,
 )
-from cascade_core.views.trace import format_trace_table, format_usd, route_line, step_display_rows
+from cascade_core.views.trace import format_trace_table, format_usd, route_line, step_display_rows, trace_notes
 
 __all__ = [
     "FRONTS",
@@ -127,6 +127,7 @@ __all__ = [
     "tier_mix_by_bucket",
     "tier_rows",
     "toml_snippet",
+    "trace_notes",
     "usd",
     "versus_current",
     "why_empty",

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from cascade_core.stats.binomial import wilson
 from cascade_core.store.overview_query import overview_rows
 from cascade_core.store.rollup import LATENCY_STEP
 from cascade_core.store.store import Store
@@ -101,8 +102,9 @@ def graded_text(accuracy: float | None, graded: int, runs: int) -> str:
     if not graded or accuracy is None:
         return "no run graded (none matched a gold answer)" if runs else "no runs"
     ungraded = runs - graded
-    return f"{accuracy:.0%} of {graded:,} graded" + (f" ({ungraded:,} run{'s' if ungraded != 1 else ''} ungraded)"
-                                                     if ungraded else "")
+    low, high = wilson(round(accuracy * graded), graded)
+    return (f"{accuracy:.0%} of {graded:,} graded, 95% interval {low:.0%}–{high:.0%}"
+            + (f" ({ungraded:,} run{'s' if ungraded != 1 else ''} ungraded)" if ungraded else ""))
 
 
 def tier_shares(counts: pd.DataFrame) -> pd.DataFrame:

@@ -18,6 +18,12 @@ def _clip(text: object, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def _estimated(page: pd.DataFrame) -> list[bool]:
+    if "always_large_estimated" not in page:
+        return [False] * len(page)
+    return [bool(v) and not pd.isna(v) for v in page["always_large_estimated"]]
+
+
 def runs_table(page: pd.DataFrame) -> pd.DataFrame:
     """One page of runs, columns in the order people read them: what was asked, who answered, what it cost
     against always-large, escalations and errors; the question clipped, the run id last (it is the link)."""
@@ -31,7 +37,9 @@ def runs_table(page: pd.DataFrame) -> pd.DataFrame:
         "confidence": page["confidence"],
         "correct": [correct(v) for v in page["correct"]],
         "cost": [usd(float(v)) for v in page["total_cost"]],
-        "always-large": [usd(float(v)) for v in page["always_large_cost"]],
+        # "≈": estimated from tokens and the last tier's price (the run never reached it), as the trace says
+        "always-large": [("≈ " if estimated else "") + usd(float(v))
+                         for v, estimated in zip(page["always_large_cost"], _estimated(page), strict=True)],
         "escalations": page["escalations"],
         # "failed": no tier answered (never a saving); "error": some tier call failed and a later tier answered
         "error": ["" if not bool(err) else "failed" if pd.isna(tier) else "error"

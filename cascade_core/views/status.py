@@ -4,13 +4,13 @@ about the configured thresholds (quality retained against always-large). Plain f
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 import pandas as pd
 
+from cascade_core.stats.binomial import wilson
 from cascade_core.store.audits import list_audits
 from cascade_core.store.store import Store
 from cascade_core.store.sweeps import list_sweeps, sweep_points
@@ -38,15 +38,6 @@ class SweepSummary:
     note: str  # where the figure comes from, or why there is none
 
 
-def _wilson_low(k: int, n: int, z: float = 1.96) -> float:
-    if n == 0:
-        return 0.0
-    p = k / n
-    centre = p + z * z / (2 * n)
-    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre - spread) / (1 + z * z / n)
-
-
 def latest_audit_status(store: Store) -> AuditStatus | None:
     audits = list_audits(store)
     if audits.empty:
@@ -61,8 +52,9 @@ def latest_audit_status(store: Store) -> AuditStatus | None:
     if judged == 0:
         return AuditStatus(str(row["audit_id"]), created, "empty", "nothing was judged")
     rate = flagged / judged
-    text = f"{flagged} of {judged} flagged ({rate:.0%})"
-    if _wilson_low(flagged, judged) > alert:
+    low, high = wilson(flagged, judged)  # the Audit page's interval: the Overview never shows a bare rate
+    text = f"{flagged} of {judged} flagged ({rate:.0%}, 95% interval {low:.0%}–{high:.0%})"
+    if low > alert:
         return AuditStatus(str(row["audit_id"]), created, "alert", f"{text}: alert, above the {alert:.0%} line")
     if rate > alert:
         return AuditStatus(str(row["audit_id"]), created, "above", f"{text}: above the {alert:.0%} line")
@@ -74,7 +66,8 @@ def _close(a: list[float], b: list[float]) -> bool:
 
 
 def latest_sweep_summary(store: Store, tier_names: list[str], thresholds: list[float]) -> SweepSummary | None:
-    """The newest saved sweep, and, when it ran these tiers, the configured thresholds' point on it."""
+    """The newest saved sweep (where to find sweeps), and the configured thresholds' point on the newest sweep that
+    ran these tiers: an import of other models or a sweep of fewer tiers saved since does not hide it."""
     sweeps = list_sweeps(store, limit=200)
     if sweeps.empty:
         return None
@@ -84,16 +77,20 @@ def latest_sweep_summary(store: Store, tier_names: list[str], thresholds: list[f
         return SweepSummary(len(sweeps), str(row["sweep_id"]), str(row["name"]), int(row["n_items"]),
                             bool(row["simulated"]), retained, change, note)
 
-    tiers = json.loads(row["tiers"]) if isinstance(row["tiers"], str) else []
-    if tiers != tier_names:
-        return summary(None, None, f"the latest sweep ran tiers {' → '.join(tiers)}, not the configured ones")
-    points = sweep_points(store, str(row["sweep_id"]))
+    def tiers_of(candidate: pd.Series) -> list[str]:
+        return json.loads(candidate["tiers"]) if isinstance(candidate["tiers"], str) else []
+
+    same = next((r for _, r in sweeps.iterrows() if tiers_of(r) == tier_names), None)
+    if same is None:
+        return summary(None, None, f"the latest sweep ran tiers {' → '.join(tiers_of(row))}, not the configured "
+                                   "ones")
+    points = sweep_points(store, str(same["sweep_id"]))
     always = points[points["kind"] == "always"].sort_values("cost_per_1k")
     mine = [p for p in points[points["kind"].isin(["per_tier", "shared"])].itertuples()
             if _close([float(t) for t in json.loads(p.thresholds)], thresholds)]
     if always.empty or not mine or pd.isna(mine[0].accuracy):
-        return summary(None, None, "the latest sweep has no point at the configured thresholds")
+        return summary(None, None, f"sweep “{same['name']}” has no point at the configured thresholds")
     large = always.iloc[-1]
     retained = None if not large["accuracy"] else float(mine[0].accuracy) / float(large["accuracy"])
     change = None if not large["cost_per_1k"] else float(mine[0].cost_per_1k) / float(large["cost_per_1k"]) - 1
-    return summary(retained, change, f"from sweep “{row['name']}” ({int(row['n_items']):,} questions)")
+    return summary(retained, change, f"from sweep “{same['name']}” ({int(same['n_items']):,} questions)")

@@ -131,8 +131,10 @@ def certification_table(cert: Certification) -> pd.DataFrame:
 def estimate_text(result: SweepResult, signal: str | None = None) -> str:
     """The uncertified cheapest setting meeting the target on calibration, said as an estimate."""
     est = result.estimate
-    if est is None or est.thresholds is None:
-        return "Estimate: no cascade setting meets the target on the calibration questions."
+    if est is None or est.thresholds is None:  # it searches fewer settings than the certified pick above it
+        return ("Estimate, not certified: no per-tier or shared thresholds calling every tier in turn ("
+                + " → ".join(result.tiers) + ") meet the target on the calibration questions for less than "
+                "always-large costs; the certified search also tries skipping ahead and leaving tiers out.")
     setting = "; ".join(f"{t} {accept_words(v, signal)}" for t, v in zip(result.tiers, est.thresholds, strict=False))
     return (f"Estimate, not certified: {setting} would save "
             f"{est.savings.estimate:.0%} (held-out 95% interval {est.savings.low:.0%} to {est.savings.high:.0%}) "
@@ -174,7 +176,7 @@ def metrics_table(metrics: Mapping[str, SummaryMetrics]) -> pd.DataFrame:
         {"thresholds": FRONTS.get(name, name), "APGR": _pct(m.apgr),
          "CPT50 (of large cost)": _pct(m.cpt50.pct_of_large / 100), "CPT80 (of large cost)":
          _pct(m.cpt80.pct_of_large / 100), "CPT50 ($/1k)": _usd(m.cpt50.cost_per_1k),
-         "CPT80 ($/1k)": _usd(m.cpt80.cost_per_1k), "AIQ": None if not np.isfinite(m.aiq) else round(m.aiq, 3)}
+         "CPT80 ($/1k)": _usd(m.cpt80.cost_per_1k), "AIQ": "n/a" if not np.isfinite(m.aiq) else f"{m.aiq:.3f}"}
         for name, m in metrics.items()
     ])
 

@@ -63,8 +63,9 @@ def describe_point(point: FrontierPoint | None, tiers: Sequence[str], signal: st
 
 def versus_current(point: FrontierPoint, current: FrontierPoint | None, large: FrontierPoint,
                    signal: str | None = None, tiers: Sequence[str] = ()) -> str | None:
-    """'+12% savings, -0.4 points accuracy vs your current setting (small: accept 4 or 5 · mid: accept 4 or 5)';
-    savings in points of always-large cost. None without a current setting."""
+    """'+12.0 points savings, -0.4 points accuracy vs your current setting (small: accept 4 or 5 · mid: accept 4 or
+    5)': both in percentage points of the figures shown beside it (savings as a share of always-large cost), so 77.0%
+    -> 74.4% savings reads -2.6 points, not "-3%". None without a current setting."""
     if current is None or large.cost_per_1k <= 0:
         return None
     now = describe_point(current, tiers, signal) if tiers else "/".join(f"{v:.2f}" for v in current.thresholds)
@@ -72,7 +73,7 @@ def versus_current(point: FrontierPoint, current: FrontierPoint | None, large: F
     points = (point.accuracy - current.accuracy) * 100
     if abs(savings) < 5e-4 and abs(points) < 0.05:
         return f"the same outcome as your current setting ({now})"
-    return f"{savings:+.0%} savings, {points:+.1f} points accuracy vs your current setting ({now})"
+    return f"{savings * 100:+.1f} points savings, {points:+.1f} points accuracy vs your current setting ({now})"
 
 
 def toml_snippet(point: FrontierPoint | None, tiers: Sequence[str]) -> str:

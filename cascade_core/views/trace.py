@@ -94,9 +94,10 @@ def format_trace_table(trace: Trace) -> str:
     return "\n".join(lines)
 
 
-def trace_notes(trace: Trace) -> list[str]:
+def trace_notes(trace: Trace, *, with_error: bool = True) -> list[str]:
     """What a user must know about a run beyond its table, each said once: endpoints that sent no logprobs,
-    a fallback answer, attempts charged at an estimate, the reason a run has no answer."""
+    a fallback answer, attempts charged at an estimate, the reason a run has no answer (unless `with_error` is
+    false: the trace view shows that in its own box)."""
     notes: list[str] = []
     no_logprobs = [s.tier_name for s in trace.steps if s.confidence.parse_error == NO_LOGPROBS]
     if no_logprobs:
@@ -105,10 +106,15 @@ def trace_notes(trace: Trace) -> list[str]:
                      "so every such tier escalates; use the self_rated or verify signal with this endpoint")
     if trace.fallback:
         notes.append(trace.fallback)
+    for index, model in (trace.meta.get("served_by") or {}).items():
+        step = trace.steps[int(index)] if int(index) < len(trace.steps) else None
+        tier = f"tier '{step.tier_name}'" if step is not None else f"step {int(index) + 1}"
+        notes.append(f"{tier} was answered by a proxy's fallback model ({model}), not its own model: that answer "
+                     "and its confidence are another model's, and it is priced at the tier's prices")
     estimated = sum(c.estimated_cost for s in trace.steps for c in (s.call, s.verify_call) if c is not None)
     if estimated:
         notes.append(f"${estimated:.6f} of this run's cost is an estimate (timed-out or cut-off attempts, or "
                      "replies without usage)")
-    if trace.error:
+    if trace.error and with_error:
         notes.append(f"no answer: {trace.error}")
     return notes

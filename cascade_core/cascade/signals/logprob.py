@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from cascade_core.cascade.signals.base import RequestOptions, Signal
-from cascade_core.cascade.signals.plain import PLAIN_SYSTEM
+from cascade_core.cascade.signals.plain import PLAIN_SYSTEM, answer_logprobs, empty_reason
 from cascade_core.records import Confidence, TierCall
 
 NO_LOGPROBS = "the endpoint returned no logprobs"
@@ -13,12 +13,13 @@ NO_LOGPROBS = "the endpoint returned no logprobs"
 
 def parse_logprob(call: TierCall) -> Confidence:
     """Answer = the plain output; confidence = probability of its (non-whitespace) tokens."""
-    answer = call.raw_output.strip() or None
+    answer = call.answer_text.strip() or None
     if answer is None:
-        return Confidence(None, None, None, "empty output")
-    if not call.logprobs:
+        return Confidence(None, None, None, empty_reason(call))
+    logprobs = answer_logprobs(call)
+    if not logprobs:
         return Confidence(answer, None, None, NO_LOGPROBS)
-    total = sum(lp for token, lp in call.logprobs if token.strip())
+    total = sum(lp for token, lp in logprobs if token.strip())
     if not math.isfinite(total):
         return Confidence(answer, None, None, "non-finite logprob")
     return Confidence(answer, total, math.exp(min(total, 0.0)))

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from cascade_core.cascade.signals.base import RequestOptions, Signal
+from cascade_core.cascade.signals.plain import empty_reason
 from cascade_core.cascade.structured import SelfRatedReply, json_candidates
 from cascade_core.records import Confidence, TierCall
 
@@ -69,7 +70,9 @@ def _with_rating(answer: str | None, rating: Any) -> Confidence:
 
 
 def _parse(call: TierCall) -> Confidence:
-    return parse_self_rated(call.raw_output)
+    if not call.answer_text.strip():
+        return Confidence(None, None, None, empty_reason(call))
+    return parse_self_rated(call.answer_text)
 
 
 SELF_RATED = Signal(

@@ -10,7 +10,7 @@ import math
 import re
 
 from cascade_core.cascade.signals.base import RequestOptions, Signal, VerifyRule
-from cascade_core.cascade.signals.plain import PLAIN_SYSTEM, plain_answer
+from cascade_core.cascade.signals.plain import PLAIN_SYSTEM, answer_logprobs, plain_answer
 from cascade_core.records import Confidence, TierCall
 
 VERIFY_SYSTEM = (
@@ -26,13 +26,15 @@ VERIFY_USER_TEMPLATE = (
 
 def parse_verify(call: TierCall, answer: str | None) -> Confidence:
     """P(yes) from the verify call: from the first token's logprob when given, else 1.0 / 0.0 from the text."""
-    reply = re.match(r"\W*(yes|no)\b", call.raw_output.strip().lower())  # "nope" / "not sure" are not a "no"
+    text = call.answer_text.strip()
+    reply = re.match(r"\W*(yes|no)\b", text.lower())  # "nope" / "not sure" are not a "no"
     if reply is None:
-        return Confidence(answer, None, None, f"verify reply is not yes/no: {call.raw_output[:40]!r}")
+        return Confidence(answer, None, None, f"verify reply is not yes/no: {text[:40]!r}")
     said_yes = reply.group(1) == "yes"
     p_yes = 1.0 if said_yes else 0.0
-    if call.logprobs:
-        first = next(((t, lp) for t, lp in call.logprobs if t.strip()), None)
+    logprobs = answer_logprobs(call)
+    if logprobs:
+        first = next(((t, lp) for t, lp in logprobs if t.strip()), None)
         if first is not None:
             p_token = math.exp(min(first[1], 0.0))
             p_yes = p_token if said_yes else 1.0 - p_token
