@@ -177,6 +177,14 @@ def test_cli_exit_code_follows_the_lower_bound(runtime: Runtime, sim: EmbeddedSi
     assert main([*common, "--alert-rate", f"{share.low + 0.001:.4f}", "--report", str(md)]) == 0
     assert "ALERT" not in md.read_text()
     capsys.readouterr()
+    # A report path in a folder that does not exist: one line naming it, exit 1, and the audit is still stored.
+    with Store(store_path) as store:
+        before = len(audit_sql.list_audits(store))
+    assert main([*common, "--alert-rate", "0.9", "--report", str(tmp_path / "gone" / "r.md")]) == 1
+    err = capsys.readouterr().err
+    assert "error: audit:" in err and str(tmp_path / "gone" / "r.md") in err and "Traceback" not in err, err
+    with Store(store_path) as store:
+        assert len(audit_sql.list_audits(store)) == before + 1
 
 
 @pytest.mark.parametrize("bad", [["--since", "7x"], ["--alert-rate", "1.5"], ["--sample", "0"],

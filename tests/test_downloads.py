@@ -88,3 +88,6 @@ def test_store_export_command_and_its_errors(tmp_path: Path) -> None:
     for bad, said in (('{"colour": "red"}', "not a run filter"), ("[1", "Expecting"), ('{"start": "soon"}', "soon")):
         refused = subprocess.run([*cli, "--filter", bad], capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert refused.returncode == 2 and said in refused.stderr, refused.stderr
+    nowhere = subprocess.run([*cli[:-1], str(tmp_path / "gone" / "o.csv")], capture_output=True, text=True,
+                             cwd=ROOT, timeout=120)
+    assert nowhere.returncode == 2 and f"{tmp_path / 'gone'} is not a folder" in nowhere.stderr, nowhere.stderr

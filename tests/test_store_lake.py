@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -22,6 +22,7 @@ from cascade_core.store import (
     count_runs,
     data_file_count,
     maintain,
+    rollup,
     runs_page,
 )
 from cascade_core.store.audits import reviewed_verdicts, save_review
@@ -31,7 +32,7 @@ from cascade_core.store.migrate import migrate_file
 from cascade_core.store.rows import traces_rows
 from cascade_core.store.schema import MIGRATIONS
 from cascade_core.store.sweeps import cache_stats, write_calls
-from tests.factories import fake_key, make_trace
+from tests.factories import fake_key, hours_ago, make_trace
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -221,6 +222,40 @@ def test_cli_migrate_and_config_keep_the_password_out(postgres, tmp_path: Path) 
     missing = subprocess.run(args, cwd=ROOT, env={**env, "CASCADE_PG_DSN": ""}, capture_output=True, text=True,
                              timeout=60)
     assert missing.returncode == 2 and "CASCADE_PG_DSN is not set" in missing.stderr
+
+
+FOLDED = ("SELECT count(DISTINCT run_id) FROM runs WHERE created_at < "
+          "(SELECT max(watermark) FROM run_rollup_state)")
+
+
+def test_maintain_dedupe_repairs_a_lake_holding_copies(postgres, tmp_path: Path) -> None:
+    """Lakes written before the #650 workaround hold copies of runs and steps; `store maintain --dedupe` leaves one
+    of each and folds the rollup's hours that counted them again."""
+    dsn, data = postgres.new_database(), tmp_path / "lake"
+    traces = [make_trace(1, question=f"q{i}", when=hours_ago(2 + i)) for i in range(40)]
+    copied = [t.run_id for t in traces[::4]]  # 10 runs, as the flush bug left them: twice, steps and all
+    with Store(LakeTarget(catalog="postgres", dsn=dsn, data_path=str(data), maintenance_every=0)) as store:
+        store.log_traces(traces)
+        store.execute("INSERT INTO runs SELECT * FROM runs WHERE list_contains(?, run_id)", [copied])
+        store.execute("INSERT INTO steps SELECT * FROM steps WHERE list_contains(?, run_id)", [copied])
+        rollup.refresh(store, min_runs=1, margin=timedelta(0))
+        # the rollup counted the copies (all but the newest run's, which stays in the tail)
+        assert store.execute("SELECT sum(runs) FROM run_rollup") == [(48,)] and store.execute(FOLDED) == [(39,)]
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "CASCADE_PG_DSN": dsn, "CASCADE_LAKE_PATH": str(data)}
+    args = [sys.executable, "-m", "cascade_core", "store", "maintain", "--dedupe", "--config",
+            str(ROOT / "examples" / "ducklake.toml")]
+    first = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "copies removed: 10 runs, 20 steps" in first.stdout, first.stdout
+    again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "copies removed: 0 runs, 0 steps" in again.stdout, again.stdout + again.stderr
+    with Store(LakeTarget(catalog="postgres", dsn=dsn, data_path=str(data), maintenance_every=0)) as store:
+        assert store.execute("SELECT count(*), count(DISTINCT run_id) FROM runs") == [(40, 40)]
+        assert store.execute("SELECT count(*), count(DISTINCT (run_id, step_index)) FROM steps") == [(80, 80)]
+        assert store.execute("SELECT sum(runs) FROM run_rollup") == [(39,)] == store.execute(FOLDED)
+        assert count_runs(store, RunFilter()) == 40
+        back = store.get_trace(copied[0])
+        assert back is not None and len(back.steps) == 2
 
 
 def test_unwritable_data_path_is_said_by_name(postgres, tmp_path: Path) -> None:

@@ -60,6 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DatasetError, StoreError) as err:
         sys.stderr.write(f"error: {err}\n")
         return 2
+    except Exception as err:
+        # A failure of the store engine or of a path the user named: one line that says what failed (passwords
+        # redacted), not a traceback; -v shows the traceback. Anything else is a bug and keeps its traceback.
+        duckdb = sys.modules.get("duckdb")
+        engine_error = duckdb is not None and isinstance(err, duckdb.Error)
+        if args.verbose or not (engine_error or isinstance(err, OSError)):
+            raise
+        from cascade_core.store.lake import redact
+        what = f"the store failed: {err}" if engine_error else str(err)
+        sys.stderr.write(f"error: {args.command}: {redact(what)} (run again with -v for the details)\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

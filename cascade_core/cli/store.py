@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -31,6 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
                                    "a big log is built here); on DuckLake also flush inlined rows, merge files, "
                                    "expire snapshots")
     add_config_options(maintain)
+    maintain.add_argument("--dedupe", action="store_true", help="first remove copies of runs and steps that "
+                          "DuckLake 1.4's flush bug (duckdb/ducklake#650) left in lakes written by versions before "
+                          "its workaround")
     maintain.set_defaults(handler=run_maintain)
     export = commands.add_parser("export", help="write the runs a filter selects to CSV or Parquet (DuckDB COPY in "
                                  "sorted ranges: bounded memory however many runs); prints the row count as JSON")
@@ -84,11 +88,14 @@ def run_migrate(args: argparse.Namespace) -> int:
 
 def run_maintain(args: argparse.Namespace) -> int:
     from cascade_core.store.location import store_location
-    from cascade_core.store.maintenance import maintain
+    from cascade_core.store.maintenance import maintain, remove_duplicates
     from cascade_core.store.store import Store
 
     config = config_from_args(args)
     with Store(store_location(config)) as store:
+        if args.dedupe:
+            removed = remove_duplicates(store)
+            sys.stdout.write("copies removed: " + ", ".join(f"{n} {table}" for table, n in removed.items()) + "\n")
         report = maintain(store)
     sys.stdout.write(f"data files {report.files_before} -> {report.files_after}; "
                      f"{report.snapshots_expired} snapshots expired\n")
@@ -112,6 +119,9 @@ def run_export(args: argparse.Namespace) -> int:
         sort.column  # noqa: B018  (validates the key)
     except (ValueError, TypeError) as err:
         raise ConfigError(f"store export: {err}") from None
+    out_dir = Path(args.out).resolve().parent
+    if not out_dir.is_dir() or not os.access(out_dir, os.W_OK):  # said before the export's work, not after it
+        raise ConfigError(f"store export --out {args.out}: {out_dir} is not a folder this user can write to")
     config = config_from_args(args)
     with Store(store_location(config), read_only=True, lock_wait=CLI_LOCK_WAIT) as store:
         rows = export_runs(store, run_filter, sort, args.format, args.out)

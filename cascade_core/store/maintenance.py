@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import duckdb
+
 from cascade_core.store import rollup, text_index
 from cascade_core.store.lake import COMMIT_RETRIES, LAKE, is_conflict, redact, retrying
 from cascade_core.store.store import Store
@@ -72,6 +74,38 @@ def flush_inlined(store: Store) -> None:
             retrying(lambda: store.execute(f"CALL ducklake_flush_inlined_data('{LAKE}')"))
         finally:
             store.execute(f"SET ducklake_max_retry_count = {COMMIT_RETRIES}")
+
+
+# The run log's tables and their natural keys: the tables servers write many times a second, where DuckLake 1.4's
+# flush bug (#650, see flush_inlined) left copies in lakes written before that fix.
+RUN_LOG_KEYS = {"runs": ("run_id",), "steps": ("run_id", "step_index")}
+
+
+def remove_duplicates(store: Store) -> dict[str, int]:
+    """Repair a lake that already holds copies of runs or steps (`store maintain --dedupe`): each key's rows are
+    replaced by one of them, in one transaction per table. Rows per table removed. A DuckDB file enforces its
+    keys and never has any. The rollup's and the text index's hours that counted copies are folded again."""
+    removed: dict[str, int] = {}
+    for table, key in RUN_LOG_KEYS.items():
+        cols = ", ".join(key)
+        match = " AND ".join(f"{table}.{c} = d.{c}" for c in key)
+
+        def work(con: duckdb.DuckDBPyConnection, table: str = table, cols: str = cols, match: str = match) -> int:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE dedupe_keep AS SELECT DISTINCT ON ({cols}) * FROM {table} "
+                        f"WHERE ({cols}) IN (SELECT ({cols}) FROM {table} GROUP BY {cols} HAVING count(*) > 1)")
+            kept = con.execute("SELECT count(*) FROM dedupe_keep").fetchone()
+            if not kept or not kept[0]:
+                return 0
+            con.execute(f"CREATE OR REPLACE TEMP TABLE d AS SELECT DISTINCT {cols} FROM dedupe_keep")
+            deleted = con.execute(f"DELETE FROM {table} USING d WHERE {match}").fetchone()
+            con.execute(f"INSERT INTO {table} SELECT * FROM dedupe_keep")
+            return int(deleted[0] if deleted else 0) - int(kept[0])
+
+        removed[table] = store.write(work) if store.lake is not None else 0
+    if removed["runs"]:  # the per-hour rollup and the text index counted the copies: count those hours again
+        rollup.repair(store)
+        text_index.repair(store)
+    return removed
 
 
 class MaintenanceTimer:
