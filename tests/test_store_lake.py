@@ -306,6 +306,21 @@ def test_lake_open_error_says_the_servers_cause_once_without_the_password(tmp_pa
                             "and accepting TCP/IP connections?"), message
 
 
+def test_a_moved_data_path_names_the_catalogs_own(postgres, tmp_path: Path) -> None:
+    """DuckLake's own error ends with a hint to set OVERRIDE_DATA_PATH, an ATTACH option the config has no way
+    to set; the error names the folder the catalog's files are in instead, and the lake is left as it was."""
+    dsn = postgres.new_database()
+    with Store(LakeTarget(catalog="postgres", dsn=dsn, data_path=str(tmp_path / "a"))) as store:
+        store.log_trace(make_trace(1))
+    with pytest.raises(StoreError) as caught:
+        Store(LakeTarget(catalog="postgres", dsn=dsn, data_path=str(tmp_path / "b")))
+    message = str(caught.value)
+    assert f"this catalog's data files are under {tmp_path / 'a'}/, not {tmp_path / 'b'}/" in message, message
+    assert "OVERRIDE_DATA_PATH" not in message
+    with Store(LakeTarget(catalog="postgres", dsn=dsn, data_path=str(tmp_path / "a"))) as store:
+        assert store.count_runs() == 1
+
+
 def test_redact_hides_passwords() -> None:
     assert redact("host=h password=abc user=u") == "host=h password=*** user=u"
     assert redact("postgresql://u:abc@h/db") == "postgresql://u:***@h/db"

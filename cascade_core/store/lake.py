@@ -129,6 +129,11 @@ def open_cause(err: BaseException, target: LakeTarget) -> str:
     the server's own words ("... at "<dsn>": connection to server ... failed: Connection refused"), so the text
     after its last copy is the cause; whitespace is folded to one line and any password redacted."""
     text = str(err)
+    moved = re.search(r'DATA_PATH parameter "([^"]*)" does not match existing data path in the catalog "([^"]*)"', text)
+    if moved:  # DuckLake's hint (OVERRIDE_DATA_PATH) names an ATTACH option the config does not have
+        return (f"this catalog's data files are under {moved.group(2)}, not {moved.group(1)}: point the data path "
+                "([store] data_path, or the variable it names such as $CASCADE_LAKE_PATH) at that folder (a lake's "
+                "data path is fixed when it is created: every machine must see its files at that path)")
     for dsn in (target.catalog_dsn(), target.dsn):
         at = text.rfind(dsn)
         if at >= 0:
