@@ -96,8 +96,8 @@ def remove_duplicates(store: Store) -> dict[str, int]:
             kept = con.execute("SELECT count(*) FROM dedupe_keep").fetchone()
             if not kept or not kept[0]:
                 return 0
-            con.execute(f"CREATE OR REPLACE TEMP TABLE d AS SELECT DISTINCT {cols} FROM dedupe_keep")
-            deleted = con.execute(f"DELETE FROM {table} USING d WHERE {match}").fetchone()
+            con.execute(f"CREATE OR REPLACE TEMP TABLE dedupe_keys AS SELECT DISTINCT {cols} FROM dedupe_keep")
+            deleted = con.execute(f"DELETE FROM {table} USING dedupe_keys d WHERE {match}").fetchone()
             con.execute(f"INSERT INTO {table} SELECT * FROM dedupe_keep")
             return int(deleted[0] if deleted else 0) - int(kept[0])
 
