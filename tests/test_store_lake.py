@@ -321,6 +321,32 @@ def test_a_moved_data_path_names_the_catalogs_own(postgres, tmp_path: Path) -> N
         assert store.count_runs() == 1
 
 
+def test_a_sqlite_catalog_lake_keeps_audits_readable_after_reopening(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """DuckLake 1.4.4 on a SQLite catalog lost audit_items' inlined table once the lake was reopened (a later
+    schema version had altered it): every audit failed with 'Cannot open file "ducklake_inlined_data_9_5"' and
+    every maintenance flush with an INTERNAL error. SQLite catalogs are now given no data inlining."""
+    from cascade_core.cli.main import main
+
+    config = tmp_path / "sqlite-lake.toml"
+    example = (ROOT / "examples" / "ducklake.toml").read_text(encoding="utf-8")
+    config.write_text(example.replace('dsn_env = "CASCADE_PG_DSN"', f'catalog = "sqlite"\ncatalog_path = '
+                                      f'"{tmp_path / "catalog.sqlite"}"').replace(
+        'data_path_env = "CASCADE_LAKE_PATH"', f'data_path = "{tmp_path / "lake"}"'), encoding="utf-8")
+    for question in ("What is 2+2?", "What is the capital of France?", "Which planet is largest?"):
+        assert main(["query", question, "--config", str(config)]) == 0  # each command opens the lake afresh
+    assert main(["audit", "--config", str(config), "--sample", "3"]) in (0, 3), capsys.readouterr().err
+    assert main(["store", "maintain", "--config", str(config)]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    lake = LakeTarget("sqlite", str(tmp_path / "catalog.sqlite"), str(tmp_path / "lake"))
+    assert lake.inlined_rows == 0 and lake.inline_rows == 100
+    with Store(lake) as store:
+        assert store.count_runs() == 3
+        audited = store.execute("SELECT count(*) FROM audit_items")[0][0]
+        assert 1 <= audited <= 3  # the accepted small-tier answers among the three
+        assert store.execute("SELECT count(*) FROM __ducklake_metadata_lake.ducklake_inlined_data_tables") == [(0,)]
+
+
 def test_redact_hides_passwords() -> None:
     assert redact("host=h password=abc user=u") == "host=h password=*** user=u"
     assert redact("postgresql://u:abc@h/db") == "postgresql://u:***@h/db"

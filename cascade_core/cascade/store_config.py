@@ -45,7 +45,8 @@ class StoreConfig(BaseModel):
     data_path: str | None = None  # the lake's data files (a shared folder, or s3://... with httpfs)
     data_path_env: str | None = None
     inline_rows: int = Field(default=100, ge=0, description="inserts of at most this many rows stay in the "
-                             "catalog until maintenance writes them out as one file (data inlining)")
+                             "catalog until maintenance writes them out as one file (data inlining; PostgreSQL "
+                             "catalogs only: a SQLite catalog gets none, see LakeTarget.inlined_rows)")
     maintenance_every: float = Field(default=60.0, ge=0, description="seconds between scheduled maintenance "
                                      "runs in long-lived processes (0: off)")
     keep_snapshots: float = Field(default=3600.0, ge=0, description="seconds of snapshots (time travel) kept")

@@ -44,6 +44,16 @@ class LakeTarget:
             return self.dsn
         return async_commit_dsn(self.dsn)
 
+    @property
+    def inlined_rows(self) -> int:
+        """The data-inlining limit the lake is given: `inline_rows`, but 0 on a SQLite catalog. There DuckLake 1.4.4
+        loses track of a table's inlined rows after a later schema change (tables v, a, b with inlined rows; one
+        transaction alters a and inserts into v; the next creates a table; reopened, reading b fails: 'Cannot open
+        file "ducklake_inlined_data_3_4"'), which left audit_items unreadable and every flush an INTERNAL error.
+        PostgreSQL catalogs do not have it. Without inlining each commit writes a small Parquet file per table
+        instead; maintenance merges them."""
+        return 0 if self.catalog == "sqlite" else self.inline_rows
+
     def describe(self) -> str:
         """For screens and errors: the catalog without its password."""
         commit = "" if self.synchronous_commit or self.catalog != "postgres" else "; asynchronous commit"

@@ -87,7 +87,7 @@ class Store:
         if not self._migrated:
             if self.lake is not None:  # first: the migrations' own small inserts are inlined too
                 lake = self.lake
-                retrying(lambda: set_inlining(con, lake.inline_rows), on_retry=lambda: _rollback(con))
+                retrying(lambda: set_inlining(con, lake.inlined_rows), on_retry=lambda: _rollback(con))
             retrying(lambda: _migrate(con, lake=self.lake is not None), on_retry=lambda: _rollback(con))
             if self.lake is not None:
                 retrying(lambda: _tune_lake(con), on_retry=lambda: _rollback(con))
