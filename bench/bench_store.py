@@ -103,6 +103,7 @@ def traces(n: int, seed: int) -> list:
 
 def _writer(location: object, batch: int, seconds: float, barrier: object, seed: int, out: mp.Queue) -> None:
     pool = traces(4 * batch, seed)
+    base_ids = [t.run_id for t in pool]
     store = Store(location, lock_wait=60.0)  # type: ignore[arg-type]
     if store.backend == "duckdb":
         store.release()
@@ -112,9 +113,10 @@ def _writer(location: object, batch: int, seconds: float, barrier: object, seed:
     i = 0
     stop = start_at + seconds
     while time.time() < stop:
-        chunk = pool[i % 4 * batch:(i % 4 + 1) * batch]
-        for t in chunk:  # fresh ids: every commit is new runs
-            t.run_id = f"{seed}-{i}-{t.run_id[:20]}"
+        first = i % 4 * batch
+        chunk = pool[first:first + batch]
+        for k, t in enumerate(chunk):  # fresh ids: every commit is new runs
+            t.run_id = f"{seed}-{i}-{base_ids[first + k]}"
         store.log_traces(chunk)
         if store.backend == "duckdb":
             store.release()
@@ -125,7 +127,7 @@ def _writer(location: object, batch: int, seconds: float, barrier: object, seed:
     store.close()
 
 
-def run_writers(location: object, writers: int, batch: int, seconds: float) -> tuple[float, int]:
+def run_writers(location: object, writers: int, batch: int, seconds: float) -> tuple[float, int, int]:
     Store(location).close()  # create + migrate once, before the race  # type: ignore[arg-type]
     ctx = mp.get_context("spawn")
     out: mp.Queue = ctx.Queue()
@@ -138,7 +140,7 @@ def run_writers(location: object, writers: int, batch: int, seconds: float) -> t
         p.join()
     total = sum(r[0] for r in results)
     wall = max(r[3] for r in results) - min(r[2] for r in results)
-    return total / wall, sum(r[1] for r in results)
+    return total / wall, sum(r[1] for r in results), total
 
 
 def cmd_writers(args: argparse.Namespace) -> None:
@@ -152,7 +154,7 @@ def cmd_writers(args: argparse.Namespace) -> None:
             "DuckDB file (writers take turns)": folder / "file.duckdb",
         }
         for label, location in targets.items():
-            rate, commits = run_writers(location, args.writers, args.batch, args.seconds)
+            rate, commits, written = run_writers(location, args.writers, args.batch, args.seconds)
             line = f"{label:<34} {args.writers} writers x {args.batch}-run commits: {rate:8,.0f} runs/s"
             line += f" ({commits} commits)"
             with Store(location) as store:  # type: ignore[arg-type]
@@ -162,7 +164,8 @@ def cmd_writers(args: argparse.Namespace) -> None:
                     report = maintain(store, keep_snapshots=0)
                     line += f"; data files {before} -> {report.files_after} after maintenance"
             verdict = "OK" if rate >= 2000 else "under 2,000"
-            print(f"{line}; {runs:,} runs  [{verdict}]", flush=True)
+            exact = "exact" if runs == written else f"{written:,} written: {runs - written:+,} MISMATCH"
+            print(f"{line}; {runs:,} runs ({exact})  [{verdict}]", flush=True)
     finally:
         pg.stop()
 
