@@ -347,6 +347,40 @@ def test_a_sqlite_catalog_lake_keeps_audits_readable_after_reopening(tmp_path: P
         assert store.execute("SELECT count(*) FROM __ducklake_metadata_lake.ducklake_inlined_data_tables") == [(0,)]
 
 
+def test_maintenance_goes_on_past_a_table_ducklake_cannot_flush(tmp_path: Path) -> None:
+    """A SQLite-catalog lake made before inlining was turned off there holds a table DuckLake can no longer flush
+    (an INTERNAL error for the whole-lake flush); the other tables are flushed one by one, the pass completes and
+    names the table, instead of every pass failing."""
+    from cascade_core.store.lake import offline_config
+
+    catalog, data = tmp_path / "catalog.sqlite", tmp_path / "lake"
+    raw = duckdb.connect(config=offline_config())
+    raw.execute("LOAD ducklake")
+    raw.execute(f"ATTACH 'ducklake:sqlite:{catalog}' AS l (DATA_PATH '{data}', DATA_INLINING_ROW_LIMIT 100)")
+    for statement in ("CREATE TABLE l.v (x INTEGER)", "CREATE TABLE l.a (x INTEGER)", "CREATE TABLE l.b (x INTEGER)",
+                      "BEGIN", "ALTER TABLE l.a ADD COLUMN y INTEGER DEFAULT 0", "ALTER TABLE l.b ADD COLUMN y BOOLEAN",
+                      "INSERT INTO l.v VALUES (1)", "COMMIT",
+                      "BEGIN", "CREATE TABLE l.c (x INTEGER)", "INSERT INTO l.v VALUES (2)", "COMMIT"):
+        raw.execute(statement)  # our schema's versions 4 and 5 in small: DuckLake 1.4.4 then loses b's inlined table
+    raw.close()
+    lake = LakeTarget("sqlite", str(catalog), str(data), maintenance_every=0)
+    with Store(lake) as store:
+        store.log_traces([make_trace(1) for _ in range(5)])
+        store.execute("INSERT INTO a VALUES (2, 3)")
+        with pytest.raises(duckdb.IOException, match="ducklake_inlined_data_3_4"):
+            store.execute("SELECT count(*) FROM b")
+        with pytest.raises(duckdb.InternalException):  # what every pass met before
+            store.execute("CALL ducklake_flush_inlined_data('lake')")
+        report = maintain(store, keep_snapshots=0)
+        assert report.unflushed == ("b",)
+        assert store.count_runs() == 5 and store.execute("SELECT count(*) FROM a") == [(1,)]
+        assert store.execute("SELECT count(*) FROM v") == [(2,)]
+        inlined_v = store.execute("SELECT table_name FROM __ducklake_metadata_lake.ducklake_inlined_data_tables "
+                                  "WHERE table_id = 1")
+        assert inlined_v and all(store.execute(f"SELECT count(*) FROM __ducklake_metadata_lake.{name}") == [(0,)]
+                                 for (name,) in inlined_v)  # v's rows were written out
+
+
 def test_redact_hides_passwords() -> None:
     assert redact("host=h password=abc user=u") == "host=h password=*** user=u"
     assert redact("postgresql://u:abc@h/db") == "postgresql://u:***@h/db"

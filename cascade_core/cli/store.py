@@ -99,6 +99,10 @@ def run_maintain(args: argparse.Namespace) -> int:
         report = maintain(store)
     sys.stdout.write(f"data files {report.files_before} -> {report.files_after}; "
                      f"{report.snapshots_expired} snapshots expired\n")
+    if report.unflushed:
+        sys.stdout.write(f"DuckLake could not write out the inlined rows of {', '.join(report.unflushed)} (they stay "
+                         "readable in the catalog only if DuckLake can read them; see the README, \"No data inlining "
+                         "on a SQLite catalog\")\n")
     return 0
 
 

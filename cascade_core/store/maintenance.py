@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import duckdb
 
@@ -29,6 +30,7 @@ class MaintenanceReport:
     files_before: int
     files_after: int
     snapshots_expired: int
+    unflushed: tuple[str, ...] = ()  # tables whose inlined rows DuckLake could not write out (see flush_inlined)
 
 
 def data_file_count(store: Store) -> int:
@@ -53,25 +55,47 @@ def maintain(store: Store, *, keep_snapshots: float | None = None) -> Maintenanc
     before = data_file_count(store)
     cutoff = datetime.now(UTC) - timedelta(seconds=keep)
     with store.locked():
-        flush_inlined(store)
+        unflushed = flush_inlined(store)
         store.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')")
         expired = store.execute(f"SELECT count(*) FROM ducklake_expire_snapshots('{LAKE}', older_than => ?)",
                                 [cutoff])
         store.execute(f"SELECT count(*) FROM ducklake_cleanup_old_files('{LAKE}', older_than => ?)", [cutoff])
-    return MaintenanceReport(before, data_file_count(store), int(expired[0][0]))
+    return MaintenanceReport(before, data_file_count(store), int(expired[0][0]), unflushed)
 
 
-def flush_inlined(store: Store) -> None:
-    """Move the inlined rows out to data files, never retried inside DuckLake.
+def flush_inlined(store: Store) -> tuple[str, ...]:
+    """Move the inlined rows out to data files, never retried inside DuckLake; the tables that could not be.
 
     DuckLake 1.4's own retry of a flush that conflicted with a concurrent inlined insert commits the new file
     and leaves the inlined rows in place, so every row it held is then there twice (and three times after the
     next pass): duckdb/ducklake#650, fixed in the 1.5 line. With its retries off, such a conflict fails the
-    whole flush and rolls it back; the store's own loop runs it again."""
+    whole flush and rolls it back; the store's own loop runs it again.
+
+    A flush that DuckLake itself cannot do (an INTERNAL error: a SQLite-catalog lake made by an earlier version,
+    see LakeTarget.inlined_rows) is done table by table instead, so one broken table does not stop the others'
+    flush or the rest of the pass; those tables keep their rows inlined and are named in the report."""
     with store.locked():
         store.execute("SET ducklake_max_retry_count = 0")
         try:
-            retrying(lambda: store.execute(f"CALL ducklake_flush_inlined_data('{LAKE}')"))
+            try:
+                retrying(lambda: store.execute(f"CALL ducklake_flush_inlined_data('{LAKE}')"))
+                return ()
+            except duckdb.InternalException as err:
+                log.warning("flushing the lake's inlined rows failed inside DuckLake (%s); flushing table by "
+                            "table", redact(str(err).splitlines()[0]))
+            failed: list[str] = []
+            tables = store.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ? ORDER BY 1",
+                                   [LAKE])
+            for (table,) in tables:
+                try:
+                    retrying(partial(store.execute, f"CALL ducklake_flush_inlined_data('{LAKE}', table_name => ?)",
+                                     [table]))
+                except duckdb.InternalException:
+                    failed.append(table)
+            if failed:
+                log.warning("DuckLake cannot flush the inlined rows of %s; they stay in the catalog",
+                            ", ".join(failed))
+            return tuple(failed)
         finally:
             store.execute(f"SET ducklake_max_retry_count = {COMMIT_RETRIES}")
 
