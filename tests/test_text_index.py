@@ -48,9 +48,9 @@ def _log(store: Store, n: int, seed: int, hours: tuple[float, float] = (0, 300))
     return traces
 
 
-def _queries(store: Store, seed: int) -> list[str]:
-    """Substrings of stored texts (some crossing words, some re-cased or with case variants swapped in), short
-    ones, punctuation, texts only answers hold, and texts no run holds."""
+def _queries(store: Store, seed: int, pieces: int = 60) -> list[str]:
+    """Substrings of stored texts (`pieces` of them: some crossing words, some re-cased or with case variants
+    swapped in), short ones, punctuation, texts only answers hold, and texts no run holds."""
     rng = random.Random(seed)
     texts = [t for row in store.execute("SELECT question, final_answer FROM runs USING SAMPLE 60 ROWS")
              for t in row if t]
@@ -58,7 +58,7 @@ def _queries(store: Store, seed: int) -> list[str]:
     out = ["zebra crossing", "qqqzzz", "ab", "a", "50%", "[x] (y)", "back\\slash", "$HOME ^", "dot.d", "🙂",
            "東京", "STRASSE", "straße", "strasse", "ΣΟΦΊΑ", "σοφια", "kelvin", "\u212aelvin", "ſ", "NAÏVE", "Ωmega",
            "ωMEGA", "\u2126mega", "c++ 5", "a_b [", "ı", "İ"]
-    for _ in range(60):
+    for _ in range(pieces):
         text = rng.choice(texts)
         low = rng.randrange(len(text))
         piece = text[low:low + rng.randint(1, 14)]
@@ -77,8 +77,8 @@ def _scan(store: Store, text: str) -> set[str]:
                                         "regexp_matches(final_answer, ?)", [pattern, pattern])}
 
 
-def _check_exact(store: Store, seed: int) -> None:
-    for text in _queries(store, seed):
+def _check_exact(store: Store, seed: int, pieces: int) -> None:
+    for text in _queries(store, seed, pieces):
         expected = _scan(store, text)
         found = ti.candidates(store, text)
         if found is not None:  # every match lies in a range the index keeps
@@ -109,7 +109,9 @@ def dataclass_with(f: RunFilter, **changes: Any) -> RunFilter:
     return dataclasses.replace(f, **changes)
 
 
-def _lifecycle(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def _lifecycle(store: Store, monkeypatch: pytest.MonkeyPatch, pieces: int = 60) -> None:
+    """The index through its life (fold, late runs, repair, purge, rebuild), every search checked against a full
+    scan; `pieces`: random substrings per check beside the fixed hard cases."""
     monkeypatch.setattr(ti, "BLOCK_RUNS", BLOCK)
     monkeypatch.setattr(ti, "BATCH_RUNS", 3 * BLOCK)  # several batches per piece, several pieces per fold
     monkeypatch.setattr(ti, "PIECE_RUNS", 7 * BLOCK)
@@ -122,10 +124,10 @@ def _lifecycle(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     assert blocks[0] > 30 and blocks[1] == indexed and blocks[2] >= 1
     kept = ti.candidates(store, "zebra crossing")
     assert kept is not None and kept.kept == 0 and kept.blocks == blocks[0]  # absent: only the tail is read
-    _check_exact(store, seed=2)
+    _check_exact(store, seed=2, pieces=pieces)
 
     _log(store, 300, seed=3, hours=(0, 5))  # logged after the fold: above the watermark, scanned
-    _check_exact(store, seed=4)
+    _check_exact(store, seed=4, pieces=pieces)
 
     late = _log(store, 4, seed=5, hours=(100, 101))  # committed late below the watermark: no block has its bits
     late_text = late[0].question
@@ -141,7 +143,7 @@ def _lifecycle(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     assert ti.repair(store) >= 1
     oldest = RunFilter(text="older than every block")
     assert len(_scan(store, oldest.text)) == count_runs(store, oldest) == 1
-    _check_exact(store, seed=6)
+    _check_exact(store, seed=6, pieces=pieces)
 
     gone = late[1].question
     assert purge(store, PurgeCriteria(text=gone), rewrite=False).removed["runs"] >= 1
@@ -152,14 +154,14 @@ def _lifecycle(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     assert ti.repair(store, thorough=True) == 0
     assert count_runs(store, RunFilter(text=gone)) == 0
     purge(store, PurgeCriteria(older_than=hours_ago(150)), rewrite=False)
-    _check_exact(store, seed=7)
+    _check_exact(store, seed=7, pieces=pieces)
 
     ti.reset(store)  # the rebuild path: forget, then index every run again
     assert ti.candidates(store, "capital") is None
     ti.refresh(store, min_runs=0, margin=timedelta(0))
     assert int(store.execute("SELECT sum(runs) FROM run_text_index")[0][0]) == store.count_runs() - int(
         store.execute("SELECT count(*) FROM runs WHERE created_at = (SELECT max(created_at) FROM runs)")[0][0])
-    _check_exact(store, seed=8)
+    _check_exact(store, seed=8, pieces=pieces)
 
 
 def test_searches_through_the_index_equal_a_full_scan_on_a_file(tmp_path: Path,
@@ -175,7 +177,7 @@ def test_searches_through_the_index_equal_a_full_scan_on_a_lake(lake: LakeTarget
             "SELECT option_name, value, scope_entry FROM ducklake_options('lake') WHERE scope = 'TABLE'")}
         assert options[("parquet_row_group_size", "main.runs")] == "16384"  # a block's range reads ~16k questions
         assert options[("data_inlining_row_limit", "main.run_text_index")] == "0"  # BLOBs are never inlined
-        _lifecycle(store, monkeypatch)
+        _lifecycle(store, monkeypatch, pieces=12)  # the same code as on a file; every lake query costs ~5x more
 
 
 def test_a_read_only_store_uses_no_index_that_disagrees_with_the_runs(tmp_path: Path,
