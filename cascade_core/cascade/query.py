@@ -6,6 +6,7 @@ of the model calls.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -18,11 +19,13 @@ from cascade_core.cascade.client import TierClient
 from cascade_core.cascade.config import CascadeConfig, validate_config
 from cascade_core.cascade.runtime import Runtime
 from cascade_core.cascade.signals.base import PLAIN_OPTIONS, RequestOptions
-from cascade_core.cascade.walk import Cascade
+from cascade_core.cascade.walk import Cascade, RunFailed
 from cascade_core.datasets.loader import Dataset
 from cascade_core.records import SignalName, TierCall, Trace
 from cascade_core.store.connection import StoreError
 from cascade_core.store.store import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,12 @@ def run_query(runtime: Runtime, store: Store | None, question: str, overrides: Q
         cascade = with_progress(cascade, on_call)
     item = dataset.by_question().get(question.strip()) if dataset is not None else None
     setup_ms = (time.perf_counter() - started) * 1000
-    trace = cascade.run(question, item=item, source="query", dataset=dataset.name if item and dataset else None,
-                        thresholds=list(overrides.thresholds))
+    try:
+        trace = cascade.run(question, item=item, source="query", dataset=dataset.name if item and dataset else None,
+                            thresholds=list(overrides.thresholds))
+    except RunFailed as failed:  # a bug of ours after tiers were paid: the page shows and logs what they returned
+        log.warning("the cascade failed after tier calls", exc_info=failed)
+        trace = failed.trace
     log_ms, log_error = 0.0, None
     if store is not None:
         logged = time.perf_counter()

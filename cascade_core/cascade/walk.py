@@ -31,7 +31,8 @@ from cascade_core.clock import utc_now
 from cascade_core.records import Confidence, Source, Step, TierCall, Trace
 
 # The per-tier decision helpers live in decisions.py; re-exported for callers that import them from here.
-__all__ = ["ABSTAIN_ANSWER", "CANCELLED", "TRUNCATED", "Cascade", "RunCancelled", "decide", "needs_verify",
+__all__ = ["ABSTAIN_ANSWER", "CANCELLED", "TRUNCATED", "Cascade", "RunCancelled", "RunFailed", "decide",
+           "needs_verify",
            "read_confidence", "skip_ahead", "verified_confidence"]
 
 CallRequest = tuple[TierClient, list[dict[str, str]], RequestOptions]
@@ -41,6 +42,15 @@ CANCELLED = ("cancelled: the server shut down (SIGTERM, past its graceful timeou
 
 class RunCancelled(asyncio.CancelledError):
     """`arun`'s task was cancelled mid-walk: `trace` holds every call made and paid for, marked cancelled."""
+
+    def __init__(self, trace: Trace) -> None:
+        super().__init__(trace.error)
+        self.trace = trace
+
+
+class RunFailed(Exception):
+    """A fault of the cascade's own code stopped the walk after it had called (and paid) a tier: `trace` holds
+    every call made, the last step marked as the error, so the run can still be logged and charged."""
 
     def __init__(self, trace: Trace) -> None:
         super().__init__(trace.error)
@@ -67,13 +77,21 @@ class Cascade:
             thresholds: list[float] | None = None, start: int = 0) -> Trace:
         started = time.perf_counter()
         trace = self._new_trace(question, item, source, dataset, thresholds)
-        walk = self._walk(question, self._thresholds(thresholds), start)
+        steps: list[Step] = []
+        limits = self._thresholds(thresholds)
+        walk = self._walk(question, limits, start, steps)
+        made: list[TierCall] = []
         try:
             client, messages, options = next(walk)
             while True:
-                client, messages, options = walk.send(client.call(messages, options))
+                made.append(client.call(messages, options))
+                client, messages, options = walk.send(made[-1])
         except StopIteration as done:
             trace.steps = done.value
+        except Exception as err:
+            if not made:
+                raise
+            raise RunFailed(self._failed(trace, steps, made, client, limits, started, err)) from err
         return self._finish(trace, item, started)
 
     async def arun(self, question: str, *, item: Any = None, source: Source = "query", dataset: str | None = None,
@@ -93,23 +111,51 @@ class Cascade:
             trace.steps = done.value
         except CallCancelled as cancelled:
             raise RunCancelled(self._cancelled(trace, steps, made, client, cancelled.call, limits, started)) from None
+        except Exception as err:  # a fault of ours while reading a reply or deciding: the calls made are paid
+            if not made:
+                raise
+            raise RunFailed(self._failed(trace, steps, made, client, limits, started, err)) from err
         return self._finish(trace, item, started)
 
     def _cancelled(self, trace: Trace, steps: list[Step], made: list[TierCall], client: TierClient,
                    call: TierCall, limits: list[float], started: float) -> Trace:
         """The trace of a walk cancelled while `call` (on `client`'s tier) was in flight: the finished steps,
         then that tier's step with the cancelled call (after its answer call when a verify call was cut)."""
+        trace.meta["cancelled"] = True
+        return self._stopped(trace, steps, [*made, call], client, limits, started, CANCELLED,
+                             f"{call.error}; the run was cancelled")
+
+    def _failed(self, trace: Trace, steps: list[Step], made: list[TierCall], client: TierClient,
+                limits: list[float], started: float, err: Exception) -> Trace:
+        """The trace of a walk our own code broke off (`err`) after `client`'s tier had answered."""
+        what = f"{type(err).__name__}: {err}"
+        trace.meta["internal_error"] = what
+        return self._stopped(trace, steps, made, client, limits, started,
+                             f"internal error in the cascade ({what}); every call made is logged and charged",
+                             f"the cascade failed while handling this tier's reply ({what})")
+
+    def _stopped(self, trace: Trace, steps: list[Step], made: list[TierCall], client: TierClient,
+                 limits: list[float], started: float, error: str, reason: str) -> Trace:
+        """The finished steps, then a step for `client`'s tier holding its calls not in a step yet (its answer
+        call, and its verify call if one was made), marked as the error that stopped the run."""
         covered = sum(1 + (s.verify_call is not None) for s in steps)
-        answer = made[covered] if len(made) > covered else None
+        pending = made[covered:]
+        if not pending:  # broken off after its step was made: that step holds every call
+            trace.steps = [*steps[:-1], replace(steps[-1], decision="error", reason=f"{steps[-1].reason}; {reason}")]
+            return self._close(trace, error, started)
         index = next(i for i, c in enumerate(self.clients) if c is client)
         tier = self.config.tiers[index]
         trace.steps = [*steps, Step(
             tier_index=index, tier_name=tier.name, model=tier.model, endpoint=client.base_url,
-            call=answer or call, confidence=Confidence(None, None, None), verify_call=call if answer else None,
+            call=pending[0], confidence=Confidence(None, None, None),
+            verify_call=pending[1] if len(pending) > 1 else None,
             threshold=None if index == len(self.clients) - 1 else limits[index],
-            decision="error", reason=f"{call.error}; the run was cancelled")]
-        trace.error = CANCELLED
-        trace.meta["cancelled"] = True
+            decision="error", reason=reason)]
+        return self._close(trace, error, started)
+
+    def _close(self, trace: Trace, error: str, started: float) -> Trace:
+        """A run that stopped with `error`: its always-large cost and its own overhead, like a finished one."""
+        trace.error = error
         trace.always_large_cost, trace.always_large_estimated = self._always_large(trace.steps)
         trace.overhead_ms = max(0.0, (time.perf_counter() - started) * 1000 - trace.latency_ms)
         return trace

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     import duckdb
 
     from cascade_core.cascade.runtime import open_runtime
+    from cascade_core.cascade.walk import RunFailed
     from cascade_core.datasets.loader import load_bundled
     from cascade_core.store.connection import StoreError
     from cascade_core.telemetry.exporter import Tracing
@@ -48,8 +50,12 @@ def run(args: argparse.Namespace) -> int:
     tracing = Tracing.from_env()  # an OpenTelemetry trace of the run, when OTEL_EXPORTER_OTLP_* is set (before
     # any tier is paid: a tracing set-up that cannot work is said before the run, never after it)
     with open_store(config) as store, open_runtime(config, embedding_cache=_cache(config, store)) as runtime:
-        trace = runtime.answerer.run(args.question, item=item, source="query",
-                                    dataset=load_bundled().name if item is not None else None)
+        try:
+            trace = runtime.answerer.run(args.question, item=item, source="query",
+                                        dataset=load_bundled().name if item is not None else None)
+        except RunFailed as failed:  # a bug of ours after tiers were paid: log and show what they returned
+            logging.getLogger(__name__).info("the cascade failed", exc_info=failed)  # -v shows where
+            trace = failed.trace
         if tracing is not None:
             tracing.record(trace)
             tracing.close()

@@ -19,8 +19,8 @@ from cascade_core.cascade.client import CallCancelled, TierClient
 from cascade_core.cascade.decisions import decide, read_confidence
 from cascade_core.cascade.routes_config import RouteConfig
 from cascade_core.cascade.signals.registry import get_signal
-from cascade_core.cascade.walk import CANCELLED, Cascade, RunCancelled
-from cascade_core.records import Source, Step, Trace
+from cascade_core.cascade.walk import CANCELLED, Cascade, RunCancelled, RunFailed
+from cascade_core.records import Confidence, Source, Step, Trace
 from cascade_core.routing.embeddings import Embedder, EmbeddingError
 
 log = logging.getLogger(__name__)
@@ -147,12 +147,17 @@ class RoutedCascade:
         except EmbeddingError as err:  # routing is an optimisation: without it the cascade still answers
             match = unrouted(str(err), started)
         alone = match.name is not None and match.name in self.route_clients
-        if alone and match.name is not None:
-            trace = self._single(question, match.name, item, source, dataset, thresholds)
-        else:
-            trace = self.cascade.run(question, item=item, source=source, dataset=dataset, thresholds=thresholds,
-                                     start=self._start.get(match.name or "", 0))
-        trace.meta["route"] = match.meta(self._start_label(match)) | ({"alone": True} if alone else {})
+        route = match.meta(self._start_label(match)) | ({"alone": True} if alone else {})
+        try:
+            if alone and match.name is not None:
+                trace = self._single(question, match.name, item, source, dataset, thresholds)
+            else:
+                trace = self.cascade.run(question, item=item, source=source, dataset=dataset, thresholds=thresholds,
+                                         start=self._start.get(match.name or "", 0))
+        except RunFailed as failed:
+            failed.trace.meta["route"] = route
+            raise
+        trace.meta["route"] = route
         return trace
 
     async def arun(self, question: str, *, item: Any = None, source: Source = "query", dataset: str | None = None,
@@ -171,8 +176,8 @@ class RoutedCascade:
             else:
                 trace = await self.cascade.arun(question, item=item, source=source, dataset=dataset,
                                                 thresholds=thresholds, start=self._start.get(match.name or "", 0))
-        except RunCancelled as cancelled:
-            cancelled.trace.meta["route"] = route
+        except (RunCancelled, RunFailed) as stopped:
+            stopped.trace.meta["route"] = route
             raise
         trace.meta["route"] = route
         return trace
@@ -186,13 +191,28 @@ class RoutedCascade:
                     endpoint=client.base_url, call=call, confidence=confidence, threshold=None, decision=decision,
                     reason=f"route {name!r} sends it to {client.tier.name!r} alone; {reason}")
 
+    def _answered(self, trace: Trace, name: str, call: Any, started: float) -> Step:
+        """The route's step for `call`; a fault of ours while reading it still logs and charges the call."""
+        try:
+            return self._step(name, call)
+        except Exception as err:
+            what = f"{type(err).__name__}: {err}"
+            client = self.route_clients[name]
+            trace.steps = [Step(tier_index=self._model_index[name], tier_name=client.tier.name,
+                                model=client.tier.model, endpoint=client.base_url, call=call,
+                                confidence=Confidence(None, None, None), threshold=None, decision="error",
+                                reason=f"the cascade failed while handling this model's reply ({what})")]
+            trace.meta["internal_error"] = what
+            raise RunFailed(self.cascade._close(trace, f"internal error in the cascade ({what}); every call made "
+                                                "is logged and charged", started)) from err
+
     def _single(self, question: str, name: str, item: Any, source: Source, dataset: str | None,
                 thresholds: list[float] | None) -> Trace:
         started = time.perf_counter()
         trace = self.cascade._new_trace(question, item, source, dataset, thresholds)
         signal = get_signal(self.config.signal)
         call = self.route_clients[name].call(signal.messages(question), signal.options)
-        trace.steps = [self._step(name, call)]
+        trace.steps = [self._answered(trace, name, call, started)]
         return self.cascade._finish(trace, item, started)
 
     async def _asingle(self, question: str, name: str, item: Any, source: Source, dataset: str | None,
@@ -206,5 +226,5 @@ class RoutedCascade:
             trace.steps = [self._step(name, cancelled.call)]
             trace.error, trace.meta["cancelled"] = CANCELLED, True
             raise RunCancelled(trace) from None
-        trace.steps = [self._step(name, call)]
+        trace.steps = [self._answered(trace, name, call, started)]
         return self.cascade._finish(trace, item, started)

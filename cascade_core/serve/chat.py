@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from cascade_core.cascade.walk import RunCancelled
+from cascade_core.cascade.walk import RunCancelled, RunFailed
 from cascade_core.records import Trace
 from cascade_core.serve.auth import check_bearer
 from cascade_core.serve.log_writer import LogWriter
@@ -104,6 +104,23 @@ def _cancelled(state: ServeState, trace: Trace | None, model: str | None, second
                           code="server_shutting_down", headers=headers)
 
 
+def _failed(state: ServeState, failed: RunFailed, model: str | None, stream: bool, seconds: float) -> Response:
+    """The cascade's own code failed after calling tiers: the run is logged with every call it made (so what
+    was paid is on record), the server keeps serving, and the client gets an OpenAI-style 500 naming the run."""
+    trace = failed.trace
+    log.error("chat completion failed after tier calls; run %s is logged", trace.run_id, exc_info=failed)
+    trace.meta["api"] = {"model": model, "stream": stream, "messages": None}
+    state.writer.submit(trace, reserved=True)
+    if state.tracing is not None:
+        state.tracing.record(trace)
+    state.metrics.observe_run(trace, seconds, stream)
+    state.metrics.observe_error("internal")
+    state.metrics.observe_request(CHAT_PATH, 500)
+    return error_response(500, f"internal error in the cascade endpoint after {len(trace.steps)} tier step(s) "
+                          f"costing ${trace.total_cost:.6f}; run {trace.run_id} is logged with every call it made",
+                          type_="server_error", headers={"X-Cascade-Run-Id": trace.run_id})
+
+
 async def chat_completions(request: Request) -> Response:
     state: ServeState = request.app.state.serve
     metrics = state.metrics
@@ -124,6 +141,8 @@ async def chat_completions(request: Request) -> Response:
         return _cancelled(state, cancelled.trace, chat.model, time.perf_counter() - started)
     except asyncio.CancelledError:  # cancelled before a tier was called (reading the body, embedding it)
         return _cancelled(state, None, None, time.perf_counter() - started)
+    except RunFailed as failed:  # a bug of ours after tiers were paid: log the run with every call, then a 500
+        return _failed(state, failed, chat.model, chat.stream, time.perf_counter() - started)
     except Exception:  # a bug, not a bad request: answer OpenAI-style and keep serving
         state.writer.unreserve()
         log.exception("chat completion failed")
