@@ -347,6 +347,33 @@ def test_a_sqlite_catalog_lake_keeps_audits_readable_after_reopening(tmp_path: P
         assert store.execute("SELECT count(*) FROM __ducklake_metadata_lake.ducklake_inlined_data_tables") == [(0,)]
 
 
+def test_an_old_sqlite_catalog_lake_says_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A SQLite-catalog lake migrated while inlining was on there (as earlier versions did) cannot read
+    audit_items; `audit` says so in one line with what to do, not DuckDB's bare 'Cannot open file'. (Upgrading DuckLake
+    past the bug makes this test fail: then drop LakeTarget.inlined_rows' exception and this hint.)"""
+    from cascade_core.cli.main import main
+    from cascade_core.store.lake import offline_config
+    from cascade_core.store.store import _migrate
+
+    catalog, data = tmp_path / "catalog.sqlite", tmp_path / "lake"
+    raw = duckdb.connect(config=offline_config())
+    raw.execute("LOAD ducklake")
+    raw.execute(f"ATTACH 'ducklake:sqlite:{catalog}' AS lake (DATA_PATH '{data}', DATA_INLINING_ROW_LIMIT 100)")
+    raw.execute("USE lake")
+    _migrate(raw, lake=True)  # the schema's migrations as an earlier version ran them on this catalog
+    raw.close()
+    config = tmp_path / "old.toml"
+    example = (ROOT / "examples" / "ducklake.toml").read_text(encoding="utf-8")
+    config.write_text(example.replace('dsn_env = "CASCADE_PG_DSN"', f'catalog = "sqlite"\ncatalog_path = '
+                                      f'"{catalog}"').replace('data_path_env = "CASCADE_LAKE_PATH"',
+                                                              f'data_path = "{data}"'), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["audit", "--config", str(config), "--sample", "3"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: audit: the store failed: IO Error: Cannot open file \"ducklake_inlined_data_9_5\"")
+    assert "create the lake afresh with `store migrate --to ducklake`" in err and err.count("\n") == 1, err
+
+
 def test_maintenance_goes_on_past_a_table_ducklake_cannot_flush(tmp_path: Path) -> None:
     """A SQLite-catalog lake made before inlining was turned off there holds a table DuckLake can no longer flush
     (an INTERNAL error for the whole-lake flush); the other tables are flushed one by one, the pass completes and

@@ -67,8 +67,11 @@ def main(argv: list[str] | None = None) -> int:
         engine_error = duckdb is not None and isinstance(err, duckdb.Error)
         if args.verbose or not (engine_error or isinstance(err, OSError)):
             raise
-        from cascade_core.store.lake import redact
+        from cascade_core.store.lake import known_cause, redact
         what = f"the store failed: {err}" if engine_error else str(err)
+        cause = known_cause(err)
+        if cause:
+            what += f"; {cause}"
         sys.stderr.write(f"error: {args.command}: {redact(what)} (run again with -v for the details)\n")
         return 1
     except KeyboardInterrupt:

@@ -152,6 +152,15 @@ def open_cause(err: BaseException, target: LakeTarget) -> str:
     return redact(" ".join(text.split()))
 
 
+def known_cause(err: BaseException) -> str | None:
+    """What to do about a DuckDB error that a known DuckLake 1.4 bug explains, else None."""
+    if 'Cannot open file "ducklake_inlined_data_' in str(err):
+        return ("this looks like a SQLite-catalog lake made before inlining was turned off there (a DuckLake 1.4.4 "
+                "bug lost one of its tables' inlined data): create the lake afresh with `store migrate --to ducklake` "
+                "from the DuckDB file, or use a PostgreSQL catalog (README: \"No data inlining on a SQLite catalog\")")
+    return None
+
+
 def set_inlining(con: duckdb.DuckDBPyConnection, rows: int, table: str | None = None) -> None:
     """Persist the data-inlining limit in the catalog (an ATTACH option would last for that attach only), for
     the lake or for one table of it."""
