@@ -9,8 +9,9 @@ from typing import Any, Literal
 from cascade_core.reasoning import answer_part
 
 Decision = Literal["accepted", "escalated", "error", "final"]
-CostSource = Literal["usage.cost", "price_table", "estimated", "none"]
-COST_SOURCES: tuple[CostSource, ...] = ("usage.cost", "price_table", "estimated", "none")
+# usage.cost: the reply's body says it; proxy_header: a proxy's x-litellm-response-cost header says it
+CostSource = Literal["usage.cost", "proxy_header", "price_table", "estimated", "none"]
+COST_SOURCES: tuple[CostSource, ...] = ("usage.cost", "proxy_header", "price_table", "estimated", "none")
 
 
 def as_cost_source(value: object) -> CostSource:

@@ -209,6 +209,34 @@ def test_a_proxys_fallback_model_is_said_and_kept_with_the_run(fresh_simulator, 
     assert "served_by" not in plain.meta and plain.steps[0].call.served_by is None
 
 
+def test_a_proxys_booked_cost_is_the_calls_cost(fresh_simulator, tmp_path: Path) -> None:
+    # LiteLLM books each call in x-litellm-response-cost (its price map, for the model that really answered); the
+    # run charged the config's prices and never read it. Here the config's prices are 10x the proxy's.
+    from cascade_core.cascade import default_config
+    from cascade_core.cascade.pricing import price_table_cost
+
+    data = config_for(fresh_simulator(proxy_cost_header=True).base_url).model_dump()
+    for tier in data["tiers"]:
+        tier["input_price"] *= 10
+        tier["output_price"] *= 10
+    listed = default_config().tiers[0]
+    for trace in run_both(CascadeConfig.model_validate(data), "What is 2 + 2?", thresholds=[0.0, 0.0]):
+        call = trace.steps[0].call
+        assert call.cost_source == "proxy_header" and call.estimated_cost == 0
+        assert call.cost == pytest.approx(price_table_cost(listed, call.tokens_in, call.tokens_out), rel=1e-9)
+        with Store(tmp_path / "s.duckdb") as store:
+            store.log_trace(trace)
+            logged = store.get_trace(trace.run_id)
+        assert logged is not None and logged.steps[0].call.cost_source == "proxy_header"
+        assert logged.total_cost == pytest.approx(call.cost)
+        assert "the cost of tier(s) small is what the proxy booked for each call (x-litellm-response-cost), not the " \
+               "config's prices" in trace_notes(logged)
+    # no usage in the body: the tokens are estimated, the cost is still the proxy's, not an estimate
+    data["tiers"][0]["base_url"] = fresh_simulator(proxy_cost_header=True, omit_usage=True).base_url
+    call = run_both(CascadeConfig.model_validate(data), "What is 2 + 2?", thresholds=[0.0, 0.0])[0].steps[0].call
+    assert call.cost_source == "proxy_header" and call.cost > 0 and call.estimated_cost == 0
+
+
 def _one_slot_config(url: str, max_in_flight: int | None) -> CascadeConfig:
     data = config_for(url).model_dump()
     for tier in data["tiers"]:

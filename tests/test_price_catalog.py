@@ -62,3 +62,12 @@ def test_openai_example_uses_the_catalog_and_the_nim_example_keeps_its_prices() 
     assert [p for t in openai_tiers for p in (t.input_price, t.output_price)] == pytest.approx([0.15, 0.6, 2.5, 10.0])
     assert all(t.price_origin.startswith("genai-prices") for t in openai_tiers)
     assert all(t.price_origin == "config" for t in load_config(root / "examples" / "nim.toml").tiers)
+
+
+@pytest.mark.parametrize(("header", "booked"), [("0.000123", 0.000123), ("0.0", None), ("0", None), ("-1", None),
+                                                ("inf", None), ("nan", None), ("free", None), (None, None)])
+def test_only_a_positive_booked_cost_counts(header: str | None, booked: float | None) -> None:
+    # LiteLLM sends 0.0 for a model missing from its price map: that call is not free
+    from cascade_core.cascade.attempts import proxy_cost
+
+    assert proxy_cost({} if header is None else {"x-litellm-response-cost": header}) == booked

@@ -8,6 +8,7 @@ prices; that part of the cost is `estimated_cost`.
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -41,6 +42,16 @@ def proxy_fallback(headers: Any, response: Any) -> str | None:
     group = headers.get("x-litellm-model-group")
     named = [str(n) for n in dict.fromkeys((group, model)) if isinstance(n, str) and n]
     return " / ".join(named) or "another model"
+
+
+def proxy_cost(headers: Any) -> float | None:
+    """The cost a LiteLLM proxy booked for the call (x-litellm-response-cost), when it is a positive number.
+    0 is left out: LiteLLM sends it for models missing from its price map, which would make the call free."""
+    try:
+        value = float(headers.get("x-litellm-response-cost"))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return value if math.isfinite(value) and value > 0 else None
 
 
 def prompt_tokens_estimate(messages: list[dict[str, str]]) -> int:
@@ -81,14 +92,17 @@ def completed_call(tier: TierConfig, messages: list[dict[str, str]], response: A
                    latency_ms: float, attempts: Attempts, headers: Any = None) -> TierCall:
     """The record of a call that got a chat completion, charged for it and for any lost attempts before it."""
     tokens_in, tokens_out = completion.tokens or (0, 0)
-    cost, source = call_cost(tier, tokens_in, tokens_out, completion.usage_cost)
+    booked = proxy_cost(headers) if headers is not None else None
+    cost, source = call_cost(tier, tokens_in, tokens_out, completion.usage_cost, booked)
     estimated = 0.0
     if completion.tokens is None or (tokens_in == 0 and tokens_out == 0 and completion.usage_cost is None):
-        # No usage from the endpoint (or none readable): the call still cost something; ~4 characters a token.
+        # No usage from the endpoint (or none readable): the call still cost something; ~4 characters a token
+        # (the tokens shown; the cost too, unless a proxy booked one).
         tokens_in = prompt_tokens_estimate(messages)
         tokens_out = len(completion.text) // 4
-        cost, source = price_table_cost(tier, tokens_in, tokens_out), "estimated"
-        estimated = cost
+        if booked is None:
+            cost, source = price_table_cost(tier, tokens_in, tokens_out), "estimated"
+            estimated = cost
     lost = price_table_cost(tier, attempts.lost_in, attempts.lost_out)
     return TierCall(
         tier_name=tier.name,

@@ -18,14 +18,18 @@ def price_table_cost(tier: TierConfig, tokens_in: int, tokens_out: int) -> float
     return per_million(tokens_in, tokens_out, tier.input_price, tier.output_price)
 
 
-def call_cost(tier: TierConfig, tokens_in: int, tokens_out: int, usage_cost: Any = None
-              ) -> tuple[float, CostSource]:
+def call_cost(tier: TierConfig, tokens_in: int, tokens_out: int, usage_cost: Any = None,
+              proxy_cost: float | None = None) -> tuple[float, CostSource]:
     """Cost of one call and where it came from.
 
-    `usage.cost`, when an endpoint returns it (some NIM proxies do), is the truth; the price table is the fallback.
+    `usage.cost`, when an endpoint returns it (some NIM proxies do), is the truth; then a proxy's own figure
+    (`proxy_cost`: LiteLLM's x-litellm-response-cost, what its spend tracking books, priced for the model that
+    actually answered); the price table is the fallback.
     """
     if isinstance(usage_cost, int | float) and not isinstance(usage_cost, bool) and usage_cost >= 0:
         return float(usage_cost), "usage.cost"
+    if proxy_cost is not None:
+        return proxy_cost, "proxy_header"
     if tokens_in == 0 and tokens_out == 0:
         return 0.0, "none"
     return price_table_cost(tier, tokens_in, tokens_out), "price_table"

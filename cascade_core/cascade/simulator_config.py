@@ -19,7 +19,7 @@ LATER_SIMULATOR_DEFAULTS: dict[str, Any] = {
     "omit_finish_reason": False, "refuse_formats": [], "constrained_decoding": False,
     "mistyped_body_rate": 0.0, "content_parts": False, "garbled_fields": False, "reasoning": "none",
     "reset_body_rate": 0.0, "error_body_rate": 0.0, "gateway_error_rate": 0.0,
-    "proxy_fallback_rate": 0.0,
+    "proxy_fallback_rate": 0.0, "proxy_cost_header": False,
 }
 
 
@@ -65,6 +65,8 @@ class SimulatorConfig(BaseModel):
     single_slot: bool = False  # one request at a time per model, the others queue (a one-slot server)
     ratelimit_requests: int = Field(default=0, ge=0)  # >0: requests per model per second, sent as x-ratelimit-*
     report_cost: bool = False  # put usage.cost (USD at the built-in list price) in every response
+    # as a LiteLLM proxy: the call's cost (USD at the built-in list price) in an x-litellm-response-cost header
+    proxy_cost_header: bool = False
     # response_format types answered with HTTP 400 (older llama.cpp/Ollama builds, some gateways): e.g. ["json_schema"]
     refuse_formats: list[Literal["json_schema", "json_object"]] = Field(default_factory=list)
     # As vLLM, llama.cpp, NIM and OpenAI do with a json_schema response_format: the malformed knob then cannot

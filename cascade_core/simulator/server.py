@@ -227,6 +227,9 @@ async def _reply(state: SimState, chat: ChatRequest, spec: TierSpec) -> Response
     if fault.body == "mistyped":
         state.count_event("bad_body_mistyped")
         faults.mistype(body, state.rng)
+    if settings.proxy_cost_header:
+        header_cost = cost_usd(spec, reply.prompt_tokens, completion)
+        limit_headers = {**limit_headers, "x-litellm-response-cost": repr(header_cost)}
     if fault.fell_back:
         state.count_event("proxy_fallback")
         limit_headers = {**limit_headers, **faults.fallback_headers(body, MODEL_NAMES)}

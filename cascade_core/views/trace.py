@@ -109,8 +109,14 @@ def trace_notes(trace: Trace, *, with_error: bool = True) -> list[str]:
     for index, model in (trace.meta.get("served_by") or {}).items():
         step = trace.steps[int(index)] if int(index) < len(trace.steps) else None
         tier = f"tier '{step.tier_name}'" if step is not None else f"step {int(index) + 1}"
+        priced = ("what the proxy booked for it" if step is not None and step.call.cost_source == "proxy_header"
+                  else "the tier's prices")
         notes.append(f"{tier} was answered by a proxy's fallback model ({model}), not its own model: that answer "
-                     "and its confidence are another model's, and it is priced at the tier's prices")
+                     f"and its confidence are another model's, and it is priced at {priced}")
+    booked = [s.tier_name for s in trace.steps if s.call.cost_source == "proxy_header"]
+    if booked:
+        notes.append(f"the cost of tier(s) {', '.join(dict.fromkeys(booked))} is what the proxy booked for each call "
+                     "(x-litellm-response-cost), not the config's prices")
     estimated = sum(c.estimated_cost for s in trace.steps for c in (s.call, s.verify_call) if c is not None)
     if estimated:
         notes.append(f"${estimated:.6f} of this run's cost is an estimate (timed-out or cut-off attempts, or "
