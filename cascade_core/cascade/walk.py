@@ -57,6 +57,13 @@ class RunFailed(Exception):
         self.trace = trace
 
 
+def internal_error(trace: Trace, err: Exception) -> tuple[str, str]:
+    """Record a fault of our own code on `trace`: (what it was, the run's error)."""
+    what = f"{type(err).__name__}: {err}"
+    trace.meta["internal_error"] = what
+    return what, f"internal error in the cascade ({what}); every call made is logged and charged"
+
+
 ABSTAIN_ANSWER = "I don't know."
 
 
@@ -128,10 +135,8 @@ class Cascade:
     def _failed(self, trace: Trace, steps: list[Step], made: list[TierCall], client: TierClient,
                 limits: list[float], started: float, err: Exception) -> Trace:
         """The trace of a walk our own code broke off (`err`) after `client`'s tier had answered."""
-        what = f"{type(err).__name__}: {err}"
-        trace.meta["internal_error"] = what
-        return self._stopped(trace, steps, made, client, limits, started,
-                             f"internal error in the cascade ({what}); every call made is logged and charged",
+        what, error = internal_error(trace, err)
+        return self._stopped(trace, steps, made, client, limits, started, error,
                              f"the cascade failed while handling this tier's reply ({what})")
 
     def _stopped(self, trace: Trace, steps: list[Step], made: list[TierCall], client: TierClient,

@@ -19,7 +19,7 @@ from cascade_core.cascade.client import CallCancelled, TierClient
 from cascade_core.cascade.decisions import decide, read_confidence
 from cascade_core.cascade.routes_config import RouteConfig
 from cascade_core.cascade.signals.registry import get_signal
-from cascade_core.cascade.walk import CANCELLED, Cascade, RunCancelled, RunFailed
+from cascade_core.cascade.walk import CANCELLED, Cascade, RunCancelled, RunFailed, internal_error
 from cascade_core.records import Confidence, Source, Step, Trace
 from cascade_core.routing.embeddings import Embedder, EmbeddingError
 
@@ -196,15 +196,13 @@ class RoutedCascade:
         try:
             return self._step(name, call)
         except Exception as err:
-            what = f"{type(err).__name__}: {err}"
+            what, error = internal_error(trace, err)
             client = self.route_clients[name]
             trace.steps = [Step(tier_index=self._model_index[name], tier_name=client.tier.name,
                                 model=client.tier.model, endpoint=client.base_url, call=call,
                                 confidence=Confidence(None, None, None), threshold=None, decision="error",
                                 reason=f"the cascade failed while handling this model's reply ({what})")]
-            trace.meta["internal_error"] = what
-            raise RunFailed(self.cascade._close(trace, f"internal error in the cascade ({what}); every call made "
-                                                "is logged and charged", started)) from err
+            raise RunFailed(self.cascade._close(trace, error, started)) from err
 
     def _single(self, question: str, name: str, item: Any, source: Source, dataset: str | None,
                 thresholds: list[float] | None) -> Trace:
