@@ -26,6 +26,7 @@ from cascade_core.store import (
     runs_page,
 )
 from cascade_core.store.audits import reviewed_verdicts, save_review
+from cascade_core.store.intents import drop_intents, record_intents, take_in_flight
 from cascade_core.store.lake import LakeTarget, redact
 from cascade_core.store.legacy_segments import segments_dir
 from cascade_core.store.migrate import migrate_file
@@ -72,6 +73,42 @@ def test_upserts_replace_without_keys(lake: LakeTarget) -> None:
             save_review(store, "a1", trace.run_id, 0, agrees, when=datetime(2026, 11, 20))
         assert store.execute("SELECT count(*), bool_and(NOT agrees) FROM audit_reviews") == [(1, True)]
         assert reviewed_verdicts(store).empty  # no judged item: the join finds nothing (and runs)
+
+
+def test_writers_deleting_from_one_table_at_once_all_commit(lake: LakeTarget) -> None:
+    """DuckLake fails a commit that deletes from a table another transaction has just deleted from ("Transaction
+    conflict - attempting to delete from table ..."): a sweep and an audit clearing their call intents side by
+    side made one of them exit 1 in CI. Every write path retries such a commit; three processes' worth of
+    connections, each clearing intents and replacing reviews, all finish with the rows they wrote."""
+    with Store(lake):
+        pass  # the schema, made once
+    errors: list[str] = []
+
+    def writer(n: int) -> None:
+        try:
+            with Store(lake) as store:
+                for i in range(12):
+                    owner = f"writer-{n}"
+                    record_intents(store, [{"owner": owner, "request_key": f"k{i}", "item_id": f"i{i}",
+                                            "started_at": datetime.now()}])
+                    assert take_in_flight(store, owner).calls == 1
+                    record_intents(store, [{"owner": owner, "request_key": "x", "item_id": "x",
+                                            "started_at": datetime.now()}])
+                    drop_intents(store, owner)
+                    save_review(store, "a1", f"run-{n}", 0, i % 2 == 0, when=datetime(2026, 11, 20))
+        except Exception as err:
+            errors.append(f"writer {n}: {err!r}")
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[0]
+    with Store(lake) as store:
+        assert store.execute("SELECT count(*) FROM call_intents") == [(0,)]
+        assert store.execute("SELECT run_id, count(*), bool_and(NOT agrees) FROM audit_reviews GROUP BY run_id "
+                             "ORDER BY run_id") == [(f"run-{n}", 1, True) for n in range(3)]
 
 
 def test_inlining_keeps_small_commits_out_of_files_until_maintenance(lake: LakeTarget) -> None:

@@ -187,8 +187,7 @@ def judge_audit(store: Store, judge: Judge, audit_id: str, *, concurrency: int =
                                        verdict=reply.verdict if reply is not None else None)
         sql.save_judgement(store, audit_id, item["run_id"], int(item["step_index"]),
                            judgement_values(item, call, reply, judge.redact))
-        with store.transaction() as con:
-            clear_intents(con, owner, [key(item)])
+        store.write(lambda con: clear_intents(con, owner, [key(item)]))
 
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="audit-judge")
     running: dict[Future[Any], dict[str, Any]] = {}

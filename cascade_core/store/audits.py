@@ -85,23 +85,27 @@ def create_audit(store: Store, audit: dict[str, Any], items: pd.DataFrame) -> No
     frame["item_index"] = range(len(frame))
     frame["status"] = "pending"
     frame = frame[list(ITEM_COLUMNS)]
-    with store.transaction() as con:
+    def work(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"INSERT INTO audits ({', '.join(AUDIT_COLUMNS)}) VALUES ({_in_list(AUDIT_COLUMNS)})",
                     [audit[c] for c in AUDIT_COLUMNS])
         with registered(con, _new_audit_items=frame):
             con.execute(f"INSERT INTO audit_items ({', '.join(ITEM_COLUMNS)}) "
                         f"SELECT {', '.join(ITEM_COLUMNS)} FROM _new_audit_items")
 
+    store.write(work)
+
 
 def save_judgement(store: Store, audit_id: str, run_id: str, step_index: int, values: dict[str, Any]) -> None:
     """Record one item's judgement (one statement, so an item is either judged or still pending)."""
     assignments = ", ".join(f"{c} = ?" for c in JUDGEMENT_COLUMNS)
-    store.execute(f"UPDATE audit_items SET {assignments} WHERE audit_id = ? AND run_id = ? AND step_index = ?",
-                  [*(values.get(c) for c in JUDGEMENT_COLUMNS), audit_id, run_id, step_index])
+    params = [*(values.get(c) for c in JUDGEMENT_COLUMNS), audit_id, run_id, step_index]
+    store.write(lambda con: con.execute(
+        f"UPDATE audit_items SET {assignments} WHERE audit_id = ? AND run_id = ? AND step_index = ?", params))
 
 
 def set_status(store: Store, audit_id: str, status: str, finished_at: datetime | None = None) -> None:
-    store.execute("UPDATE audits SET status = ?, finished_at = ? WHERE audit_id = ?", [status, finished_at, audit_id])
+    store.write(lambda con: con.execute("UPDATE audits SET status = ?, finished_at = ? WHERE audit_id = ?",
+                                        [status, finished_at, audit_id]))
 
 
 def get_audit(store: Store, audit_id: str) -> dict[str, Any] | None:

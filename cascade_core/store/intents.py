@@ -53,24 +53,25 @@ def clear_intents(con: duckdb.DuckDBPyConnection, owner: str, keys: Sequence[str
 
 
 def record_intents(store: Store, rows: Sequence[dict[str, Any]]) -> None:
-    with store.transaction() as con:
-        add_intents(con, rows)
+    store.write(lambda con: add_intents(con, rows))
 
 
 def drop_intents(store: Store, owner: str) -> None:
     """A run of `owner` ended without a crash: none of its calls is in flight any more."""
-    with store.transaction() as con:
-        con.execute("DELETE FROM call_intents WHERE owner = ?", [owner])
+    store.write(lambda con: con.execute("DELETE FROM call_intents WHERE owner = ?", [owner]))
 
 
 def take_in_flight(store: Store, owner: str) -> InFlight:
     """What a previous run of `owner` left in flight (intents with no call-cache row written after them), and
     forget it (this run sends those calls again)."""
-    with store.transaction() as con:
+    def work(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
         rows = con.execute(
             "SELECT i.item_id, i.started_at FROM call_intents i WHERE i.owner = ? AND NOT EXISTS ("
             "SELECT 1 FROM call_cache c WHERE c.request_hash = i.request_key AND c.created_at >= i.started_at) "
             "ORDER BY i.started_at", [owner]).fetchall()
         con.execute("DELETE FROM call_intents WHERE owner = ?", [owner])
+        return rows
+
+    rows = store.write(work)
     items = tuple(dict.fromkeys(str(r[0]) for r in rows if r[0] is not None))
     return InFlight(owner, len(rows), items, rows[0][1] if rows else None)

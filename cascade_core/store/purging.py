@@ -207,19 +207,24 @@ def purge(store: Store, criteria: PurgeCriteria, *, dry_run: bool = False, rewri
     `rewrite` (the default): the store is rewritten into a fresh file without the purged rows, so the deleted
     text leaves no bytes behind (and no slow index deletes: DuckDB deletes from a keyed table row by row);
     otherwise the rows are deleted in place."""
+    in_place = not rewrite or store.path is None  # a DuckLake deletes in place (its data files expire)
+
+    def work(con: duckdb.DuckDBPyConnection) -> dict[str, int]:  # retried whole on a DuckLake commit conflict
+        _materialise(con, criteria)
+        where = _removed_where(criteria)
+        removed = _counts(con, where)
+        if in_place and not dry_run:
+            for table in PURGED_TABLES:  # every key set is materialised: the order does not matter
+                con.execute(f"DELETE FROM {table} WHERE {where[table]}")
+        if dry_run or in_place or not any(removed.values()):
+            _drop_temps(con)  # else the file rewrite below still reads them
+        return removed
+
     with store.locked():  # the temp tables live on this connection: no other thread uses it until the end
-        with store.transaction() as con:
-            _materialise(con, criteria)
-            where = _removed_where(criteria)
-            removed = _counts(con, where)
-            if dry_run or not any(removed.values()):
-                _drop_temps(con)
-                return PurgeReport(criteria, removed, dry_run, False)
-            in_place = not rewrite or store.path is None  # a DuckLake deletes in place (its data files expire)
-            if in_place:
-                for table in PURGED_TABLES:  # every key set is materialised: the order does not matter
-                    con.execute(f"DELETE FROM {table} WHERE {where[table]}")
-                _drop_temps(con)
+        removed = store.write(work)
+        if dry_run or not any(removed.values()):
+            return PurgeReport(criteria, removed, dry_run, False)
+        where = _removed_where(criteria)
         if not in_place:
             store.rewrite_file(exclude=where)  # every table copied minus the purged rows; the connection reopens
         rollup.reset(store)  # the per-hour aggregates counted the purged runs: folded again on the next read

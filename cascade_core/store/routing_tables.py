@@ -67,10 +67,12 @@ def insert_shadow_labels(store: Store, rows: Sequence[dict[str, Any]]) -> int:
         return 0
     frame = pd.DataFrame([{c: r.get(c) for c in SHADOW_COLUMNS} for r in rows], columns=list(SHADOW_COLUMNS))
     names = ", ".join(SHADOW_COLUMNS)
-    with store.transaction() as con:
+    def work(con: duckdb.DuckDBPyConnection) -> None:
         with registered(con, _new_shadow=frame):
             con.execute(f"INSERT INTO shadow_labels ({names}) SELECT {names} FROM _new_shadow "
                         "WHERE run_id NOT IN (SELECT run_id FROM shadow_labels)")
+
+    store.write(work)
     return len(rows)
 
 

@@ -128,7 +128,9 @@ class Store:
             yield
 
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction on the store's connection. Private: writes go through `write` (retried on a DuckLake
+        commit conflict, which any write can meet beside another process), reads through `read`/`snapshot`."""
         with self._use() as con:
             con.execute("BEGIN TRANSACTION")
             try:
@@ -141,15 +143,20 @@ class Store:
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """Several reads that see one state of the store (one read transaction; no other thread in between)."""
-        with self.transaction():
+        with self._transaction():
             yield
+
+    def read(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run `work` (reads only) in one transaction on the store's connection; not retried."""
+        with self._transaction() as con:
+            return work(con)
 
     def write(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run `work` in one transaction; on a commit conflict with another writer (DuckLake), run it again.
         `work` must be safe to repeat (it only issues SQL)."""
         with self._use() as con:
             def attempt() -> T:
-                with self.transaction() as tx:
+                with self._transaction() as tx:
                     return work(tx)
             return retrying(attempt, on_retry=lambda: _rollback(con))
 

@@ -63,12 +63,15 @@ def cached_calls(store: Store, hashes: Iterable[str]) -> pd.DataFrame:
     """Successful cached responses for these request hashes (errored rows are not returned: they are retried)."""
     wanted = pd.DataFrame({"h": list(dict.fromkeys(hashes))}, dtype=object)
     cols = ", ".join(f"c.{c}" for c in CACHE_COLUMNS)
-    with store.transaction() as con:
+
+    def work(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         with registered(con, _wanted_hashes=wanted):
             return con.execute(
                 f"SELECT {cols} FROM call_cache c JOIN _wanted_hashes w ON c.request_hash = w.h "
                 "WHERE c.error IS NULL"
             ).df()
+
+    return store.read(work)
 
 
 _CACHE_ARROW = pa.schema([
@@ -132,11 +135,13 @@ def write_calls(store: Store, rows: Sequence[dict[str, Any]], *, intents: Sequen
     if not store.enforces_keys:  # DuckLake: no key to collide on, so always look at the stored rows first
         store.write(replace)
         return
+    def append(con: duckdb.DuckDBPyConnection) -> None:
+        add_intents(con, intents)
+        if latest:
+            _insert_cache_rows(con, list(latest.values()))
+
     try:
-        with store.transaction() as con:
-            add_intents(con, intents)
-            if latest:
-                _insert_cache_rows(con, list(latest.values()))
+        store.write(append)
     except duckdb.ConstraintException:  # a hash already stored: the transaction rolled back, intents included
         store.write(replace)
 
@@ -172,12 +177,15 @@ def save_sweep(store: Store, sweep: dict[str, Any], points: pd.DataFrame, outcom
     if "question" not in outs.columns:
         outs = outs.assign(question=None)
     sql = f"INSERT INTO sweeps ({', '.join(SWEEP_COLUMNS)}) VALUES ({', '.join('?' * len(SWEEP_COLUMNS))})"
-    with store.transaction() as con:
+
+    def work(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(sql, [row[c] for c in SWEEP_COLUMNS])
         for name, cols, frame in (("sweep_points", POINT_COLUMNS, pts),
                                   ("sweep_outcomes", OUTCOME_STORE_COLUMNS, outs)):
             with registered(con, _sweep_frame=frame[list(cols)]):
                 con.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM _sweep_frame")
+
+    store.write(work)
 
 
 def list_sweeps(store: Store, limit: int = 200) -> pd.DataFrame:
@@ -223,7 +231,9 @@ def sweep_questions(store: Store, sweep_id: str) -> dict[str, str]:
 
 
 def delete_sweep(store: Store, sweep_id: str) -> None:
-    with store.transaction() as con:
+    def work(con: duckdb.DuckDBPyConnection) -> None:
         for table in ("sweep_points", "sweep_outcomes", "sweeps"):
             con.execute(f"DELETE FROM {table} WHERE sweep_id = ?", [sweep_id])
+
+    store.write(work)
 
