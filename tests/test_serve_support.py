@@ -51,6 +51,8 @@ def lake_toml(lake: LakeTarget, dsn_env: str | None = None) -> str:
     """A [store] table for `lake` (tests only: the DSN inline, no password in it; or the name of the variable
     that holds it, as deployments do)."""
     dsn = f'dsn_env = "{dsn_env}"' if dsn_env else f'dsn = "{lake.dsn}"'
+    if lake.catalog == "sqlite":
+        dsn = f'catalog_path = "{lake.dsn}"'
     return (f'\n[store]\nbackend = "ducklake"\ncatalog = "{lake.catalog}"\n{dsn}\n'
             f'data_path = "{lake.data_path}"\nmaintenance_every = {lake.maintenance_every}\n')
 

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from cascade_core.store.catalog_lock import FileWriteLock
+from cascade_core.store.connection import StoreError
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "cascade_core").rglob("*.py"))  # the product (benchmarks write their own fixtures)
 _OWN_TRANSACTION = re.compile(r"\._transaction\(|BEGIN TRANSACTION")
@@ -35,3 +38,19 @@ def test_the_check_catches_both_forms() -> None:
     assert _WRITE_THROUGH_EXECUTE.search('store.execute("UPDATE audits SET status = ?", [s])')
     assert _WRITE_THROUGH_EXECUTE.search("store.execute(f'DELETE FROM {table}')")
     assert not _WRITE_THROUGH_EXECUTE.search('store.execute("SELECT count(*) FROM runs")')
+
+
+@pytest.mark.unit
+def test_the_sqlite_catalog_write_lock_queues_writers_and_names_itself_when_held_too_long(tmp_path: Path) -> None:
+    catalog = str(tmp_path / "catalog.sqlite")
+    first, second = FileWriteLock(catalog), FileWriteLock(catalog, wait=0.2)
+    try:
+        with first.held(), first.held():  # re-entrant in one thread
+            with pytest.raises(StoreError, match=r"catalog\.sqlite\.write-lock: another process has held"):
+                with second.held():
+                    pass
+        with second.held():  # free again once the first let go
+            pass
+    finally:
+        first.close()
+        second.close()

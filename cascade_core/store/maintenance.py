@@ -14,12 +14,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import duckdb
 
 from cascade_core.store import rollup, text_index
-from cascade_core.store.lake import COMMIT_RETRIES, LAKE, is_conflict, redact, retrying
+from cascade_core.store.lake import COMMIT_RETRIES, LAKE, is_conflict, redact
 from cascade_core.store.store import Store
 
 log = logging.getLogger(__name__)
@@ -54,7 +53,7 @@ def maintain(store: Store, *, keep_snapshots: float | None = None) -> Maintenanc
     keep = store.lake.keep_snapshots if keep_snapshots is None else keep_snapshots
     before = data_file_count(store)
     cutoff = datetime.now(UTC) - timedelta(seconds=keep)
-    with store.locked():
+    with store.exclusive():  # one long commit each: on a SQLite catalog, other writers wait for it
         unflushed = flush_inlined(store)
         store.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')")
         expired = store.execute(f"SELECT count(*) FROM ducklake_expire_snapshots('{LAKE}', older_than => ?)",
@@ -74,11 +73,11 @@ def flush_inlined(store: Store) -> tuple[str, ...]:
     A flush that DuckLake itself cannot do (an INTERNAL error: a SQLite-catalog lake made by an earlier version,
     see LakeTarget.inlined_rows) is done table by table instead, so one broken table does not stop the others'
     flush or the rest of the pass; those tables keep their rows inlined and are named in the report."""
-    with store.locked():
+    with store.exclusive():
         store.execute("SET ducklake_max_retry_count = 0")
         try:
             try:
-                retrying(lambda: store.execute(f"CALL ducklake_flush_inlined_data('{LAKE}')"))
+                store.execute(f"CALL ducklake_flush_inlined_data('{LAKE}')")  # retried by execute
                 return ()
             except duckdb.InternalException as err:
                 log.warning("flushing the lake's inlined rows failed inside DuckLake (%s); flushing table by "
@@ -88,8 +87,7 @@ def flush_inlined(store: Store) -> tuple[str, ...]:
                                    [LAKE])
             for (table,) in tables:
                 try:
-                    retrying(partial(store.execute, f"CALL ducklake_flush_inlined_data('{LAKE}', table_name => ?)",
-                                     [table]))
+                    store.execute(f"CALL ducklake_flush_inlined_data('{LAKE}', table_name => ?)", [table])
                 except duckdb.InternalException:
                     failed.append(table)
             if failed:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cascade_core.records import Trace
+from cascade_core.store.catalog_lock import AdvisoryWriteLock, FileWriteLock, LakeWriteLock
 from cascade_core.store.connection import SharedConnection, StoreError, StoreMissingError, open_error, registered
 from cascade_core.store.lake import LakeTarget, connect_lake, lake_ddl, retrying, set_inlining, set_option
 from cascade_core.store.rows import trace_from_rows, trace_rows, traces_rows
@@ -47,6 +48,8 @@ class Store:
         self.lake: LakeTarget | None = location if isinstance(location, LakeTarget) else None
         self.path: Path | None = None if isinstance(location, LakeTarget) else Path(location)
         self._migrated = read_only
+        self._open_transactions = 0  # under the connection's (re-entrant) lock: only the holding thread counts
+        self._write_lock = _write_lock(self.lake) if self.lake is not None and not read_only else None
         if self.lake is not None:
             lake = self.lake
             self._conn = SharedConnection(lake.describe(), read_only=read_only, idle_release=idle_release,
@@ -85,12 +88,13 @@ class Store:
     def _prepare(self, con: duckdb.DuckDBPyConnection) -> None:
         """On every open: migrations (once per Store) and the reader views (temporary, so per connection)."""
         if not self._migrated:
-            if self.lake is not None:  # first: the migrations' own small inserts are inlined too
-                lake = self.lake
-                retrying(lambda: set_inlining(con, lake.inlined_rows), on_retry=lambda: _rollback(con))
-            retrying(lambda: _migrate(con, lake=self.lake is not None), on_retry=lambda: _rollback(con))
-            if self.lake is not None:
-                retrying(lambda: _tune_lake(con), on_retry=lambda: _rollback(con))
+            with self._write_lock.held(exclusive=True) if self._write_lock is not None else nullcontext():
+                if self.lake is not None:  # first: the migrations' own small inserts are inlined too
+                    lake = self.lake
+                    retrying(lambda: set_inlining(con, lake.inlined_rows), on_retry=lambda: _rollback(con))
+                retrying(lambda: _migrate(con, lake=self.lake is not None), on_retry=lambda: _rollback(con))
+                if self.lake is not None:
+                    retrying(lambda: _tune_lake(con), on_retry=lambda: _rollback(con))
             self._migrated = True
         _create_views(con)
 
@@ -133,11 +137,14 @@ class Store:
         commit conflict, which any write can meet beside another process), reads through `read`/`snapshot`."""
         with self._use() as con:
             con.execute("BEGIN TRANSACTION")
+            self._open_transactions += 1
             try:
                 yield con
             except BaseException:
                 _rollback(con)  # a ROLLBACK that fails too (the catalog's server is gone) must not hide why
                 raise
+            finally:
+                self._open_transactions -= 1
             con.execute("COMMIT")
 
     @contextmanager
@@ -151,12 +158,26 @@ class Store:
         with self._transaction() as con:
             return work(con)
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the store (as `locked`) and, on a lake, its write lock exclusive: other writers, in every process,
+        wait until the block ends (store/catalog_lock.py). For maintenance's long commits; else as `locked`."""
+        with self._use():
+            if self._write_lock is None:
+                yield
+            else:
+                with self._write_lock.held(exclusive=True):
+                    yield
+
+    def _shared(self) -> AbstractContextManager[None]:
+        return self._write_lock.held() if self._write_lock is not None else nullcontext()
+
     def write(self, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run `work` in one transaction; on a commit conflict with another writer (DuckLake), run it again.
         `work` must be safe to repeat (it only issues SQL)."""
         with self._use() as con:
             def attempt() -> T:
-                with self._transaction() as tx:
+                with self._shared(), self._transaction() as tx:
                     return work(tx)
             return retrying(attempt, on_retry=lambda: _rollback(con))
 
@@ -232,9 +253,17 @@ class Store:
             return con.execute(sql, params or []).df()
 
     def execute(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        """For store modules only: run a parameterised statement under the lock and fetch all rows."""
+        """For store modules only: run a parameterised statement under the lock and fetch all rows.
+
+        On a lake, a statement that is its own transaction (none open) is run again after a commit conflict or a
+        busy catalog, as `write` does: maintenance calls (merge, expire, cleanup) commit to the catalog too, and
+        beside another process's commit they failed a hand-run `store maintain` on a SQLite catalog."""
         with self._use() as con:
-            return con.execute(sql, params or []).fetchall()
+            def attempt() -> list[tuple[Any, ...]]:
+                return con.execute(sql, params or []).fetchall()
+            if self.lake is None or self._open_transactions:
+                return attempt()
+            return retrying(attempt)
 
     def rewrite_file(self, exclude: dict[str, str] | None = None) -> None:
         """Rewrite the file into a fresh one, leaving out rows matching `exclude` ({table: SQL condition}), so
@@ -253,6 +282,8 @@ class Store:
 
     def close(self) -> None:
         self._conn.close()
+        if self._write_lock is not None:
+            self._write_lock.close()
 
     def __enter__(self) -> Store:
         return self
@@ -300,6 +331,10 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("ROLLBACK")
     except duckdb.Error:
         pass  # no transaction open
+
+
+def _write_lock(lake: LakeTarget) -> LakeWriteLock:
+    return FileWriteLock(lake.dsn) if lake.catalog == "sqlite" else AdvisoryWriteLock(lake.dsn)
 
 
 def _migrate(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> list[int]:
