@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from cascade_core.store import (
+    PurgeCriteria,
     RunFilter,
     RunSort,
     Store,
@@ -22,6 +23,7 @@ from cascade_core.store import (
     count_runs,
     data_file_count,
     maintain,
+    purge,
     rollup,
     runs_page,
 )
@@ -121,8 +123,9 @@ def test_maintenance_succeeds_beside_steady_writers(catalog: str, postgres, tmp_
     lake = (LakeTarget("sqlite", str(tmp_path / "catalog.sqlite"), str(tmp_path / "lake"), maintenance_every=0)
             if catalog == "sqlite" else
             LakeTarget("postgres", postgres.new_database(), str(tmp_path / "lake"), maintenance_every=0))
+    seeded = [make_trace(i % 3) for i in range(50)]
     with Store(lake) as store:
-        store.log_traces([make_trace(i % 3) for i in range(50)])
+        store.log_traces(seeded)
     stop = threading.Event()
     logged = [0, 0]
 
@@ -142,6 +145,7 @@ def test_maintenance_succeeds_beside_steady_writers(catalog: str, postgres, tmp_
             started = time.monotonic()
             reports = [maintain(store) for _ in range(3)]
             took = time.monotonic() - started
+            purged = purge(store, PurgeCriteria(run_ids=tuple(t.run_id for t in seeded[:10])))  # a long delete too
         before = list(logged)
         wait_for(lambda: all(n >= b + 3 for n, b in zip(logged, before, strict=True)), timeout=60,
                  what="both writers committing after the passes")
@@ -159,7 +163,8 @@ def test_maintenance_succeeds_beside_steady_writers(catalog: str, postgres, tmp_
                                  "AND file_count > 0") == [(1,)]
     assert took < 30, f"three passes took {took:.1f} s"
     with Store(lake) as store:
-        assert store.execute("SELECT count(*), count(DISTINCT run_id) FROM runs") == [(50 + sum(logged),) * 2]
+        assert purged.removed["runs"] == 10
+        assert store.execute("SELECT count(*), count(DISTINCT run_id) FROM runs") == [(40 + sum(logged),) * 2]
 
 
 def test_inlining_keeps_small_commits_out_of_files_until_maintenance(lake: LakeTarget) -> None:

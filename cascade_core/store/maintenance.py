@@ -123,7 +123,8 @@ def remove_duplicates(store: Store) -> dict[str, int]:
             con.execute(f"INSERT INTO {table} SELECT * FROM dedupe_keep")
             return int(deleted[0] if deleted else 0) - int(kept[0])
 
-        removed[table] = store.write(work) if store.lake is not None else 0
+        with store.exclusive():  # a rewrite of the busiest tables: other writers wait rather than starve it
+            removed[table] = store.write(work) if store.lake is not None else 0
     if removed["runs"]:  # the per-hour rollup and the text index counted the copies: count those hours again
         rollup.repair(store)
         text_index.repair(store)

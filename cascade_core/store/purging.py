@@ -220,7 +220,9 @@ def purge(store: Store, criteria: PurgeCriteria, *, dry_run: bool = False, rewri
             _drop_temps(con)  # else the file rewrite below still reads them
         return removed
 
-    with store.locked():  # the temp tables live on this connection: no other thread uses it until the end
+    # The temp tables live on this connection: no other thread uses it until the end. On a lake, other writers
+    # wait too (its write lock, exclusive): a long delete beside steady traffic would otherwise never commit.
+    with store.exclusive():
         removed = store.write(work)
         if dry_run or not any(removed.values()):
             return PurgeReport(criteria, removed, dry_run, False)
