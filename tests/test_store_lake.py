@@ -504,6 +504,12 @@ def test_maintenance_goes_on_past_a_table_ducklake_cannot_flush(tmp_path: Path) 
 def test_redact_hides_passwords() -> None:
     assert redact("host=h password=abc user=u") == "host=h password=*** user=u"
     assert redact("postgresql://u:abc@h/db") == "postgresql://u:***@h/db"
+    stats = "INSERT INTO \"public\".ducklake_file_column_stats VALUES (892, 2, 7, 94, 978, 0, 'What is my salary?')"
+    failed = ("TransactionContext Error: Failed to commit: Failed to commit DuckLake transaction.\n"
+              f'Failed to execute query "{stats};": ERROR:  could not serialize access due to concurrent update')
+    shown = redact(failed)
+    assert "salary" not in shown and "<catalog SQL, 101 characters>" in shown
+    assert shown.endswith("ERROR:  could not serialize access due to concurrent update")
 
 
 def _catalog_setting(store: Store, name: str) -> str:

@@ -77,8 +77,14 @@ def async_commit_dsn(dsn: str) -> str:
     return f"{dsn} options='{_ASYNC_COMMIT}'"
 
 
+# A failed DuckLake commit on PostgreSQL quotes its whole catalog SQL: thousands of characters, including column
+# statistics (the min/max of stored questions and answers), which do not belong in a log line or on a terminal.
+_CATALOG_SQL = re.compile(r'(?s)(query\s*")(.{80,}?)(":\s*ERROR:)')
+
+
 def redact(text: str) -> str:
-    """A DSN or message with any password replaced by ***."""
+    """A DSN or message with any password replaced by ***, and a failed commit's catalog SQL left out."""
+    text = _CATALOG_SQL.sub(lambda m: f"{m.group(1)}<catalog SQL, {len(m.group(2)):,} characters>{m.group(3)}", text)
     text = re.sub(r"(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", text)
     return re.sub(r"(://[^/:@\s]*:)[^/@\s]*@", r"\1***@", text)
 
