@@ -172,6 +172,70 @@ def cmd_writers(args: argparse.Namespace) -> None:
         pg.stop()
 
 
+def _steady_writer(location: object, rate: float, seed: int, stop: object, out: mp.Queue) -> None:
+    """One run per commit at `rate` runs/s (a server logging `query`-sized commits), until `stop` is set."""
+    pool = traces(50, seed)
+    written = 0
+    with Store(location, lock_wait=60.0) as store:  # type: ignore[arg-type]
+        started = time.monotonic()
+        while not stop.is_set():  # type: ignore[attr-defined]
+            trace = pool[written % len(pool)]
+            trace.run_id = f"{seed}-{written}"
+            store.log_trace(trace)
+            written += 1
+            time.sleep(1 / rate)
+    out.put((written, time.monotonic() - started))
+
+
+def cmd_maintain(args: argparse.Namespace) -> None:
+    """Maintenance passes beside steady writers: before the lake-wide write lock every pass failed at 2 writers
+    x 20 runs/s (PostgreSQL after 15-20 s of retries, SQLite after 25-350 s)."""
+    pg = LocalPostgres().start()
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="bench-maintain-"))
+        targets = {
+            "DuckLake, PostgreSQL catalog": LakeTarget("postgres", pg.new_database(), str(folder / "pg-data"),
+                                                       maintenance_every=0),
+            "DuckLake, SQLite catalog": LakeTarget("sqlite", str(folder / "cat.sqlite"), str(folder / "sq-data"),
+                                                   maintenance_every=0),
+        }
+        ctx = mp.get_context("spawn")
+        for label, lake in targets.items():
+            Store(lake).close()
+            stop, out = ctx.Event(), ctx.Queue()
+            procs = [ctx.Process(target=_steady_writer, args=(lake, args.rate, s, stop, out))
+                     for s in range(args.writers)]
+            for proc in procs:
+                proc.start()
+            time.sleep(args.warmup)
+            took, failed, files = [], 0, []
+            with Store(lake) as store:
+                for _ in range(args.passes):
+                    time.sleep(args.every)
+                    started = time.perf_counter()
+                    try:
+                        report = maintain(store)
+                        took.append(time.perf_counter() - started)
+                        files.append(f"{report.files_before}->{report.files_after}")
+                    except Exception as err:  # a starved pass: counted, the benchmark goes on
+                        failed += 1
+                        print(f"  pass failed after {time.perf_counter() - started:.1f} s: "
+                              f"{' '.join(str(err).split())[-120:]}", flush=True)
+            stop.set()
+            results = [out.get(timeout=120) for _ in procs]
+            written = sum(n for n, _ in results)
+            achieved = statistics.mean(n / max(t, 1e-9) for n, t in results)
+            for proc in procs:
+                proc.join()
+            spread = f"{min(took):.2f}-{max(took):.2f} s" if took else "-"
+            print(f"{label:<30} {args.writers} writers x {args.rate:g} runs/s: {len(took)}/{args.passes} passes ok "
+                  f"({spread}; files {', '.join(files)}), {failed} failed; writers kept {achieved:.1f} runs/s each "
+                  f"({written:,} runs)  [{_load()}]",
+                  flush=True)
+    finally:
+        pg.stop()
+
+
 def _load() -> str:
     return f"load average {os.getloadavg()[0]:.1f}"
 
@@ -463,10 +527,17 @@ def main() -> None:
     sc.add_argument("--dsn", help="measure an existing lake (its PostgreSQL DSN) instead of building one")
     sc.add_argument("--data", help="... and its data path")
     sc.add_argument("--rebuild-index", action="store_true", help="time the text index's build again")
+    mt = sub.add_parser("maintain", help="maintenance passes beside steady writers")
+    mt.add_argument("--writers", type=int, default=2)
+    mt.add_argument("--rate", type=float, default=20.0, help="runs/s per writer, one run per commit")
+    mt.add_argument("--passes", type=int, default=4)
+    mt.add_argument("--warmup", type=float, default=3.0, help="seconds of writes before the passes start")
+    mt.add_argument("--every", type=float, default=1.0, help="seconds between passes")
     ex = sub.add_parser("export")
     ex.add_argument("--runs", type=int, default=1_000_000)
     args = parser.parse_args()
-    {"writers": cmd_writers, "latency": cmd_latency, "scale": cmd_scale, "export": cmd_export}[args.cmd](args)
+    {"writers": cmd_writers, "latency": cmd_latency, "scale": cmd_scale, "export": cmd_export,
+     "maintain": cmd_maintain}[args.cmd](args)
 
 
 if __name__ == "__main__":
