@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from cascade_core.store.catalog_lock import FileWriteLock
+from cascade_core.store.catalog_lock import AdvisoryWriteLock, FileWriteLock
 from cascade_core.store.connection import StoreError
+from tests.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "cascade_core").rglob("*.py"))  # the product (benchmarks write their own fixtures)
@@ -54,3 +55,16 @@ def test_the_sqlite_catalog_write_lock_queues_writers_and_names_itself_when_held
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.unit
+def test_an_unreachable_lock_server_lets_writes_go_on_and_says_so_once(caplog: pytest.LogCaptureFixture) -> None:
+    lock = AdvisoryWriteLock(f"host=127.0.0.1 port={free_port()} dbname=x user=u password=secret connect_timeout=2")
+    with caplog.at_level("WARNING", logger="cascade_core.store.catalog_lock"):
+        for _ in range(2):
+            with lock.held():
+                pass
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "writing without it" in warnings[0]
+    assert "secret" not in warnings[0]
+    lock.close()
