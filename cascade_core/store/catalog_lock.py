@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from cascade_core.store.connection import StoreError
+from cascade_core.store.lake import redact
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +137,6 @@ class AdvisoryWriteLock(LakeWriteLock):
         except psycopg.Error as err:
             self._drop()
             if not self._warned:  # the catalog itself may still answer: write unlocked rather than not at all
-                from cascade_core.store.lake import redact
-
                 log.warning("lake write lock unavailable, writing without it: %s",
                             redact(" ".join(str(err).split()))[:200])
                 self._warned = True

@@ -53,7 +53,7 @@ def maintain(store: Store, *, keep_snapshots: float | None = None) -> Maintenanc
     keep = store.lake.keep_snapshots if keep_snapshots is None else keep_snapshots
     before = data_file_count(store)
     cutoff = datetime.now(UTC) - timedelta(seconds=keep)
-    with store.exclusive():  # one long commit each: on a SQLite catalog, other writers wait for it
+    with store.exclusive():  # long commits: every writer of the lake waits for them rather than starve them
         unflushed = flush_inlined(store)
         store.execute(f"CALL ducklake_merge_adjacent_files('{LAKE}')")
         expired = store.execute(f"SELECT count(*) FROM ducklake_expire_snapshots('{LAKE}', older_than => ?)",
